@@ -1,0 +1,44 @@
+// Counters kept in linear memory as u64 slots; the host reads them at COUNTERS_PTR
+// (at scrape time, not per packet). Slot numbers are exported as COUNTER_* constants.
+import { COUNTERS_PTR } from "./layout";
+
+/** Events by Status: one per rejected datagram, set, template record or (OutputFull) record. */
+export const C_STATUS_BASE: u32 = 0; // 16 slots
+export const C_PACKETS: u32 = 16; // datagrams whose header was accepted
+export const C_PACKETS_V5: u32 = 17;
+export const C_PACKETS_V9: u32 = 18;
+export const C_PACKETS_V10: u32 = 19;
+export const C_RECORDS: u32 = 20; // flow records written as JSON
+export const C_OPTIONS_RECORDS: u32 = 21; // options records read (never emitted)
+export const C_TEMPLATES_DEFINED: u32 = 22; // new or changed templates
+export const C_TEMPLATES_REFRESHED: u32 = 23; // same template sent again
+export const C_TEMPLATES_WITHDRAWN: u32 = 24;
+export const C_TEMPLATES_EXPIRED: u32 = 25;
+export const C_HELD_SETS_RELEASED: u32 = 26; // held data sets decoded once their template came
+export const C_HELD_RECORDS_RELEASED: u32 = 27;
+export const C_SEQUENCE_LOST_RECORDS: u32 = 28; // estimated from sequence numbers
+export const C_EXPORTER_RESTARTS: u32 = 29;
+export const C_SESSIONS_EXPIRED: u32 = 30;
+export const C_HELD_BYTES_EXPIRED: u32 = 31;
+// Gauges (current values, not monotonic).
+export const G_TEMPLATES: u32 = 40;
+export const G_SESSIONS: u32 = 41;
+export const G_HELD_BYTES: u32 = 42;
+export const G_HELD_SETS: u32 = 43;
+
+@inline export function bump(slot: u32, by: u64 = 1): void {
+  const p = COUNTERS_PTR + (<usize>slot << 3);
+  store<u64>(p, load<u64>(p) + by);
+}
+
+@inline export function setGauge(slot: u32, value: u64): void {
+  store<u64>(COUNTERS_PTR + (<usize>slot << 3), value);
+}
+
+@inline export function gauge(slot: u32): u64 {
+  return load<u64>(COUNTERS_PTR + (<usize>slot << 3));
+}
+
+@inline export function countStatus(status: i32, by: u64 = 1): void {
+  bump(C_STATUS_BASE + <u32>status, by);
+}

@@ -1,0 +1,218 @@
+// Message headers and the walk over their sets.
+//   IPFIX (RFC 7011 section 3.1): version 10 | length | export time | sequence | observation domain  (16 bytes)
+//   NetFlow v9 (RFC 3954 section 5.1): version 9 | count | sysUptime | unix secs | sequence | source id  (20 bytes)
+//   NetFlow v5: version 5 | count | sysUptime | unix secs | unix nsecs | flow sequence | engine type | engine id |
+//               sampling (2 bits mode, 14 bits interval)  (24 bytes), then count records of 48 bytes
+import { Status } from "./status";
+import { IN_PTR, ADDR_PTR, REC_PTR } from "./layout";
+import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, C_SEQUENCE_LOST_RECORDS, C_EXPORTER_RESTARTS } from "./counters";
+import { ctx } from "./context";
+import { findOrCreateSession, sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
+  S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION } from "./sessions";
+import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, messageRecords } from "./sets";
+import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
+import { emitRecord } from "./record";
+import { countStatus } from "./counters";
+
+export let ignorePort: bool = false;
+export function setIgnorePort(v: bool): void { ignorePort = v; }
+
+@inline function be16(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p)); }
+@inline function be32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
+
+/** Backward sequence jumps larger than this are an exporter restart, smaller ones reordering. */
+const RESTART_WINDOW: i32 = 1 << 16;
+
+function openSession(domain: u32): bool {
+  const idx = findOrCreateSession(ADDR_PTR, ignorePort ? 0 : ctx.port, domain);
+  if (idx < 0) return false;
+  ctx.session = <u32>idx;
+  ctx.sessionPtr = sessionPtr(<u32>idx);
+  ctx.domain = domain;
+  store<f64>(ctx.sessionPtr + S_LAST_SEEN, ctx.nowMs);
+  store<u8>(ctx.sessionPtr + S_VERSION, <u8>ctx.version);
+  return true;
+}
+
+/**
+ * Sequence tracking for one message: `seq` as sent, `units` what the sequence counts in this
+ * message (data records; v9: 1 packet), `records` the data records. Lost records are estimated
+ * as the distance from the first sequence number minus what arrived since, taking the smaller
+ * of two readings: sequence = records before this message (RFC 7011), or records up to and
+ * including it (what softflowd sends). Either reading gives 0 for its exporters when nothing is lost.
+ */
+function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool): void {
+  const s = ctx.sessionPtr;
+  store<f64>(s + S_PACKETS, load<f64>(s + S_PACKETS) + 1);
+  store<f64>(s + S_RECORDS, load<f64>(s + S_RECORDS) + <f64>records);
+  const flags = load<u8>(s + S_FLAGS);
+  if ((flags & F_SEQ_INIT) != 0 && !uptimeReset) {
+    const fromLast = <i32>(seq - load<u32>(s + S_LAST_SEQ));
+    const fromBase = <i32>(seq - load<u32>(s + S_BASE_SEQ));
+    if (fromLast < -RESTART_WINDOW || fromBase < -RESTART_WINDOW || fromLast > (1 << 30)) {
+      bump(C_EXPORTER_RESTARTS);
+    } else {
+      if (fromBase >= 0) {
+        const unitsBefore = load<f64>(s + S_UNITS);
+        const rfc = <f64>fromBase - unitsBefore;
+        const inclusive = rfc - <f64>units + load<f64>(s + S_FIRST_UNITS);
+        let lostUnits = rfc < inclusive ? rfc : inclusive;
+        if (lostUnits < 0) lostUnits = 0;
+        // v9 counts packets: turn lost packets into records at the average seen so far.
+        let lost = lostUnits;
+        if (ctx.version == 9 && unitsBefore > 0) lost = Math.round(lostUnits * load<f64>(s + S_RECORDS_SINCE) / unitsBefore);
+        const reported = load<f64>(s + S_LOST_REPORTED);
+        if (lost > reported) {
+          bump(C_SEQUENCE_LOST_RECORDS, <u64>(lost - reported));
+          store<f64>(s + S_LOST_REPORTED, lost);
+          store<f64>(s + S_LOST_TOTAL, load<f64>(s + S_LOST_TOTAL) + lost - reported);
+        }
+      }
+      store<f64>(s + S_UNITS, load<f64>(s + S_UNITS) + <f64>units);
+      store<f64>(s + S_RECORDS_SINCE, load<f64>(s + S_RECORDS_SINCE) + <f64>records);
+      if (fromLast > 0) store<u32>(s + S_LAST_SEQ, seq);
+      return;
+    }
+  } else if (uptimeReset && (flags & F_SEQ_INIT) != 0) {
+    bump(C_EXPORTER_RESTARTS);
+  }
+  // First message of the session, or the exporter restarted: a new base.
+  store<u8>(s + S_FLAGS, flags | F_SEQ_INIT);
+  store<u32>(s + S_BASE_SEQ, seq);
+  store<u32>(s + S_LAST_SEQ, seq);
+  store<f64>(s + S_UNITS, <f64>units);
+  store<f64>(s + S_RECORDS_SINCE, <f64>records);
+  store<f64>(s + S_FIRST_UNITS, <f64>units);
+  store<f64>(s + S_LOST_REPORTED, 0);
+}
+
+/** A sysUptime that went back by more than reordering explains means the exporter rebooted. */
+function uptimeWentBack(uptime: u32): bool {
+  const s = ctx.sessionPtr;
+  const last = load<u32>(s + S_LAST_UPTIME);
+  const back = (load<u8>(s + S_FLAGS) & F_SEQ_INIT) != 0 && uptime < last && last - uptime > 60000;
+  if (uptime > last || back) store<u32>(s + S_LAST_UPTIME, uptime);
+  return back;
+}
+
+export function decodeIpfix(len: u32): Status {
+  if (len < 16) return Status.TruncatedHeader;
+  const msgLen = be16(IN_PTR + 2);
+  if (msgLen < 16 || msgLen > len) return Status.BadLength;
+  ctx.version = 10;
+  ctx.exportSec = be32(IN_PTR + 4);
+  ctx.timeMs = <u64>ctx.exportSec * 1000;
+  ctx.baseMs = ctx.timeMs;
+  ctx.uptime = 0;
+  ctx.headerRate = 0;
+  if (!openSession(be32(IN_PTR + 12))) return Status.ExporterLimit;
+  bump(C_PACKETS);
+  bump(C_PACKETS_V10);
+  beginMessage();
+  const end = IN_PTR + msgLen;
+  let p = IN_PTR + 16;
+  while (p + 4 <= end) {
+    const id = be16(p);
+    const setLen = <usize>be16(p + 2);
+    if (setLen < 4 || p + setLen > end) {
+      countStatus(Status.BadSet);
+      break;
+    }
+    if (id == 2) templateSet(p + 4, p + setLen, false, true);
+    else if (id == 3) templateSet(p + 4, p + setLen, true, true);
+    else if (id >= 256) dataSet(id, p + 4, p + setLen);
+    p += setLen;
+  }
+  trackSequence(be32(IN_PTR + 8), messageRecords, messageRecords, false);
+  return Status.Ok;
+}
+
+export function decodeV9(len: u32): Status {
+  if (len < 20) return Status.TruncatedHeader;
+  ctx.version = 9;
+  ctx.uptime = be32(IN_PTR + 4);
+  ctx.exportSec = be32(IN_PTR + 8);
+  ctx.timeMs = <u64>ctx.exportSec * 1000;
+  ctx.baseMs = ctx.timeMs;
+  ctx.headerRate = 0;
+  if (!openSession(be32(IN_PTR + 16))) return Status.ExporterLimit;
+  bump(C_PACKETS);
+  bump(C_PACKETS_V9);
+  beginMessage();
+  const reset = uptimeWentBack(ctx.uptime);
+  // The header count is not trusted (softflowd leaves template records out of it): the datagram length bounds the walk.
+  const end = IN_PTR + len;
+  let p = IN_PTR + 20;
+  while (p + 4 <= end) {
+    const id = be16(p);
+    const setLen = <usize>be16(p + 2);
+    if (setLen < 4 || p + setLen > end) {
+      countStatus(Status.BadSet);
+      break;
+    }
+    if (id == 0) templateSet(p + 4, p + setLen, false, false);
+    else if (id == 1) v9OptionsTemplateSet(p + 4, p + setLen);
+    else if (id >= 256) dataSet(id, p + 4, p + setLen);
+    p += setLen;
+  }
+  trackSequence(be32(IN_PTR + 12), 1, messageRecords, reset);
+  return Status.Ok;
+}
+
+// NetFlow v5 records have a fixed layout, decoded straight into the value slots.
+const V5_MASK: u64 = (<u64>1 << Slot.Src4) | (<u64>1 << Slot.Dst4) | (<u64>1 << Slot.NextHop4) |
+  (<u64>1 << Slot.InIf) | (<u64>1 << Slot.OutIf) | (<u64>1 << Slot.Pkts) | (<u64>1 << Slot.Bytes) |
+  (<u64>1 << Slot.StartUptime) | (<u64>1 << Slot.EndUptime) | (<u64>1 << Slot.Srcp) | (<u64>1 << Slot.Dstp) |
+  (<u64>1 << Slot.Flags) | (<u64>1 << Slot.Proto) | (<u64>1 << Slot.Tos) | (<u64>1 << Slot.SrcAs) | (<u64>1 << Slot.DstAs);
+// A pseudo template for emitRecord: only the presence mask at T_MASK is read.
+import { V5_TEMPLATE_PTR } from "./layout";
+import { T_MASK } from "./templates";
+
+@inline function setSlot(slot: Slot, v: u64): void { store<u64>(REC_PTR + slotOffset(slot), v); }
+
+export function decodeV5(len: u32): Status {
+  if (len < 24) return Status.TruncatedHeader;
+  const count = be16(IN_PTR + 2);
+  if (count == 0 || <u32>24 + count * 48 > len) return Status.BadLength;
+  ctx.version = 5;
+  ctx.uptime = be32(IN_PTR + 4);
+  ctx.exportSec = be32(IN_PTR + 8);
+  const nsecs = be32(IN_PTR + 12);
+  ctx.timeMs = <u64>ctx.exportSec * 1000 + <u64>(nsecs / 1000000);
+  ctx.baseMs = ctx.timeMs;
+  ctx.tid = 0;
+  const sampling = be16(IN_PTR + 22);
+  ctx.headerRate = sampling & 0x3fff;
+  const domain = (<u32>load<u8>(IN_PTR + 20) << 8) | load<u8>(IN_PTR + 21);
+  if (!openSession(domain)) return Status.ExporterLimit;
+  bump(C_PACKETS);
+  bump(C_PACKETS_V5);
+  const reset = uptimeWentBack(ctx.uptime);
+  store<u64>(V5_TEMPLATE_PTR + T_MASK, V5_MASK);
+  const rec = REC_PTR;
+  for (let i: u32 = 0; i < count; i++) {
+    const r = IN_PTR + 24 + <usize>i * 48;
+    store<u32>(rec + REC_SRC4, load<u32>(r));
+    store<u32>(rec + REC_DST4, load<u32>(r + 4));
+    store<u32>(rec + REC_NH4, load<u32>(r + 8));
+    setSlot(Slot.InIf, be16(r + 12));
+    setSlot(Slot.OutIf, be16(r + 14));
+    setSlot(Slot.Pkts, be32(r + 16));
+    setSlot(Slot.Bytes, be32(r + 20));
+    setSlot(Slot.StartUptime, be32(r + 24));
+    setSlot(Slot.EndUptime, be32(r + 28));
+    setSlot(Slot.Srcp, be16(r + 32));
+    setSlot(Slot.Dstp, be16(r + 34));
+    setSlot(Slot.Flags, load<u8>(r + 37));
+    setSlot(Slot.Proto, load<u8>(r + 38));
+    setSlot(Slot.Tos, load<u8>(r + 39));
+    setSlot(Slot.SrcAs, be16(r + 40));
+    setSlot(Slot.DstAs, be16(r + 42));
+    if (emitRecord(V5_TEMPLATE_PTR, ctx.sessionPtr)) bump(C_RECORDS);
+    else countStatus(Status.OutputFull);
+  }
+  trackSequence(be32(IN_PTR + 16), count, count, reset);
+  return Status.Ok;
+}
+
+export { REC_DST4 };

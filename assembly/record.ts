@@ -1,0 +1,309 @@
+// Runs a compiled template over one record's bytes (filling the value slots at REC_PTR)
+// and writes the record as one line of JSON into the output region.
+import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, MAX_RECORDS_OUT, DVC_PTR } from "./layout";
+import { Action } from "./elements";
+import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
+import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN } from "./templates";
+import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
+import { ctx } from "./context";
+import { samplerRate, S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
+
+const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
+const SELECTOR_FLAG: u32 = 0x80000000; // selector ids (IE 302) share the sampler table
+
+export let outPos: usize = 0;
+export let recordCount: u32 = 0;
+export let fieldMask: u32 = 0xffffffff;
+
+export function resetOutput(): void {
+  outPos = OUT_PTR;
+  recordCount = 0;
+}
+
+export function setFieldMask(mask: u32): void {
+  fieldMask = mask;
+}
+
+@inline function readUint(p: usize, len: u32): u64 {
+  switch (len) {
+    case 1: return <u64>load<u8>(p);
+    case 2: return <u64>bswap<u16>(load<u16>(p));
+    case 4: return <u64>bswap<u32>(load<u32>(p));
+    case 8: return bswap<u64>(load<u64>(p));
+    default: {
+      let v: u64 = 0;
+      for (let i: u32 = 0; i < len; i++) v = (v << 8) | <u64>load<u8>(p + i);
+      return v;
+    }
+  }
+}
+
+/** Reads one record at p (not past end) into the value slots. Returns the next record's offset, or 0 if the record runs past end. */
+export function runRecord(t: usize, p: usize, end: usize): usize {
+  const checkEach = load<u8>(t + T_HAS_VAR) != 0;
+  if (!checkEach && p + <usize>load<u16>(t + T_MIN_LEN) > end) return 0;
+  const n = <usize>load<u16>(t + T_STEPS);
+  const rec = REC_PTR;
+  for (let i: usize = 0; i < n; i++) {
+    const step = load<u32>(t + T_STEP0 + (i << 2));
+    let len = <usize>(step & 0xffff);
+    const action = (step >>> 16) & 0xff;
+    const dst = rec + (<usize>(step >>> 24) << 2);
+    if (action == Action.SkipVar) {
+      // RFC 7011 section 7: 1-byte length, or 255 then a 2-byte length.
+      if (p >= end) return 0;
+      len = <usize>load<u8>(p);
+      p++;
+      if (len == 255) {
+        if (p + 2 > end) return 0;
+        len = <usize>bswap<u16>(load<u16>(p));
+        p += 2;
+      }
+      if (p + len > end) return 0;
+      p += len;
+      continue;
+    }
+    if (checkEach && p + len > end) return 0;
+    switch (action) {
+      case Action.Skip: break;
+      case Action.Uint: store<u64>(dst, readUint(p, <u32>len)); break;
+      case Action.Addr4: store<u32>(dst, load<u32>(p)); break;
+      case Action.Addr6: store<u64>(dst, load<u64>(p)); store<u64>(dst + 8, load<u64>(p + 8)); break;
+      case Action.TimeSec: store<u64>(dst, readUint(p, <u32>len) * 1000); break;
+      case Action.TimeMs: store<u64>(dst, readUint(p, <u32>len)); break;
+      case Action.TimeNtp: {
+        // dateTimeMicro/Nanoseconds: NTP seconds since 1900 and a 32-bit fraction.
+        const v = bswap<u64>(load<u64>(p));
+        const secs = v >>> 32;
+        const frac = v & 0xffffffff;
+        store<u64>(dst, (secs >= NTP_UNIX_OFFSET ? secs - NTP_UNIX_OFFSET : 0) * 1000 + ((frac * 1000) >>> 32));
+        break;
+      }
+      default: break;
+    }
+    p += len;
+  }
+  return p;
+}
+
+@inline function val(slot: Slot): u64 {
+  return load<u64>(REC_PTR + (<usize>slot << 3));
+}
+
+/** The sampling rate in force for the record just read (0 = not known). */
+function samplingRate(mask: u64, s: usize): u32 {
+  let rate: u32 = 0;
+  if (has(mask, Slot.SamplerId)) rate = samplerRate(s, <u32>val(Slot.SamplerId) & 0x7fffffff);
+  else if (has(mask, Slot.SelectorId)) rate = samplerRate(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & 0x7fffffff));
+  if (rate == 0) rate = rateFromValues(mask);
+  if (rate == 0) rate = ctx.headerRate;
+  if (rate == 0) rate = load<u32>(s + S_DEFAULT_RATE);
+  return rate;
+}
+
+/** A rate from the sampling elements of one record: 34, 50, 305/306 or 309/310. */
+function rateFromValues(mask: u64): u32 {
+  if (has(mask, Slot.SamplingInterval) && val(Slot.SamplingInterval) > 0) return <u32>val(Slot.SamplingInterval);
+  if (has(mask, Slot.SamplerRandomInterval) && val(Slot.SamplerRandomInterval) > 0) return <u32>val(Slot.SamplerRandomInterval);
+  if (has(mask, Slot.PacketInterval) && val(Slot.PacketInterval) > 0) {
+    const space = has(mask, Slot.PacketSpace) ? val(Slot.PacketSpace) : 0;
+    return <u32>((val(Slot.PacketInterval) + space) / val(Slot.PacketInterval));
+  }
+  if (has(mask, Slot.SamplingSize) && has(mask, Slot.SamplingPopulation) && val(Slot.SamplingSize) > 0) {
+    return <u32>(val(Slot.SamplingPopulation) / val(Slot.SamplingSize));
+  }
+  return 0;
+}
+
+/** Takes in what an options record says about its exporter: system init time, sampling. */
+export function applyOptions(t: usize, s: usize): void {
+  const mask = load<u64>(t + T_MASK);
+  if (has(mask, Slot.SysInit)) {
+    store<f64>(s + S_SYSINIT, <f64>val(Slot.SysInit));
+    store<u8>(s + S_FLAGS, load<u8>(s + S_FLAGS) | F_HAS_SYSINIT);
+  }
+  const rate = rateFromValues(mask);
+  if (rate == 0) return;
+  if (has(mask, Slot.SamplerId)) setSamplerRateFor(s, <u32>val(Slot.SamplerId) & 0x7fffffff, rate);
+  else if (has(mask, Slot.SelectorId)) setSamplerRateFor(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & 0x7fffffff), rate);
+  else store<u32>(s + S_DEFAULT_RATE, rate);
+}
+
+import { setSamplerRate } from "./sessions";
+@inline function setSamplerRateFor(s: usize, id: u32, rate: u32): void {
+  setSamplerRate(s, id, rate);
+}
+
+/** Absolute time in ms of a record's start (or end), or -1 when the record has none. */
+function recordTime(mask: u64, abs: Slot, uptime: Slot, delta: Slot, s: usize): i64 {
+  if (has(mask, abs)) return <i64>val(abs);
+  if (has(mask, uptime)) {
+    const up = <u32>val(uptime);
+    if (ctx.version == 10) {
+      if (has(mask, Slot.SysInit)) return <i64>val(Slot.SysInit) + <i64>up;
+      if ((load<u8>(s + S_FLAGS) & F_HAS_SYSINIT) != 0) return <i64>load<f64>(s + S_SYSINIT) + <i64>up;
+      return -1;
+    }
+    // NetFlow v9 / v5: the switch times are sysUptime values of the export header's clock.
+    return <i64>ctx.baseMs - <i64>(<u32>(ctx.uptime - up));
+  }
+  if (has(mask, delta)) return <i64>ctx.timeMs - <i64>(val(delta) / 1000);
+  return -1;
+}
+
+@inline function putAddr(o: usize, mask: u64, v4: Slot, p4: usize, v6: Slot, p6: usize): usize {
+  const rec = REC_PTR;
+  if (has(mask, v6) && (!has(mask, v4) || load<u32>(rec + p4) == 0)) {
+    store<u8>(o, 34);
+    o = putIPv6(o + 1, rec + p6);
+    store<u8>(o, 34);
+    return o + 1;
+  }
+  if (has(mask, v4)) {
+    store<u8>(o, 34);
+    o = putIPv4(o + 1, rec + p4);
+    store<u8>(o, 34);
+    return o + 1;
+  }
+  store<u32>(o, 0x6c6c756e); // null
+  return o + 4;
+}
+
+@inline function putNum(o: usize, field: Field, v: u64): usize {
+  return putU64(putKey(o, field), v);
+}
+
+@inline function selected(field: Field): bool {
+  return (fieldMask & (1 << <u32>field)) != 0;
+}
+
+/** Writes the record just read as a JSON line; returns false (and writes nothing) when the output region is full. */
+export function emitRecord(t: usize, s: usize): bool {
+  if (outPos + OUT_SLACK > OUT_PTR + OUT_CAPACITY || recordCount >= MAX_RECORDS_OUT) return false;
+  const mask = load<u64>(t + T_MASK);
+  const rec = REC_PTR;
+  const start = outPos;
+  let o = outPos;
+  const kflow = fieldMask & KFLOW_FIELDS;
+  if (kflow != 0) {
+    if (selected(Field.Dvc)) {
+      o = putKey(o, Field.Dvc);
+      store<u64>(o, load<u64>(DVC_PTR)); store<u64>(o + 8, load<u64>(DVC_PTR + 8));
+      store<u64>(o + 16, load<u64>(DVC_PTR + 16)); store<u64>(o + 24, load<u64>(DVC_PTR + 24));
+      store<u64>(o + 32, load<u64>(DVC_PTR + 32)); store<u16>(o + 40, load<u16>(DVC_PTR + 40));
+      o += <usize>ctx.dvcLen;
+    }
+    if (selected(Field.Src)) o = putAddr(putKey(o, Field.Src), mask, Slot.Src4, REC_SRC4, Slot.Src6, REC_SRC6);
+    if (selected(Field.Srcp)) o = putNum(o, Field.Srcp, has(mask, Slot.Srcp) ? val(Slot.Srcp) : 0);
+    if (selected(Field.Dst)) o = putAddr(putKey(o, Field.Dst), mask, Slot.Dst4, REC_DST4, Slot.Dst6, REC_DST6);
+    if (selected(Field.Dstp)) o = putNum(o, Field.Dstp, has(mask, Slot.Dstp) ? val(Slot.Dstp) : 0);
+    if (selected(Field.Proto)) o = putNum(o, Field.Proto, has(mask, Slot.Proto) ? val(Slot.Proto) : 0);
+    if (selected(Field.Flags)) o = putNum(o, Field.Flags, has(mask, Slot.Flags) ? val(Slot.Flags) : 0);
+    if (selected(Field.Bytes)) o = putNum(o, Field.Bytes, has(mask, Slot.Bytes) ? val(Slot.Bytes) : 0);
+    if (selected(Field.Pkts)) o = putNum(o, Field.Pkts, has(mask, Slot.Pkts) ? val(Slot.Pkts) : 0);
+    if (selected(Field.Time)) o = putNum(o, Field.Time, ctx.timeMs);
+  }
+  if (selected(Field.Start)) {
+    const v = recordTime(mask, Slot.Start, Slot.StartUptime, Slot.StartDeltaUs, s);
+    if (v >= 0) o = putNum(o, Field.Start, <u64>v);
+  }
+  if (selected(Field.End)) {
+    const v = recordTime(mask, Slot.End, Slot.EndUptime, Slot.EndDeltaUs, s);
+    if (v >= 0) o = putNum(o, Field.End, <u64>v);
+  }
+  if (selected(Field.InIf) && has(mask, Slot.InIf)) o = putNum(o, Field.InIf, val(Slot.InIf));
+  if (selected(Field.OutIf) && has(mask, Slot.OutIf)) o = putNum(o, Field.OutIf, val(Slot.OutIf));
+  if (selected(Field.Tos) && has(mask, Slot.Tos)) o = putNum(o, Field.Tos, val(Slot.Tos));
+  if (selected(Field.SrcAs) && has(mask, Slot.SrcAs)) o = putNum(o, Field.SrcAs, val(Slot.SrcAs));
+  if (selected(Field.DstAs) && has(mask, Slot.DstAs)) o = putNum(o, Field.DstAs, val(Slot.DstAs));
+  if (selected(Field.NextHop) && (has(mask, Slot.NextHop4) || has(mask, Slot.NextHop6))) {
+    o = putAddr(putKey(o, Field.NextHop), mask, Slot.NextHop4, REC_NH4, Slot.NextHop6, REC_NH6);
+  }
+  if (selected(Field.Vlan) && has(mask, Slot.Vlan)) o = putNum(o, Field.Vlan, val(Slot.Vlan));
+  if (selected(Field.IcmpType) || selected(Field.IcmpCode)) {
+    let known = true;
+    let type: u64 = 0, code: u64 = 0;
+    if (has(mask, Slot.IcmpTypeCode)) {
+      type = (val(Slot.IcmpTypeCode) >>> 8) & 0xff;
+      code = val(Slot.IcmpTypeCode) & 0xff;
+    } else if (has(mask, Slot.IcmpType)) {
+      type = val(Slot.IcmpType);
+      code = has(mask, Slot.IcmpCode) ? val(Slot.IcmpCode) : 0;
+    } else if (has(mask, Slot.Proto) && (val(Slot.Proto) == 1 || val(Slot.Proto) == 58) && has(mask, Slot.Dstp) &&
+      (!has(mask, Slot.Srcp) || val(Slot.Srcp) == 0)) {
+      // NetFlow v5 and many v9 exporters carry ICMP type * 256 + code in the destination port.
+      type = (val(Slot.Dstp) >>> 8) & 0xff;
+      code = val(Slot.Dstp) & 0xff;
+    } else {
+      known = false;
+    }
+    if (known) {
+      if (selected(Field.IcmpType)) o = putNum(o, Field.IcmpType, type);
+      if (selected(Field.IcmpCode)) o = putNum(o, Field.IcmpCode, code);
+    }
+  }
+  if (selected(Field.Direction) && has(mask, Slot.Direction)) o = putNum(o, Field.Direction, val(Slot.Direction));
+  if (selected(Field.Sampling)) {
+    const rate = samplingRate(mask, s);
+    if (rate > 0) o = putNum(o, Field.Sampling, rate);
+  }
+  if (selected(Field.Rbytes) && has(mask, Slot.Rbytes)) o = putNum(o, Field.Rbytes, val(Slot.Rbytes));
+  if (selected(Field.Rpkts) && has(mask, Slot.Rpkts)) o = putNum(o, Field.Rpkts, val(Slot.Rpkts));
+  if (selected(Field.Version)) o = putNum(o, Field.Version, ctx.version);
+  if (selected(Field.Odid)) o = putNum(o, Field.Odid, ctx.domain);
+  if (selected(Field.Tid) && ctx.version != 5) o = putNum(o, Field.Tid, ctx.tid);
+  if (o == start) {
+    store<u8>(o, 123); // "{"
+    o++;
+  } else {
+    store<u8>(start, 123); // the first field's comma becomes "{"
+  }
+  store<u16>(o, 0x0a7d); // "}\n"
+  const endOffset = <u32>(o + 1 - OUT_PTR);
+  const e = INDEX_PTR + (<usize>recordCount << 3);
+  store<u32>(e, endOffset);
+  store<u32>(e + 4, flowHash(mask));
+  outPos = o + 2;
+  recordCount++;
+  return true;
+}
+
+@inline function mix(h: u32, v: u32): u32 {
+  h ^= v * 0xcc9e2d51;
+  h = rotl<u32>(h, 13);
+  return h * 5 + 0xe6546b64;
+}
+
+/** A hash of (src, dst, srcp, dstp, proto) for the Kafka message key; 0 fields where absent. */
+function flowHash(mask: u64): u32 {
+  const rec = REC_PTR;
+  let h: u32 = 0x9747b28c;
+  if (has(mask, Slot.Src6) && (!has(mask, Slot.Src4) || load<u32>(rec + REC_SRC4) == 0)) {
+    for (let i: usize = 0; i < 16; i += 4) h = mix(h, load<u32>(rec + REC_SRC6 + i));
+  } else if (has(mask, Slot.Src4)) h = mix(h, load<u32>(rec + REC_SRC4));
+  if (has(mask, Slot.Dst6) && (!has(mask, Slot.Dst4) || load<u32>(rec + REC_DST4) == 0)) {
+    for (let i: usize = 0; i < 16; i += 4) h = mix(h, load<u32>(rec + REC_DST6 + i));
+  } else if (has(mask, Slot.Dst4)) h = mix(h, load<u32>(rec + REC_DST4));
+  const sp = has(mask, Slot.Srcp) ? <u32>val(Slot.Srcp) : 0;
+  const dp = has(mask, Slot.Dstp) ? <u32>val(Slot.Dstp) : 0;
+  const pr = has(mask, Slot.Proto) ? <u32>val(Slot.Proto) : 0;
+  h = mix(h, (sp << 16) | (dp & 0xffff));
+  h = mix(h, pr);
+  h ^= h >>> 16;
+  h *= 0x85ebca6b;
+  h ^= h >>> 13;
+  return h;
+}
+
+/** Writes the exporter address as text at DVC_PTR (once per datagram). */
+export function writeDvc(addr: usize): void {
+  // Quoted, so the record writer copies it as one value.
+  store<u8>(DVC_PTR, 34);
+  let o: usize;
+  if (load<u64>(addr) == 0 && load<u32>(addr + 8) == 0xffff0000) o = putIPv4(DVC_PTR + 1, addr + 12);
+  else o = putIPv6(DVC_PTR + 1, addr);
+  store<u8>(o, 34);
+  ctx.dvcLen = <u32>(o + 1 - DVC_PTR);
+}
+
+export { putU32 };

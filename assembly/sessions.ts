@@ -1,0 +1,147 @@
+// Transport sessions: one per (exporter address, exporter UDP port, observation domain).
+// Templates, sampling rates, systemInitTime and sequence tracking hang off a session.
+// The port is left out of the key (0) when the host asks for it, for exporters that
+// change source ports. Fixed-size slots, a free list and an open-addressing index.
+import { MAX_SESSIONS, SESSION_INDEX_SLOTS, SESSION_SIZE, SESSIONS_PTR, SESSION_INDEX_PTR, MAX_SAMPLERS } from "./layout";
+import { G_SESSIONS, setGauge } from "./counters";
+
+// Slot layout (byte offsets).
+export const S_USED: usize = 0; // u32: 1 when used; next free slot + 1 when free
+export const S_PORT: usize = 4; // u16
+export const S_FLAGS: usize = 6; // u8: F_SEQ_INIT | F_HAS_SYSINIT
+export const S_VERSION: usize = 7; // u8: last message version
+export const S_DOMAIN: usize = 8; // u32
+export const S_TEMPLATES: usize = 12; // u32: templates owned
+export const S_ADDR: usize = 16; // 16 bytes
+export const S_SYSINIT: usize = 32; // f64 ms since epoch (IE 160)
+export const S_LAST_SEEN: usize = 40; // f64 ms
+export const S_BASE_SEQ: usize = 48; // u32
+export const S_LAST_SEQ: usize = 52; // u32
+export const S_UNITS: usize = 56; // f64: sequence units (records, or v9 packets) seen since the base
+export const S_RECORDS_SINCE: usize = 64; // f64: data records seen since the base
+export const S_FIRST_UNITS: usize = 72; // f64: units of the base message
+export const S_LOST_REPORTED: usize = 80; // f64: lost records counted since the base
+export const S_LAST_UPTIME: usize = 88; // u32: v9/v5 sysUptime of the last message
+export const S_DEFAULT_RATE: usize = 92; // u32: sampling rate announced without a sampler id
+export const S_HELD_BYTES: usize = 96; // u32
+export const S_PACKETS: usize = 104; // f64
+export const S_RECORDS: usize = 112; // f64
+export const S_LOST_TOTAL: usize = 120; // f64
+export const S_SAMPLERS: usize = 128; // MAX_SAMPLERS x (u32 id + 1, u32 rate)
+
+export const F_SEQ_INIT: u8 = 1;
+export const F_HAS_SYSINIT: u8 = 2;
+
+let freeHead: u32 = 0; // slot + 1, 0 = none
+let active: u32 = 0;
+let limit: u32 = MAX_SESSIONS;
+
+@inline export function sessionPtr(idx: u32): usize {
+  return SESSIONS_PTR + <usize>idx * SESSION_SIZE;
+}
+
+export function initSessions(maxSessions: u32): void {
+  limit = maxSessions == 0 || maxSessions > MAX_SESSIONS ? MAX_SESSIONS : maxSessions;
+  memory.fill(SESSIONS_PTR, 0, <usize>MAX_SESSIONS * SESSION_SIZE);
+  memory.fill(SESSION_INDEX_PTR, 0, <usize>SESSION_INDEX_SLOTS * 4);
+  for (let i: u32 = 0; i < MAX_SESSIONS; i++) {
+    store<u32>(sessionPtr(i) + S_USED, 0x80000000 | (i + 2 <= MAX_SESSIONS ? i + 2 : 0));
+  }
+  freeHead = 1;
+  active = 0;
+  setGauge(G_SESSIONS, 0);
+}
+
+function hashKey(addr: usize, port: u32, domain: u32): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i: usize = 0; i < 16; i += 4) h = (h ^ load<u32>(addr + i)) * 0x01000193;
+  h = (h ^ port) * 0x01000193;
+  h = (h ^ domain) * 0x01000193;
+  return h ^ (h >>> 15);
+}
+
+@inline function sameKey(s: usize, addr: usize, port: u32, domain: u32): bool {
+  return load<u64>(s + S_ADDR) == load<u64>(addr) && load<u64>(s + S_ADDR + 8) == load<u64>(addr + 8) &&
+    <u32>load<u16>(s + S_PORT) == port && load<u32>(s + S_DOMAIN) == domain;
+}
+
+/** The session for the key, created if new. Returns -1 when the session table is full. */
+export function findOrCreateSession(addr: usize, port: u32, domain: u32): i32 {
+  const mask = SESSION_INDEX_SLOTS - 1;
+  let i = hashKey(addr, port, domain) & mask;
+  while (true) {
+    const e = load<u32>(SESSION_INDEX_PTR + (<usize>i << 2));
+    if (e == 0) break;
+    if (sameKey(sessionPtr(e - 1), addr, port, domain)) return <i32>(e - 1);
+    i = (i + 1) & mask;
+  }
+  if (active >= limit || freeHead == 0) return -1;
+  const idx = freeHead - 1;
+  const s = sessionPtr(idx);
+  freeHead = load<u32>(s + S_USED) & 0x7fffffff;
+  memory.fill(s, 0, SESSION_SIZE);
+  store<u32>(s + S_USED, 1);
+  store<u64>(s + S_ADDR, load<u64>(addr));
+  store<u64>(s + S_ADDR + 8, load<u64>(addr + 8));
+  store<u16>(s + S_PORT, <u16>port);
+  store<u32>(s + S_DOMAIN, domain);
+  store<u32>(SESSION_INDEX_PTR + (<usize>i << 2), idx + 1);
+  active++;
+  setGauge(G_SESSIONS, active);
+  return <i32>idx;
+}
+
+/** Frees a session (the caller has checked it owns no templates and holds no data). */
+export function releaseSession(idx: u32): void {
+  const s = sessionPtr(idx);
+  const mask = SESSION_INDEX_SLOTS - 1;
+  let i = hashKey(s + S_ADDR, <u32>load<u16>(s + S_PORT), load<u32>(s + S_DOMAIN)) & mask;
+  while (load<u32>(SESSION_INDEX_PTR + (<usize>i << 2)) != idx + 1) i = (i + 1) & mask;
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  let j = i;
+  while (true) {
+    j = (j + 1) & mask;
+    const e = load<u32>(SESSION_INDEX_PTR + (<usize>j << 2));
+    if (e == 0) break;
+    const o = sessionPtr(e - 1);
+    const home = hashKey(o + S_ADDR, <u32>load<u16>(o + S_PORT), load<u32>(o + S_DOMAIN)) & mask;
+    // Move e into the hole at i unless its home lies cyclically in (i, j].
+    const inRange = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!inRange) {
+      store<u32>(SESSION_INDEX_PTR + (<usize>i << 2), e);
+      i = j;
+    }
+  }
+  store<u32>(SESSION_INDEX_PTR + (<usize>i << 2), 0);
+  store<u32>(s + S_USED, 0x80000000 | freeHead);
+  freeHead = idx + 1;
+  active--;
+  setGauge(G_SESSIONS, active);
+}
+
+@inline export function sessionUsed(idx: u32): bool {
+  return load<u32>(sessionPtr(idx) + S_USED) == 1;
+}
+
+/** Remembers the sampling rate of a sampler or selector id (the first free or matching entry). */
+export function setSamplerRate(s: usize, id: u32, rate: u32): void {
+  for (let i: usize = 0; i < <usize>MAX_SAMPLERS; i++) {
+    const e = s + S_SAMPLERS + (i << 3);
+    const stored = load<u32>(e);
+    if (stored == 0 || stored == id + 1) {
+      store<u32>(e, id + 1);
+      store<u32>(e + 4, rate);
+      return;
+    }
+  }
+}
+
+export function samplerRate(s: usize, id: u32): u32 {
+  for (let i: usize = 0; i < <usize>MAX_SAMPLERS; i++) {
+    const e = s + S_SAMPLERS + (i << 3);
+    const stored = load<u32>(e);
+    if (stored == 0) return 0;
+    if (stored == id + 1) return load<u32>(e + 4);
+  }
+  return 0;
+}

@@ -1,0 +1,221 @@
+// Template cache (RFC 7011 section 8; RFC 3954 section 5.2). A template arrives as a list
+// of (element, length) and is compiled once into steps: (length, action, value offset),
+// adjacent skips merged, the losing one of two elements for a slot turned into a skip.
+// Records then run the steps. Slots have a fixed size; templates are found through an
+// open-addressing index keyed by (session, template id).
+import { MAX_FIELDS, MAX_TEMPLATES, TEMPLATE_INDEX_SLOTS, TEMPLATE_SIZE, TEMPLATES_PTR, TEMPLATE_INDEX_PTR, SCRATCH_PTR } from "./layout";
+import { Action, lookupElement, lengthFits } from "./elements";
+import { slotOffset } from "./fields";
+import { G_TEMPLATES, setGauge } from "./counters";
+import { sessionPtr, S_TEMPLATES } from "./sessions";
+
+// Slot layout (byte offsets).
+export const T_OWNER: usize = 0; // u32: session + 1 when used; next free slot + 1 (high bit set) when free
+export const T_ID: usize = 4; // u16
+export const T_KIND: usize = 6; // u8: KIND_DATA or KIND_OPTIONS
+export const T_HAS_VAR: usize = 7; // u8
+export const T_STEPS: usize = 8; // u16 step count
+export const T_MIN_LEN: usize = 10; // u16: shortest possible record
+export const T_FIELDS: usize = 12; // u16 field count as sent
+export const T_SCOPE: usize = 14; // u16 scope field count
+export const T_MASK: usize = 16; // u64 presence mask of value slots
+export const T_LAST_SEEN: usize = 24; // f64 ms
+export const T_SPEC_HASH: usize = 32; // u32 hash of the template record as sent
+export const T_SPEC_LEN: usize = 36; // u32 its length
+export const T_STEP0: usize = 48; // steps: u16 length (0xffff = variable), u8 action, u8 value offset / 4
+
+export const KIND_DATA: u8 = 1;
+export const KIND_OPTIONS: u8 = 2;
+export const VARLEN: u32 = 0xffff;
+
+let freeHead: u32 = 0;
+let active: u32 = 0;
+let perSessionLimit: u32 = 256;
+
+// Compile scratch: per value slot, the rank and step index of the element that owns it.
+@inline function ownerRankPtr(): usize { return SCRATCH_PTR; }
+@inline function ownerStepPtr(): usize { return SCRATCH_PTR + 64; }
+
+@inline export function templatePtr(idx: u32): usize {
+  return TEMPLATES_PTR + <usize>idx * TEMPLATE_SIZE;
+}
+
+export function initTemplates(maxPerSession: u32): void {
+  perSessionLimit = maxPerSession == 0 ? 256 : maxPerSession;
+  memory.fill(TEMPLATE_INDEX_PTR, 0, <usize>TEMPLATE_INDEX_SLOTS * 4);
+  for (let i: u32 = 0; i < MAX_TEMPLATES; i++) {
+    store<u32>(templatePtr(i) + T_OWNER, 0x80000000 | (i + 2 <= MAX_TEMPLATES ? i + 2 : 0));
+  }
+  freeHead = 1;
+  active = 0;
+  setGauge(G_TEMPLATES, 0);
+}
+
+@inline function hashKey(session: u32, id: u32): u32 {
+  const h = ((session << 16) ^ id) * 0x9e3779b1;
+  return h ^ (h >>> 16);
+}
+
+/** The template for (session, id), or -1. */
+export function findTemplate(session: u32, id: u32): i32 {
+  const mask = TEMPLATE_INDEX_SLOTS - 1;
+  let i = hashKey(session, id) & mask;
+  while (true) {
+    const e = load<u32>(TEMPLATE_INDEX_PTR + (<usize>i << 2));
+    if (e == 0) return -1;
+    const t = templatePtr(e - 1);
+    if (load<u32>(t + T_OWNER) == session + 1 && <u32>load<u16>(t + T_ID) == id) return <i32>(e - 1);
+    i = (i + 1) & mask;
+  }
+}
+
+/** Removes a template from the index and frees its slot. */
+export function removeTemplate(idx: u32): void {
+  const t = templatePtr(idx);
+  const session = load<u32>(t + T_OWNER) - 1;
+  const mask = TEMPLATE_INDEX_SLOTS - 1;
+  let i = hashKey(session, <u32>load<u16>(t + T_ID)) & mask;
+  while (load<u32>(TEMPLATE_INDEX_PTR + (<usize>i << 2)) != idx + 1) i = (i + 1) & mask;
+  let j = i;
+  while (true) {
+    j = (j + 1) & mask;
+    const e = load<u32>(TEMPLATE_INDEX_PTR + (<usize>j << 2));
+    if (e == 0) break;
+    const o = templatePtr(e - 1);
+    const home = hashKey(load<u32>(o + T_OWNER) - 1, <u32>load<u16>(o + T_ID)) & mask;
+    const inRange = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!inRange) {
+      store<u32>(TEMPLATE_INDEX_PTR + (<usize>i << 2), e);
+      i = j;
+    }
+  }
+  store<u32>(TEMPLATE_INDEX_PTR + (<usize>i << 2), 0);
+  store<u32>(t + T_OWNER, 0x80000000 | freeHead);
+  freeHead = idx + 1;
+  active--;
+  setGauge(G_TEMPLATES, active);
+  const s = sessionPtr(session);
+  store<u32>(s + S_TEMPLATES, load<u32>(s + S_TEMPLATES) - 1);
+}
+
+/** A free slot registered under (session, id), or -1 when the per-session or total limit is reached. */
+export function allocateTemplate(session: u32, id: u32): i32 {
+  const s = sessionPtr(session);
+  if (load<u32>(s + S_TEMPLATES) >= perSessionLimit || freeHead == 0) return -1;
+  const idx = freeHead - 1;
+  const t = templatePtr(idx);
+  freeHead = load<u32>(t + T_OWNER) & 0x7fffffff;
+  store<u32>(t + T_OWNER, session + 1);
+  store<u16>(t + T_ID, <u16>id);
+  const mask = TEMPLATE_INDEX_SLOTS - 1;
+  let i = hashKey(session, id) & mask;
+  while (load<u32>(TEMPLATE_INDEX_PTR + (<usize>i << 2)) != 0) i = (i + 1) & mask;
+  store<u32>(TEMPLATE_INDEX_PTR + (<usize>i << 2), idx + 1);
+  active++;
+  setGauge(G_TEMPLATES, active);
+  store<u32>(s + S_TEMPLATES, load<u32>(s + S_TEMPLATES) + 1);
+  return <i32>idx;
+}
+
+@inline export function templateUsed(idx: u32): bool {
+  return (load<u32>(templatePtr(idx) + T_OWNER) & 0x80000000) == 0;
+}
+
+/** Hash of a template record's bytes, to tell a refresh from a redefinition. */
+export function specHash(p: usize, len: u32): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i: u32 = 0; i < len; i++) h = (h ^ load<u8>(p + i)) * 0x01000193;
+  return h;
+}
+
+let compiling: usize = 0;
+let stepCount: u32 = 0;
+let minLen: u32 = 0;
+let hasVar: bool = false;
+let presence: u64 = 0;
+
+/** Starts compiling into template slot `idx`. */
+export function beginCompile(idx: u32): void {
+  compiling = templatePtr(idx);
+  stepCount = 0;
+  minLen = 0;
+  hasVar = false;
+  presence = 0;
+  memory.fill(ownerRankPtr(), 0xff, 64);
+}
+
+@inline function putStep(length: u32, action: u32, offset4: u32): void {
+  const p = compiling + T_STEP0 + (<usize>stepCount << 2);
+  store<u16>(p, <u16>length);
+  store<u8>(p + 2, <u8>action);
+  store<u8>(p + 3, <u8>offset4);
+  stepCount++;
+}
+
+/** Adds one field; `scope` fields are only skipped (v9 scope types are not elements). */
+export function addField(ie: u32, pen: u32, length: u32, scope: bool): void {
+  if (length == VARLEN) {
+    hasVar = true;
+    minLen += 1;
+    putStep(VARLEN, Action.SkipVar, 0);
+    return;
+  }
+  minLen += length;
+  const e: u32 = scope ? 0 : lookupElement(ie, pen);
+  const action = e & 0xff;
+  if (e == 0 || !lengthFits(action, length) || length == 0) {
+    putStep(length, Action.Skip, 0);
+    return;
+  }
+  const slot = (e >>> 8) & 0xff;
+  const rank = (e >>> 16) & 0xff;
+  const ownerRank = <u32>load<u8>(ownerRankPtr() + slot);
+  if (ownerRank != 0xff && ownerRank <= rank) {
+    putStep(length, Action.Skip, 0); // a repeated or lower-ranked element: the first or better one stays
+    return;
+  }
+  if (ownerRank != 0xff) {
+    // The earlier element ranks lower: it becomes a skip.
+    const old = compiling + T_STEP0 + (<usize>load<u16>(ownerStepPtr() + (<usize>slot << 1)) << 2);
+    store<u8>(old + 2, <u8>Action.Skip);
+  }
+  store<u8>(ownerRankPtr() + slot, <u8>rank);
+  store<u16>(ownerStepPtr() + (<usize>slot << 1), <u16>stepCount);
+  presence |= <u64>1 << slot;
+  putStep(length, action, <u32>(slotOffset(slot) >>> 2));
+}
+
+/** Finishes the template: merges adjacent fixed skips and writes the header. Returns false for a template whose records would be empty. */
+export function endCompile(kind: u8, fieldCount: u32, scopeCount: u32, now: f64, hash: u32, specLen: u32): bool {
+  const t = compiling;
+  // Merge runs of fixed skips in place.
+  let w: u32 = 0;
+  for (let r: u32 = 0; r < stepCount; r++) {
+    const p = t + T_STEP0 + (<usize>r << 2);
+    const len = <u32>load<u16>(p);
+    const action = <u32>load<u8>(p + 2);
+    if (action == Action.Skip && w > 0) {
+      const prev = t + T_STEP0 + (<usize>(w - 1) << 2);
+      const prevLen = <u32>load<u16>(prev);
+      if (<u32>load<u8>(prev + 2) == Action.Skip && prevLen + len < VARLEN) {
+        store<u16>(prev, <u16>(prevLen + len));
+        continue;
+      }
+    }
+    store<u32>(t + T_STEP0 + (<usize>w << 2), load<u32>(p));
+    w++;
+  }
+  store<u8>(t + T_KIND, kind);
+  store<u8>(t + T_HAS_VAR, hasVar ? 1 : 0);
+  store<u16>(t + T_STEPS, <u16>w);
+  store<u16>(t + T_MIN_LEN, <u16>(minLen > 0xffff ? 0xffff : minLen));
+  store<u16>(t + T_FIELDS, <u16>fieldCount);
+  store<u16>(t + T_SCOPE, <u16>scopeCount);
+  store<u64>(t + T_MASK, presence);
+  store<f64>(t + T_LAST_SEEN, now);
+  store<u32>(t + T_SPEC_HASH, hash);
+  store<u32>(t + T_SPEC_LEN, specLen);
+  return minLen > 0 && minLen < 0xffff;
+}
+
+export { MAX_FIELDS };

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Built by `npm install` (prepare) into dist/; see src/cli.ts.
+import { main } from '../dist/src/cli.js';
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,241 @@
+// The only module that touches WebAssembly: loads the decoder built from assembly/, checks
+// its ABI, and gives the host typed access to its regions. One WasmDecoder per worker; each
+// has its own memory, so templates live where the exporter's datagrams are decoded.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
+export const ABI_VERSION = 1;
+
+export class DecoderError extends Error {
+  readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
+  constructor(code: DecoderError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface DecoderOptions {
+  /** Seconds after which a template that was not sent again is forgotten (RFC 7011 section 8.4). 0 = never. */
+  templateLifetimeSec: number;
+  /** Key templates by (exporter address, domain) only, for exporters that change source ports. */
+  ignoreExporterPort: boolean;
+  /** Output fields, by JSON name; undefined = all (KFlow's ten always, the others when present). */
+  fields?: readonly string[];
+  /** Data sets waiting for their template: bytes in total, per (exporter, domain, template id), and age. */
+  heldMaxBytes: number;
+  heldPerTemplateBytes: number;
+  heldMaxAgeMs: number;
+  maxTemplatesPerExporter: number;
+  /** Transport sessions (exporter, port, domain) one decoder keeps. */
+  maxSessions: number;
+}
+
+export const defaultDecoderOptions: DecoderOptions = {
+  templateLifetimeSec: 1800,
+  ignoreExporterPort: false,
+  heldMaxBytes: 1 << 20,
+  heldPerTemplateBytes: 64 << 10,
+  heldMaxAgeMs: 30_000,
+  maxTemplatesPerExporter: 256,
+  maxSessions: 2048,
+};
+
+interface DecoderExports {
+  memory: WebAssembly.Memory;
+  init(lifetime: number, ignorePort: number, fieldMask: number, heldMax: number, heldPerKey: number,
+    heldAge: number, maxTemplates: number, maxSessions: number): number;
+  inPtr(): number;
+  addrPtr(): number;
+  outPtr(): number;
+  indexPtr(): number;
+  countersPtr(): number;
+  outLength(): number;
+  lastVersion(): number;
+  lastDomain(): number;
+  decode(len: number, port: number, nowMs: number): number;
+  sweep(nowMs: number): void;
+}
+
+const wasmUrl = new URL('../../../build/flowgate.wasm', import.meta.url);
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled release module; compiled once per thread, or handed to workers. */
+export function decoderModule(): WebAssembly.Module {
+  if (!compiled) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(fileURLToPath(wasmUrl));
+    } catch (err) {
+      throw new DecoderError('FG_ERR_DECODER_LOAD', `cannot read ${fileURLToPath(wasmUrl)} (run npm install to build it): ${(err as Error).message}`);
+    }
+    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+  }
+  return compiled;
+}
+
+function global(instance: WebAssembly.Instance, name: string): number {
+  const g = instance.exports[name];
+  if (!(g instanceof WebAssembly.Global)) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder does not export ${name}`);
+  return Number(g.value);
+}
+
+/** "UnknownTemplate" -> "unknown_template" */
+function snake(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+function exportedEnum(instance: WebAssembly.Instance, prefix: string): string[] {
+  const names: string[] = [];
+  for (const key of Object.keys(instance.exports)) {
+    if (!key.startsWith(prefix)) continue;
+    names[global(instance, key)] = snake(key.slice(prefix.length));
+  }
+  return names;
+}
+
+// An instance that is never initialised, only read for the names the module exports.
+const described = new WebAssembly.Instance(decoderModule(), { env: { abort } });
+
+/** Decode outcomes by code, as the decoder names them: index 0 is "ok", every other is a drop reason. */
+export const decodeStatuses: readonly string[] = exportedEnum(described, 'Status.');
+
+/** Output field names in emit order (JSON keys). */
+export const recordFields: readonly string[] = exportedEnum(described, 'Field.');
+
+function abort(): never {
+  throw new Error('decoder aborted');
+}
+
+export interface DecoderCounters {
+  /** Events by decode status (index = status code; see decodeStatuses). */
+  statuses: number[];
+  packets: number;
+  packetsByVersion: { 5: number; 9: number; 10: number };
+  records: number;
+  optionsRecords: number;
+  templatesDefined: number;
+  templatesRefreshed: number;
+  templatesWithdrawn: number;
+  templatesExpired: number;
+  heldSetsReleased: number;
+  heldRecordsReleased: number;
+  heldBytesExpired: number;
+  sequenceLostRecords: number;
+  exporterRestarts: number;
+  sessionsExpired: number;
+  templates: number;
+  sessions: number;
+  heldBytes: number;
+  heldSets: number;
+}
+
+export function fieldMask(fields: readonly string[] | undefined): number {
+  if (!fields) return 0xffffffff;
+  let mask = 0;
+  for (const name of fields) {
+    const bit = recordFields.indexOf(name);
+    if (bit < 0) throw new DecoderError('FG_ERR_DECODER_CONFIG', `unknown record field "${name}" (known: ${recordFields.join(', ')})`);
+    mask |= 1 << bit;
+  }
+  return mask >>> 0;
+}
+
+export class WasmDecoder {
+  readonly #ex: DecoderExports;
+  readonly #mem: Uint8Array;
+  readonly #in: number;
+  readonly #addr: number;
+  readonly #counters: Uint32Array;
+  readonly #slot: Record<string, number> = {};
+  /** JSON lines written by the last decode(), each ending in "\n". */
+  readonly output: Uint8Array;
+  /** Per record of the last decode(): [end offset in output (the "\n"), flow hash]. */
+  readonly index: Uint32Array;
+  readonly statusNames = decodeStatuses;
+
+  constructor(options: Partial<DecoderOptions> = {}, module: WebAssembly.Module = decoderModule()) {
+    const o = { ...defaultDecoderOptions, ...options };
+    const instance = new WebAssembly.Instance(module, { env: { abort } });
+    const version = global(instance, 'ABI_VERSION');
+    if (version !== ABI_VERSION) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder ABI ${version}, host expects ${ABI_VERSION}: rebuild with npm run build`);
+    this.#ex = instance.exports as unknown as DecoderExports;
+    const rc = this.#ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, fieldMask(o.fields), o.heldMaxBytes,
+      o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions);
+    if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
+    // init() grew memory once; it never grows again, so these views stay valid.
+    const buffer = this.#ex.memory.buffer;
+    this.#mem = new Uint8Array(buffer);
+    this.#in = this.#ex.inPtr();
+    this.#addr = this.#ex.addrPtr();
+    this.output = new Uint8Array(buffer, this.#ex.outPtr(), global(instance, 'OUT_CAPACITY'));
+    this.index = new Uint32Array(buffer, this.#ex.indexPtr(), global(instance, 'MAX_RECORDS_OUT') * 2);
+    this.#counters = new Uint32Array(buffer, this.#ex.countersPtr(), global(instance, 'COUNTER_SLOTS') * 2);
+    for (const key of Object.keys(instance.exports)) {
+      if (key.startsWith('COUNTER_') || key.startsWith('GAUGE_')) this.#slot[key] = global(instance, key);
+    }
+  }
+
+  /** The largest datagram decode() takes. */
+  static readonly maxDatagram = 65535;
+
+  /**
+   * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,
+   * received at `nowMs`. Returns the number of records in `output` / `index`, or -status.
+   */
+  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number): number {
+    if (datagram.length > WasmDecoder.maxDatagram) return this.#ex.decode(datagram.length, port, nowMs);
+    this.#mem.set(datagram, this.#in);
+    this.#mem.set(address, this.#addr);
+    return this.#ex.decode(datagram.length, port, nowMs);
+  }
+
+  /** Bytes of output written by the last decode(). */
+  outputLength(): number {
+    return this.#ex.outLength();
+  }
+
+  lastVersion(): number {
+    return this.#ex.lastVersion();
+  }
+
+  lastDomain(): number {
+    return this.#ex.lastDomain();
+  }
+
+  /** Expires templates, held sets and idle sessions; call about once a second. */
+  sweep(nowMs: number): void {
+    this.#ex.sweep(nowMs);
+  }
+
+  #read(name: string): number {
+    const i = this.#slot[name]! * 2;
+    return this.#counters[i]! + this.#counters[i + 1]! * 0x1_0000_0000;
+  }
+
+  counters(): DecoderCounters {
+    const base = this.#slot.COUNTER_STATUS_BASE! * 2;
+    const statuses = decodeStatuses.map((_, code) => this.#counters[base + code * 2]! + this.#counters[base + code * 2 + 1]! * 0x1_0000_0000);
+    return {
+      statuses,
+      packets: this.#read('COUNTER_PACKETS'),
+      packetsByVersion: { 5: this.#read('COUNTER_PACKETS_V5'), 9: this.#read('COUNTER_PACKETS_V9'), 10: this.#read('COUNTER_PACKETS_V10') },
+      records: this.#read('COUNTER_RECORDS'),
+      optionsRecords: this.#read('COUNTER_OPTIONS_RECORDS'),
+      templatesDefined: this.#read('COUNTER_TEMPLATES_DEFINED'),
+      templatesRefreshed: this.#read('COUNTER_TEMPLATES_REFRESHED'),
+      templatesWithdrawn: this.#read('COUNTER_TEMPLATES_WITHDRAWN'),
+      templatesExpired: this.#read('COUNTER_TEMPLATES_EXPIRED'),
+      heldSetsReleased: this.#read('COUNTER_HELD_SETS_RELEASED'),
+      heldRecordsReleased: this.#read('COUNTER_HELD_RECORDS_RELEASED'),
+      heldBytesExpired: this.#read('COUNTER_HELD_BYTES_EXPIRED'),
+      sequenceLostRecords: this.#read('COUNTER_SEQUENCE_LOST_RECORDS'),
+      exporterRestarts: this.#read('COUNTER_EXPORTER_RESTARTS'),
+      sessionsExpired: this.#read('COUNTER_SESSIONS_EXPIRED'),
+      templates: this.#read('GAUGE_TEMPLATES'),
+      sessions: this.#read('GAUGE_SESSIONS'),
+      heldBytes: this.#read('GAUGE_HELD_BYTES'),
+      heldSets: this.#read('GAUGE_HELD_SETS'),
+    };
+  }
+}
