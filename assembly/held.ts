@@ -60,9 +60,10 @@ export function holdSet(tid: u32, data: usize, len: u32): Status {
     if (load<u32>(e + 4) == ctx.session + 1 && <u32>load<u16>(e + 8) == tid) sameKey += load<u32>(e + 32);
     r += <usize>load<u32>(e);
   }
+  // The caps count data bytes; the region also holds entry headers, so it is checked on its own.
   if (sameKey + len > perKey || liveBytes + len > capacity) return Status.HeldOverflow;
-  if (used + size > <usize>capacity) compact();
-  if (used + size > <usize>capacity) return Status.HeldOverflow;
+  if (used + size > <usize>HELD_CAPACITY) compact();
+  if (used + size > <usize>HELD_CAPACITY) return Status.HeldOverflow;
   const e = HELD_PTR + used;
   store<u32>(e, <u32>size);
   store<u32>(e + 4, ctx.session + 1);

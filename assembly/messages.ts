@@ -8,7 +8,7 @@ import { IN_PTR, ADDR_PTR, REC_PTR } from "./layout";
 import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, C_SEQUENCE_LOST_RECORDS, C_EXPORTER_RESTARTS } from "./counters";
 import { ctx } from "./context";
 import { findOrCreateSession, sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
-  S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION } from "./sessions";
+  S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION, F_SEQ_BEFORE, F_SEQ_INCLUSIVE } from "./sessions";
 import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, messageRecords } from "./sets";
 import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
 import { emitRecord } from "./record";
@@ -37,9 +37,10 @@ function openSession(domain: u32): bool {
 /**
  * Sequence tracking for one message: `seq` as sent, `units` what the sequence counts in this
  * message (data records; v9: 1 packet), `records` the data records. Lost records are estimated
- * as the distance from the first sequence number minus what arrived since, taking the smaller
- * of two readings: sequence = records before this message (RFC 7011), or records up to and
- * including it (what softflowd sends). Either reading gives 0 for its exporters when nothing is lost.
+ * as the distance from the first sequence number minus what arrived since, in one of two
+ * readings: sequence = records before this message (RFC 7011), or records up to and including
+ * it (what softflowd sends). The first message where exactly one reading comes out at zero
+ * tells which one the exporter follows; until then the smaller one counts.
  */
 function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool): void {
   const s = ctx.sessionPtr;
@@ -56,7 +57,11 @@ function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool): v
         const unitsBefore = load<f64>(s + S_UNITS);
         const rfc = <f64>fromBase - unitsBefore;
         const inclusive = rfc - <f64>units + load<f64>(s + S_FIRST_UNITS);
-        let lostUnits = rfc < inclusive ? rfc : inclusive;
+        let mode = flags & (F_SEQ_BEFORE | F_SEQ_INCLUSIVE);
+        if (mode == 0 && rfc == 0 && inclusive != 0) mode = F_SEQ_BEFORE;
+        if (mode == 0 && inclusive == 0 && rfc != 0) mode = F_SEQ_INCLUSIVE;
+        store<u8>(s + S_FLAGS, flags | mode);
+        let lostUnits = mode == F_SEQ_BEFORE ? rfc : mode == F_SEQ_INCLUSIVE ? inclusive : (rfc < inclusive ? rfc : inclusive);
         if (lostUnits < 0) lostUnits = 0;
         // v9 counts packets: turn lost packets into records at the average seen so far.
         let lost = lostUnits;
@@ -77,7 +82,7 @@ function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool): v
     bump(C_EXPORTER_RESTARTS);
   }
   // First message of the session, or the exporter restarted: a new base.
-  store<u8>(s + S_FLAGS, flags | F_SEQ_INIT);
+  store<u8>(s + S_FLAGS, (flags & ~(F_SEQ_BEFORE | F_SEQ_INCLUSIVE)) | F_SEQ_INIT);
   store<u32>(s + S_BASE_SEQ, seq);
   store<u32>(s + S_LAST_SEQ, seq);
   store<f64>(s + S_UNITS, <f64>units);

@@ -31,6 +31,9 @@ export const S_SAMPLERS: usize = 128; // MAX_SAMPLERS x (u32 id + 1, u32 rate)
 
 export const F_SEQ_INIT: u8 = 1;
 export const F_HAS_SYSINIT: u8 = 2;
+/** Which sequence reading the exporter follows, once a message has told (see trackSequence). */
+export const F_SEQ_BEFORE: u8 = 4;
+export const F_SEQ_INCLUSIVE: u8 = 8;
 
 let freeHead: u32 = 0; // slot + 1, 0 = none
 let active: u32 = 0;
