@@ -144,6 +144,7 @@ export function fieldMask(fields: readonly string[] | undefined): number {
 export class WasmDecoder {
   readonly #ex: DecoderExports;
   readonly #mem: Uint8Array;
+  readonly #memBuffer: Buffer;
   readonly #in: number;
   readonly #addr: number;
   readonly #counters: Uint32Array;
@@ -166,6 +167,7 @@ export class WasmDecoder {
     // init() grew memory once; it never grows again, so these views stay valid.
     const buffer = this.#ex.memory.buffer;
     this.#mem = new Uint8Array(buffer);
+    this.#memBuffer = Buffer.from(buffer);
     this.#in = this.#ex.inPtr();
     this.#addr = this.#ex.addrPtr();
     this.output = new Uint8Array(buffer, this.#ex.outPtr(), global(instance, 'OUT_CAPACITY'));
@@ -188,6 +190,22 @@ export class WasmDecoder {
     this.#mem.set(datagram, this.#in);
     this.#mem.set(address, this.#addr);
     return this.#ex.decode(datagram.length, port, nowMs);
+  }
+
+  /**
+   * Like decode(), for a datagram and address already in a Buffer (a ring slot): copied in
+   * with Buffer.copy, which allocates nothing per datagram.
+   */
+  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number): number {
+    if (length > WasmDecoder.maxDatagram) return this.#ex.decode(length, port, nowMs);
+    source.copy(this.#memBuffer, this.#in, offset, offset + length);
+    source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
+    return this.#ex.decode(length, port, nowMs);
+  }
+
+  /** Copies the last decode()'s output into `target` at 0 (it must hold outputLength() bytes). */
+  copyOutput(target: Buffer): void {
+    this.#memBuffer.copy(target, 0, this.output.byteOffset, this.output.byteOffset + this.#ex.outLength());
   }
 
   /** Bytes of output written by the last decode(). */

@@ -1,0 +1,209 @@
+// Starts the decoder workers, one ring each, watches them and restarts one that dies. An
+// exporter always maps to the same worker (hash of its address), so its templates live in
+// one place. Records a dead worker had accepted but not delivered are counted as dropped
+// ("worker_failed") from the shared accounting slots it leaves behind.
+import { Worker } from 'node:worker_threads';
+import { PacketRing } from '../ring/ring.js';
+import { decoderModule } from './wasm.js';
+import type { WorkerInit, ToWorker, FromWorker } from './worker.js';
+import { ACCT_SLOTS, accountingView, unaccounted, Acct, type WorkerStats } from '../pipeline/stats.js';
+import type { Logger } from '../log.js';
+
+export interface PoolOptions {
+  workers: number;
+  ring: { slots: number; slot_bytes: number };
+  init: Omit<WorkerInit, 'index' | 'ring' | 'accounting' | 'module'>;
+  log: Logger;
+}
+
+const workerUrl = new URL('./worker.js', import.meta.url);
+
+interface Slot {
+  index: number;
+  ring: PacketRing;
+  worker?: Worker;
+  ready?: Promise<void>;
+  restartDelayMs: number;
+}
+
+export class DecoderPool {
+  readonly #options: PoolOptions;
+  readonly #slots: Slot[];
+  readonly #accounting: SharedArrayBuffer;
+  /** Accounting of workers that ended, added up (same slots as one worker). */
+  readonly retired = new Float64Array(ACCT_SLOTS);
+  #workerFailedRecords = 0;
+  #restarts = 0;
+  #stopping = false;
+  #requestId = 0;
+  readonly #pending = new Map<number, { left: number; reports: WorkerStats[]; resolve: (r: WorkerStats[]) => void }>();
+  #lastReports = new Map<number, WorkerStats>();
+  #routing: WorkerInit['routing'];
+
+  constructor(options: PoolOptions) {
+    this.#options = options;
+    this.#routing = options.init.routing;
+    this.#accounting = new SharedArrayBuffer(options.workers * ACCT_SLOTS * 8);
+    this.#slots = Array.from({ length: options.workers }, (_, index) => ({
+      index,
+      ring: PacketRing.create({ slots: options.ring.slots, slotBytes: options.ring.slot_bytes }),
+      restartDelayMs: 100,
+    }));
+  }
+
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Records lost with workers that died (already added to their accounting as dropped). */
+  get workerFailedRecords(): number {
+    return this.#workerFailedRecords;
+  }
+
+  ring(index: number): PacketRing {
+    return this.#slots[index]!.ring;
+  }
+
+  /** The worker that owns an exporter: a hash of its 16 address bytes at `offset`. */
+  workerFor(address: Uint8Array, offset = 0): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < 16; i++) h = Math.imul(h ^ address[offset + i]!, 0x01000193);
+    return ((h ^ (h >>> 16)) >>> 0) % this.#slots.length;
+  }
+
+  /** Starts every worker and resolves when all are ready. */
+  async start(): Promise<void> {
+    await Promise.all(this.#slots.map((s) => this.#spawn(s)));
+  }
+
+  #spawn(slot: Slot): Promise<void> {
+    const init: WorkerInit = {
+      ...this.#options.init,
+      routing: this.#routing,
+      index: slot.index,
+      ring: slot.ring.buffer,
+      accounting: this.#accounting,
+      module: decoderModule(),
+    };
+    const worker = new Worker(workerUrl, { workerData: init });
+    slot.worker = worker;
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') {
+          slot.restartDelayMs = 100;
+          resolve();
+        } else if (msg.type === 'stats' || msg.type === 'stopped') {
+          this.#lastReports.set(slot.index, msg.stats);
+          if (msg.type === 'stats') this.#answer(msg.id, msg.stats);
+        }
+      });
+      worker.once('error', (err) => {
+        this.#options.log.error('decoder worker failed', { worker: slot.index, error: err.stack ?? String(err) });
+        reject(err);
+      });
+      worker.once('exit', (code) => {
+        slot.worker = undefined;
+        if (this.#stopping && code === 0) return;
+        this.#retire(slot);
+        this.#restarts++;
+        this.#options.log.error('decoder worker exited, restarting', { worker: slot.index, code, delayMs: slot.restartDelayMs });
+        const delay = slot.restartDelayMs;
+        slot.restartDelayMs = Math.min(delay * 2, 5_000);
+        if (!this.#stopping) setTimeout(() => void this.#spawn(slot).catch(() => undefined), delay).unref();
+      });
+    });
+    return slot.ready;
+  }
+
+  /** Folds a dead worker's accounting into `retired`; what it had not delivered or dropped is lost. */
+  #retire(slot: Slot): void {
+    const a = accountingView(this.#accounting, slot.index);
+    const lost = unaccounted(a);
+    this.#workerFailedRecords += lost;
+    for (let i = 0; i < ACCT_SLOTS; i++) this.retired[i]! += a[i]!;
+    a.fill(0);
+    for (const p of this.#pending.values()) p.left--;
+  }
+
+  /** Current accounting totals, live workers and retired ones, read from shared memory. */
+  accounting(): { datagrams: number; decoded: number; delivered: number; dropped: Record<string, number>; queued: number } {
+    const sum = Float64Array.from(this.retired);
+    let queued = 0;
+    for (const s of this.#slots) {
+      const a = accountingView(this.#accounting, s.index);
+      for (let i = 0; i < ACCT_SLOTS; i++) sum[i]! += a[i]!;
+      queued += unaccounted(a);
+    }
+    return {
+      datagrams: sum[Acct.datagrams]!,
+      decoded: sum[Acct.decoded]!,
+      delivered: sum[Acct.delivered]!,
+      dropped: {
+        no_tenant: sum[Acct.no_tenant]!,
+        queue_full: sum[Acct.queue_full]!,
+        kafka_rejected: sum[Acct.kafka_rejected]!,
+        shutdown: sum[Acct.shutdown]!,
+        worker_failed: this.#workerFailedRecords,
+      },
+      queued,
+    };
+  }
+
+  #answer(id: number, stats: WorkerStats): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    p.reports.push(stats);
+    if (p.reports.length >= p.left) {
+      this.#pending.delete(id);
+      p.resolve(p.reports);
+    }
+  }
+
+  /** Asks every live worker for its report; a worker that does not answer in time is left out. */
+  reports(timeoutMs = 1_000): Promise<WorkerStats[]> {
+    const live = this.#slots.filter((s) => s.worker);
+    if (live.length === 0) return Promise.resolve([]);
+    const id = ++this.#requestId;
+    return new Promise((resolve) => {
+      this.#pending.set(id, { left: live.length, reports: [], resolve });
+      for (const s of live) s.worker!.postMessage({ type: 'stats', id } satisfies ToWorker);
+      setTimeout(() => {
+        const p = this.#pending.get(id);
+        if (p) {
+          this.#pending.delete(id);
+          resolve(p.reports);
+        }
+      }, timeoutMs).unref();
+    });
+  }
+
+  /** The last report each worker sent (kept after a worker stopped). */
+  lastReports(): WorkerStats[] {
+    return [...this.#lastReports.values()];
+  }
+
+  /** Swaps routing in every worker (and for workers started later); templates and queues stay. */
+  reload(routing: WorkerInit['routing']): void {
+    this.#routing = routing;
+    for (const s of this.#slots) s.worker?.postMessage({ type: 'reload', routing } satisfies ToWorker);
+  }
+
+  /** Closes the rings (workers drain them), lets producers flush within the timeout, and waits for the workers to end. */
+  async stop(flushTimeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    const ended = this.#slots.map((s) => {
+      s.ring.close();
+      const w = s.worker;
+      if (!w) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        w.postMessage({ type: 'stop', flushTimeoutMs } satisfies ToWorker);
+      });
+    });
+    await Promise.all(ended);
+  }
+}

@@ -1,0 +1,187 @@
+// Worker thread entry: drains its ring, decodes each datagram with its own WasmDecoder,
+// routes the records by exporter to a tenant topic, and hands them to its Kafka producer.
+// Talks to the main thread only by message, and never per packet: reload, stats, stop.
+import { parentPort, workerData } from 'node:worker_threads';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Message, IHeaders } from 'kafkajs';
+import { WasmDecoder, type DecoderOptions } from './wasm.js';
+import { PacketRing } from '../ring/ring.js';
+import { TenantRouter } from '../route/tenants.js';
+import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
+import { createLogger, type LogLevel } from '../log.js';
+import { addressText } from '../net/address.js';
+import { emptyDropCounts, UNKNOWN_TENANT, Acct, accountingView, type WorkerStats } from '../pipeline/stats.js';
+import type { Config } from '../config/schema.js';
+
+export interface WorkerInit {
+  index: number;
+  ring: SharedArrayBuffer;
+  /** Accounting slots of all workers (see pipeline/stats.ts); this worker writes its own. */
+  accounting: SharedArrayBuffer;
+  module: WebAssembly.Module;
+  decoder: DecoderOptions;
+  kafka: KafkaSettings;
+  routing: Config['routing'];
+  output: { key: 'none' | 'dvc' | 'flow'; records_per_message: 1 | 'datagram' };
+  logLevel: LogLevel;
+}
+
+export type ToWorker =
+  | { type: 'reload'; routing: Config['routing'] }
+  | { type: 'stats'; id: number }
+  | { type: 'stop'; flushTimeoutMs: number };
+
+export type FromWorker =
+  | { type: 'ready'; index: number }
+  | { type: 'stats'; id: number; stats: WorkerStats }
+  | { type: 'stopped'; stats: WorkerStats };
+
+/** Version of the record layout, sent in every message's headers. */
+export const SCHEMA_VERSION = '1';
+const BATCH_BEFORE_YIELD = 64;
+
+function start(init: WorkerInit): void {
+  const port = parentPort!;
+  const log = createLogger(init.logLevel, { worker: init.index });
+  const ring = PacketRing.attach(init.ring);
+  const ringBytes = Buffer.from(init.ring);
+  const decoder = new WasmDecoder(init.decoder, init.module);
+  let router = new TenantRouter(init.routing);
+  const acct = accountingView(init.accounting, init.index);
+  const stats: WorkerStats = {
+    worker: init.index, datagrams: 0, decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
+    dropped: emptyDropCounts(), droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
+    kafkaErrors: {}, latencyMs: [],
+  };
+  const producer = new RecordProducer(init.kafka, {
+    delivered(tenant, topic, records, latencyMs) {
+      const key = `${tenant}\t${topic}`;
+      stats.delivered[key] = (stats.delivered[key] ?? 0) + records;
+      acct[Acct.delivered] += records;
+      if (stats.latencyMs.length < 10_000) stats.latencyMs.push(latencyMs);
+    },
+    dropped(reason, tenant, records) {
+      stats.dropped[reason] += records;
+      acct[Acct[reason]] += records;
+      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + records;
+    },
+    error(code) {
+      stats.kafkaErrors[code] = (stats.kafkaErrors[code] ?? 0) + 1;
+    },
+  }, log);
+  producer.start();
+
+  // Per exporter, once: message headers (schema version and exporter) and the dvc key.
+  const exporters = new Map<string, { headers: IHeaders; key: Buffer }>();
+  const exporterInfo = (addressOffset: number) => {
+    const text = addressText(ringBytes, addressOffset);
+    let info = exporters.get(text);
+    if (!info) {
+      if (exporters.size > 100_000) exporters.clear();
+      info = { headers: { schema: SCHEMA_VERSION, exporter: text }, key: Buffer.from(text) };
+      exporters.set(text, info);
+    }
+    return info;
+  };
+  // The exporter of the previous datagram: most datagrams in a row come from one exporter.
+  let lastAddress = Buffer.alloc(16, 0xff);
+  let last: { headers: IHeaders; key: Buffer } = { headers: {}, key: Buffer.alloc(0) };
+
+  const snapshot = (): WorkerStats => {
+    stats.decoder = decoder.counters();
+    stats.queuedRecords = producer.queuedRecords;
+    stats.queuedBytes = producer.queuedBytes;
+    stats.kafkaConnected = producer.connected;
+    const copy = structuredClone(stats);
+    stats.latencyMs.length = 0;
+    return copy;
+  };
+
+  const handle = (slot: number): void => {
+    const now = ring.timeMs(slot);
+    const addressOffset = ring.addressOffset(slot);
+    const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
+    stats.datagrams++;
+    acct[Acct.datagrams]++;
+    if (n <= 0) return;
+    acct[Acct.decoded] += n;
+    const route = router.route(ringBytes, addressOffset);
+    const tenant = route.tenant ?? UNKNOWN_TENANT;
+    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + n;
+    if (route.topic === null) {
+      stats.dropped.no_tenant += n;
+      acct[Acct.no_tenant] += n;
+      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + n;
+      return;
+    }
+    if (ringBytes.compare(lastAddress, 0, 16, addressOffset, addressOffset + 16) !== 0) {
+      last = exporterInfo(addressOffset);
+      lastAddress = Buffer.from(ringBytes.subarray(addressOffset, addressOffset + 16));
+    }
+    const length = decoder.outputLength();
+    // One copy per datagram; each record's value is a view into it.
+    const out = Buffer.allocUnsafe(length);
+    decoder.copyOutput(out);
+    if (init.output.records_per_message === 'datagram') {
+      const message: Message = { key: init.output.key === 'dvc' ? last.key : null, value: out, headers: last.headers };
+      producer.enqueue(route.topic, tenant, message, length, n, now);
+      return;
+    }
+    const index = decoder.index;
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const end = index[i * 2]!;
+      let key: Buffer | null = null;
+      if (init.output.key === 'dvc') key = last.key;
+      else if (init.output.key === 'flow') key = Buffer.from(index[i * 2 + 1]!.toString(16));
+      producer.enqueue(route.topic, tenant, { key, value: out.subarray(start, end), headers: last.headers }, end - start, 1, now);
+      start = end + 1;
+    }
+  };
+
+  let lastSweep = Date.now();
+  let stopping: number | undefined;
+  const run = async (): Promise<void> => {
+    for (;;) {
+      let handled = 0;
+      let slot: number;
+      while ((slot = ring.peek()) >= 0) {
+        try {
+          handle(slot);
+        } finally {
+          ring.release();
+        }
+        if (++handled % BATCH_BEFORE_YIELD === 0) await yieldToEventLoop(); // lets kafkajs I/O run
+      }
+      const now = Date.now();
+      if (now - lastSweep >= 1000) {
+        decoder.sweep(now);
+        lastSweep = now;
+      }
+      if (ring.closed && ring.peek() < 0) break;
+      if (handled === 0 || stopping !== undefined) await ring.waitForData(stopping !== undefined ? 5 : 200);
+      else await yieldToEventLoop();
+    }
+    await producer.close(stopping);
+    port.postMessage({ type: 'stopped', stats: snapshot() } satisfies FromWorker);
+    port.close();
+  };
+
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'reload') {
+      router = new TenantRouter(msg.routing);
+      log.info('routing reloaded');
+    } else if (msg.type === 'stats') {
+      port.postMessage({ type: 'stats', id: msg.id, stats: snapshot() } satisfies FromWorker);
+    } else if (msg.type === 'stop') {
+      stopping = msg.flushTimeoutMs;
+    }
+  });
+  port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
+  run().catch((err: unknown) => {
+    log.error('worker failed', { error: (err as Error).stack ?? String(err) });
+    process.exit(1);
+  });
+}
+
+if (parentPort && workerData) start(workerData as WorkerInit);
