@@ -1,7 +1,28 @@
 #!/usr/bin/env node
-// `npm test`: runs every test in dist/test with Node's runner. Exits with the runner's code.
-import { spawnSync } from 'node:child_process';
+// `npm test`: starts the project's Kafka broker (scripts/kafka.js) for the integration tests,
+// runs every test in dist/test with Node's runner, and stops the broker it started, by pid,
+// whatever the outcome. Exits with the runner's code.
+import { spawn } from 'node:child_process';
+import { startKafka, stopKafka } from './kafka.js';
 
-const args = ['--test', '--test-reporter=spec', 'dist/test/'];
-const run = spawnSync(process.execPath, args, { stdio: 'inherit' });
-process.exit(run.status ?? 1);
+let started = false;
+let code = 1;
+try {
+  const kafka = await startKafka();
+  started = !kafka.alreadyRunning;
+  process.stderr.write(`run-tests: Kafka ${kafka.version} at ${kafka.bootstrap}${kafka.alreadyRunning ? ' (already running, left running)' : ''}\n`);
+  const runner = spawn(process.execPath, ['--test', '--test-reporter=spec', 'dist/test/'], {
+    stdio: 'inherit',
+    env: { ...process.env, FLOWGATE_TEST_BROKERS: kafka.bootstrap },
+  });
+  const stop = (signal) => runner.kill(signal);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  code = await new Promise((resolve) => runner.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+} catch (err) {
+  process.stderr.write(`run-tests: ${err instanceof Error ? err.message : String(err)}\n`);
+  code = 1;
+} finally {
+  if (started) await stopKafka().catch((err) => process.stderr.write(`run-tests: stopping Kafka: ${err.message}\n`));
+}
+process.exit(code);

@@ -1,0 +1,96 @@
+// `flowgate serve --config FILE`: runs the gateway until SIGTERM / SIGINT; reloads routing on
+// SIGHUP and when the file changes (a bad file is rejected and the running config kept).
+import { parseArgs } from 'node:util';
+import { watch, type FSWatcher } from 'node:fs';
+import { loadConfig, ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { startGateway, type Gateway } from '../gateway.js';
+import { createLogger, type Logger, type LogLevel } from '../log.js';
+
+export const serveHelp = `usage: flowgate serve [--config FILE] [--set path=value ...]
+
+  --config FILE     configuration (default ./config.yaml); FLOWGATE_* variables and --set override it
+  --set path=value  override one key, e.g. --set kafka.brokers='["10.0.0.1:9092"]' (repeatable)
+`;
+
+export interface ServeArgs {
+  config: string;
+  overrides: string[];
+}
+
+export function parseServeArgs(argv: string[]): ServeArgs | string {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', default: 'config.yaml' }, set: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) return serveHelp;
+    return { config: values.config, overrides: values.set };
+  } catch (err) {
+    return `flowgate serve: ${(err as Error).message}\n\n${serveHelp}`;
+  }
+}
+
+/** Runs the gateway with `config` until a signal stops it; resolves to the exit code. */
+export async function serveUntilSignal(args: ServeArgs, config: Config, log: Logger, onReady?: (gateway: Gateway) => void): Promise<number> {
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, log);
+  } catch (err) {
+    log.error('gateway failed to start', { error: (err as Error).message });
+    return 1;
+  }
+  onReady?.(gateway);
+  log.info('ready', { udp: gateway.addresses.map((a) => `${a.address}:${a.port}`), workers: gateway.pool.size });
+
+  const reload = async (why: string): Promise<void> => {
+    try {
+      const next = await loadConfig(args.config, { env: process.env, overrides: args.overrides });
+      const notes = gateway.reload(next);
+      log.info('config reloaded', { why, file: args.config, notApplied: notes });
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      log.error('config reload rejected, keeping the running config', { why, file: args.config, problems });
+    }
+  };
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  try {
+    // Editors replace files; watching the file and debouncing covers both writes and renames.
+    watcher = watch(args.config, () => {
+      clearTimeout(debounce);
+      debounce = setTimeout(() => void reload('file changed'), 200);
+    });
+  } catch (err) {
+    log.warn('cannot watch config file, reload with SIGHUP', { file: args.config, error: (err as Error).message });
+  }
+  const onHup = (): void => void reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info('stopping', { signal });
+  watcher?.close();
+  clearTimeout(debounce);
+  process.off('SIGHUP', onHup);
+  await gateway.stop();
+  return 0;
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  const args = parseServeArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(args);
+    return args === serveHelp ? 0 : 1;
+  }
+  let config: Config;
+  try {
+    config = await loadConfig(args.config, { env: process.env, overrides: args.overrides });
+  } catch (err) {
+    process.stderr.write(`flowgate serve: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return serveUntilSignal(args, config, createLogger(config.log.level as LogLevel));
+}

@@ -1,0 +1,72 @@
+// `npm start` / `flowgate start`: the newcomer's way in. Like `serve`, but when the configured
+// brokers are on this machine and not answering, it first starts the project's own Kafka
+// (scripts/kafka.js), and stops it again on exit. Then it says where to send IPFIX.
+import { createConnection } from 'node:net';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { parseServeArgs, serveHelp, serveUntilSignal } from './serve.js';
+import { createLogger, type LogLevel } from '../log.js';
+
+const localHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+function brokerAnswers(broker: string): Promise<boolean> {
+  const i = broker.lastIndexOf(':');
+  const host = broker.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(broker.slice(i + 1));
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port, timeout: 1_000 });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
+
+interface LocalKafka {
+  startKafka(opts?: { port?: number }): Promise<{ bootstrap: string; alreadyRunning: boolean }>;
+  stopKafka(): Promise<unknown>;
+}
+
+async function localKafka(): Promise<LocalKafka> {
+  // scripts/kafka.js is plain JS beside dist/; resolved from the repo root at run time.
+  const url = new URL('../../../scripts/kafka.js', import.meta.url);
+  return (await import(url.href)) as LocalKafka;
+}
+
+export async function runStart(argv: string[]): Promise<number> {
+  const args = parseServeArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(args);
+    return args === serveHelp ? 0 : 1;
+  }
+  let config: Config;
+  try {
+    config = await loadConfig(args.config, { env: process.env, overrides: args.overrides });
+  } catch (err) {
+    process.stderr.write(`flowgate start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const log = createLogger(config.log.level as LogLevel);
+  let started: LocalKafka | undefined;
+  const brokers = config.kafka.brokers;
+  const allLocal = brokers.every((b) => localHosts.has(b.slice(0, b.lastIndexOf(':'))));
+  if (allLocal && !(await Promise.all(brokers.map(brokerAnswers))).some(Boolean)) {
+    const port = Number(brokers[0]!.slice(brokers[0]!.lastIndexOf(':') + 1));
+    log.info('no Kafka answering on this machine: starting the project broker (first start downloads its jars)', { port });
+    const kafka = await localKafka();
+    try {
+      const r = await kafka.startKafka({ port });
+      if (!r.alreadyRunning) started = kafka;
+    } catch (err) {
+      log.error('could not start the local Kafka broker', { error: (err as Error).message });
+      return 1;
+    }
+  }
+  const code = await serveUntilSignal(args, config, log, (gateway) => {
+    const udp = gateway.addresses.map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)).join(', ');
+    const topics = [...config.routing.tenants.map((t) => `${t.topic} (tenant ${t.name})`),
+      `${config.routing.default_topic} (exporters no tenant owns${config.routing.unknown_exporters === 'drop' ? ': dropped by policy' : ''})`];
+    process.stdout.write(`\nFlowGate is running.\n  send IPFIX / NetFlow v9 / v5 to UDP ${udp}\n  records go to Kafka ${brokers.join(', ')} on topics:\n    ${topics.join('\n    ')}\n  stop with Ctrl-C\n\n`);
+  });
+  if (started) await started.stopKafka().catch(() => undefined);
+  return code;
+}
