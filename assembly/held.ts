@@ -51,8 +51,14 @@ function compact(): void {
   used = w;
 }
 
+/** Held sets at most: bounds the scans below (per held set and per template defined), whatever the byte caps. */
+export const MAX_HELD_SETS: u32 = 1024;
+
 /** Keeps a data set of the current message for later. Returns Status.UnknownTemplate when held, Status.HeldOverflow when not. */
 export function holdSet(tid: u32, data: usize, len: u32): Status {
+  // An empty set carries no record: counted as unknown_template, nothing to keep.
+  if (len == 0) return Status.UnknownTemplate;
+  if (liveSets >= MAX_HELD_SETS) return Status.HeldOverflow;
   const size = entrySize(len);
   let sameKey: u32 = 0;
   for (let r: usize = 0; r < used; ) {
@@ -91,6 +97,8 @@ function consume(e: usize): void {
   store<u32>(e + 4, 0);
   liveBytes -= len;
   liveSets--;
+  // Nothing live: the region is free again (scans walk consumed entries too until a compaction).
+  if (liveSets == 0) used = 0;
 }
 
 /** Drops held sets older than the age limit; each counts as HeldExpired. */

@@ -50,7 +50,7 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
       log.info('config reloaded', { why, file: args.config, notApplied: notes });
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      log.error('config reload rejected, keeping the running config', { why, file: args.config, problems });
+      log.error('config reload rejected', { why, file: args.config, problems, kept: 'the running config' });
     }
   };
   let watcher: FSWatcher | undefined;

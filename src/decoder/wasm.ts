@@ -178,8 +178,8 @@ export class WasmDecoder {
     }
   }
 
-  /** The largest datagram decode() takes. */
-  static readonly maxDatagram = 65535;
+  /** The largest datagram decode() takes: the module's input region. Longer ones are rejected as bad_length without a copy. */
+  static readonly maxDatagram = global(described, 'IN_CAPACITY');
 
   /**
    * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,

@@ -24,7 +24,7 @@ export interface KafkaSettings {
   retries: number;
   connection_timeout_ms: number;
   flush_timeout_ms: number;
-  ssl: false | { ca_file?: string | undefined; cert_file?: string | undefined; key_file?: string | undefined; reject_unauthorized?: boolean | undefined; servername?: string | undefined } | null | undefined;
+  ssl: boolean | { ca_file?: string | undefined; cert_file?: string | undefined; key_file?: string | undefined; reject_unauthorized?: boolean | undefined; servername?: string | undefined } | null | undefined;
   sasl: null | undefined | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
 
@@ -61,6 +61,7 @@ export const supportedCompressions: readonly KafkaSettings['compression'][] = ['
 
 function tlsOptions(ssl: KafkaSettings['ssl']): ConnectionOptions | boolean {
   if (!ssl) return false;
+  if (ssl === true) return true; // TLS with the system's CAs
   return {
     ca: ssl.ca_file ? readFileSync(ssl.ca_file) : undefined,
     cert: ssl.cert_file ? readFileSync(ssl.cert_file) : undefined,

@@ -1,0 +1,121 @@
+// Rules that span keys, checked on the merged document (file + environment + --set) beside the
+// schema rather than after it, so they are reported together with every other problem. A rule
+// only looks at values that are valid on their own; the schema reports the others.
+import { parseEndpoint, parseIPv6, formatIPv6, formatPrefix, parsePrefix } from './addresses.js';
+import { defaultConfig, tenantNamePattern } from './schema.js';
+import type { Path, Problem } from './problems.js';
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function at(data: unknown, path: Path): unknown {
+  let v = data;
+  for (const segment of path) {
+    if (typeof segment === 'number' ? !Array.isArray(v) : !isMapping(v)) return undefined;
+    v = (v as Record<string | number, unknown>)[segment];
+  }
+  return v;
+}
+
+/** The value at `path`, or its default when the document leaves it out. */
+function effective(data: unknown, path: Path): unknown {
+  const v = at(data, path);
+  return v === undefined ? at(defaultConfig, path) : v;
+}
+
+function kafkaRules(data: unknown, problems: Problem[]): void {
+  const idempotent = effective(data, ['kafka', 'idempotent']);
+  const acks = effective(data, ['kafka', 'acks']);
+  if (idempotent === true && (acks === 0 || acks === 1)) {
+    if (at(data, ['kafka', 'idempotent']) === true) {
+      problems.push({ path: ['kafka', 'idempotent'], message: `true requires kafka.acks -1 (all in-sync replicas), got acks ${acks}` });
+    } else {
+      problems.push({ path: ['kafka', 'acks'], message: `${acks} requires kafka.idempotent: false (idempotent delivery is on by default and needs acks -1)` });
+    }
+  }
+  const ssl = at(data, ['kafka', 'ssl']);
+  if (isMapping(ssl)) {
+    const cert = typeof ssl.cert_file === 'string', key = typeof ssl.key_file === 'string';
+    if (cert && !key) problems.push({ path: ['kafka', 'ssl', 'cert_file'], message: 'needs kafka.ssl.key_file too (a client certificate comes with its key)' });
+    if (key && !cert) problems.push({ path: ['kafka', 'ssl', 'key_file'], message: 'needs kafka.ssl.cert_file too (a client key comes with its certificate)' });
+  }
+}
+
+function decoderRules(data: unknown, problems: Problem[]): void {
+  const total = effective(data, ['decoder', 'held_max_bytes']);
+  const perTemplate = effective(data, ['decoder', 'held_per_template_bytes']);
+  if (Number.isInteger(total) && Number.isInteger(perTemplate) && (perTemplate as number) > (total as number)) {
+    if (at(data, ['decoder', 'held_per_template_bytes']) === undefined) {
+      problems.push({ path: ['decoder', 'held_max_bytes'], message: `${total} is less than decoder.held_per_template_bytes (${perTemplate} by default)` });
+    } else {
+      problems.push({ path: ['decoder', 'held_per_template_bytes'], message: `${perTemplate} is more than decoder.held_max_bytes (${total})` });
+    }
+  }
+}
+
+function listenRules(data: unknown, problems: Problem[]): void {
+  const udp = at(data, ['listen', 'udp']);
+  if (!Array.isArray(udp)) return;
+  const seen = new Map<string, number>();
+  udp.forEach((text, i) => {
+    if (typeof text !== 'string') return;
+    const e = parseEndpoint(text, false);
+    // Port 0 asks for any free port: two of them are two sockets.
+    if (typeof e === 'string' || e.port === 0) return;
+    const v6 = parseIPv6(e.host);
+    const key = `${v6 ? formatIPv6(v6) : e.host}|${e.port}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    else problems.push({ path: ['listen', 'udp', i], message: `${JSON.stringify(text)} is listed twice (also listen.udp[${first}])` });
+  });
+}
+
+function tenantRules(data: unknown, problems: Problem[]): void {
+  const tenants = at(data, ['routing', 'tenants']);
+  if (!Array.isArray(tenants)) return;
+  const names = new Map<string, number>();
+  const prefixes = new Map<string, { tenant: number; index: number }>();
+  const label = (i: number): string => {
+    const name = at(tenants, [i, 'name']);
+    return typeof name === 'string' && tenantNamePattern.test(name) ? `tenant ${JSON.stringify(name)}` : `routing.tenants[${i}]`;
+  };
+  tenants.forEach((t, i) => {
+    if (!isMapping(t)) return;
+    if (typeof t.name === 'string' && tenantNamePattern.test(t.name)) {
+      const first = names.get(t.name);
+      if (first === undefined) names.set(t.name, i);
+      else problems.push({ path: ['routing', 'tenants', i, 'name'], message: `${JSON.stringify(t.name)} is already the name of routing.tenants[${first}]` });
+    }
+    if (!Array.isArray(t.exporters)) return;
+    t.exporters.forEach((text, j) => {
+      if (typeof text !== 'string') return;
+      const p = parsePrefix(text);
+      if (typeof p === 'string') return;
+      const canonical = formatPrefix(p);
+      const first = prefixes.get(canonical);
+      if (first === undefined) {
+        prefixes.set(canonical, { tenant: i, index: j });
+        return;
+      }
+      const shown = canonical === text ? JSON.stringify(text) : `${JSON.stringify(text)} (${canonical})`;
+      const where = `routing.tenants[${first.tenant}].exporters[${first.index}]`;
+      problems.push({
+        path: ['routing', 'tenants', i, 'exporters', j],
+        message: first.tenant === i
+          ? `${shown} is listed twice for ${label(i)} (also ${where})`
+          : `${label(i)} lists ${shown}, already an exporter of ${label(first.tenant)} (${where}); a prefix belongs to one tenant`,
+      });
+    });
+  });
+}
+
+/** Problems of the merged document that no single key shows. */
+export function crossKeyProblems(data: unknown): Problem[] {
+  const problems: Problem[] = [];
+  listenRules(data, problems);
+  decoderRules(data, problems);
+  kafkaRules(data, problems);
+  tenantRules(data, problems);
+  return problems;
+}

@@ -1,0 +1,290 @@
+// A single-producer, single-consumer ring of UDP datagrams in a SharedArrayBuffer: the receiver
+// on the main thread copies each datagram into the ring of the worker that owns the exporter,
+// and that worker decodes it. Nothing is allocated and nothing is posted per datagram, and the
+// producer never blocks: a full ring makes push() return RING_FULL and the caller drops and
+// counts the datagram (reason "ring_full"). The byte layout is in ./slots.ts.
+//
+// Synchronisation. Head and tail are published with seq-cst Atomics.store and read with
+// Atomics.load; the slot contents are plain typed-array writes made before the tail store, so a
+// consumer that has loaded the new tail sees them (and the producer reuses a slot only after it
+// has loaded a head past it). Each side keeps its own counter privately and a cached copy of the
+// other's, and reloads the other's counter only when the cache says "full" (producer) or
+// "empty" (consumer), so in steady state neither side touches the other's cache line.
+//
+// Sleeping. The consumer sets SLEEPING, re-checks the tail and the closed flag, then waits with
+// Atomics.waitAsync on SLEEPING. The producer stores the tail, then reads SLEEPING; if it is set,
+// the producer clears it and calls Atomics.notify. Both sides do store-then-load in seq-cst order,
+// so either the consumer sees the new tail or the producer sees the flag (no lost wake-up), and
+// the producer pays for a notify once per sleep, never per datagram while the consumer is awake.
+
+import {
+  ADDRESS_BYTES, CLOSED_INDEX, HEAD_INDEX, MAGIC_INDEX, MAX_SLOTS, RING_LAYOUT_VERSION, RING_MAGIC,
+  SLEEPING_INDEX, SLOT_ADDRESS, SLOT_BYTES_INDEX, SLOT_LENGTH, SLOT_PAYLOAD, SLOT_PORT, SLOT_TIME,
+  SLOTS_INDEX, SLOTS_OFFSET, STRIDE_INDEX, TAIL_INDEX, VERSION_INDEX, ringByteLength, slotStride,
+} from './slots.js';
+
+export interface RingOptions {
+  /** Number of slots: a power of two. */
+  slots: number;
+  /** Largest payload a slot holds, in bytes: a multiple of 8. */
+  slotBytes: number;
+}
+
+/** push() outcomes: the datagram is in the ring, or the caller drops it and counts the reason. */
+export const RING_OK = 0;
+export const RING_FULL = 1;
+export const RING_TOO_LARGE = 2;
+export type PushResult = typeof RING_OK | typeof RING_FULL | typeof RING_TOO_LARGE;
+
+export type RingWaitResult = 'data' | 'timeout' | 'closed';
+
+// ES2024's Atomics.waitAsync (V8 has it since Node 16) is not in this project's ES2022 lib.
+type WaitAsync = (
+  array: Int32Array, index: number, value: number, timeoutMs?: number,
+) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+// Settled promises shared by every call that can answer at once, so the consumer's fast path
+// allocates nothing.
+const DATA: Promise<RingWaitResult> = Promise.resolve('data');
+const TIMEOUT: Promise<RingWaitResult> = Promise.resolve('timeout');
+const CLOSED: Promise<RingWaitResult> = Promise.resolve('closed');
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+export class PacketRing {
+  readonly buffer: SharedArrayBuffer;
+  readonly slots: number;
+  readonly slotBytes: number;
+  /** The whole SharedArrayBuffer. A Buffer, so a consumer can `bytes.copy(target, at, payloadOffset(s),
+   *  payloadOffset(s) + payloadLength(s))` into its own memory without a subarray per datagram. */
+  readonly bytes: Buffer;
+
+  readonly #stride: number;
+  readonly #mask: number;
+  readonly #i32: Int32Array;
+  readonly #u32: Uint32Array;
+  readonly #u16: Uint16Array;
+  readonly #f64: Float64Array;
+  // Producer state: the tail it owns, and the last head it loaded.
+  #tail: number;
+  #headSeen: number;
+  // Consumer state: the head it owns, the last tail it loaded, and whether a wait is pending.
+  #head: number;
+  #tailSeen: number;
+  #waiting = false;
+
+  /** Allocates the SharedArrayBuffer (header + slots) for a new, empty ring. */
+  static create(options: RingOptions): PacketRing {
+    const { slots, slotBytes } = options;
+    if (!isPowerOfTwo(slots) || slots > MAX_SLOTS) {
+      throw new RangeError(`ring: slots must be a power of two between 1 and ${MAX_SLOTS}, got ${slots}`);
+    }
+    if (!Number.isInteger(slotBytes) || slotBytes <= 0 || slotBytes % 8 !== 0) {
+      throw new RangeError(`ring: slotBytes must be a positive multiple of 8, got ${slotBytes}`);
+    }
+    const buffer = new SharedArrayBuffer(ringByteLength(slots, slotBytes));
+    const header = new Int32Array(buffer, 0, SLOTS_OFFSET / 4);
+    header[MAGIC_INDEX] = RING_MAGIC;
+    header[VERSION_INDEX] = RING_LAYOUT_VERSION;
+    header[SLOTS_INDEX] = slots;
+    header[SLOT_BYTES_INDEX] = slotBytes;
+    header[STRIDE_INDEX] = slotStride(slotBytes);
+    return new PacketRing(buffer);
+  }
+
+  /** The same ring in another thread (the worker gets `buffer` through workerData). Slot count,
+   *  slot size and both counters come from the header. */
+  static attach(buffer: SharedArrayBuffer): PacketRing {
+    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < SLOTS_OFFSET) {
+      throw new TypeError('ring: attach() needs the SharedArrayBuffer of a PacketRing');
+    }
+    const header = new Int32Array(buffer, 0, SLOTS_OFFSET / 4);
+    if (header[MAGIC_INDEX] !== RING_MAGIC) throw new TypeError('ring: buffer is not a PacketRing (bad magic)');
+    if (header[VERSION_INDEX] !== RING_LAYOUT_VERSION) {
+      throw new TypeError(`ring: layout version ${header[VERSION_INDEX]}, this build reads ${RING_LAYOUT_VERSION}`);
+    }
+    const slots = header[SLOTS_INDEX]!;
+    const slotBytes = header[SLOT_BYTES_INDEX]!;
+    if (!isPowerOfTwo(slots) || slotBytes <= 0 || header[STRIDE_INDEX] !== slotStride(slotBytes)
+      || buffer.byteLength !== ringByteLength(slots, slotBytes)) {
+      throw new TypeError('ring: header does not match the buffer size');
+    }
+    return new PacketRing(buffer);
+  }
+
+  private constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.#i32 = new Int32Array(buffer, 0, SLOTS_OFFSET / 4);
+    this.slots = this.#i32[SLOTS_INDEX]!;
+    this.slotBytes = this.#i32[SLOT_BYTES_INDEX]!;
+    this.#stride = this.#i32[STRIDE_INDEX]!;
+    this.#mask = this.slots - 1;
+    this.bytes = Buffer.from(buffer);
+    this.#u32 = new Uint32Array(buffer);
+    this.#u16 = new Uint16Array(buffer);
+    this.#f64 = new Float64Array(buffer);
+    // Both sides start from the counters in the header, so a side that attaches late (or a test
+    // that pre-sets the counters, see ring.test.ts) continues where the ring is.
+    this.#tail = this.#tailSeen = Atomics.load(this.#i32, TAIL_INDEX) >>> 0;
+    this.#head = this.#headSeen = Atomics.load(this.#i32, HEAD_INDEX) >>> 0;
+  }
+
+  // ---- producer side (main thread) ----
+
+  /**
+   * Copies one datagram into the next free slot. Called by the UDP receiver once per datagram.
+   * Never blocks and never allocates. `address` holds the exporter's 16-byte address (IPv4 as
+   * ::ffff:a.b.c.d) at `addressOffset`; `timeMs` is the receive time in ms since the epoch.
+   * Returns RING_OK, RING_FULL (no free slot) or RING_TOO_LARGE (payload longer than slotBytes);
+   * on the last two nothing was written and the caller counts the drop.
+   * Only one thread may push. Pushing after close() is not supported: the consumer may be gone.
+   */
+  push(payload: Uint8Array, address: Uint8Array, addressOffset: number, port: number, timeMs: number): PushResult {
+    const length = payload.length;
+    if (length > this.slotBytes) return RING_TOO_LARGE;
+    const tail = this.#tail;
+    if (((tail - this.#headSeen) >>> 0) >= this.slots) {
+      this.#headSeen = Atomics.load(this.#i32, HEAD_INDEX) >>> 0;
+      if (((tail - this.#headSeen) >>> 0) >= this.slots) return RING_FULL;
+    }
+    const base = SLOTS_OFFSET + (tail & this.#mask) * this.#stride;
+    this.#u32[(base + SLOT_LENGTH) >>> 2] = length;
+    this.#u16[(base + SLOT_PORT) >>> 1] = port;
+    this.#f64[(base + SLOT_TIME) >>> 3] = timeMs;
+    const bytes = this.bytes;
+    const at = base + SLOT_ADDRESS;
+    for (let i = 0; i < ADDRESS_BYTES; i++) bytes[at + i] = address[addressOffset + i]!;
+    bytes.set(payload, base + SLOT_PAYLOAD);
+
+    const next = (tail + 1) >>> 0;
+    this.#tail = next;
+    const i32 = this.#i32;
+    Atomics.store(i32, TAIL_INDEX, next | 0);
+    // Syscall-free unless the consumer announced it sleeps; only the push that clears the flag notifies.
+    if (Atomics.load(i32, SLEEPING_INDEX) !== 0 && Atomics.compareExchange(i32, SLEEPING_INDEX, 1, 0) === 1) {
+      Atomics.notify(i32, SLEEPING_INDEX, 1);
+    }
+    return RING_OK;
+  }
+
+  /** Datagrams in the ring (pushed, not yet released), from the published counters. Exact when
+   *  read by either side about its own counter; the other side may move it meanwhile. For the ring
+   *  fill gauge, and for a consumer that wants to process `length` slots and release() them at once. */
+  get length(): number {
+    return (Atomics.load(this.#i32, TAIL_INDEX) - Atomics.load(this.#i32, HEAD_INDEX)) >>> 0;
+  }
+
+  /** Marks the ring closed and wakes the consumer: it drains what is left, then waitForData()
+   *  resolves 'closed'. Called once, by the producer, after its last push (SIGTERM: stop
+   *  receiving, close every ring, wait for the workers). */
+  close(): void {
+    const i32 = this.#i32;
+    Atomics.store(i32, CLOSED_INDEX, 1);
+    Atomics.compareExchange(i32, SLEEPING_INDEX, 1, 0);
+    Atomics.notify(i32, SLEEPING_INDEX);
+  }
+
+  // ---- consumer side (worker) ----
+
+  /** Slot index of the oldest unread datagram, or -1 when the ring is empty. Does not advance. */
+  peek(): number {
+    const head = this.#head;
+    if (head === this.#tailSeen) {
+      this.#tailSeen = Atomics.load(this.#i32, TAIL_INDEX) >>> 0;
+      if (head === this.#tailSeen) return -1;
+    }
+    return head & this.#mask;
+  }
+
+  // Layout accessors for a slot index from peek() (or peek() + i for i < length, modulo slots).
+  // Offsets are into `bytes`. Not checked: a slot outside [0, slots) reads another slot or garbage.
+
+  payloadOffset(slot: number): number {
+    return SLOTS_OFFSET + slot * this.#stride + SLOT_PAYLOAD;
+  }
+
+  payloadLength(slot: number): number {
+    return this.#u32[(SLOTS_OFFSET + slot * this.#stride + SLOT_LENGTH) >>> 2]!;
+  }
+
+  /** Offset of the 16-byte exporter address. */
+  addressOffset(slot: number): number {
+    return SLOTS_OFFSET + slot * this.#stride + SLOT_ADDRESS;
+  }
+
+  port(slot: number): number {
+    return this.#u16[(SLOTS_OFFSET + slot * this.#stride + SLOT_PORT) >>> 1]!;
+  }
+
+  /** Receive time, ms since the epoch. */
+  timeMs(slot: number): number {
+    return this.#f64[(SLOTS_OFFSET + slot * this.#stride + SLOT_TIME) >>> 3]!;
+  }
+
+  /** Frees the `count` oldest datagrams after they were decoded (their slots may be overwritten
+   *  as soon as this returns). Publishes the head at once: one store for the whole batch. */
+  release(count = 1): void {
+    if (count !== count >>> 0 || count > ((this.#tailSeen - this.#head) >>> 0)) {
+      this.#tailSeen = Atomics.load(this.#i32, TAIL_INDEX) >>> 0;
+      if (count !== count >>> 0 || count > ((this.#tailSeen - this.#head) >>> 0)) {
+        throw new RangeError(`ring: cannot release ${count}, ${(this.#tailSeen - this.#head) >>> 0} in the ring`);
+      }
+    }
+    this.#head = (this.#head + count) >>> 0;
+    Atomics.store(this.#i32, HEAD_INDEX, this.#head | 0);
+  }
+
+  /**
+   * Resolves 'data' when a datagram is available (at once if one already is), 'closed' when
+   * close() was called and everything was released, or 'timeout' after timeoutMs (Infinity
+   * allowed). Uses Atomics.waitAsync, so the worker's event loop keeps serving Kafka I/O while it
+   * waits; the producer notifies only while this wait is pending. One wait at a time.
+   *
+   * Pitfall (measured): a pending Atomics.waitAsync does NOT keep a Node event loop alive. A worker
+   * whose only pending work is this wait exits silently with code 0. The worker must hold a ref'd
+   * handle for as long as it drains, e.g. `parentPort.on('message', ...)` (which it needs anyway
+   * to be told to stop), a Kafka connection, or a timer.
+   */
+  waitForData(timeoutMs: number): Promise<RingWaitResult> {
+    if (this.peek() !== -1) return DATA;
+    const i32 = this.#i32;
+    if (Atomics.load(i32, CLOSED_INDEX) !== 0) return this.#settle(false);
+    if (this.#waiting) throw new Error('ring: waitForData() is already pending (one consumer, one wait)');
+
+    Atomics.store(i32, SLEEPING_INDEX, 1);
+    // Re-check after announcing the sleep: a push or close() that came before the store did not
+    // see the flag and will not notify.
+    if (this.peek() !== -1 || Atomics.load(i32, CLOSED_INDEX) !== 0) {
+      Atomics.store(i32, SLEEPING_INDEX, 0);
+      return this.#settle(false);
+    }
+    // Sleeps while SLEEPING is still 1; a producer that cleared it first makes this 'not-equal'.
+    const wait = waitAsync(i32, SLEEPING_INDEX, 1, timeoutMs);
+    if (!wait.async) {
+      Atomics.store(i32, SLEEPING_INDEX, 0);
+      return this.#settle(wait.value === 'timed-out');
+    }
+    this.#waiting = true;
+    return wait.value.then((outcome) => {
+      this.#waiting = false;
+      Atomics.store(i32, SLEEPING_INDEX, 0);
+      return this.#settle(outcome === 'timed-out');
+    });
+  }
+
+  /** close() was called. The consumer is done when this is true and then peek() returns -1. */
+  get closed(): boolean {
+    return Atomics.load(this.#i32, CLOSED_INDEX) !== 0;
+  }
+
+  // What a wait that ended (or never started) reports: data first, so a closed ring is drained.
+  #settle(timedOut: boolean): Promise<RingWaitResult> {
+    if (this.peek() !== -1) return DATA;
+    // Everything pushed before close() is visible once CLOSED is, so re-peek after reading it.
+    if (Atomics.load(this.#i32, CLOSED_INDEX) !== 0) return this.peek() !== -1 ? DATA : CLOSED;
+    return timedOut ? TIMEOUT : DATA;
+  }
+}

@@ -1,0 +1,75 @@
+// Reading what the gateway produced, with kafkajs, from the test broker.
+import { Kafka, logLevel } from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}.${randomBytes(4).toString('hex')}`;
+}
+
+/** Message counts per topic (sum of partition high watermarks); 0 for a topic that does not exist. */
+export async function topicCounts(brokers: string[], topics: string[]): Promise<Record<string, number>> {
+  const admin = new Kafka({ brokers, clientId: 'flowgate-test', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const out: Record<string, number> = {};
+    for (const t of topics) {
+      if (!existing.has(t)) {
+        out[t] = 0;
+        continue;
+      }
+      const offsets = await admin.fetchTopicOffsets(t);
+      out[t] = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface Consumed {
+  value: string;
+  key: string | null;
+  headers: Record<string, string>;
+}
+
+/** Waits until `topic` holds at least `expected` messages (it may not exist yet); returns the count seen last. */
+export async function waitForCount(brokers: string[], topic: string, expected: number, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let n = 0;
+  while (Date.now() < deadline) {
+    n = (await topicCounts(brokers, [topic]))[topic]!;
+    if (n >= expected) return n;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return n;
+}
+
+/** Reads every message of `topic` from the beginning, once it holds `expected` (or the timeout passed). */
+export async function readTopic(brokers: string[], topic: string, expected: number, timeoutMs = 30_000): Promise<Consumed[]> {
+  if ((await waitForCount(brokers, topic, expected, timeoutMs)) === 0) return [];
+  const kafka = new Kafka({ brokers, clientId: 'flowgate-test', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `flowgate-test-${randomBytes(4).toString('hex')}` });
+  const got: Consumed[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+          got.push({ value: message.value?.toString() ?? '', key: message.key?.toString() ?? null, headers });
+          if (got.length >= expected) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}
