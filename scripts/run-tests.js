@@ -13,7 +13,7 @@ try {
   process.stderr.write(`run-tests: Kafka ${kafka.version} at ${kafka.bootstrap}${kafka.alreadyRunning ? ' (already running, left running)' : ''}\n`);
   const runner = spawn(process.execPath, ['--test', '--test-reporter=spec', 'dist/test/'], {
     stdio: 'inherit',
-    env: { ...process.env, FLOWGATE_TEST_BROKERS: kafka.bootstrap },
+    env: { ...process.env, TEST_KAFKA_BROKERS: kafka.bootstrap },
   });
   const stop = (signal) => runner.kill(signal);
   process.on('SIGINT', stop);
