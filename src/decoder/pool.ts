@@ -64,6 +64,11 @@ export class DecoderPool {
     return this.#workerFailedRecords;
   }
 
+  /** The thread of worker `index` while it runs (for thread ids in diagnostics, and tests). */
+  thread(index: number): Worker | undefined {
+    return this.#slots[index]!.worker;
+  }
+
   ring(index: number): PacketRing {
     return this.#slots[index]!.ring;
   }

@@ -6,8 +6,23 @@ export function uniqueTopic(prefix: string): string {
   return `${prefix}.${randomBytes(4).toString('hex')}`;
 }
 
-/** Message counts per topic (sum of partition high watermarks); 0 for a topic that does not exist. */
-export async function topicCounts(brokers: string[], topics: string[]): Promise<Record<string, number>> {
+/**
+ * Message counts per topic (sum of partition high watermarks); 0 for a topic that does not exist.
+ * Retries errors the broker calls retriable (a broker that just started has no leaders yet).
+ */
+export async function topicCounts(brokers: string[], topics: string[], timeoutMs = 15_000): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await countOnce(brokers, topics);
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function countOnce(brokers: string[], topics: string[]): Promise<Record<string, number>> {
   const admin = new Kafka({ brokers, clientId: 'flowgate-test', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {

@@ -100,19 +100,20 @@ test('captures from several exporters, over IPv4 and IPv6, reach their tenants\'
   assert.equal(accounting.datagrams.decoded, 50 + 53 + 35);
 });
 
-test('an exporter no tenant owns is dropped and counted as no_tenant under the drop policy', async (t) => {
+test('an exporter no tenant owns is dropped and counted as no_tenant under the drop policy; keys name the exporter, gzip on', async (t) => {
   const brokers = testBrokers();
   const topics = { owned: uniqueTopic('flows.owned'), other: uniqueTopic('ipfix') };
   const gw = new GatewayProcess(config(brokers, `  default_topic: ${topics.other}
   unknown_exporters: drop
   tenants:
-    - { name: owned, topic: ${topics.owned}, exporters: ["127.0.0.14"] }`));
+    - { name: owned, topic: ${topics.owned}, exporters: ["127.0.0.14"] }`, '  key: dvc\n  compression: gzip'));
   t.after(() => gw.cleanup());
   const ports = await gw.ready();
   replay('softflowd_v10_milli_vlan', `127.0.0.1:${ports.v4}`, ['--bind-original']);
   replay('fprobe_v5_mixed', `127.0.0.1:${ports.v4}`, ['--bind-original']);
   const got = await readTopic(brokers, topics.owned, 111);
   assert.equal(got.length, 111);
+  assert.ok(got.every((m) => m.key === '127.0.0.14' && (JSON.parse(m.value) as { dvc: string }).dvc === '127.0.0.14'));
   const { accounting } = await gw.stop();
   assert.equal(accounting.records.decoded, 111 + 1021);
   assert.equal(accounting.records.delivered, 111);
