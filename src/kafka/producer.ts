@@ -4,7 +4,7 @@
 // reason. A broker that is down keeps batches queued and retried; only when the queue is full
 // are new records dropped ("queue_full"). Errors the broker will repeat (too large, not
 // authorised) drop the batch ("kafka_rejected").
-import { Kafka, CompressionTypes, logLevel, type Message, type Producer, type SASLOptions, type LogEntry } from 'kafkajs';
+import { Kafka, CompressionTypes, Partitioners, logLevel, type Message, type Producer, type SASLOptions, type LogEntry } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../log.js';
@@ -131,6 +131,8 @@ export class RecordProducer {
       },
     });
     this.#producer = kafka.producer({
+      // Named explicitly: murmur2 on the key, as the Java client does (and kafkajs stops warning).
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: settings.idempotent,
       maxInFlightRequests: settings.idempotent ? 1 : undefined,
       allowAutoTopicCreation: true,
