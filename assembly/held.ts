@@ -146,6 +146,11 @@ export function releaseHeld(session: u32, tid: u32, decodeHeld: (data: usize, le
   return released;
 }
 
+/** Sets held now, all sessions. */
+export function heldSetCount(): u32 {
+  return liveSets;
+}
+
 /** Bytes held for a session. */
 export function heldBytesOf(session: u32): u32 {
   return load<u32>(sessionPtr(session) + S_HELD_BYTES);

@@ -23,6 +23,8 @@ export const HELD_CAPACITY: u32 = 1 << 20; // data sets waiting for their templa
 export const HELD_ENTRY_HEADER: u32 = 40;
 
 export const COUNTER_SLOTS: u32 = 64; // u64 each: see counters.ts
+/** Templates defined in one message whose held sets are released after the message's last set. */
+export const PENDING_MAX: u32 = 512;
 
 // Region offsets, set by placeRegions().
 export let ADDR_PTR: usize = 0; // 16 bytes: exporter address, IPv4 as ::ffff:a.b.c.d
@@ -30,7 +32,7 @@ export let IN_PTR: usize = 0;
 export let OUT_PTR: usize = 0;
 export let INDEX_PTR: usize = 0;
 export let REC_PTR: usize = 0; // one decoded record's values, see fields.ts
-export let SCRATCH_PTR: usize = 0; // 256 bytes for template compilation
+export let SCRATCH_PTR: usize = 0; // template compilation (192 bytes), then templates defined in this message (PENDING_MAX x u32)
 export let V5_TEMPLATE_PTR: usize = 0; // a pseudo template (presence mask only) for NetFlow v5
 export let TABLES_PTR: usize = 0; // text and element tables, written by init()
 export let DVC_PTR: usize = 0; // the exporter address as text, written once per datagram
@@ -52,7 +54,7 @@ export function placeRegions(): bool {
   ADDR_PTR = p; p += 64;
   DVC_PTR = p; p += 64;
   REC_PTR = p; p += 512;
-  SCRATCH_PTR = p; p += 256;
+  SCRATCH_PTR = p; p += 256 + PENDING_MAX * 4;
   V5_TEMPLATE_PTR = p; p += 64;
   TABLES_PTR = p; p += 8192;
   COUNTERS_PTR = p; p += COUNTER_SLOTS * 8;

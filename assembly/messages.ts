@@ -9,7 +9,7 @@ import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, 
 import { ctx } from "./context";
 import { findOrCreateSession, sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
   S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION, F_SEQ_BEFORE, F_SEQ_INCLUSIVE } from "./sessions";
-import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, messageRecords } from "./sets";
+import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords } from "./sets";
 import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
 import { emitRecord } from "./record";
 import { countStatus } from "./counters";
@@ -128,7 +128,9 @@ export function decodeIpfix(len: u32): Status {
     else if (id >= 256) dataSet(id, p + 4, p + setLen);
     p += setLen;
   }
-  trackSequence(be32(IN_PTR + 8), messageRecords, messageRecords, false);
+  const records = messageRecords; // before held sets of earlier messages are added
+  endMessage();
+  trackSequence(be32(IN_PTR + 8), records, records, false);
   return Status.Ok;
 }
 
@@ -160,7 +162,9 @@ export function decodeV9(len: u32): Status {
     else if (id >= 256) dataSet(id, p + 4, p + setLen);
     p += setLen;
   }
-  trackSequence(be32(IN_PTR + 12), 1, messageRecords, reset);
+  const records = messageRecords;
+  endMessage();
+  trackSequence(be32(IN_PTR + 12), 1, records, reset);
   return Status.Ok;
 }
 

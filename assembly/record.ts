@@ -9,7 +9,10 @@ import { ctx } from "./context";
 import { samplerRate, S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
-const SELECTOR_FLAG: u32 = 0x80000000; // selector ids (IE 302) share the sampler table
+// Selector ids (IE 302) share the sampler table with sampler ids (IE 48), told apart by this bit;
+// ids keep 30 bits so that the table's id + 1 never wraps to its free-slot 0.
+const SELECTOR_FLAG: u32 = 0x40000000;
+const ID_MASK: u32 = 0x3fffffff;
 
 export let outPos: usize = 0;
 export let recordCount: u32 = 0;
@@ -93,8 +96,8 @@ export function runRecord(t: usize, p: usize, end: usize): usize {
 /** The sampling rate in force for the record just read (0 = not known). */
 function samplingRate(mask: u64, s: usize): u32 {
   let rate: u32 = 0;
-  if (has(mask, Slot.SamplerId)) rate = samplerRate(s, <u32>val(Slot.SamplerId) & 0x7fffffff);
-  else if (has(mask, Slot.SelectorId)) rate = samplerRate(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & 0x7fffffff));
+  if (has(mask, Slot.SamplerId)) rate = samplerRate(s, <u32>val(Slot.SamplerId) & ID_MASK);
+  else if (has(mask, Slot.SelectorId)) rate = samplerRate(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & ID_MASK));
   if (rate == 0) rate = rateFromValues(mask);
   if (rate == 0) rate = ctx.headerRate;
   if (rate == 0) rate = load<u32>(s + S_DEFAULT_RATE);
@@ -124,8 +127,8 @@ export function applyOptions(t: usize, s: usize): void {
   }
   const rate = rateFromValues(mask);
   if (rate == 0) return;
-  if (has(mask, Slot.SamplerId)) setSamplerRateFor(s, <u32>val(Slot.SamplerId) & 0x7fffffff, rate);
-  else if (has(mask, Slot.SelectorId)) setSamplerRateFor(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & 0x7fffffff), rate);
+  if (has(mask, Slot.SamplerId)) setSamplerRateFor(s, <u32>val(Slot.SamplerId) & ID_MASK, rate);
+  else if (has(mask, Slot.SelectorId)) setSamplerRateFor(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & ID_MASK), rate);
   else store<u32>(s + S_DEFAULT_RATE, rate);
 }
 

@@ -1,14 +1,14 @@
 // Sets inside a message (RFC 7011 section 3.3; RFC 3954 section 5): template sets,
 // options template sets and data sets. Every read is checked against the set's end.
 import { Status } from "./status";
-import { MAX_FIELDS, MAX_TEMPLATES } from "./layout";
+import { MAX_FIELDS, MAX_TEMPLATES, SCRATCH_PTR, PENDING_MAX } from "./layout";
 import { countStatus, bump, C_TEMPLATES_DEFINED, C_TEMPLATES_REFRESHED, C_TEMPLATES_WITHDRAWN, C_TEMPLATES_EXPIRED,
   C_OPTIONS_RECORDS, C_HELD_SETS_RELEASED, C_HELD_RECORDS_RELEASED, C_RECORDS } from "./counters";
 import { ctx } from "./context";
 import { findTemplate, allocateTemplate, removeTemplate, templatePtr, templateUsed, beginCompile, addField, endCompile,
   specHash, T_OWNER, T_ID, T_KIND, T_MIN_LEN, T_LAST_SEEN, T_SPEC_HASH, T_SPEC_LEN, KIND_DATA, KIND_OPTIONS, VARLEN } from "./templates";
 import { runRecord, emitRecord, applyOptions } from "./record";
-import { holdSet, releaseHeld } from "./held";
+import { holdSet, releaseHeld, heldSetCount } from "./held";
 
 export let templateLifetimeMs: f64 = 1800000;
 /** Data records (flow and options) decoded in the current message, for sequence tracking. */
@@ -18,8 +18,26 @@ export function setTemplateLifetime(ms: f64): void {
   templateLifetimeMs = ms;
 }
 
+let pending: u32 = 0;
+
 export function beginMessage(): void {
   messageRecords = 0;
+  pending = 0;
+}
+
+@inline function pendingPtr(): usize {
+  return SCRATCH_PTR + 256;
+}
+
+/**
+ * Decodes held sets whose template this message defined. Called after the message's last set,
+ * so options data later in the same message (sampling, systemInitTime) applies to them too.
+ */
+export function endMessage(): void {
+  for (let i: u32 = 0; i < pending; i++) {
+    releaseHeld(ctx.session, load<u32>(pendingPtr() + (<usize>i << 2)), decodeHeldSet);
+  }
+  pending = 0;
 }
 
 @inline function be16(p: usize): u32 {
@@ -88,7 +106,13 @@ function define(tid: u32, kind: u8, fields: usize, fieldsEnd: usize, fieldCount:
     return;
   }
   bump(C_TEMPLATES_DEFINED);
-  releaseHeld(ctx.session, tid, decodeHeldSet);
+  if (heldSetCount() == 0) return;
+  if (pending < PENDING_MAX) {
+    store<u32>(pendingPtr() + (<usize>pending << 2), tid);
+    pending++;
+  } else {
+    releaseHeld(ctx.session, tid, decodeHeldSet); // a message defining that many templates: release now
+  }
 }
 
 /** The byte length of `count` IPFIX field specifiers at p, or 0 if they run past end. */

@@ -360,3 +360,25 @@ test('the field list selects fields; KFlow fields absent from a template are 0, 
   const r = decode(d, ipfix({ exportTime: 5 }, set(352, `0a000002`)));
   assert.equal(r.lines[0], '{"dvc":"192.0.2.1","src":null,"srcp":0,"bytes":0,"time":5000}');
 });
+
+test('held sets are decoded after the whole message that brings their template, so its options data applies to them', () => {
+  const d = decoder();
+  // Data for template 293 (times relative to systemInitTime) arrives first and is held.
+  assert.equal(decode(d, ipfix({}, set(293, `0a000001 000003e8 000007d0`))).n, 0);
+  const r = decode(d, ipfix({},
+    set(2, `0125 0003 0008 0004 0016 0004 0015 0004`),
+    set(3, `0124 0002 0001 0094 0004 00a0 0008`),
+    set(292, `00000000 0000018bcfe56800`))); // systemInitTimeMilliseconds comes after the template
+  assert.equal(r.n, 1);
+  assert.deepEqual([r.records[0]!.start, r.records[0]!.end], [1700000001000, 1700000002000]);
+});
+
+test('a selector id with all 30 low bits set keeps its sampling rate', () => {
+  const d = decoder();
+  decode(d, ipfix({},
+    set(3, `0121 0003 0001  012e 0008  0131 0004  0132 0004`), // scope selectorId (8 bytes)
+    set(2, `0123 0002 0008 0004 012e 0008`)));
+  decode(d, ipfix({}, set(289, `000000007fffffff 00000001 00000007`)));
+  const r = decode(d, ipfix({}, set(291, `0a000002 000000007fffffff`)));
+  assert.equal(r.records[0]!.sampling, 8);
+});
