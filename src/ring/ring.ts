@@ -50,6 +50,11 @@ const DATA: Promise<RingWaitResult> = Promise.resolve('data');
 const TIMEOUT: Promise<RingWaitResult> = Promise.resolve('timeout');
 const CLOSED: Promise<RingWaitResult> = Promise.resolve('closed');
 
+/** Size class of a payload for copyPayload(): 0 for <= 64 bytes, k for <= 64 << k. */
+function sizeClass(length: number): number {
+  return length <= 64 ? 0 : 32 - Math.clz32(length - 1) - 6;
+}
+
 function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
@@ -58,8 +63,9 @@ export class PacketRing {
   readonly buffer: SharedArrayBuffer;
   readonly slots: number;
   readonly slotBytes: number;
-  /** The whole SharedArrayBuffer. A Buffer, so a consumer can `bytes.copy(target, at, payloadOffset(s),
-   *  payloadOffset(s) + payloadLength(s))` into its own memory without a subarray per datagram. */
+  /** The whole SharedArrayBuffer, as a Buffer (a Uint8Array with readUInt32BE & co.) for reading a
+   *  slot in place by offset. To copy a payload out use copyPayload(): on Node 20 `bytes.copy()`
+   *  with a non-zero start allocates a view per call. */
   readonly bytes: Buffer;
 
   readonly #stride: number;
@@ -68,6 +74,10 @@ export class PacketRing {
   readonly #u32: Uint32Array;
   readonly #u16: Uint16Array;
   readonly #f64: Float64Array;
+  // copyPayload()'s views: per slot, one per size class (64, 128, ... bytes, the last = slotBytes),
+  // each made the first time it is needed, so copying allocates nothing after the first lap.
+  readonly #classes: number;
+  readonly #views: (Uint8Array | undefined)[];
   // Producer state: the tail it owns, and the last head it loaded.
   #tail: number;
   #headSeen: number;
@@ -126,6 +136,8 @@ export class PacketRing {
     this.#u32 = new Uint32Array(buffer);
     this.#u16 = new Uint16Array(buffer);
     this.#f64 = new Float64Array(buffer);
+    this.#classes = sizeClass(this.slotBytes) + 1;
+    this.#views = new Array<Uint8Array | undefined>(this.slots * this.#classes).fill(undefined);
     // Both sides start from the counters in the header, so a side that attaches late (or a test
     // that pre-sets the counters, see ring.test.ts) continues where the ring is.
     this.#tail = this.#tailSeen = Atomics.load(this.#i32, TAIL_INDEX) >>> 0;
@@ -170,9 +182,10 @@ export class PacketRing {
     return RING_OK;
   }
 
-  /** Datagrams in the ring (pushed, not yet released), from the published counters. Exact when
-   *  read by either side about its own counter; the other side may move it meanwhile. For the ring
-   *  fill gauge, and for a consumer that wants to process `length` slots and release() them at once. */
+  /** Datagrams in the ring (pushed, not yet released), from the published counters. The other side
+   *  may move its counter meanwhile, so the producer reads an upper bound and the consumer a lower
+   *  bound. For the ring fill gauge, and for a consumer that processes the `length` slots from
+   *  peek() on ((peek() + i) & (slots - 1)) and then calls release(length) once. */
   get length(): number {
     return (Atomics.load(this.#i32, TAIL_INDEX) - Atomics.load(this.#i32, HEAD_INDEX)) >>> 0;
   }
@@ -224,6 +237,28 @@ export class PacketRing {
     return this.#f64[(SLOTS_OFFSET + slot * this.#stride + SLOT_TIME) >>> 3]!;
   }
 
+  /**
+   * Copies the payload of `slot` into `target` at `targetOffset` (e.g. the decoder's input region
+   * in its wasm memory) and returns its length. Allocation-free, unlike the obvious alternatives
+   * on Node 20: `bytes.copy(...)` and `target.set(bytes.subarray(...))` each make a view per call
+   * (measured: 10-20 GCs per million datagrams). It copies through a view made once per slot and
+   * size class, so it may copy up to twice the payload (at most slotBytes) and overwrite the
+   * bytes after it: `target` needs slotBytes of room from targetOffset.
+   */
+  copyPayload(slot: number, target: Uint8Array, targetOffset: number): number {
+    const length = this.payloadLength(slot);
+    const k = sizeClass(length);
+    const index = slot * this.#classes + k;
+    let view = this.#views[index];
+    if (view === undefined) {
+      const size = Math.min(64 << k, this.slotBytes);
+      view = new Uint8Array(this.buffer, this.payloadOffset(slot), size);
+      this.#views[index] = view;
+    }
+    target.set(view, targetOffset);
+    return length;
+  }
+
   /** Frees the `count` oldest datagrams after they were decoded (their slots may be overwritten
    *  as soon as this returns). Publishes the head at once: one store for the whole batch. */
   release(count = 1): void {
@@ -241,7 +276,8 @@ export class PacketRing {
    * Resolves 'data' when a datagram is available (at once if one already is), 'closed' when
    * close() was called and everything was released, or 'timeout' after timeoutMs (Infinity
    * allowed). Uses Atomics.waitAsync, so the worker's event loop keeps serving Kafka I/O while it
-   * waits; the producer notifies only while this wait is pending. One wait at a time.
+   * waits; the producer notifies only while this wait is pending. One wait at a time. Call it
+   * when peek() returned -1, and always check peek() after it (treat 'data' as a hint).
    *
    * Pitfall (measured): a pending Atomics.waitAsync does NOT keep a Node event loop alive. A worker
    * whose only pending work is this wait exits silently with code 0. The worker must hold a ref'd

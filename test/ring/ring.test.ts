@@ -103,6 +103,22 @@ test('a pushed datagram reads back with its payload, address, port and receive t
   assert.equal(ring.port(1), 0);
 });
 
+test('copyPayload copies exactly the payload bytes for every size class and stays within slotBytes of the target', () => {
+  const slotBytes = 1000;
+  const ring = PacketRing.create({ slots: 8, slotBytes });
+  const address = mappedV4(10, 0, 0, 1);
+  for (const length of [0, 1, 63, 64, 65, 128, 129, 500, 512, 513, 999, 1000]) {
+    const payload = pattern(length, length);
+    assert.equal(ring.push(payload, address, 0, 1, 1), RING_OK);
+    const at = 3;
+    const target = new Uint8Array(at + slotBytes).fill(0xee); // Exactly the documented room.
+    assert.equal(ring.copyPayload(ring.peek(), target, at), length);
+    assert.deepEqual(target.subarray(at, at + length), payload, `length ${length}`);
+    assert.equal(target[at - 1], 0xee, 'nothing written before targetOffset');
+    ring.release();
+  }
+});
+
 test('a full ring refuses with RING_FULL and keeps every datagram it holds intact', () => {
   const ring = PacketRing.create({ slots: 4, slotBytes: 16 });
   const address = mappedV4(10, 0, 0, 1);
@@ -283,10 +299,14 @@ function fnv(bytes, from, to) {
   return h >>> 0;
 }
 
+// Odd datagrams are checked in place, even ones after copyPayload into a private region.
+const privateRegion = Buffer.alloc(4096);
+
 function check(slot) {
-  const bytes = ring.bytes;
-  const at = ring.payloadOffset(slot);
-  const length = ring.payloadLength(slot);
+  const copied = (expected & 1) === 0;
+  const bytes = copied ? privateRegion : ring.bytes;
+  const at = copied ? 0 : ring.payloadOffset(slot);
+  const length = copied ? ring.copyPayload(slot, privateRegion, 0) : ring.payloadLength(slot);
   const seq = bytes.readUInt32LE(at);
   const problem =
     seq !== expected ? 'seq ' + seq :
@@ -294,8 +314,8 @@ function check(slot) {
     bytes.readUInt32LE(at + 4) !== fnv(bytes, at + 8, at + length) ? 'checksum' :
     ring.port(slot) !== (seq & 0xffff) ? 'port ' + ring.port(slot) :
     ring.timeMs(slot) !== timeBase + seq ? 'time ' + ring.timeMs(slot) :
-    bytes.readUInt32BE(ring.addressOffset(slot) + 8) !== 0xffff ||
-      bytes.readUInt32BE(ring.addressOffset(slot) + 12) !== ((0x0a000000 | (seq & 0xffffff)) >>> 0) ? 'address' : '';
+    ring.bytes.readUInt32BE(ring.addressOffset(slot) + 8) !== 0xffff ||
+      ring.bytes.readUInt32BE(ring.addressOffset(slot) + 12) !== ((0x0a000000 | (seq & 0xffffff)) >>> 0) ? 'address' : '';
   if (problem && errors.length < 10) errors.push('datagram ' + expected + ': ' + problem);
   expected++;
 }
