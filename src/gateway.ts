@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { DecoderPool } from './decoder/pool.js';
 import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
 import { fieldMask } from './decoder/wasm.js';
+import { supportedCompressions } from './kafka/producer.js';
 import type { Config } from './config/schema.js';
 import type { Logger, LogLevel } from './log.js';
 
@@ -29,7 +30,11 @@ export interface Gateway {
 const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
-  fieldMask(config.decoder.fields.length ? config.decoder.fields : undefined); // unknown fields fail here, before threads start
+  // What the workers would refuse fails here, once, before any thread starts.
+  fieldMask(config.decoder.fields.length ? config.decoder.fields : undefined);
+  if (!supportedCompressions.includes(config.kafka.compression)) {
+    throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supportedCompressions.join(', ')})`);
+  }
   const workers = config.workers || availableParallelism();
   const pool = new DecoderPool({
     workers,

@@ -79,18 +79,23 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
   return 0;
 }
 
-export async function runServe(argv: string[]): Promise<number> {
+/** Arguments and configuration of `serve` and `start`, or the exit code when they are not usable. */
+export async function argsAndConfig(command: string, argv: string[]): Promise<{ args: ServeArgs; config: Config } | number> {
   const args = parseServeArgs(argv);
   if (typeof args === 'string') {
     process.stderr.write(args);
     return args === serveHelp ? 0 : 1;
   }
-  let config: Config;
   try {
-    config = await loadConfig(args.config, { env: process.env, overrides: args.overrides });
+    return { args, config: await loadConfig(args.config, { env: process.env, overrides: args.overrides }) };
   } catch (err) {
-    process.stderr.write(`flowgate serve: ${(err as Error).message}\n`);
+    process.stderr.write(`flowgate ${command}: ${(err as Error).message}\n`);
     return 1;
   }
-  return serveUntilSignal(args, config, createLogger(config.log.level as LogLevel));
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  const loaded = await argsAndConfig('serve', argv);
+  if (typeof loaded === 'number') return loaded;
+  return serveUntilSignal(loaded.args, loaded.config, createLogger(loaded.config.log.level as LogLevel));
 }

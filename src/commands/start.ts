@@ -2,9 +2,7 @@
 // brokers are on this machine and not answering, it first starts the project's own Kafka
 // (scripts/kafka.js), and stops it again on exit. Then it says where to send IPFIX.
 import { createConnection } from 'node:net';
-import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { parseServeArgs, serveHelp, serveUntilSignal } from './serve.js';
+import { argsAndConfig, serveUntilSignal } from './serve.js';
 import { createLogger, type LogLevel } from '../log.js';
 
 const localHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -33,18 +31,9 @@ async function localKafka(): Promise<LocalKafka> {
 }
 
 export async function runStart(argv: string[]): Promise<number> {
-  const args = parseServeArgs(argv);
-  if (typeof args === 'string') {
-    process.stderr.write(args);
-    return args === serveHelp ? 0 : 1;
-  }
-  let config: Config;
-  try {
-    config = await loadConfig(args.config, { env: process.env, overrides: args.overrides });
-  } catch (err) {
-    process.stderr.write(`flowgate start: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const loaded = await argsAndConfig('start', argv);
+  if (typeof loaded === 'number') return loaded;
+  const { args, config } = loaded;
   const log = createLogger(config.log.level as LogLevel);
   let started: LocalKafka | undefined;
   const brokers = config.kafka.brokers;

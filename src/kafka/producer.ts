@@ -4,8 +4,12 @@
 // reason. A broker that is down keeps batches queued and retried; only when the queue is full
 // are new records dropped ("queue_full"). Errors the broker will repeat (too large, not
 // authorised) drop the batch ("kafka_rejected").
-import { Kafka, CompressionTypes, Partitioners, logLevel, type Message, type Producer, type SASLOptions, type LogEntry } from 'kafkajs';
+import kafkajs, { type Message, type Producer, type SASLOptions, type LogEntry, type CompressionTypes as Compression } from 'kafkajs';
 import { readFileSync } from 'node:fs';
+import SnappyCodec from 'kafkajs-snappy';
+
+// kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
+const { Kafka, CompressionTypes, CompressionCodecs, Partitioners, logLevel } = kafkajs;
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../log.js';
 
@@ -48,7 +52,7 @@ interface TopicQueue {
   head: number;
 }
 
-const compressionTypes: Record<KafkaSettings['compression'], CompressionTypes> = {
+const compressionTypes: Record<KafkaSettings['compression'], Compression> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,
   snappy: CompressionTypes.Snappy,
@@ -56,8 +60,12 @@ const compressionTypes: Record<KafkaSettings['compression'], CompressionTypes> =
   zstd: CompressionTypes.ZSTD,
 };
 
-/** Compression codecs kafkajs has without a plugin; the others need a codec package this build does not ship. */
-export const supportedCompressions: readonly KafkaSettings['compression'][] = ['none', 'gzip'];
+// Snappy through kafkajs-snappy (pure JS snappyjs, no native build). LZ4 and zstd codecs for
+// kafkajs need native addons (lz4, @kafkajs/zstd): not shipped, so refused at start-up.
+CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+
+/** Compression codecs this build has. */
+export const supportedCompressions: readonly KafkaSettings['compression'][] = ['none', 'gzip', 'snappy'];
 
 function tlsOptions(ssl: KafkaSettings['ssl']): ConnectionOptions | boolean {
   if (!ssl) return false;

@@ -1,6 +1,11 @@
 // Reading what the gateway produced, with kafkajs, from the test broker.
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import SnappyCodec from 'kafkajs-snappy';
 import { randomBytes } from 'node:crypto';
+
+const { Kafka, logLevel, CompressionCodecs, CompressionTypes } = kafkajs;
+// The gateway may send snappy batches; a consumer needs the codec to read them.
+CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
 export function uniqueTopic(prefix: string): string {
   return `${prefix}.${randomBytes(4).toString('hex')}`;

@@ -122,11 +122,11 @@ test('an exporter no tenant owns is dropped and counted as no_tenant under the d
   assert.deepEqual(await topicCounts(brokers, [topics.other]), { [topics.other]: 0 });
 });
 
-test('SIGTERM while records wait in the Kafka queue: every one of them is delivered before exit', async (t) => {
+test('SIGTERM while records wait in the Kafka queue: every one of them is delivered before exit (snappy)', async (t) => {
   const brokers = testBrokers();
   const topic = uniqueTopic('flows.term');
   // A long linger keeps records queued when the signal arrives.
-  const gw = new GatewayProcess(config(brokers, `  default_topic: ${topic}`, '  linger_ms: 60000\n  batch_max_records: 100000\n  queue_max_records: 1000000').replace('  linger_ms: 5\n', ''));
+  const gw = new GatewayProcess(config(brokers, `  default_topic: ${topic}`, '  linger_ms: 60000\n  batch_max_records: 100000\n  queue_max_records: 1000000\n  compression: snappy').replace('  linger_ms: 5\n', ''));
   t.after(() => gw.cleanup());
   const ports = await gw.ready();
   await gw.waitFor('kafka connected');
@@ -137,6 +137,15 @@ test('SIGTERM while records wait in the Kafka queue: every one of them is delive
   assert.equal(accounting.records.decoded, 1406);
   assert.equal(accounting.records.delivered, 1406);
   assert.deepEqual(await topicCounts(brokers, [topic]), { [topic]: 1406 });
+  assert.equal((await readTopic(brokers, topic, 1406)).filter((m) => JSON.parse(m.value)).length, 1406);
+});
+
+test('a compression codec this build does not ship is refused at start-up, before any worker starts', async (t) => {
+  const gw = new GatewayProcess(config(testBrokers(), '  default_topic: x', '  compression: lz4'));
+  t.after(() => gw.cleanup());
+  assert.equal(await gw.exited, 1);
+  assert.ok(gw.lines.some((l) => l.msg === 'gateway failed to start' && String(l.error).includes('lz4')));
+  assert.ok(!gw.lines.some((l) => l.msg === 'decoder worker exited, restarting'));
 });
 
 test('a reload moves an exporter to another tenant and keeps its templates; a bad file changes nothing', async (t) => {
