@@ -8,6 +8,7 @@ import { fieldMask } from './decoder/wasm.js';
 import { supportedCompressions } from './kafka/producer.js';
 import type { Config } from './config/schema.js';
 import type { Logger, LogLevel } from './log.js';
+import type { TapBatch } from './tap/forwarder.js';
 
 export interface Accounting {
   datagrams: { received: number; dropped: ReceiverStats['dropped']; decoded: number };
@@ -20,6 +21,8 @@ export interface Gateway {
   readonly pool: DecoderPool;
   readonly receiver: UdpReceiver;
   accounting(): Accounting;
+  /** Receives the live tap's record batches from the workers (set by the tap; see pool.setTap). */
+  onTap: ((batch: TapBatch, worker: number) => void) | undefined;
   /** Applies what can change while running (routing); returns what needs a restart instead. */
   reload(next: Config): string[];
   /** Stops receiving, drains the rings, flushes Kafka within kafka.flush_timeout_ms. */
@@ -36,10 +39,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supportedCompressions.join(', ')})`);
   }
   const workers = config.workers || availableParallelism();
+  let onTap: Gateway['onTap'];
   const pool = new DecoderPool({
     workers,
     ring: config.ring,
     log,
+    onTap: (batch, worker) => onTap?.(batch, worker),
     init: {
       decoder: {
         templateLifetimeSec: config.decoder.template_lifetime_s,
@@ -86,6 +91,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     pool,
     receiver,
     accounting,
+    get onTap() {
+      return onTap;
+    },
+    set onTap(fn) {
+      onTap = fn;
+    },
     reload(next: Config): string[] {
       const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
       pool.reload(next.routing);

@@ -6,14 +6,17 @@ import { Worker } from 'node:worker_threads';
 import { PacketRing } from '../ring/ring.js';
 import { decoderModule } from './wasm.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker.js';
+import type { TapSpec, TapBatch } from '../tap/forwarder.js';
 import { ACCT_SLOTS, accountingView, unaccounted, Acct, type WorkerStats } from '../pipeline/stats.js';
 import type { Logger } from '../log.js';
 
 export interface PoolOptions {
   workers: number;
   ring: { slots: number; slot_bytes: number };
-  init: Omit<WorkerInit, 'index' | 'ring' | 'accounting' | 'module'>;
+  init: Omit<WorkerInit, 'index' | 'ring' | 'accounting' | 'module' | 'tap'>;
   log: Logger;
+  /** Records the live tap asked for, batched by each worker. */
+  onTap?: (batch: TapBatch, worker: number) => void;
 }
 
 const workerUrl = new URL('./worker.js', import.meta.url);
@@ -39,6 +42,7 @@ export class DecoderPool {
   readonly #pending = new Map<number, { left: number; reports: WorkerStats[]; resolve: (r: WorkerStats[]) => void }>();
   #lastReports = new Map<number, WorkerStats>();
   #routing: WorkerInit['routing'];
+  #tap: TapSpec | null = null;
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -89,6 +93,7 @@ export class DecoderPool {
     const init: WorkerInit = {
       ...this.#options.init,
       routing: this.#routing,
+      tap: this.#tap,
       index: slot.index,
       ring: slot.ring.buffer,
       accounting: this.#accounting,
@@ -101,6 +106,8 @@ export class DecoderPool {
         if (msg.type === 'ready') {
           slot.restartDelayMs = 100;
           resolve();
+        } else if (msg.type === 'tap') {
+          this.#options.onTap?.(msg.batch, slot.index);
         } else if (msg.type === 'stats' || msg.type === 'stopped') {
           this.#lastReports.set(slot.index, msg.stats);
           if (msg.type === 'stats') this.#answer(msg.id, msg.stats);
@@ -195,6 +202,12 @@ export class DecoderPool {
   reload(routing: WorkerInit['routing']): void {
     this.#routing = routing;
     for (const s of this.#slots) s.worker?.postMessage({ type: 'reload', routing } satisfies ToWorker);
+  }
+
+  /** Tells every worker (and those started later) what the live tap needs; null stops forwarding. */
+  setTap(spec: TapSpec | null): void {
+    this.#tap = spec;
+    for (const s of this.#slots) s.worker?.postMessage({ type: 'tap', spec } satisfies ToWorker);
   }
 
   /** Closes the rings (workers drain them), lets producers flush within the timeout, and waits for the workers to end. */

@@ -10,6 +10,7 @@ import { TenantRouter } from '../route/tenants.js';
 import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { addressText } from '../net/address.js';
+import { TapForwarder, TAP_FLUSH_MS, type TapSpec, type TapBatch } from '../tap/forwarder.js';
 import { emptyDropCounts, UNKNOWN_TENANT, Acct, accountingView, type WorkerStats } from '../pipeline/stats.js';
 import type { Config } from '../config/schema.js';
 
@@ -23,18 +24,22 @@ export interface WorkerInit {
   kafka: KafkaSettings;
   routing: Config['routing'];
   output: { key: 'none' | 'dvc' | 'flow'; records_per_message: 1 | 'datagram' };
+  /** The live tap's subscription when the worker starts (null: none). */
+  tap: TapSpec | null;
   logLevel: LogLevel;
 }
 
 export type ToWorker =
   | { type: 'reload'; routing: Config['routing'] }
   | { type: 'stats'; id: number }
-  | { type: 'stop'; flushTimeoutMs: number };
+  | { type: 'stop'; flushTimeoutMs: number }
+  | { type: 'tap'; spec: TapSpec | null };
 
 export type FromWorker =
   | { type: 'ready'; index: number }
   | { type: 'stats'; id: number; stats: WorkerStats }
-  | { type: 'stopped'; stats: WorkerStats };
+  | { type: 'stopped'; stats: WorkerStats }
+  | { type: 'tap'; batch: TapBatch };
 
 /** Version of the record layout, sent in every message's headers. */
 export const SCHEMA_VERSION = '1';
@@ -53,6 +58,12 @@ function start(init: WorkerInit): void {
     dropped: emptyDropCounts(), droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
     kafkaErrors: {}, latencyMs: [],
   };
+  const tap = new TapForwarder();
+  tap.configure(init.tap);
+  const tapTimer = setInterval(() => {
+    const batch = tap.flush();
+    if (batch) port.postMessage({ type: 'tap', batch } satisfies FromWorker);
+  }, TAP_FLUSH_MS);
   const producer = new RecordProducer(init.kafka, {
     delivered(tenant, topic, records, latencyMs) {
       const key = `${tenant}\t${topic}`;
@@ -122,6 +133,7 @@ function start(init: WorkerInit): void {
     // One copy per datagram; each record's value is a view into it.
     const out = Buffer.allocUnsafe(length);
     decoder.copyOutput(out);
+    if (tap.active) tap.offer(tenant, last.headers.exporter as string, out, decoder.index, n);
     if (init.output.records_per_message === 'datagram') {
       const message: Message = { key: init.output.key === 'dvc' ? last.key : null, value: out, headers: last.headers };
       producer.enqueue(route.topic, tenant, message, length, n, now);
@@ -162,6 +174,7 @@ function start(init: WorkerInit): void {
       if (handled === 0 || stopping !== undefined) await ring.waitForData(stopping !== undefined ? 5 : 200);
       else await yieldToEventLoop();
     }
+    clearInterval(tapTimer);
     await producer.close(stopping);
     port.postMessage({ type: 'stopped', stats: snapshot() } satisfies FromWorker);
     port.close();
@@ -175,6 +188,8 @@ function start(init: WorkerInit): void {
       port.postMessage({ type: 'stats', id: msg.id, stats: snapshot() } satisfies FromWorker);
     } else if (msg.type === 'stop') {
       stopping = msg.flushTimeoutMs;
+    } else if (msg.type === 'tap') {
+      tap.configure(msg.spec);
     }
   });
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
