@@ -23,6 +23,7 @@ export const T_LAST_SEEN: usize = 24; // f64 ms
 export const T_SPEC_HASH: usize = 32; // u32 hash of the template record as sent
 export const T_SPEC_LEN: usize = 36; // u32 its length
 export const T_STEP0: usize = 48; // steps: u16 length (0xffff = variable), u8 action, u8 value offset / 4
+export const T_RAW0: usize = T_STEP0 + 4 * <usize>MAX_FIELDS; // fields as sent: u32 (element id incl. enterprise bit) << 16 | length
 
 export const KIND_DATA: u8 = 1;
 export const KIND_OPTIONS: u8 = 2;
@@ -141,6 +142,7 @@ export function beginCompile(idx: u32): void {
   minLen = 0;
   hasVar = false;
   presence = 0;
+  rawCount = 0;
   memory.fill(ownerRankPtr(), 0xff, 64);
 }
 
@@ -152,8 +154,14 @@ export function beginCompile(idx: u32): void {
   stepCount++;
 }
 
+let rawCount: u32 = 0;
+
 /** Adds one field; `scope` fields are only skipped (v9 scope types are not elements). */
 export function addField(ie: u32, pen: u32, length: u32, scope: bool): void {
+  if (rawCount < MAX_FIELDS) {
+    store<u32>(compiling + T_RAW0 + (<usize>rawCount << 2), ((ie | (pen != 0 ? 0x8000 : 0)) << 16) | (length & 0xffff));
+    rawCount++;
+  }
   if (length == VARLEN) {
     hasVar = true;
     minLen += 1;

@@ -5,6 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { loadConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { startGateway, type Gateway } from '../gateway.js';
+import { startHttp, type HttpEndpoint } from '../http/endpoints.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 
 export const serveHelp = `usage: flowgate serve [--config FILE] [--set path=value ...]
@@ -32,7 +33,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | string {
 }
 
 /** Runs the gateway with `config` until a signal stops it; resolves to the exit code. */
-export async function serveUntilSignal(args: ServeArgs, config: Config, log: Logger, onReady?: (gateway: Gateway) => void): Promise<number> {
+export async function serveUntilSignal(args: ServeArgs, config: Config, log: Logger, onReady?: (gateway: Gateway, http: HttpEndpoint) => void): Promise<number> {
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, log);
@@ -40,13 +41,22 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
     log.error('gateway failed to start', { error: (err as Error).message });
     return 1;
   }
-  onReady?.(gateway);
-  log.info('ready', { udp: gateway.addresses.map((a) => `${a.address}:${a.port}`), workers: gateway.pool.size });
+  let http: HttpEndpoint;
+  try {
+    http = await startHttp(gateway, log);
+  } catch (err) {
+    log.error('http endpoint failed to start', { listen: config.http.listen, error: (err as Error).message });
+    await gateway.stop();
+    return 1;
+  }
+  onReady?.(gateway, http);
+  log.info('ready', { udp: gateway.addresses.map((a) => `${a.address}:${a.port}`), http: http.port, workers: gateway.pool.size });
 
   const reload = async (why: string): Promise<void> => {
     try {
       const next = await loadConfig(args.config, { env: process.env, overrides: args.overrides });
       const notes = gateway.reload(next);
+      http.reload(gateway.config);
       log.info('config reloaded', { why, file: args.config, notApplied: notes });
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
@@ -75,6 +85,7 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
   watcher?.close();
   clearTimeout(debounce);
   process.off('SIGHUP', onHup);
+  http.close();
   await gateway.stop();
   return 0;
 }

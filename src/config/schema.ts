@@ -117,6 +117,7 @@ export const configSchema = strictMapping({
   http: section({
     listen: listenAddress.default('0.0.0.0:8080'),
     admin_token: z.string({ error: expected('a string') }).default(''),
+    protect_api: bool().default(false),
   }),
   workers: int(0, 64).default(0),
   ring: section({

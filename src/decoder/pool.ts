@@ -7,7 +7,7 @@ import { PacketRing } from '../ring/ring.js';
 import { decoderModule } from './wasm.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker.js';
 import type { TapSpec, TapBatch } from '../tap/forwarder.js';
-import { ACCT_SLOTS, accountingView, unaccounted, Acct, type WorkerStats } from '../pipeline/stats.js';
+import { ACCT_SLOTS, accountingView, unaccounted, Acct, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
 import type { Logger } from '../log.js';
 
 export interface PoolOptions {
@@ -43,6 +43,7 @@ export class DecoderPool {
   #lastReports = new Map<number, WorkerStats>();
   #routing: WorkerInit['routing'];
   #tap: TapSpec | null = null;
+  readonly #described = new Map<number, (e: ExporterView[], t: TemplateView[]) => void>();
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -106,6 +107,8 @@ export class DecoderPool {
         if (msg.type === 'ready') {
           slot.restartDelayMs = 100;
           resolve();
+        } else if (msg.type === 'describe') {
+          this.#described.get(msg.id)?.(msg.exporters, msg.templates);
         } else if (msg.type === 'tap') {
           this.#options.onTap?.(msg.batch, slot.index);
         } else if (msg.type === 'stats' || msg.type === 'stopped') {
@@ -175,14 +178,17 @@ export class DecoderPool {
     }
   }
 
-  /** Asks every live worker for its report; a worker that does not answer in time is left out. */
-  reports(timeoutMs = 1_000): Promise<WorkerStats[]> {
+  /**
+   * Asks every live worker for its report; a worker that does not answer in time is left out.
+   * `latency`: take the workers' latency samples (the metrics scrape does; others leave them).
+   */
+  reports(timeoutMs = 1_000, latency = false): Promise<WorkerStats[]> {
     const live = this.#slots.filter((s) => s.worker);
     if (live.length === 0) return Promise.resolve([]);
     const id = ++this.#requestId;
     return new Promise((resolve) => {
       this.#pending.set(id, { left: live.length, reports: [], resolve });
-      for (const s of live) s.worker!.postMessage({ type: 'stats', id } satisfies ToWorker);
+      for (const s of live) s.worker!.postMessage({ type: 'stats', id, latency } satisfies ToWorker);
       setTimeout(() => {
         const p = this.#pending.get(id);
         if (p) {
@@ -191,6 +197,38 @@ export class DecoderPool {
         }
       }, timeoutMs).unref();
     });
+  }
+
+  /** Exporters and templates of every live worker (for /api/exporters and /api/templates). */
+  describe(timeoutMs = 1_000): Promise<{ exporters: ExporterView[]; templates: TemplateView[] }> {
+    const live = this.#slots.filter((s) => s.worker);
+    const id = ++this.#requestId;
+    const exporters: ExporterView[] = [];
+    const templates: TemplateView[] = [];
+    return new Promise((resolve) => {
+      let left = live.length;
+      const done = () => {
+        this.#described.delete(id);
+        resolve({ exporters, templates });
+      };
+      if (left === 0) return done();
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      this.#described.set(id, (e, t) => {
+        exporters.push(...e);
+        templates.push(...t);
+        if (--left === 0) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+      for (const s of live) s.worker!.postMessage({ type: 'describe', id } satisfies ToWorker);
+    });
+  }
+
+  /** Whether every worker is running now. */
+  allRunning(): boolean {
+    return this.#slots.every((s) => s.worker !== undefined);
   }
 
   /** The last report each worker sent (kept after a worker stopped). */

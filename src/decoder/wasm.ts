@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export class DecoderError extends Error {
   readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
@@ -55,6 +55,35 @@ interface DecoderExports {
   lastDomain(): number;
   decode(len: number, port: number, nowMs: number): number;
   sweep(nowMs: number): void;
+  describeSessions(): number;
+  describeTemplates(): number;
+}
+
+/** One exporter session (exporter, port, observation domain) as the decoder keeps it. */
+export interface SessionInfo {
+  /** 16 address bytes (IPv4 as ::ffff:a.b.c.d). */
+  address: Uint8Array;
+  port: number;
+  version: number;
+  domain: number;
+  templates: number;
+  /** Sampling rate announced without a sampler id (0: none). */
+  samplingRate: number;
+  datagrams: number;
+  records: number;
+  sequenceLostRecords: number;
+  lastSeenMs: number;
+  index: number;
+}
+
+export interface TemplateInfo {
+  session: number;
+  id: number;
+  kind: 'data' | 'options';
+  scopeFields: number;
+  /** Fields as sent: element id (PEN elements marked by `enterprise`) and length (65535 = variable). */
+  fields: { id: number; enterprise: boolean; length: number }[];
+  definedMs: number;
 }
 
 const wasmUrl = new URL('../../../build/flowgate.wasm', import.meta.url);
@@ -219,6 +248,49 @@ export class WasmDecoder {
 
   lastDomain(): number {
     return this.#ex.lastDomain();
+  }
+
+  /** The decoder's exporter sessions. Overwrites the output of the last decode(). */
+  sessions(): SessionInfo[] {
+    const n = this.#ex.describeSessions();
+    const view = new DataView(this.output.buffer, this.output.byteOffset);
+    const out: SessionInfo[] = [];
+    for (let i = 0, o = 0; i < n; i++, o += 72) {
+      out.push({
+        address: this.output.slice(o, o + 16),
+        port: view.getUint16(o + 16, true),
+        version: view.getUint8(o + 18),
+        domain: view.getUint32(o + 20, true),
+        templates: view.getUint32(o + 24, true),
+        samplingRate: view.getUint32(o + 28, true),
+        datagrams: view.getFloat64(o + 32, true),
+        records: view.getFloat64(o + 40, true),
+        sequenceLostRecords: view.getFloat64(o + 48, true),
+        lastSeenMs: view.getFloat64(o + 56, true),
+        index: view.getUint32(o + 64, true),
+      });
+    }
+    return out;
+  }
+
+  /** The decoder's templates. Overwrites the output of the last decode(). */
+  templates(): TemplateInfo[] {
+    const n = this.#ex.describeTemplates();
+    const view = new DataView(this.output.buffer, this.output.byteOffset);
+    const out: TemplateInfo[] = [];
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      const count = view.getUint16(o + 8, true);
+      const fields: TemplateInfo['fields'] = [];
+      for (let f = 0; f < count; f++) {
+        const v = view.getUint32(o + 24 + f * 4, true);
+        fields.push({ id: (v >>> 16) & 0x7fff, enterprise: (v >>> 31) === 1, length: v & 0xffff });
+      }
+      out.push({ session: view.getUint32(o, true), id: view.getUint16(o + 4, true), kind: view.getUint8(o + 6) === 2 ? 'options' : 'data',
+        scopeFields: view.getUint16(o + 10, true), fields, definedMs: view.getFloat64(o + 16, true) });
+      o += 24 + count * 4;
+    }
+    return out;
   }
 
   /** Expires templates, held sets and idle sessions; call about once a second. */

@@ -11,7 +11,8 @@ import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { addressText } from '../net/address.js';
 import { TapForwarder, TAP_FLUSH_MS, type TapSpec, type TapBatch } from '../tap/forwarder.js';
-import { emptyDropCounts, UNKNOWN_TENANT, Acct, accountingView, type WorkerStats } from '../pipeline/stats.js';
+import { emptyDropCounts, UNKNOWN_TENANT, Acct, accountingView, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 
 export interface WorkerInit {
@@ -31,15 +32,17 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'reload'; routing: Config['routing'] }
-  | { type: 'stats'; id: number }
+  | { type: 'stats'; id: number; latency: boolean }
   | { type: 'stop'; flushTimeoutMs: number }
-  | { type: 'tap'; spec: TapSpec | null };
+  | { type: 'tap'; spec: TapSpec | null }
+  | { type: 'describe'; id: number };
 
 export type FromWorker =
   | { type: 'ready'; index: number }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'stopped'; stats: WorkerStats }
-  | { type: 'tap'; batch: TapBatch };
+  | { type: 'tap'; batch: TapBatch }
+  | { type: 'describe'; id: number; exporters: ExporterView[]; templates: TemplateView[] };
 
 /** Version of the record layout, sent in every message's headers. */
 export const SCHEMA_VERSION = '1';
@@ -54,7 +57,7 @@ function start(init: WorkerInit): void {
   let router = new TenantRouter(init.routing);
   const acct = accountingView(init.accounting, init.index);
   const stats: WorkerStats = {
-    worker: init.index, datagrams: 0, decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
+    worker: init.index, incarnation: randomUUID(), datagrams: 0, decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
     dropped: emptyDropCounts(), droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
     kafkaErrors: {}, latencyMs: [],
   };
@@ -98,13 +101,15 @@ function start(init: WorkerInit): void {
   let lastAddress = Buffer.alloc(16, 0xff);
   let last: { headers: IHeaders; key: Buffer } = { headers: {}, key: Buffer.alloc(0) };
 
-  const snapshot = (): WorkerStats => {
+  /** `latency`: hand over (and forget) the latency samples; only the metrics scrape takes them. */
+  const snapshot = (latency = true): WorkerStats => {
     stats.decoder = decoder.counters();
     stats.queuedRecords = producer.queuedRecords;
     stats.queuedBytes = producer.queuedBytes;
     stats.kafkaConnected = producer.connected;
     const copy = structuredClone(stats);
-    stats.latencyMs.length = 0;
+    if (latency) stats.latencyMs.length = 0;
+    else copy.latencyMs = [];
     return copy;
   };
 
@@ -151,6 +156,28 @@ function start(init: WorkerInit): void {
     }
   };
 
+  /** What /api/exporters and /api/templates show: read from the decoder, not kept per packet. */
+  const describe = (id: number): FromWorker => {
+    const now = Date.now();
+    const sessions = decoder.sessions();
+    const byIndex = new Map<number, { exporter: string; port: number; domain: number }>();
+    const exportersView: ExporterView[] = sessions.map((s) => {
+      const exporter = addressText(s.address);
+      byIndex.set(s.index, { exporter, port: s.port, domain: s.domain });
+      const route = router.route(s.address);
+      return {
+        exporter, port: s.port, domain: s.domain, version: s.version, tenant: route.tenant, topic: route.topic, worker: init.index,
+        datagrams: s.datagrams, records: s.records, last_seen: new Date(s.lastSeenMs).toISOString(), templates: s.templates,
+        sequence_lost_records: s.sequenceLostRecords, sampling: s.samplingRate || null,
+      };
+    });
+    const templates: TemplateView[] = decoder.templates().map((t) => {
+      const owner = byIndex.get(t.session) ?? { exporter: '?', port: 0, domain: 0 };
+      return { ...owner, id: t.id, kind: t.kind, scope_fields: t.scopeFields, fields: t.fields, age_s: Math.max(0, Math.round((now - t.definedMs) / 1000)) };
+    });
+    return { type: 'describe', id, exporters: exportersView, templates };
+  };
+
   let lastSweep = Date.now();
   let stopping: number | undefined;
   const run = async (): Promise<void> => {
@@ -185,11 +212,13 @@ function start(init: WorkerInit): void {
       router = new TenantRouter(msg.routing);
       log.info('routing reloaded');
     } else if (msg.type === 'stats') {
-      port.postMessage({ type: 'stats', id: msg.id, stats: snapshot() } satisfies FromWorker);
+      port.postMessage({ type: 'stats', id: msg.id, stats: snapshot(msg.latency) } satisfies FromWorker);
     } else if (msg.type === 'stop') {
       stopping = msg.flushTimeoutMs;
     } else if (msg.type === 'tap') {
       tap.configure(msg.spec);
+    } else if (msg.type === 'describe') {
+      port.postMessage(describe(msg.id));
     }
   });
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);

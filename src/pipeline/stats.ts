@@ -13,6 +13,8 @@ export const UNKNOWN_TENANT = '_unknown';
 
 export interface WorkerStats {
   worker: number;
+  /** Tells one run of a worker from the next: counters restart when it changes. */
+  incarnation: string;
   /** Datagrams taken from the ring and decoded. */
   datagrams: number;
   decoder: DecoderCounters;
@@ -77,4 +79,32 @@ export function accountingView(buffer: SharedArrayBuffer, worker: number): Float
 /** Records a worker accepted that are neither delivered nor dropped: queued, or lost with the worker. */
 export function unaccounted(a: Float64Array): number {
   return a[Acct.decoded]! - a[Acct.delivered]! - a[Acct.no_tenant]! - a[Acct.queue_full]! - a[Acct.kafka_rejected]! - a[Acct.shutdown]!;
+}
+
+/** An exporter as /api/exporters shows it (one decoder session: exporter, port, domain). */
+export interface ExporterView {
+  exporter: string;
+  port: number;
+  domain: number;
+  version: number;
+  tenant: string | null;
+  topic: string | null;
+  worker: number;
+  datagrams: number;
+  records: number;
+  last_seen: string;
+  templates: number;
+  sequence_lost_records: number;
+  sampling: number | null;
+}
+
+export interface TemplateView {
+  exporter: string;
+  port: number;
+  domain: number;
+  id: number;
+  kind: 'data' | 'options';
+  scope_fields: number;
+  fields: { id: number; enterprise: boolean; length: number }[];
+  age_s: number;
 }

@@ -72,7 +72,7 @@ test('an empty file, or one with only comments, gives defaultConfig', () => {
 
 test('the defaults are the documented ones', () => {
   assert.deepEqual(defaultConfig.listen, { udp: ['0.0.0.0:4739', '[::]:4739'], receive_buffer_bytes: 8388608 });
-  assert.deepEqual(defaultConfig.http, { listen: '0.0.0.0:8080', admin_token: '' });
+  assert.deepEqual(defaultConfig.http, { listen: '0.0.0.0:8080', admin_token: '', protect_api: false });
   assert.equal(defaultConfig.workers, 0);
   assert.deepEqual(defaultConfig.ring, { slots: 4096, slot_bytes: 9216 });
   assert.deepEqual(defaultConfig.decoder, {

@@ -46,6 +46,8 @@ function assertMatches(t: { after(fn: () => void): void }, consumed: string[], e
 function config(brokers: string[], routing: string, extra = ''): string {
   return `listen:
   udp: ["127.0.0.1:0", "[::1]:0"]
+http:
+  listen: "127.0.0.1:0"
 workers: 2
 kafka:
   brokers: ${JSON.stringify(brokers)}

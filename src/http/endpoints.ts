@@ -1,0 +1,87 @@
+// The HTTP side of the gateway on one uWS server (http.listen): Prometheus metrics, health,
+// readiness, the exporter and template APIs, and the live tap with its page.
+import { readFileSync } from 'node:fs';
+import { HttpServer, type Request, type Response } from './server.js';
+import { requestToken, tokenMatches } from './auth.js';
+import { parseListen } from '../udp/receiver.js';
+import { Metrics } from '../metrics.js';
+import type { Gateway } from '../gateway.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+
+export interface HttpEndpoint {
+  readonly port: number;
+  readonly metrics: Metrics;
+  reload(config: Config): void;
+  close(): void;
+}
+
+/** Extra routes mounted on the same server (the live tap). */
+export interface Mount {
+  reload?(config: Config): void;
+  close?(): void;
+}
+
+const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const json = (status: number, body: unknown): Response => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) + '\n' });
+const text = (status: number, body: string): Response => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body });
+
+export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server: HttpServer, metrics: Metrics) => Mount)[] = []): Promise<HttpEndpoint> {
+  const server = new HttpServer(log);
+  const metrics = new Metrics(gateway, version);
+  let config = gateway.config;
+  /** /metrics and /api/* need the admin token when http.protect_api is on. */
+  const guard = (handler: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
+    if (config.http.protect_api && !tokenMatches(requestToken(req), config.http.admin_token)) return text(401, 'a valid admin token is required\n');
+    return handler(req);
+  };
+
+  server.get('/healthz', () => text(200, 'ok\n'));
+  server.get('/readyz', async () => {
+    const reports = await gateway.pool.reports(500);
+    const problems: string[] = [];
+    if (!gateway.pool.allRunning()) problems.push('a decoder worker is not running');
+    if (reports.length < gateway.pool.size) problems.push('a decoder worker did not answer');
+    for (const r of reports) if (!r.kafkaConnected) problems.push(`worker ${r.worker}: not connected to Kafka`);
+    return problems.length ? json(503, { ready: false, problems }) : json(200, { ready: true });
+  });
+  server.get('/metrics', guard(async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.render() })));
+  server.get('/api/exporters', guard(async () => {
+    const { exporters } = await gateway.pool.describe();
+    exporters.sort((a, b) => a.exporter.localeCompare(b.exporter) || a.port - b.port || a.domain - b.domain);
+    return json(200, { exporters });
+  }));
+  server.get('/api/templates', guard(async () => {
+    const { templates } = await gateway.pool.describe();
+    // Grouped per exporter session and domain, as the operator looks for them.
+    const groups = new Map<string, { exporter: string; port: number; domain: number; templates: unknown[] }>();
+    for (const t of templates) {
+      const key = `${t.exporter}|${t.port}|${t.domain}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { exporter: t.exporter, port: t.port, domain: t.domain, templates: [] }));
+      g.templates.push({ id: t.id, kind: t.kind, scope_fields: t.scope_fields, fields: t.fields, age_s: t.age_s });
+    }
+    return json(200, { sessions: [...groups.values()] });
+  }));
+  const mounted = mounts.map((m) => m(server, metrics));
+
+  const { host, port } = parseListen(config.http.listen);
+  const bound = await server.listen(host, port);
+  log.info('http listening', { address: host, port: bound, metrics: '/metrics', tap: '/tap' });
+  if (!config.http.admin_token && !config.routing.tenants.some((t) => t.tap_token)) {
+    log.warn('no tap or admin token configured: the live tap shows every record to anyone who can reach the http port');
+  }
+  return {
+    port: bound,
+    metrics,
+    reload(next: Config) {
+      config = next;
+      for (const m of mounted) m.reload?.(next);
+    },
+    close() {
+      for (const m of mounted) m.close?.();
+      server.close();
+    },
+  };
+}

@@ -1,0 +1,228 @@
+// Every metric, defined once, with its label values (prom-client). Values are read at scrape
+// time: totals from the workers' shared accounting slots (exact, survive worker restarts), the
+// rest from the workers' reports (asked for once per scrape, never per packet). Every labelled
+// series with a closed set of label values exists at 0 from start-up.
+import { readFileSync } from 'node:fs';
+import client from 'prom-client';
+import { decodeStatuses, ABI_VERSION } from './decoder/wasm.js';
+import { datagramDropReasons } from './udp/receiver.js';
+import { recordDropReasons, UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
+import type { Gateway } from './gateway.js';
+
+/** Per-exporter series are capped: the exporters with the most records keep their own series. */
+export const MAX_EXPORTER_SERIES = 100;
+
+/** Decoder statuses that reject a whole datagram; the others count sets, templates or records. */
+const datagramStatuses = ['truncated_header', 'bad_version', 'bad_length', 'exporter_limit'];
+
+export interface TapStats {
+  clients(): number;
+  sentRecords(): number;
+  skippedRecords(): Record<string, number>;
+}
+
+/** Counters mirrored from elsewhere: prom-client counters only go up, so collect() resets and sets. */
+function mirror(counter: client.Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
+  counter.reset();
+  for (const [labels, v] of values) counter.inc(labels, v);
+}
+
+/** Sums worker reports over worker restarts: a new incarnation starts from zero. */
+class ReportTotals {
+  readonly #last = new Map<number, WorkerStats>();
+  readonly #retired: WorkerStats[] = [];
+
+  update(reports: WorkerStats[]): void {
+    for (const r of reports) {
+      const prev = this.#last.get(r.worker);
+      if (prev && prev.incarnation !== r.incarnation) this.#retired.push(prev);
+      this.#last.set(r.worker, r);
+    }
+    // Keep the retired list short: fold it into one synthetic report.
+    if (this.#retired.length > 16) this.#retired.splice(0, this.#retired.length, ...[this.#retired.reduce(merge)]);
+  }
+
+  all(): WorkerStats[] {
+    return [...this.#retired, ...this.#last.values()];
+  }
+
+  live(): WorkerStats[] {
+    return [...this.#last.values()];
+  }
+}
+
+function addInto(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
+  return {
+    ...a,
+    decoder: { ...a.decoder, statuses: a.decoder.statuses.map((v, i) => v + (b.decoder.statuses[i] ?? 0)),
+      sequenceLostRecords: a.decoder.sequenceLostRecords + b.decoder.sequenceLostRecords,
+      exporterRestarts: a.decoder.exporterRestarts + b.decoder.exporterRestarts },
+    decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
+    delivered: addInto(a.delivered, b.delivered),
+    kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
+  };
+}
+
+/** /proc/net/udp and udp6 rows of our sockets: receive queue and kernel drops. Empty off Linux. */
+export function udpSocketStats(ports: { family: 'udp' | 'udp6'; port: number }[]): { socket: string; rxQueue: number; drops: number }[] {
+  const out: { socket: string; rxQueue: number; drops: number }[] = [];
+  for (const family of ['udp', 'udp6'] as const) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${family}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const wanted = new Set(ports.filter((p) => p.family === family).map((p) => p.port));
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13) continue;
+      const port = parseInt(f[1]!.split(':')[1]!, 16);
+      if (!wanted.has(port)) continue;
+      out.push({ socket: `${family}:${port}`, rxQueue: parseInt(f[4]!.split(':')[1]!, 16), drops: Number(f[f.length - 1]) });
+    }
+  }
+  return out;
+}
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly #gateway: Gateway;
+  readonly #totals = new ReportTotals();
+  #tap: TapStats | undefined;
+  #exporters: { exporter: string; records: number }[] = [];
+  readonly #latency: client.Histogram<string>;
+
+  constructor(gateway: Gateway, version: string) {
+    this.#gateway = gateway;
+    const r = this.registry;
+    client.collectDefaultMetrics({ register: r });
+    const g = gateway;
+    const totals = this.#totals;
+    const tenants = () => [...g.config.routing.tenants.map((t) => t.name), UNKNOWN_TENANT];
+
+    new client.Gauge({ name: 'flowgate_build_info', help: 'FlowGate build: version, Node.js version and decoder ABI', labelNames: ['version', 'node', 'abi'], registers: [r] })
+      .set({ version, node: process.version, abi: String(ABI_VERSION) }, 1);
+
+    new client.Counter({ name: 'flowgate_datagrams_received_total', help: 'UDP datagrams received', registers: [r],
+      collect() { mirror(this, [[{}, g.receiver.stats.datagrams]]); } });
+    new client.Counter({ name: 'flowgate_datagrams_decoded_total', help: 'Datagrams taken from the rings by the decoder workers', registers: [r],
+      collect() { mirror(this, [[{}, g.pool.accounting().datagrams]]); } });
+    new client.Counter({ name: 'flowgate_records_received_total', help: 'Flow records decoded from accepted datagrams (delivered + dropped + queued)', registers: [r],
+      collect() { mirror(this, [[{}, g.pool.accounting().decoded]]); } });
+    new client.Counter({ name: 'flowgate_records_decoded_total', help: 'Flow records decoded, by tenant of the exporter (_unknown: no tenant)', labelNames: ['tenant'], registers: [r],
+      collect() {
+        const by: Record<string, number> = Object.fromEntries(tenants().map((t) => [t, 0]));
+        for (const w of totals.all()) for (const [t, n] of Object.entries(w.decodedByTenant)) by[t] = (by[t] ?? 0) + n;
+        mirror(this, Object.entries(by).map(([tenant, n]) => [{ tenant }, n]));
+      } });
+    new client.Counter({ name: 'flowgate_records_delivered_total', help: 'Flow records acknowledged by Kafka, by tenant and topic', labelNames: ['tenant', 'topic'], registers: [r],
+      collect() {
+        const by: Record<string, number> = {};
+        for (const t of g.config.routing.tenants) by[`${t.name}\t${t.topic}`] = 0;
+        if (g.config.routing.unknown_exporters === 'default') by[`${UNKNOWN_TENANT}\t${g.config.routing.default_topic}`] = 0;
+        for (const w of totals.all()) for (const [k, n] of Object.entries(w.delivered)) by[k] = (by[k] ?? 0) + n;
+        mirror(this, Object.entries(by).map(([k, n]) => {
+          const [tenant, topic] = k.split('\t') as [string, string];
+          return [{ tenant, topic }, n];
+        }));
+      } });
+    new client.Counter({ name: 'flowgate_datagrams_dropped_total', help: 'Datagrams dropped whole, by reason (receiver and decoder)', labelNames: ['reason'], registers: [r],
+      collect() {
+        const dec = decoderStatusTotals(totals.all());
+        const values: [Record<string, string>, number][] = [
+          ...datagramDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, g.receiver.stats.dropped[reason]]),
+          ...datagramStatuses.map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
+        ];
+        mirror(this, values);
+      } });
+    new client.Counter({ name: 'flowgate_records_dropped_total', help: 'Flow records decoded but not delivered, by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        const a = g.pool.accounting().dropped;
+        const dec = decoderStatusTotals(totals.all());
+        mirror(this, [...recordDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, a[reason] ?? 0]),
+          [{ reason: 'output_full' }, dec.output_full ?? 0]]);
+      } });
+    new client.Counter({ name: 'flowgate_decoder_events_total', help: 'Decoder outcomes other than ok, by reason: one per datagram, set, template record or record as the reason says (README)', labelNames: ['reason'], registers: [r],
+      collect() {
+        const dec = decoderStatusTotals(totals.all());
+        mirror(this, decodeStatuses.filter((s) => s !== 'ok').map((reason) => [{ reason }, dec[reason] ?? 0]));
+      } });
+    new client.Gauge({ name: 'flowgate_templates', help: 'Templates known, all workers', registers: [r],
+      collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.templates, 0)); } });
+    new client.Gauge({ name: 'flowgate_exporters', help: 'Exporter sessions (exporter, port, domain) known, all workers', registers: [r],
+      collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.sessions, 0)); } });
+    new client.Gauge({ name: 'flowgate_held_sets', help: 'Data sets held until their template arrives', registers: [r],
+      collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.heldSets, 0)); } });
+    new client.Gauge({ name: 'flowgate_held_bytes', help: 'Bytes of data sets held until their template arrives', registers: [r],
+      collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.heldBytes, 0)); } });
+    new client.Counter({ name: 'flowgate_sequence_lost_records_total', help: 'Records the exporters sent that never arrived, estimated from sequence numbers', registers: [r],
+      collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sequenceLostRecords, 0)]]); } });
+    new client.Counter({ name: 'flowgate_exporter_restarts_total', help: 'Exporter restarts seen in sequence numbers or uptime', registers: [r],
+      collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.exporterRestarts, 0)]]); } });
+    this.#latency = new client.Histogram({ name: 'flowgate_kafka_produce_latency_seconds', help: 'UDP receive to Kafka acknowledgement, per batch (its oldest record)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10], registers: [r] });
+    new client.Gauge({ name: 'flowgate_kafka_queue_records', help: 'Records waiting for Kafka, by worker', labelNames: ['worker'], registers: [r],
+      collect() { this.reset(); for (const w of totals.live()) this.set({ worker: String(w.worker) }, w.queuedRecords); } });
+    new client.Gauge({ name: 'flowgate_kafka_queue_bytes', help: 'Bytes waiting for Kafka, by worker', labelNames: ['worker'], registers: [r],
+      collect() { this.reset(); for (const w of totals.live()) this.set({ worker: String(w.worker) }, w.queuedBytes); } });
+    new client.Gauge({ name: 'flowgate_kafka_connected', help: '1 when the worker\'s producer is connected', labelNames: ['worker'], registers: [r],
+      collect() { this.reset(); for (const w of totals.live()) this.set({ worker: String(w.worker) }, w.kafkaConnected ? 1 : 0); } });
+    new client.Counter({ name: 'flowgate_kafka_errors_total', help: 'Kafka client errors, by code (kafkajs error type)', labelNames: ['code'], registers: [r],
+      collect() {
+        let by: Record<string, number> = {};
+        for (const w of totals.all()) by = addInto(by, w.kafkaErrors);
+        mirror(this, Object.entries(by).map(([code, n]) => [{ code }, n]));
+      } });
+    new client.Gauge({ name: 'flowgate_ring_fill_ratio', help: 'Datagrams waiting in a worker\'s ring over its slots', labelNames: ['worker'], registers: [r],
+      collect() { for (let i = 0; i < g.pool.size; i++) { const ring = g.pool.ring(i); this.set({ worker: String(i) }, ring.length / ring.slots); } } });
+    new client.Counter({ name: 'flowgate_worker_restarts_total', help: 'Decoder workers restarted after they died', registers: [r],
+      collect() { mirror(this, [[{}, g.pool.restarts]]); } });
+    new client.Gauge({ name: 'flowgate_udp_receive_queue_bytes', help: 'Bytes waiting in the kernel receive queue of our UDP sockets (/proc/net/udp, Linux only)', labelNames: ['socket'], registers: [r],
+      collect() { this.reset(); for (const s of udpSocketStats(g.receiver.boundPorts())) this.set({ socket: s.socket }, s.rxQueue); } });
+    new client.Counter({ name: 'flowgate_udp_kernel_drops_total', help: 'Datagrams the kernel dropped for our UDP sockets (/proc/net/udp, Linux only)', labelNames: ['socket'], registers: [r],
+      collect() { mirror(this, udpSocketStats(g.receiver.boundPorts()).map((s) => [{ socket: s.socket }, s.drops])); } });
+    const tap = () => this.#tap;
+    new client.Gauge({ name: 'flowgate_tap_clients', help: 'Live tap WebSocket clients', registers: [r],
+      collect() { this.set(tap()?.clients() ?? 0); } });
+    new client.Counter({ name: 'flowgate_tap_records_sent_total', help: 'Records sent to live tap clients', registers: [r],
+      collect() { mirror(this, [[{}, tap()?.sentRecords() ?? 0]]); } });
+    new client.Counter({ name: 'flowgate_tap_records_skipped_total', help: 'Records a tap client asked for but did not get, by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        const by = { slow_client: 0, rate_limit: 0, worker_cap: 0, ...(tap()?.skippedRecords() ?? {}) };
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
+    const exporters = () => this.#exporters;
+    new client.Counter({ name: 'flowgate_exporter_records_total', help: `Records decoded per exporter, for the ${MAX_EXPORTER_SERIES} exporters with the most`, labelNames: ['exporter'], registers: [r],
+      collect() { mirror(this, exporters().map((e) => [{ exporter: e.exporter }, e.records])); } });
+  }
+
+  setTap(tap: TapStats): void {
+    this.#tap = tap;
+  }
+
+  /** Gathers the workers' reports and exporters, then renders the text exposition format. */
+  async render(): Promise<string> {
+    const reports = await this.#gateway.pool.reports(1_000, true);
+    this.#totals.update(reports);
+    for (const w of reports) for (const ms of w.latencyMs) this.#latency.observe(ms / 1000);
+    const { exporters } = await this.#gateway.pool.describe();
+    const byExporter = new Map<string, number>();
+    for (const e of exporters) byExporter.set(e.exporter, (byExporter.get(e.exporter) ?? 0) + e.records);
+    this.#exporters = [...byExporter].map(([exporter, records]) => ({ exporter, records }))
+      .sort((a, b) => b.records - a.records).slice(0, MAX_EXPORTER_SERIES);
+    return this.registry.metrics();
+  }
+}
+
+function decoderStatusTotals(reports: WorkerStats[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const w of reports) decodeStatuses.forEach((name, code) => (out[name] = (out[name] ?? 0) + (w.decoder.statuses[code] ?? 0)));
+  return out;
+}
