@@ -9,7 +9,7 @@ import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, 
 import { ctx } from "./context";
 import { findOrCreateSession, sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
   S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION, F_SEQ_BEFORE, F_SEQ_INCLUSIVE } from "./sessions";
-import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords } from "./sets";
+import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords, messageFlowRecords } from "./sets";
 import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
 import { emitRecord } from "./record";
 import { countStatus } from "./counters";
@@ -42,10 +42,10 @@ function openSession(domain: u32): bool {
  * it (what softflowd sends). The first message where exactly one reading comes out at zero
  * tells which one the exporter follows; until then the smaller one counts.
  */
-function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool): void {
+function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool, flowRecords: u32): void {
   const s = ctx.sessionPtr;
   store<f64>(s + S_PACKETS, load<f64>(s + S_PACKETS) + 1);
-  store<f64>(s + S_RECORDS, load<f64>(s + S_RECORDS) + <f64>records);
+  store<f64>(s + S_RECORDS, load<f64>(s + S_RECORDS) + <f64>flowRecords);
   const flags = load<u8>(s + S_FLAGS);
   if ((flags & F_SEQ_INIT) != 0 && !uptimeReset) {
     const fromLast = <i32>(seq - load<u32>(s + S_LAST_SEQ));
@@ -130,7 +130,7 @@ export function decodeIpfix(len: u32): Status {
   }
   const records = messageRecords; // before held sets of earlier messages are added
   endMessage();
-  trackSequence(be32(IN_PTR + 8), records, records, false);
+  trackSequence(be32(IN_PTR + 8), records, records, false, messageFlowRecords);
   return Status.Ok;
 }
 
@@ -164,7 +164,7 @@ export function decodeV9(len: u32): Status {
   }
   const records = messageRecords;
   endMessage();
-  trackSequence(be32(IN_PTR + 12), 1, records, reset);
+  trackSequence(be32(IN_PTR + 12), 1, records, reset, messageFlowRecords);
   return Status.Ok;
 }
 
@@ -220,7 +220,7 @@ export function decodeV5(len: u32): Status {
     if (emitRecord(V5_TEMPLATE_PTR, ctx.sessionPtr)) bump(C_RECORDS);
     else countStatus(Status.OutputFull);
   }
-  trackSequence(be32(IN_PTR + 16), count, count, reset);
+  trackSequence(be32(IN_PTR + 16), count, count, reset, count);
   return Status.Ok;
 }
 

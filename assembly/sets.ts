@@ -13,6 +13,8 @@ import { holdSet, releaseHeld, heldSetCount } from "./held";
 export let templateLifetimeMs: f64 = 1800000;
 /** Data records (flow and options) decoded in the current message, for sequence tracking. */
 export let messageRecords: u32 = 0;
+/** Flow records written for the current message (per-exporter record counts). */
+export let messageFlowRecords: u32 = 0;
 
 export function setTemplateLifetime(ms: f64): void {
   templateLifetimeMs = ms;
@@ -22,6 +24,7 @@ let pending: u32 = 0;
 
 export function beginMessage(): void {
   messageRecords = 0;
+  messageFlowRecords = 0;
   pending = 0;
 }
 
@@ -205,6 +208,7 @@ function decodeRecords(idx: u32, p: usize, end: usize): u32 {
       bump(C_OPTIONS_RECORDS);
     } else if (emitRecord(t, s)) {
       bump(C_RECORDS);
+      messageFlowRecords++;
     } else {
       countStatus(Status.OutputFull);
     }

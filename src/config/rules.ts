@@ -34,6 +34,11 @@ function kafkaRules(data: unknown, problems: Problem[]): void {
       problems.push({ path: ['kafka', 'acks'], message: `${acks} requires kafka.idempotent: false (idempotent delivery is on by default and needs acks -1)` });
     }
   }
+  // kafkajs refuses an idempotent producer without retries; say so here, not in every worker.
+  const retries = effective(data, ['kafka', 'retries']);
+  if (idempotent === true && retries === 0) {
+    problems.push({ path: ['kafka', 'retries'], message: '0 requires kafka.idempotent: false (an idempotent producer needs retries)' });
+  }
   const ssl = at(data, ['kafka', 'ssl']);
   if (isMapping(ssl)) {
     const cert = typeof ssl.cert_file === 'string', key = typeof ssl.key_file === 'string';
