@@ -100,6 +100,26 @@ function uptimeWentBack(uptime: u32): bool {
   return back;
 }
 
+/**
+ * The sets of a message: set id, set length, body (RFC 7011 section 3.3.2; v9 flowsets alike).
+ * Template sets are 2 / 3 in IPFIX, 0 / 1 (options) in NetFlow v9; data sets are 256 and up.
+ */
+function walkSets(p: usize, end: usize, ipfix: bool): void {
+  while (p + 4 <= end) {
+    const id = be16(p);
+    const setLen = <usize>be16(p + 2);
+    if (setLen < 4 || p + setLen > end) {
+      countStatus(Status.BadSet);
+      return;
+    }
+    if (id >= 256) dataSet(id, p + 4, p + setLen);
+    else if (ipfix && (id == 2 || id == 3)) templateSet(p + 4, p + setLen, id == 3, true);
+    else if (!ipfix && id == 0) templateSet(p + 4, p + setLen, false, false);
+    else if (!ipfix && id == 1) v9OptionsTemplateSet(p + 4, p + setLen);
+    p += setLen;
+  }
+}
+
 export function decodeIpfix(len: u32): Status {
   if (len < 16) return Status.TruncatedHeader;
   const msgLen = be16(IN_PTR + 2);
@@ -114,20 +134,7 @@ export function decodeIpfix(len: u32): Status {
   bump(C_PACKETS);
   bump(C_PACKETS_V10);
   beginMessage();
-  const end = IN_PTR + msgLen;
-  let p = IN_PTR + 16;
-  while (p + 4 <= end) {
-    const id = be16(p);
-    const setLen = <usize>be16(p + 2);
-    if (setLen < 4 || p + setLen > end) {
-      countStatus(Status.BadSet);
-      break;
-    }
-    if (id == 2) templateSet(p + 4, p + setLen, false, true);
-    else if (id == 3) templateSet(p + 4, p + setLen, true, true);
-    else if (id >= 256) dataSet(id, p + 4, p + setLen);
-    p += setLen;
-  }
+  walkSets(IN_PTR + 16, IN_PTR + msgLen, true);
   const records = messageRecords; // before held sets of earlier messages are added
   endMessage();
   trackSequence(be32(IN_PTR + 8), records, records, false, messageFlowRecords);
@@ -148,20 +155,7 @@ export function decodeV9(len: u32): Status {
   beginMessage();
   const reset = uptimeWentBack(ctx.uptime);
   // The header count is not trusted (softflowd leaves template records out of it): the datagram length bounds the walk.
-  const end = IN_PTR + len;
-  let p = IN_PTR + 20;
-  while (p + 4 <= end) {
-    const id = be16(p);
-    const setLen = <usize>be16(p + 2);
-    if (setLen < 4 || p + setLen > end) {
-      countStatus(Status.BadSet);
-      break;
-    }
-    if (id == 0) templateSet(p + 4, p + setLen, false, false);
-    else if (id == 1) v9OptionsTemplateSet(p + 4, p + setLen);
-    else if (id >= 256) dataSet(id, p + 4, p + setLen);
-    p += setLen;
-  }
+  walkSets(IN_PTR + 20, IN_PTR + len, false);
   const records = messageRecords;
   endMessage();
   trackSequence(be32(IN_PTR + 12), 1, records, reset, messageFlowRecords);
