@@ -56,7 +56,7 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
     try {
       const next = await loadConfig(args.config, { env: process.env, overrides: args.overrides });
       const notes = gateway.reload(next);
-      http.reload(gateway.config);
+      http.reload(next); // tokens and API protection apply at once
       log.info('config reloaded', { why, file: args.config, notApplied: notes });
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];

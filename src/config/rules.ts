@@ -85,6 +85,19 @@ function tenantRules(data: unknown, problems: Problem[]): void {
     const name = at(tenants, [i, 'name']);
     return typeof name === 'string' && tenantNamePattern.test(name) ? `tenant ${JSON.stringify(name)}` : `routing.tenants[${i}]`;
   };
+  // A tap token names one tenant: shared with another tenant or the admin, it would show one
+  // tenant's records to another. The message never repeats the token itself.
+  const tokens = new Map<string, number>();
+  const admin = at(data, ['http', 'admin_token']);
+  tenants.forEach((t, i) => {
+    if (!isMapping(t) || typeof t.tap_token !== 'string' || t.tap_token === '') return;
+    if (t.tap_token === admin) {
+      problems.push({ path: ['routing', 'tenants', i, 'tap_token'], message: 'is the same as http.admin_token; a tenant token must be its own' });
+    }
+    const first = tokens.get(t.tap_token);
+    if (first === undefined) tokens.set(t.tap_token, i);
+    else problems.push({ path: ['routing', 'tenants', i, 'tap_token'], message: `is the same as the tap_token of ${label(first)}; each tenant needs its own` });
+  });
   tenants.forEach((t, i) => {
     if (!isMapping(t)) return;
     if (typeof t.name === 'string' && tenantNamePattern.test(t.name)) {

@@ -5,6 +5,7 @@ import { HttpServer, type Request, type Response } from './server.js';
 import { requestToken, tokenMatches } from './auth.js';
 import { parseListen } from '../udp/receiver.js';
 import { Metrics } from '../metrics.js';
+import { mountTap } from './tap.js';
 import type { Gateway } from '../gateway.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -27,7 +28,14 @@ const version = (JSON.parse(readFileSync(new URL('../../../package.json', import
 const json = (status: number, body: unknown): Response => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) + '\n' });
 const text = (status: number, body: string): Response => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body });
 
-export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server: HttpServer, metrics: Metrics) => Mount)[] = []): Promise<HttpEndpoint> {
+/** The live tap and its page, counted in the metrics. */
+const tapMount = (gateway: Gateway, log: Logger) => (server: HttpServer, metrics: Metrics): Mount => {
+  const hub = mountTap(server, { gateway, log });
+  metrics.setTap(hub);
+  return hub;
+};
+
+export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server: HttpServer, metrics: Metrics) => Mount)[] = [tapMount(gateway, log)]): Promise<HttpEndpoint> {
   const server = new HttpServer(log);
   const metrics = new Metrics(gateway, version);
   let config = gateway.config;

@@ -3,11 +3,16 @@
 // copied (as text) into a batch, at most maxRecordsPerSecond per worker, and the worker posts
 // the batch to the main thread every TAP_FLUSH_MS: never per packet. What the cap leaves out is
 // counted as skipped.
+//
+// The worker only narrows by tenant and exporter, both known per datagram without reading a
+// record. Finer filters (addresses, port, protocol) and each client's own rate are applied on the
+// main thread (src/http/tap.ts), on at most maxRecordsPerSecond records per worker.
+import { parseIP, parsePrefix, maskIPv4, maskIPv6, type Prefix } from '../config/addresses.js';
 
 export interface TapSpec {
   /** Tenants some client may see (null: all). */
   tenants: string[] | null;
-  /** Exporter addresses (text, as in the records' dvc) some client asked for (null: all). */
+  /** Exporter addresses or CIDR prefixes (as config.yaml writes them) some client asked for (null: all). */
   exporters: string[] | null;
   /** Records per second this worker forwards at most. */
   maxRecordsPerSecond: number;
@@ -28,9 +33,58 @@ export interface TapBatch {
 
 export const TAP_FLUSH_MS = 100;
 
+/** Answers kept per AddressSet before its cache is cleared (exporters or flow addresses seen). */
+const ADDRESS_CACHE_LIMIT = 4096;
+
+/**
+ * A set of IPv4 / IPv6 addresses and CIDR prefixes, asked about addresses in text (as records
+ * write them: dotted IPv4, RFC 5952 IPv6). IPv4-mapped IPv6 is IPv4, as in the router. Answers
+ * are cached per text, so asking about the same exporter per datagram costs one Map.get.
+ */
+export class AddressSet {
+  readonly #prefixes: Prefix[];
+  readonly #cache = new Map<string, boolean>();
+
+  /** Throws RangeError naming the first entry that is not an address or prefix. */
+  constructor(entries: readonly string[]) {
+    this.#prefixes = entries.map((text) => {
+      const p = parsePrefix(text);
+      if (typeof p === 'string') throw new RangeError(p);
+      return p;
+    });
+  }
+
+  /** Whether `address` (text; anything else, null included, is never in the set) is covered. */
+  has(address: unknown): boolean {
+    if (typeof address !== 'string') return false;
+    let hit = this.#cache.get(address);
+    if (hit === undefined) {
+      hit = this.#match(address);
+      if (this.#cache.size >= ADDRESS_CACHE_LIMIT) this.#cache.clear();
+      this.#cache.set(address, hit);
+    }
+    return hit;
+  }
+
+  #match(text: string): boolean {
+    const ip = parseIP(text);
+    if (ip === null) return false;
+    for (const p of this.#prefixes) {
+      if (p.family !== ip.family) continue;
+      if (p.family === 4 && ip.family === 4) {
+        if (maskIPv4(ip.v4, p.length) === p.v4) return true;
+      } else if (p.family === 6 && ip.family === 6) {
+        const masked = maskIPv6(ip.v6, p.length);
+        if (masked.every((b, i) => b === p.v6[i])) return true;
+      }
+    }
+    return false;
+  }
+}
+
 export class TapForwarder {
   #tenants: Set<string> | null = null;
-  #exporters: Set<string> | null = null;
+  #exporters: AddressSet | null = null;
   #max = 0;
   #active = false;
   #batch: TapRecord[] = [];
@@ -42,10 +96,17 @@ export class TapForwarder {
     return this.#active;
   }
 
+  /** A spec whose exporters do not parse forwards nothing (the main thread validates them first). */
   configure(spec: TapSpec | null): void {
+    let exporters: AddressSet | null = null;
+    try {
+      exporters = spec?.exporters ? new AddressSet(spec.exporters) : null;
+    } catch {
+      spec = null;
+    }
     this.#active = spec !== null && spec.maxRecordsPerSecond > 0;
     this.#tenants = spec?.tenants ? new Set(spec.tenants) : null;
-    this.#exporters = spec?.exporters ? new Set(spec.exporters) : null;
+    this.#exporters = exporters;
     this.#max = spec?.maxRecordsPerSecond ?? 0;
     if (!this.#active) {
       this.#batch = [];

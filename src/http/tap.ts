@@ -1,0 +1,364 @@
+// The live tap: WebSocket /tap, and its page (GET /, /tap.js, /tap.css).
+//
+//   ws://HOST:PORT/tap?token=TOKEN        (or the header "Authorization: Bearer TOKEN")
+//
+// Tokens: http.admin_token sees every tenant; routing.tenants[].tap_token sees that tenant's
+// records only, whatever its filter says. When any token is configured, an upgrade without a
+// valid one is refused (401). With none configured the tap is open to anyone who reaches the
+// port and sees everything. Tokens are compared in constant time (SHA-256 digests, so neither
+// content nor length shows in timing), kept only as digests, and never logged.
+//
+// Client -> server: a text frame holding a filter (see tap-filter.ts) sets or replaces the
+// filter; an invalid one is answered with an error frame and the filter stays as it was.
+// Server -> client: text frames of one or more lines, each line one JSON object. A line with a
+// "type" key is a control message (records never have one):
+//   {"type":"hello","tenant":"acme"|null,"filter":{...}}        on connect (tenant: the token's scope)
+//   {"type":"filter","filter":{...}}                            a filter was accepted (normalised)
+//   {"type":"error","error":"..."}                              a filter was refused
+//   {"type":"stats","sent":N,"skipped":{"rate_limit":N,"slow_client":N,"worker_cap":N}}
+//                                                               about once a second, when changed
+// Any other line is one record, byte for byte the JSON sent to Kafka. The records of one worker
+// batch (every 100 ms) that a client gets travel in one frame.
+//
+// Cost: workers forward nothing while no client is connected; with clients they forward only the
+// tenants and exporters some filter can match, at most TAP_WORKER_MAX records/s each. Here each
+// forwarded record is JSON.parse'd once (shared by all clients) only when some filter tests
+// src, dst, port or proto: that is what the workers' cap bounds.
+//
+// Never slows ingest: nothing here waits on a client. Each client has a token bucket (its
+// max_rate, one second of burst; excess counted as rate_limit), and when more than
+// SLOW_CLIENT_BYTES are buffered for it its records are skipped (slow_client); a client that
+// stays over that for SLOW_CLIENT_CLOSE_MS is closed with code 4000.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { HttpServer, Request, Response, WsClient } from './server.js';
+import { requestToken } from './auth.js';
+import { defaultFilter, parseFilter, type TapFilter } from './tap-filter.js';
+import { UNKNOWN_TENANT } from '../pipeline/stats.js';
+import type { TapBatch, TapSpec } from '../tap/forwarder.js';
+import type { Gateway } from '../gateway.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+
+export type TapSkipReason = 'slow_client' | 'rate_limit' | 'worker_cap';
+
+export interface TapHub {
+  /** Connected tap clients (for a gauge). */
+  clients(): number;
+  /** Records sent to clients (counter). */
+  sentRecords(): number;
+  /** Records skipped, by reason (counter); worker_cap sums what the workers' cap left out. */
+  skippedRecords(): Record<TapSkipReason, number>;
+  /** Tokens or tenants changed: re-checks live clients' tokens and closes those no longer valid. */
+  reload(config: Config): void;
+  close(): void;
+}
+
+/** Records per second one worker forwards at most (the main thread parses at most workers x this). */
+export const TAP_WORKER_MAX = 10_000;
+/** Bytes buffered for a client beyond which its records are skipped. */
+export const SLOW_CLIENT_BYTES = 1 << 20;
+/** A client over SLOW_CLIENT_BYTES this long is closed. */
+export const SLOW_CLIENT_CLOSE_MS = 5_000;
+/**
+ * Bytes uWS buffers per client at most; a frame that would go past it is dropped (counted as
+ * slow_client). Over SLOW_CLIENT_BYTES nothing more is queued, so this only has to hold one
+ * batch frame on top (at most TAP_WORKER_MAX records, a few MiB).
+ */
+const MAX_BACKPRESSURE = 8 * SLOW_CLIENT_BYTES;
+/** Connections at most, so tap memory stays under MAX_TAP_CLIENTS x MAX_BACKPRESSURE; more are refused with 503. */
+export const MAX_TAP_CLIENTS = 32;
+
+export const CLOSE_TOO_SLOW = 4000;
+export const CLOSE_TOKEN_REVOKED = 1008;
+
+interface ClientState {
+  readonly id: number;
+  /** The token's tenant, or null for all tenants (admin token, or no tokens configured). */
+  scope: string | null;
+  /** SHA-256 of the token the client connected with (null: none). */
+  readonly tokenDigest: Buffer | null;
+  filter: TapFilter;
+  bucket: number;
+  bucketAt: number;
+  slowSince: number | undefined;
+  sent: number;
+  skipped: { rate_limit: number; slow_client: number };
+  /** worker_cap total when the client connected (its stats show what was skipped since). */
+  readonly workerCapAtOpen: number;
+  lastStats: string;
+  ws: WsClient<ClientState> | undefined;
+}
+
+interface Grant {
+  digest: Buffer;
+  tenant: string | null;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** The page: read once at mount from src/http/page/ (compiled code runs from dist/src/http/). */
+const pageDir = new URL('../../../src/http/page/', import.meta.url);
+const pageFiles = [
+  { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
+  { path: '/tap.js', file: 'tap.js', type: 'text/javascript; charset=utf-8' },
+  { path: '/tap.css', file: 'tap.css', type: 'text/css; charset=utf-8' },
+];
+const pageHeaders = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  // The page URL may carry ?token=: never send it on.
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
+export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logger }): TapHub {
+  const { gateway } = deps;
+  const log = deps.log.child({ component: 'tap' });
+  const clients = new Set<ClientState>();
+  const skipped: Record<TapSkipReason, number> = { slow_client: 0, rate_limit: 0, worker_cap: 0 };
+  let sent = 0;
+  let nextId = 1;
+  let grants: Grant[] = [];
+  let tenants = new Set<string>();
+  let lastSpec = 'null';
+  let closed = false;
+
+  const configure = (config: Config): void => {
+    grants = [];
+    if (config.http.admin_token) grants.push({ digest: digest(config.http.admin_token), tenant: null });
+    for (const t of config.routing.tenants) if (t.tap_token) grants.push({ digest: digest(t.tap_token), tenant: t.name });
+    tenants = new Set([...config.routing.tenants.map((t) => t.name), UNKNOWN_TENANT]);
+  };
+  configure(gateway.config);
+
+  /**
+   * What a token digest may see: { tenant } (null = all), or undefined when refused. Every grant
+   * is compared, whichever matches, so the time taken does not say which one did. The admin
+   * token wins over a tenant token equal to it.
+   */
+  const authorize = (given: Buffer | null): { tenant: string | null } | undefined => {
+    if (grants.length === 0) return { tenant: null };
+    if (given === null) return undefined;
+    let match: Grant | undefined;
+    for (const g of grants) if (timingSafeEqual(given, g.digest) && match === undefined) match = g;
+    return match && { tenant: match.tenant };
+  };
+
+  /** Union of what clients may match, tenant and exporter only: what the workers can test. */
+  const updateSpec = (): void => {
+    let spec: TapSpec | null = null;
+    if (clients.size > 0) {
+      let tenantsWanted: Set<string> | null = new Set();
+      let exporters: Set<string> | null = new Set();
+      let demand = 0;
+      let fine = false;
+      for (const c of clients) {
+        const tenant = c.scope ?? c.filter.tenant;
+        if (tenant === null) tenantsWanted = null;
+        else tenantsWanted?.add(tenant);
+        if (c.filter.view.exporter === null) exporters = null;
+        else exporters?.add(c.filter.view.exporter);
+        demand += c.filter.maxRate;
+        fine ||= c.filter.fine;
+      }
+      // A filter the workers cannot test (src, dst, port, proto) may match few of what they
+      // forward: they then forward up to their cap, not just the clients' rates.
+      spec = {
+        tenants: tenantsWanted && [...tenantsWanted].sort(),
+        exporters: exporters && [...exporters].sort(),
+        maxRecordsPerSecond: fine ? TAP_WORKER_MAX : Math.min(TAP_WORKER_MAX, demand),
+      };
+    }
+    const text = JSON.stringify(spec);
+    if (text === lastSpec) return;
+    lastSpec = text;
+    gateway.pool.setTap(spec);
+  };
+
+  const control = (c: ClientState, message: Record<string, unknown>): void => {
+    c.ws?.send(JSON.stringify(message));
+  };
+
+  const statsMessage = (c: ClientState): string =>
+    JSON.stringify({ type: 'stats', sent: c.sent, skipped: { ...c.skipped, worker_cap: skipped.worker_cap - c.workerCapAtOpen } });
+
+  const dispatch = (batch: TapBatch): void => {
+    skipped.worker_cap += batch.skipped;
+    if (clients.size === 0 || batch.records.length === 0) return;
+    const now = Date.now();
+    const records = batch.records;
+    /** Parsed records, shared by the clients that need them; null = did not parse. */
+    const parsed: (Record<string, unknown> | null | undefined)[] = new Array(records.length);
+    for (const c of [...clients]) {
+      const ws = c.ws;
+      if (!ws) continue;
+      const f = c.filter;
+      const lines: string[] = [];
+      let matched = 0;
+      const slow = ws.bufferedAmount() > SLOW_CLIENT_BYTES;
+      if (!slow) {
+        c.bucket = Math.min(f.maxRate, c.bucket + ((now - c.bucketAt) * f.maxRate) / 1000);
+        c.bucketAt = now;
+      }
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        if (c.scope !== null && r.tenant !== c.scope) continue;
+        if (f.tenant !== null && r.tenant !== f.tenant) continue;
+        if (f.exporter !== null && !f.exporter.has(r.exporter)) continue;
+        if (f.fine) {
+          let p = parsed[i];
+          if (p === undefined) {
+            try {
+              p = JSON.parse(r.json) as Record<string, unknown>;
+            } catch {
+              p = null;
+            }
+            parsed[i] = p;
+          }
+          if (p === null || !f.matches(p)) continue;
+        }
+        matched++;
+        if (slow) continue;
+        if (c.bucket >= 1) {
+          c.bucket--;
+          lines.push(r.json);
+        } else {
+          c.skipped.rate_limit++;
+          skipped.rate_limit++;
+        }
+      }
+      if (slow) {
+        c.slowSince ??= now;
+        c.skipped.slow_client += matched;
+        skipped.slow_client += matched;
+        continue;
+      }
+      if (lines.length === 0) continue;
+      if (ws.send(lines.join('\n')) === 'dropped') {
+        c.skipped.slow_client += lines.length;
+        skipped.slow_client += lines.length;
+      } else {
+        c.sent += lines.length;
+        sent += lines.length;
+      }
+    }
+  };
+
+  /** Once a second: close clients that stayed slow, send each the stats that changed. */
+  const tick = (): void => {
+    const now = Date.now();
+    for (const c of [...clients]) {
+      const ws = c.ws;
+      if (!ws) continue;
+      if (ws.bufferedAmount() > SLOW_CLIENT_BYTES) {
+        c.slowSince ??= now;
+        if (now - c.slowSince >= SLOW_CLIENT_CLOSE_MS) {
+          log.info('tap client closed: too slow', { client: c.id, tenant: c.scope, bufferedBytes: ws.bufferedAmount(), skipped: c.skipped.slow_client });
+          ws.close(CLOSE_TOO_SLOW, 'too slow: records were skipped for 5 s');
+        }
+        continue;
+      }
+      c.slowSince = undefined;
+      const stats = statsMessage(c);
+      if (stats !== c.lastStats) {
+        c.lastStats = stats;
+        ws.send(stats);
+      }
+    }
+  };
+  const timer = setInterval(tick, 1000);
+  timer.unref();
+
+  gateway.onTap = dispatch;
+
+  const refuse = (status: number, body: string): Response => ({
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) },
+    body,
+  });
+
+  server.ws<ClientState>('/tap', {
+    maxBackpressure: MAX_BACKPRESSURE,
+    maxPayloadLength: 4096,
+    upgrade(req: Request): ClientState | Response {
+      if (closed) return refuse(503, 'the tap is stopping\n');
+      const token = requestToken(req);
+      const tokenDigest = token === undefined || token === '' ? null : digest(token);
+      const grant = authorize(tokenDigest);
+      if (!grant) return refuse(401, 'a valid tap token is required (?token=, or Authorization: Bearer)\n');
+      if (clients.size >= MAX_TAP_CLIENTS) return refuse(503, `too many tap clients (at most ${MAX_TAP_CLIENTS})\n`);
+      const filter = defaultFilter();
+      return {
+        id: nextId++, scope: grant.tenant, tokenDigest, filter, bucket: filter.maxRate, bucketAt: Date.now(), slowSince: undefined,
+        sent: 0, skipped: { rate_limit: 0, slow_client: 0 }, workerCapAtOpen: skipped.worker_cap, lastStats: '', ws: undefined,
+      };
+    },
+    open(ws) {
+      const c = ws.data;
+      c.ws = ws;
+      clients.add(c);
+      c.lastStats = statsMessage(c);
+      control(c, { type: 'hello', tenant: c.scope, filter: c.filter.view });
+      log.info('tap client connected', { client: c.id, tenant: c.scope, clients: clients.size });
+      updateSpec();
+    },
+    message(ws, text) {
+      const c = ws.data;
+      const filter = parseFilter(text, { scope: c.scope, tenants });
+      if (typeof filter === 'string') {
+        control(c, { type: 'error', error: filter });
+        return;
+      }
+      c.filter = filter;
+      c.bucket = filter.maxRate;
+      c.bucketAt = Date.now();
+      control(c, { type: 'filter', filter: filter.view });
+      updateSpec();
+    },
+    close(ws) {
+      const c = ws.data;
+      c.ws = undefined;
+      if (!clients.delete(c)) return;
+      log.info('tap client disconnected', { client: c.id, tenant: c.scope, sent: c.sent, skipped: c.skipped, clients: clients.size });
+      if (!closed) updateSpec();
+    },
+  });
+
+  for (const p of pageFiles) {
+    let body: string;
+    try {
+      body = readFileSync(new URL(p.file, pageDir), 'utf8');
+    } catch (err) {
+      throw new Error(`tap page: cannot read ${new URL(p.file, pageDir).pathname}: ${(err as Error).message}`);
+    }
+    server.get(p.path, () => ({ status: 200, headers: { 'content-type': p.type, ...pageHeaders }, body }));
+  }
+
+  return {
+    clients: () => clients.size,
+    sentRecords: () => sent,
+    skippedRecords: () => ({ ...skipped }),
+    reload(config: Config): void {
+      configure(config);
+      for (const c of [...clients]) {
+        if (grants.length === 0) continue; // open tap: everyone may stay
+        const grant = authorize(c.tokenDigest);
+        if (grant && grant.tenant === c.scope) continue;
+        log.info('tap client closed: token no longer valid', { client: c.id, tenant: c.scope });
+        c.ws?.close(CLOSE_TOKEN_REVOKED, 'token no longer valid');
+      }
+      updateSpec();
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      if (gateway.onTap === dispatch) gateway.onTap = undefined;
+      for (const c of [...clients]) c.ws?.close(1001, 'server stopping');
+      clients.clear();
+      lastSpec = 'null';
+      gateway.pool.setTap(null);
+    },
+  };
+}
