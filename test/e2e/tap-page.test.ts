@@ -99,8 +99,8 @@ test('the tap page shows live records, a filter narrows them, pause holds the ta
   await page.click('#pause');
   assert.equal(await page.textContent('#pause'), 'Pause');
   assert.deepEqual(errors, []);
-  // To look at the page: FLOWGATE_TAP_SCREENSHOT=/tmp/tap-page.png (not kept in the repo).
-  const screenshot = process.env.FLOWGATE_TAP_SCREENSHOT;
+  // To look at the page: TEST_TAP_SCREENSHOT=/tmp/tap-page.png (not kept in the repo).
+  const screenshot = process.env.TEST_TAP_SCREENSHOT;
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
 
   // A tenant's token: only that tenant's records, whatever the filter form asks for.
