@@ -144,6 +144,7 @@ export const configSchema = strictMapping({
     compression: oneOf(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
     key: oneOf(['none', 'dvc', 'flow']).default('none'),
     records_per_message: z.union([z.literal(1), z.literal('datagram')], { error: expected('1 or "datagram"') }).default(1),
+    sink: oneOf(['kafka', 'discard'] as const).default('kafka'),
     linger_ms: int(0, 60000).default(5),
     batch_max_records: int(1, MAX_INT32).default(1000),
     batch_max_bytes: int(1024, MAX_INT32).default(1048576),

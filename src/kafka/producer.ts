@@ -28,6 +28,8 @@ export interface KafkaSettings {
   retries: number;
   connection_timeout_ms: number;
   flush_timeout_ms: number;
+  /** discard: count records as delivered without sending them (benchmarks: what Kafka costs). */
+  sink: 'kafka' | 'discard';
   ssl: boolean | { ca_file?: string | undefined; cert_file?: string | undefined; key_file?: string | undefined; reject_unauthorized?: boolean | undefined; servername?: string | undefined } | null | undefined;
   sasl: null | undefined | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
@@ -161,6 +163,11 @@ export class RecordProducer {
 
   /** Starts the send loop; connecting happens there, so a broker that is down does not stop start-up. */
   start(): void {
+    if (this.#settings.sink === 'discard') {
+      this.#connected = true;
+      this.#loop = Promise.resolve();
+      return;
+    }
     this.#loop ??= this.#run();
   }
 
@@ -169,6 +176,10 @@ export class RecordProducer {
    * Returns false (and counts the records as dropped) when the queue is full: the caller never waits.
    */
   enqueue(topic: string, tenant: string, message: Message, size: number, records: number, receivedAt: number): boolean {
+    if (this.#settings.sink === 'discard') {
+      this.#events.delivered(tenant, topic, records, Date.now() - receivedAt);
+      return true;
+    }
     if (this.#closing || this.#queuedRecords + records > this.#settings.queue_max_records || this.#queuedBytes + size > this.#settings.queue_max_bytes) {
       this.#events.dropped(this.#closing ? 'shutdown' : 'queue_full', tenant, records);
       return false;
@@ -202,6 +213,7 @@ export class RecordProducer {
     this.#stopped = true;
     this.#wake?.();
     await this.#loop;
+    if (this.#settings.sink === 'discard') return;
     for (const q of this.#queues.values()) {
       let left = 0;
       for (let i = q.head; i < q.counts.length; i++) left += q.counts[i]!;
