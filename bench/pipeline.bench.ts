@@ -101,7 +101,7 @@ kafka:
   sink: ${sink}
   records_per_message: ${opts['records-per-message'] === 'datagram' ? '"datagram"' : 1}
 routing: { default_topic: ${topic} }
-log: { level: warn }
+log: { level: info }
 stats: { log_interval_s: 0 }
 `);
     this.child = spawn(process.execPath, [join(root, 'bin', 'flowgate.js'), 'serve', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -180,12 +180,12 @@ async function run(brokers: string, sink: 'kafka' | 'discard', offered: number |
     await gw.ready();
     const pid = gw.child.pid!;
     // Templates first, so the run measures records, not template learning.
-    await loadgen(gw.udp, ['--records', '2000', '--rate', '20000', '--rpp', opts.rpp]);
+    await loadgen(gw.udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
     await new Promise((r) => setTimeout(r, 500));
     const before = await gw.metrics();
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
-    const sent = await loadgen(gw.udp, [...(offered === 'max' ? ['--max'] : ['--rate', String(offered)]), '--duration', String(seconds), '--rpp', opts.rpp]);
+    const sent = await loadgen(gw.udp, [...(offered === 'max' ? ['--max'] : ['--rate', String(offered)]), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
     // Drained: the received count has stopped moving (datagrams lost on the way never arrive)
     // and every record received is delivered or dropped.
     let m = await gw.metrics();
