@@ -93,6 +93,19 @@ function isPermanent(err: unknown): boolean {
   return false;
 }
 
+/** The broker refused the batch for its size: a smaller batch may pass. */
+function isTooLarge(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'MESSAGE_TOO_LARGE' || code === 'RECORD_LIST_TOO_LARGE';
+}
+
+/** Bytes a message takes in a batch beyond its value: key, headers and record framing (an estimate). */
+function framing(message: Message): number {
+  let n = 24 + (message.key ? message.key.length : 0);
+  for (const [k, v] of Object.entries(message.headers ?? {})) n += 8 + k.length + (v ? String(v).length : 0);
+  return n;
+}
+
 function errorCode(err: unknown): string {
   let e: unknown = err;
   for (let depth = 0; e && depth < 5; depth++) {
@@ -119,12 +132,15 @@ export class RecordProducer {
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #failures = 0;
+  /** Request size cap in force: batch_max_bytes, halved each time the broker says a batch is too large. */
+  #batchBytes: number;
 
   constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger) {
     if (!supportedCompressions.includes(settings.compression)) {
       throw new Error(`kafka.compression "${settings.compression}" needs a codec this build does not include (use ${supportedCompressions.join(' or ')})`);
     }
     this.#settings = settings;
+    this.#batchBytes = settings.batch_max_bytes;
     this.#events = events;
     this.#log = log;
     const kafka = new Kafka({
@@ -190,12 +206,12 @@ export class RecordProducer {
       this.#queues.set(topic, q);
     }
     q.messages.push(message);
-    q.sizes.push(size);
+    q.sizes.push(size + framing(message));
     q.counts.push(records);
     q.receivedAt.push(receivedAt);
     this.#queuedRecords += records;
     this.#queuedMessages++;
-    this.#queuedBytes += size;
+    this.#queuedBytes += size + framing(message);
     if (this.#queuedMessages >= this.#settings.batch_max_records) this.#wake?.();
     return true;
   }
@@ -281,12 +297,12 @@ export class RecordProducer {
     let records = 0;
     let bytes = 0;
     for (const [topic, q] of this.#queues) {
-      if (messages >= this.#settings.batch_max_records || bytes >= this.#settings.batch_max_bytes) break;
+      if (messages >= this.#settings.batch_max_records || bytes >= this.#batchBytes) break;
       let count = 0;
       let size = 0;
       let recs = 0;
       while (q.head + count < q.messages.length && messages + count < this.#settings.batch_max_records &&
-        (bytes + size < this.#settings.batch_max_bytes || (count === 0 && messages === 0))) {
+        (bytes + size + q.sizes[q.head + count]! <= this.#batchBytes || (count === 0 && messages === 0))) {
         size += q.sizes[q.head + count]!;
         recs += q.counts[q.head + count]!;
         count++;
@@ -316,6 +332,12 @@ export class RecordProducer {
     } catch (err) {
       const code = errorCode(err);
       this.#events.error(code);
+      if (isTooLarge(err) && messages > 1) {
+        // Too large together, not each: send smaller batches from now on (the broker's limit is fixed).
+        this.#batchBytes = Math.max(1024, Math.floor(bytes / 2));
+        this.#log.sampled('warn', 'kafka-too-large', 'kafka refused a batch as too large, sending smaller ones', { bytes, messages, nextCapBytes: this.#batchBytes });
+        return;
+      }
       if (isPermanent(err)) {
         this.#log.sampled('error', `kafka-reject:${code}`, 'kafka rejected a batch, dropping it', { error: (err as Error).message, code, records });
         for (const t of taken) {
