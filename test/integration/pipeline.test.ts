@@ -226,3 +226,21 @@ test('with the broker stopped mid-stream, every record is still delivered or cou
   const inKafka = (await topicCounts([bootstrap], [topic]))[topic]!;
   assert.ok(inKafka >= r.delivered && r.delivered >= 1406, `kafka has ${inKafka}, delivered ${r.delivered}`);
 });
+
+test('a batch the broker refuses as too large is split and sent again, not dropped (NDJSON per datagram)', async (t) => {
+  const brokers = testBrokers();
+  const topic = uniqueTopic('flows.large');
+  // 4 x 53 datagrams of ~7 KB of NDJSON queue up behind a long linger: well over the broker's 1 MB per batch.
+  const gw = new GatewayProcess(config(brokers, `  default_topic: ${topic}`,
+    '  records_per_message: datagram\n  batch_max_bytes: 16777216\n  linger_ms: 3000').replace('  linger_ms: 5\n', ''));
+  t.after(() => gw.cleanup());
+  const ports = await gw.ready();
+  await gw.waitFor('kafka connected');
+  replay('softflowd_v10_mixed', `127.0.0.1:${ports.v4}`, ['--bind-original', '--loop', '4']);
+  const messages = await readTopic(brokers, topic, 4 * 53, 30_000);
+  assert.equal(messages.reduce((n, m) => n + m.value.trim().split('\n').length, 0), 4 * 1406);
+  await gw.waitFor('kafka refused a batch as too large, sending smaller ones', 5_000);
+  const { accounting } = await gw.stop();
+  assert.equal(accounting.records.delivered, 4 * 1406);
+  assert.equal(sumDropped(accounting.records.dropped), 0);
+});
