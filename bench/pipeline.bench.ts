@@ -158,6 +158,29 @@ function loadgen(port: number, args: string[]): Promise<Sent> {
   });
 }
 
+/**
+ * Waits until the received count has stopped moving for a second (datagrams lost on the way
+ * never arrive) and every record received is delivered or dropped; returns the metrics then.
+ */
+async function settle(gw: Gateway, timeoutMs = 60_000): Promise<Map<string, number>> {
+  let m = await gw.metrics();
+  let lastReceived = -1;
+  let stableSince = Date.now();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const received = m.get('flowgate_records_received_total') ?? 0;
+    if (received !== lastReceived) {
+      lastReceived = received;
+      stableSince = Date.now();
+    }
+    const settled = sumOf(m, 'flowgate_records_delivered_total{') + sumOf(m, 'flowgate_records_dropped_total{') >= received;
+    if (settled && Date.now() - stableSince >= 1000) break;
+    await new Promise((r) => setTimeout(r, 100));
+    m = await gw.metrics();
+  }
+  return m;
+}
+
 interface Run {
   offered: number;
   sent: Sent;
@@ -181,28 +204,11 @@ async function run(brokers: string, sink: 'kafka' | 'discard', offered: number |
     const pid = gw.child.pid!;
     // Templates first, so the run measures records, not template learning.
     await loadgen(gw.udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
-    await new Promise((r) => setTimeout(r, 500));
-    const before = await gw.metrics();
+    const before = await settle(gw);
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     const sent = await loadgen(gw.udp, [...(offered === 'max' ? ['--max'] : ['--rate', String(offered)]), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
-    // Drained: the received count has stopped moving (datagrams lost on the way never arrive)
-    // and every record received is delivered or dropped.
-    let m = await gw.metrics();
-    let lastReceived = -1;
-    let stableSince = Date.now();
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const received = m.get('flowgate_records_received_total') ?? 0;
-      if (received !== lastReceived) {
-        lastReceived = received;
-        stableSince = Date.now();
-      }
-      const settled = sumOf(m, 'flowgate_records_delivered_total{') + sumOf(m, 'flowgate_records_dropped_total{') >= received;
-      if (settled && Date.now() - stableSince >= 1000) break;
-      await new Promise((r) => setTimeout(r, 100));
-      m = await gw.metrics();
-    }
+    const m = await settle(gw);
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(pid) - cpu0;
     const delivered = sumOf(m, 'flowgate_records_delivered_total{') - sumOf(before, 'flowgate_records_delivered_total{');
