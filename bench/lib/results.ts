@@ -1,15 +1,22 @@
-// bench/results.json (git-ignored): each benchmark merges its own keys into it.
-import { readFileSync, writeFileSync } from 'node:fs';
+// bench/results.json (git-ignored): one JSON object that every benchmark merges its own keys into.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const resultsFile = fileURLToPath(new URL('../../../bench/results.json', import.meta.url));
+/** bench/results.json of the repository (this file runs from dist/bench/lib/). */
+export const resultsPath = fileURLToPath(new URL('../../../bench/results.json', import.meta.url));
 
-export function mergeResults(values: Record<string, unknown>): void {
-  let current: Record<string, unknown> = {};
-  try {
-    current = JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>;
-  } catch {
-    current = {};
+/** Reads bench/results.json (a missing or unreadable file counts as {}), sets `values`, writes it back. */
+export function mergeResults(values: Record<string, unknown>, path = resultsPath): Record<string, unknown> {
+  let results: Record<string, unknown> = {};
+  if (existsSync(path)) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) results = parsed as Record<string, unknown>;
+    } catch {
+      process.stderr.write(`${path} is not JSON; starting it afresh\n`);
+    }
   }
-  writeFileSync(resultsFile, JSON.stringify({ ...current, ...values }, null, 2) + '\n');
+  Object.assign(results, values);
+  writeFileSync(path, JSON.stringify(results, null, 2) + '\n');
+  return results;
 }
