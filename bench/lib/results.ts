@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /** bench/results.json of the repository (this file runs from dist/bench/lib/). */
 export const resultsPath = fileURLToPath(new URL('../../../bench/results.json', import.meta.url));
+/** The same path under the name this module first exported it by (bench/pipeline.bench.ts's version). */
+export const resultsFile = resultsPath;
 
 /** Reads bench/results.json (a missing or unreadable file counts as {}), sets `values`, writes it back. */
 export function mergeResults(values: Record<string, unknown>, path = resultsPath): Record<string, unknown> {
