@@ -1,0 +1,257 @@
+// Shared helpers for the baseline benchmarks (bench/baselines/): repo paths, Kafka's own tool jars,
+// fresh topics, and counting what reached a topic. Only 127.0.0.0/8 or ::1 brokers are accepted.
+import kafkajs from 'kafkajs';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
+const { Kafka, logLevel } = kafkajs;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The repository root: the nearest parent holding package.json "flowgate" (works from bench/ and dist/bench/). */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'flowgate') return dir;
+      } catch {}
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the flowgate repository root');
+    dir = up;
+  }
+}
+
+/** Refuses anything but loopback brokers: these benchmarks never send traffic elsewhere. */
+export function loopbackBrokers(bootstrap: string): string[] {
+  const brokers = bootstrap.split(',').map((s) => s.trim()).filter(Boolean);
+  if (brokers.length === 0) throw new Error('empty bootstrap');
+  for (const b of brokers) {
+    const host = b.startsWith('[') ? b.slice(1, b.indexOf(']')) : b.slice(0, b.lastIndexOf(':'));
+    if (!(/^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost')) {
+      throw new Error(`broker ${b} is not on 127.0.0.0/8 or ::1: refused`);
+    }
+  }
+  return brokers;
+}
+
+export function kafkaVersion(): string {
+  return process.env.KAFKA_VERSION ?? '4.3.1';
+}
+
+export function javaBin(): string {
+  return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+}
+
+/**
+ * Classpath dir of org.apache.kafka:kafka-tools:<version> and its runtime deps, from Maven Central via
+ * tools/kafka/pom-tools.xml, fetched once into .kafka/tools-lib-<version>/ (git-ignored, like the broker's
+ * .kafka/lib-<version>/). mvn runs offline first, so a filled ~/.m2 needs no network.
+ */
+export function ensureToolsJars(version = kafkaVersion(), log: (m: string) => void = (m) => console.error(m)): string {
+  const root = repoRoot();
+  const kdir = path.resolve(process.env.KAFKA_DIR ?? path.join(root, '.kafka'));
+  const libDir = path.resolve(process.env.KAFKA_TOOLS_LIB_DIR ?? path.join(kdir, `tools-lib-${version}`));
+  if (fs.existsSync(path.join(libDir, '.complete'))) return libDir;
+  fs.mkdirSync(path.join(kdir, 'logs'), { recursive: true });
+  const tmp = `${libDir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const args = [
+    '-q', '-B', ...(process.env.KAFKA_MVN_ARGS ?? '').split(/\s+/).filter(Boolean),
+    '-f', path.join(root, 'tools', 'kafka', 'pom-tools.xml'),
+    `-Dkafka.version=${version}`,
+    ...(process.env.KAFKA_LOG4J2_VERSION ? [`-Dlog4j2.version=${process.env.KAFKA_LOG4J2_VERSION}`] : []),
+    'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`,
+  ];
+  const mvnLog = path.join(kdir, 'logs', 'mvn-tools.log');
+  log(`[baselines] fetching org.apache.kafka:kafka-tools:${version} and its runtime deps into ${libDir} (one time)`);
+  const runMvn = (a: string[]) => {
+    const r = spawnSync('mvn', a, { encoding: 'utf8', maxBuffer: 64 << 20 });
+    fs.appendFileSync(mvnLog, `$ mvn ${a.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}\n`);
+    if (r.error) throw new Error(`cannot run mvn: ${r.error.message}`);
+    return r.status === 0;
+  };
+  if (!runMvn(['-o', ...args]) && !runMvn(args)) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`mvn could not fetch kafka-tools ${version}; see ${mvnLog}`);
+  }
+  if (!fs.readdirSync(tmp).some((f) => f.startsWith(`kafka-tools-${version}`))) {
+    throw new Error(`mvn finished but ${tmp} has no kafka-tools-${version} jar; see ${mvnLog}`);
+  }
+  fs.writeFileSync(path.join(tmp, '.complete'), `${new Date().toISOString()}\n`);
+  fs.rmSync(libDir, { recursive: true, force: true });
+  fs.renameSync(tmp, libDir);
+  return libDir;
+}
+
+function client(bootstrap: string, clientId = 'flowgate-baseline') {
+  return new Kafka({ brokers: loopbackBrokers(bootstrap), clientId, logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+}
+
+/**
+ * Creates a new topic (fails if it exists: every run wants an empty one). With logAppendTime the broker
+ * stamps each batch with its append time (message.timestamp.type=LogAppendTime), which is what
+ * "when did the record reach Kafka" means.
+ */
+export async function createFreshTopic(
+  bootstrap: string,
+  topic: string,
+  opts: { partitions?: number; logAppendTime?: boolean } = {},
+): Promise<void> {
+  const admin = client(bootstrap).admin();
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) throw new Error(`topic ${topic} already exists: use a fresh name`);
+    const configEntries = opts.logAppendTime ? [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] : [];
+    const ok = await admin.createTopics({
+      topics: [{ topic, numPartitions: opts.partitions ?? 1, replicationFactor: 1, configEntries }],
+      waitForLeaders: true,
+    });
+    if (!ok) throw new Error(`topic ${topic} was not created`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Sum over partitions of (high watermark - low watermark). */
+export async function topicMessageCount(bootstrap: string, topic: string): Promise<number> {
+  const admin = client(bootstrap).admin();
+  await admin.connect();
+  try {
+    const offs = await admin.fetchTopicOffsets(topic);
+    return offs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A long-lived admin connection for polling a topic's message count cheaply. */
+export async function offsetPoller(bootstrap: string, topic: string) {
+  const admin = client(bootstrap).admin();
+  await admin.connect();
+  return {
+    count: async () => (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
+    close: () => admin.disconnect(),
+  };
+}
+
+export interface TopicScan {
+  messages: number;
+  /** JSON records: each non-empty line of a message that parses as a JSON object (a message may batch several). */
+  records: number;
+  /** Lines that were not a JSON object (counted, not records). */
+  bad_lines: number;
+  /** Records / messages at offsets < splitOffset (partition 0 only is supported for the split). */
+  records_before_split: number;
+  messages_before_split: number;
+  /** Broker timestamps (LogAppendTime on topics created with logAppendTime), epoch ms. */
+  first_ts: number | null;
+  last_ts_before_split: number | null;
+  last_ts: number | null;
+}
+
+/**
+ * Reads every message of a single-partition topic from offset 0 up to its current end, counting JSON
+ * records per line. `accept(obj)` decides whether a parsed object is a record (default: any object).
+ */
+export async function scanTopic(
+  bootstrap: string,
+  topic: string,
+  opts: { splitOffset?: number; accept?: (o: Record<string, unknown>) => boolean; timeoutMs?: number } = {},
+): Promise<TopicScan> {
+  const kafka = client(bootstrap, 'flowgate-baseline-scan');
+  const end = await topicMessageCount(bootstrap, topic);
+  const split = opts.splitOffset ?? Number.MAX_SAFE_INTEGER;
+  const accept = opts.accept ?? (() => true);
+  const out: TopicScan = {
+    messages: 0, records: 0, bad_lines: 0, records_before_split: 0, messages_before_split: 0,
+    first_ts: null, last_ts_before_split: null, last_ts: null,
+  };
+  if (end === 0) return out;
+  const consumer = kafka.consumer({
+    groupId: `flowgate-baseline-${process.pid}-${Date.now()}`,
+    maxBytes: 64 << 20,
+    maxBytesPerPartition: 32 << 20,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`scan of ${topic} timed out after ${out.messages}/${end} messages`)),
+        opts.timeoutMs ?? 600_000,
+      );
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatchAutoResolve: true,
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              const off = Number(m.offset);
+              const ts = Number(m.timestamp);
+              const before = off < split;
+              out.messages++;
+              if (before) out.messages_before_split++;
+              const text = m.value ? m.value.toString('utf8') : '';
+              for (const line of text.split('\n')) {
+                if (!line.trim()) continue;
+                let obj: unknown;
+                try {
+                  obj = JSON.parse(line);
+                } catch {
+                  out.bad_lines++;
+                  continue;
+                }
+                if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+                  out.bad_lines++;
+                  continue;
+                }
+                if (!accept(obj as Record<string, unknown>)) continue;
+                out.records++;
+                if (before) out.records_before_split++;
+              }
+              if (out.first_ts === null || ts < out.first_ts) out.first_ts = ts;
+              if (out.last_ts === null || ts > out.last_ts) out.last_ts = ts;
+              if (before && (out.last_ts_before_split === null || ts > out.last_ts_before_split)) out.last_ts_before_split = ts;
+              if (out.messages >= end) {
+                clearTimeout(timer);
+                resolve();
+                return;
+              }
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Drops counter of the UDP sockets bound to `port` (Linux /proc/net/udp and udp6); null when unavailable. */
+export function udpDrops(port: number): number | null {
+  let total: number | null = null;
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 13) continue;
+      const local = cols[1]!;
+      const p = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+      if (p !== port) continue;
+      total = (total ?? 0) + Number(cols[cols.length - 1]);
+    }
+  }
+  return total;
+}
