@@ -200,6 +200,7 @@ export class WasmDecoder {
     this.#in = this.#ex.inPtr();
     this.#addr = this.#ex.addrPtr();
     this.output = new Uint8Array(buffer, this.#ex.outPtr(), global(instance, 'OUT_CAPACITY'));
+    this.outputBuffer = Buffer.from(buffer, this.#ex.outPtr(), global(instance, 'OUT_CAPACITY'));
     this.index = new Uint32Array(buffer, this.#ex.indexPtr(), global(instance, 'MAX_RECORDS_OUT') * 2);
     this.#counters = new Uint32Array(buffer, this.#ex.countersPtr(), global(instance, 'COUNTER_SLOTS') * 2);
     for (const key of Object.keys(instance.exports)) {
@@ -231,6 +232,9 @@ export class WasmDecoder {
     source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
     return this.#ex.decode(length, port, nowMs);
   }
+
+  /** The output region as a Buffer (the same bytes as `output`): valid until the next decode(). */
+  readonly outputBuffer: Buffer;
 
   /** Copies the last decode()'s output into `target` at 0 (it must hold outputLength() bytes). */
   copyOutput(target: Buffer): void {

@@ -3,11 +3,12 @@
 // Talks to the main thread only by message, and never per packet: reload, stats, stop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Message, IHeaders } from 'kafkajs';
 import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
 import { TenantRouter } from '../route/tenants.js';
 import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
+import { encodeHeaders } from '../kafka/record-batch.js';
+import { FlowKeyWriter } from '../kafka/flow-key.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { addressText } from '../net/address.js';
 import { TapForwarder, TAP_FLUSH_MS, type TapSpec, type TapBatch } from '../tap/forwarder.js';
@@ -83,23 +84,27 @@ function start(init: WorkerInit): void {
       stats.kafkaErrors[code] = (stats.kafkaErrors[code] ?? 0) + 1;
     },
   }, log);
-  producer.start();
+  producer.start(routedTopics(init.routing));
 
-  // Per exporter, once: message headers (schema version and exporter) and the dvc key.
-  const exporters = new Map<string, { headers: IHeaders; key: Buffer }>();
-  const exporterInfo = (addressOffset: number) => {
+  // Per exporter, once: the record headers (schema version and exporter, encoded as Kafka
+  // writes them) and the dvc key.
+  interface ExporterFraming { text: string; headers: Buffer; key: Buffer }
+  const exporters = new Map<string, ExporterFraming>();
+  const exporterInfo = (addressOffset: number): ExporterFraming => {
     const text = addressText(ringBytes, addressOffset);
     let info = exporters.get(text);
     if (!info) {
       if (exporters.size > 100_000) exporters.clear();
-      info = { headers: { schema: SCHEMA_VERSION, exporter: text }, key: Buffer.from(text) };
+      info = { text, headers: encodeHeaders({ schema: SCHEMA_VERSION, exporter: text }), key: Buffer.from(text) };
       exporters.set(text, info);
     }
     return info;
   };
   // The exporter of the previous datagram: most datagrams in a row come from one exporter.
-  let lastAddress = Buffer.alloc(16, 0xff);
-  let last: { headers: IHeaders; key: Buffer } = { headers: {}, key: Buffer.alloc(0) };
+  const lastAddress = Buffer.alloc(16, 0xff);
+  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0) };
+  const flowKey = new FlowKeyWriter();
+  const output = decoder.outputBuffer;
 
   /** `latency`: hand over (and forget) the latency samples; only the metrics scrape takes them. */
   const snapshot = (latency = true): WorkerStats => {
@@ -132,26 +137,26 @@ function start(init: WorkerInit): void {
     }
     if (ringBytes.compare(lastAddress, 0, 16, addressOffset, addressOffset + 16) !== 0) {
       last = exporterInfo(addressOffset);
-      lastAddress = Buffer.from(ringBytes.subarray(addressOffset, addressOffset + 16));
+      ringBytes.copy(lastAddress, 0, addressOffset, addressOffset + 16);
     }
     const length = decoder.outputLength();
-    // One copy per datagram; each record's value is a view into it.
-    const out = Buffer.allocUnsafe(length);
-    decoder.copyOutput(out);
-    if (tap.active) tap.offer(tenant, last.headers.exporter as string, out, decoder.index, n);
+    // The records are copied from the decoder's memory straight into Kafka batches.
+    if (tap.active) tap.offer(tenant, last.text, output, decoder.index, n);
+    const keyMode = init.output.key;
     if (init.output.records_per_message === 'datagram') {
-      const message: Message = { key: init.output.key === 'dvc' ? last.key : null, value: out, headers: last.headers };
-      producer.enqueue(route.topic, tenant, message, length, n, now);
+      producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, 0, length, last.headers, n, now);
       return;
     }
     const index = decoder.index;
     let start = 0;
     for (let i = 0; i < n; i++) {
       const end = index[i * 2]!;
-      let key: Buffer | null = null;
-      if (init.output.key === 'dvc') key = last.key;
-      else if (init.output.key === 'flow') key = Buffer.from(index[i * 2 + 1]!.toString(16));
-      producer.enqueue(route.topic, tenant, { key, value: out.subarray(start, end), headers: last.headers }, end - start, 1, now);
+      if (keyMode === 'flow') {
+        const keyLength = flowKey.write(index[i * 2 + 1]!);
+        producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
+      } else {
+        producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, start, end, last.headers, 1, now);
+      }
       start = end + 1;
     }
   };
@@ -226,6 +231,14 @@ function start(init: WorkerInit): void {
     log.error('worker failed', { error: (err as Error).stack ?? String(err) });
     process.exit(1);
   });
+}
+
+/** Topics the routing names, so their metadata is loaded before the first record. */
+function routedTopics(routing: Config['routing']): string[] {
+  const topics = new Set<string>();
+  for (const t of routing.tenants) topics.add(t.topic);
+  if (routing.default_topic) topics.add(routing.default_topic);
+  return [...topics];
 }
 
 if (parentPort && workerData) start(workerData as WorkerInit);

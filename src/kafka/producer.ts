@@ -1,37 +1,34 @@
-// The only module that imports kafkajs. One RecordProducer per worker: records wait in a
-// bounded queue (records and bytes), are sent in batches (linger, size caps) with one request
-// in flight (idempotence needs that), and every record ends up delivered or dropped with a
-// reason. A broker that is down keeps batches queued and retried; only when the queue is full
-// are new records dropped ("queue_full"). Errors the broker will repeat (too large, not
-// authorised) drop the batch ("kafka_rejected").
-import kafkajs, { type Message, type Producer, type SASLOptions, type LogEntry, type CompressionTypes as Compression } from 'kafkajs';
-import { readFileSync } from 'node:fs';
-import SnappyCodec from 'kafkajs-snappy';
-
-// kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
-const { Kafka, CompressionTypes, CompressionCodecs, Partitioners, logLevel } = kafkajs;
-import type { ConnectionOptions } from 'node:tls';
+// One RecordProducer per worker. Records are framed straight into Kafka record batches (one
+// per topic partition, record-batch.ts) as the decoder hands them over: no object per record.
+// A batch is sealed when full (batch_max_bytes, batch_max_records) or linger_ms after its first
+// record, then sent with the other partitions' sealed batches in one Produce request per broker
+// (client.ts), one request in flight per broker. Every record ends up delivered or dropped with
+// a reason: a broker that is down keeps batches queued and retried; only when the queue is full
+// are new records dropped ("queue_full"); errors the broker will repeat drop the batch
+// ("kafka_rejected"); what is left when the flush timeout runs out at exit is "shutdown".
+//
+// Idempotence (kafka.idempotent): a producer id from the broker, and per partition a sequence
+// number stamped on each batch when it is first sent and kept for its retries, so a retry of a
+// batch the broker already wrote is recognised and not written twice.
 import type { Logger } from '../log.js';
+import { BatchBuilder, NO_PRODUCER, codecIds, recordViews, sealBatch, stampBatch, type ProducerStamp } from './record-batch.js';
+import { partitionForKey } from './partitioner.js';
+import { KafkaClient, compressRecords, errorCode, supportedCompressions, type ClientSettings, type CompressionName, type PartitionResult, type ProduceTopic } from './client.js';
 
-export interface KafkaSettings {
-  brokers: string[];
-  client_id: string;
+export { supportedCompressions };
+
+export interface KafkaSettings extends ClientSettings {
   acks: -1 | 0 | 1;
   idempotent: boolean;
-  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  compression: CompressionName;
   linger_ms: number;
   batch_max_records: number;
   batch_max_bytes: number;
   queue_max_records: number;
   queue_max_bytes: number;
-  request_timeout_ms: number;
-  retries: number;
-  connection_timeout_ms: number;
   flush_timeout_ms: number;
   /** discard: count records as delivered without sending them (benchmarks: what Kafka costs). */
   sink: 'kafka' | 'discard';
-  ssl: boolean | { ca_file?: string | undefined; cert_file?: string | undefined; key_file?: string | undefined; reject_unauthorized?: boolean | undefined; servername?: string | undefined } | null | undefined;
-  sasl: null | undefined | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
 
 /** Why a record accepted from an exporter did not reach Kafka. */
@@ -44,96 +41,84 @@ export interface ProducerEvents {
   error(code: string): void;
 }
 
-interface TopicQueue {
+/** Codes after which the producer id must be renewed and sequences start again at 0. */
+const PRODUCER_ID_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+/** Metadata is refreshed at least this often, so added partitions and moved leaders are seen. */
+const METADATA_MAX_AGE_MS = 300_000;
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+interface Batch {
+  builder: BatchBuilder;
+  /** Flow records per tenant in this batch: usually one tenant per topic. */
+  tenants: string[];
+  tenantRecords: number[];
+  records: number;
+  /** Queue bytes this batch holds (what append() counted for its messages). */
+  bytes: number;
+  firstReceivedAt: number;
+  /** Header + records (compressed or not) once sealed for sending; kept for retries. */
+  wire: Buffer | null;
+  /** Sequence stamped on the wire batch, -1 before its first send. */
+  baseSequence: number;
+}
+
+interface PartitionState {
+  partition: number;
+  open: Batch | null;
+  openedAt: number;
+  /** Sealed batches in order; the head is the one sent next (or in flight). */
+  ready: Batch[];
+  nextSequence: number;
+}
+
+interface StagedRecord {
   tenant: string;
-  messages: Message[];
-  sizes: number[];
-  /** Flow records in each message: 1, or all records of a datagram in NDJSON mode. */
-  counts: number[];
-  receivedAt: number[];
-  head: number;
+  key: Buffer | null;
+  value: Buffer;
+  headers: Buffer;
+  records: number;
+  bytes: number;
+  receivedAt: number;
 }
 
-const compressionTypes: Record<KafkaSettings['compression'], Compression> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  snappy: CompressionTypes.Snappy,
-  lz4: CompressionTypes.LZ4,
-  zstd: CompressionTypes.ZSTD,
-};
-
-// Snappy through kafkajs-snappy (pure JS snappyjs, no native build). LZ4 and zstd codecs for
-// kafkajs need native addons (lz4, @kafkajs/zstd): not shipped, so refused at start-up.
-CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
-
-/** Compression codecs this build has. */
-export const supportedCompressions: readonly KafkaSettings['compression'][] = ['none', 'gzip', 'snappy'];
-
-function tlsOptions(ssl: KafkaSettings['ssl']): ConnectionOptions | boolean {
-  if (!ssl) return false;
-  if (ssl === true) return true; // TLS with the system's CAs
-  return {
-    ca: ssl.ca_file ? readFileSync(ssl.ca_file) : undefined,
-    cert: ssl.cert_file ? readFileSync(ssl.cert_file) : undefined,
-    key: ssl.key_file ? readFileSync(ssl.key_file) : undefined,
-    rejectUnauthorized: ssl.reject_unauthorized ?? true,
-    servername: ssl.servername,
-  };
+interface TopicState {
+  name: string;
+  partitions: PartitionState[];
+  /** Partition that keyless records go to until its batch is sealed (sticky partitioning, as the Java client). */
+  sticky: number;
+  /** Records that arrived before the topic's metadata was known (broker down at start, new topic). */
+  staged: StagedRecord[];
 }
 
-/** An error the broker would give again for the same batch: dropping beats retrying forever. */
-function isPermanent(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    const x = e as { retriable?: boolean; type?: string; name?: string; cause?: unknown; originalError?: unknown };
-    if (x.type && ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION',
-      'INVALID_RECORD', 'CORRUPT_MESSAGE', 'UNSUPPORTED_COMPRESSION_TYPE', 'CLUSTER_AUTHORIZATION_FAILED'].includes(x.type)) return true;
-    e = x.cause ?? x.originalError;
-  }
-  return false;
-}
-
-/** The broker refused the batch for its size: a smaller batch may pass. */
-function isTooLarge(err: unknown): boolean {
-  const code = errorCode(err);
-  return code === 'MESSAGE_TOO_LARGE' || code === 'RECORD_LIST_TOO_LARGE';
-}
-
-/** Bytes a message takes in a batch beyond its value: key, headers and record framing (an estimate). */
-function framing(message: Message): number {
-  let n = 24 + (message.key ? message.key.length : 0);
-  for (const [k, v] of Object.entries(message.headers ?? {})) n += 8 + k.length + (v ? String(v).length : 0);
-  return n;
-}
-
-function errorCode(err: unknown): string {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    const x = e as { type?: string; name?: string; cause?: unknown; originalError?: unknown };
-    if (x.type) return x.type;
-    const next = x.cause ?? x.originalError;
-    if (!next) return x.name ?? 'unknown';
-    e = next;
-  }
-  return 'unknown';
+/** Queue bytes a message counts for: its bytes plus a record's framing. */
+function messageBytes(keyLength: number, valueLength: number, headersLength: number): number {
+  return valueLength + headersLength + (keyLength > 0 ? keyLength : 0) + 16;
 }
 
 export class RecordProducer {
   readonly #settings: KafkaSettings;
   readonly #events: ProducerEvents;
   readonly #log: Logger;
-  readonly #producer: Producer;
-  readonly #queues = new Map<string, TopicQueue>();
+  readonly #client: KafkaClient | null;
+  readonly #topics = new Map<string, TopicState>();
+  readonly #codec: number;
+  #lastTopic: TopicState | undefined;
   #queuedRecords = 0;
-  #queuedMessages = 0;
   #queuedBytes = 0;
   #connected = false;
   #closing = false;
+  #stopped = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #failures = 0;
-  /** Request size cap in force: batch_max_bytes, halved each time the broker says a batch is too large. */
+  #stamp: ProducerStamp = NO_PRODUCER;
+  #needProducerId: boolean;
+  /** Topic metadata must be (re)loaded: at start, for a new topic, after a leader moved. */
+  #metadataStale = true;
+  #metadataAt = Date.now();
+  /** Batch size cap in force: batch_max_bytes, halved each time the broker says a batch is too large. */
   #batchBytes: number;
+  #stickyCounter = 0;
 
   constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger) {
     if (!supportedCompressions.includes(settings.compression)) {
@@ -143,26 +128,9 @@ export class RecordProducer {
     this.#batchBytes = settings.batch_max_bytes;
     this.#events = events;
     this.#log = log;
-    const kafka = new Kafka({
-      clientId: settings.client_id,
-      brokers: settings.brokers,
-      ssl: tlsOptions(settings.ssl),
-      sasl: settings.sasl ? ({ ...settings.sasl } as SASLOptions) : undefined,
-      connectionTimeout: settings.connection_timeout_ms,
-      requestTimeout: settings.request_timeout_ms,
-      retry: { retries: settings.retries, initialRetryTime: 100, maxRetryTime: 2_000 },
-      logLevel: logLevel.WARN,
-      logCreator: () => (entry: LogEntry) => {
-        log.sampled('warn', `kafkajs:${entry.log.message}`, 'kafka client', { detail: entry.log.message, broker: entry.log.broker });
-      },
-    });
-    this.#producer = kafka.producer({
-      // Named explicitly: murmur2 on the key, as the Java client does (and kafkajs stops warning).
-      createPartitioner: Partitioners.DefaultPartitioner,
-      idempotent: settings.idempotent,
-      maxInFlightRequests: settings.idempotent ? 1 : undefined,
-      allowAutoTopicCreation: true,
-    });
+    this.#codec = codecIds[settings.compression];
+    this.#needProducerId = settings.idempotent;
+    this.#client = settings.sink === 'discard' ? null : new KafkaClient(settings, log);
   }
 
   get queuedRecords(): number {
@@ -177,72 +145,128 @@ export class RecordProducer {
     return this.#connected;
   }
 
-  /** Starts the send loop; connecting happens there, so a broker that is down does not stop start-up. */
-  start(): void {
-    if (this.#settings.sink === 'discard') {
+  /** Starts the send loop; `topics` (the configured ones) get their metadata loaded first. */
+  start(topics: readonly string[] = []): void {
+    if (!this.#client) {
       this.#connected = true;
       this.#loop = Promise.resolve();
       return;
     }
+    for (const t of topics) this.#topic(t);
     this.#loop ??= this.#run();
   }
 
   /**
-   * Queues one Kafka message holding `records` flow records; `size` is its value's length.
-   * Returns false (and counts the records as dropped) when the queue is full: the caller never waits.
+   * Queues one Kafka message holding `records` flow records: key `key[0, keyLength)` (keyLength
+   * -1: no key), value `value[start, end)`, pre-encoded record `headers`. The bytes are copied, so
+   * `value` may be reused at once. Returns false (and counts the records as dropped) when the
+   * queue is full: the caller never waits.
    */
-  enqueue(topic: string, tenant: string, message: Message, size: number, records: number, receivedAt: number): boolean {
-    if (this.#settings.sink === 'discard') {
+  append(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, value: Buffer, start: number, end: number,
+    headers: Buffer, records: number, receivedAt: number): boolean {
+    if (!this.#client) {
       this.#events.delivered(tenant, topic, records, Date.now() - receivedAt);
       return true;
     }
+    const size = messageBytes(keyLength, end - start, headers.length);
     if (this.#closing || this.#queuedRecords + records > this.#settings.queue_max_records || this.#queuedBytes + size > this.#settings.queue_max_bytes) {
       this.#events.dropped(this.#closing ? 'shutdown' : 'queue_full', tenant, records);
       return false;
     }
-    let q = this.#queues.get(topic);
-    if (!q) {
-      q = { tenant, messages: [], sizes: [], counts: [], receivedAt: [], head: 0 };
-      this.#queues.set(topic, q);
-    }
-    q.messages.push(message);
-    q.sizes.push(size + framing(message));
-    q.counts.push(records);
-    q.receivedAt.push(receivedAt);
+    let t = this.#lastTopic;
+    if (t === undefined || t.name !== topic) t = this.#lastTopic = this.#topic(topic);
     this.#queuedRecords += records;
-    this.#queuedMessages++;
-    this.#queuedBytes += size + framing(message);
-    if (this.#queuedMessages >= this.#settings.batch_max_records) this.#wake?.();
+    this.#queuedBytes += size;
+    if (t.partitions.length === 0) {
+      t.staged.push({ tenant, key: keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null, value: Buffer.from(value.subarray(start, end)), headers, records, bytes: size, receivedAt });
+      return true;
+    }
+    this.#frame(t, tenant, key, keyLength, value, start, end, headers, records, size, receivedAt);
     return true;
+  }
+
+  #frame(t: TopicState, tenant: string, key: Uint8Array | null, keyLength: number, value: Buffer, start: number, end: number,
+    headers: Buffer, records: number, size: number, receivedAt: number): void {
+    const p = t.partitions[keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky]!;
+    let b = p.open;
+    if (b === null) b = this.#open(p, receivedAt);
+    if (!b.builder.append(key, 0, keyLength, value, start, end, headers, receivedAt)) {
+      this.#seal(t, p);
+      b = this.#open(p, receivedAt);
+      if (!b.builder.append(key, 0, keyLength, value, start, end, headers, receivedAt)) {
+        // Larger than a whole batch may be: the broker would refuse it too.
+        p.open = null;
+        this.#queuedRecords -= records;
+        this.#queuedBytes -= size;
+        this.#log.sampled('error', 'kafka-record-too-large', 'record larger than kafka.batch_max_bytes, dropped', { bytes: end - start, capBytes: this.#batchBytes });
+        this.#events.dropped('kafka_rejected', tenant, records);
+        return;
+      }
+    }
+    const last = b.tenants.length - 1;
+    if (last >= 0 && b.tenants[last] === tenant) b.tenantRecords[last]! += records;
+    else {
+      b.tenants.push(tenant);
+      b.tenantRecords.push(records);
+    }
+    b.records += records;
+    b.bytes += size;
+    if (b.builder.count >= this.#settings.batch_max_records) this.#seal(t, p);
+  }
+
+  #open(p: PartitionState, receivedAt: number): Batch {
+    const b: Batch = { builder: new BatchBuilder(this.#batchBytes), tenants: [], tenantRecords: [], records: 0, bytes: 0, firstReceivedAt: receivedAt, wire: null, baseSequence: -1 };
+    p.open = b;
+    p.openedAt = Date.now();
+    this.#wake?.();
+    return b;
+  }
+
+  #seal(t: TopicState, p: PartitionState): void {
+    const b = p.open;
+    if (b === null) return;
+    p.open = null;
+    if (b.builder.count > 0) p.ready.push(b);
+    if (t.partitions[t.sticky] === p && t.partitions.length > 1) t.sticky = this.#stickyCounter++ % t.partitions.length;
+    this.#wake?.();
+  }
+
+  #topic(name: string): TopicState {
+    let t = this.#topics.get(name);
+    if (!t) {
+      t = { name, partitions: [], sticky: 0, staged: [] };
+      this.#topics.set(name, t);
+      this.#metadataStale = true;
+      this.#wake?.();
+    }
+    return t;
   }
 
   /** Sends what is queued within `timeoutMs`, then counts the rest as dropped ("shutdown") and disconnects. */
   async close(timeoutMs = this.#settings.flush_timeout_ms): Promise<void> {
     this.#closing = true;
     this.#wake?.();
-    const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
-    const drained = (async () => {
-      while (this.#queuedRecords > 0 && this.#connected) await new Promise((r) => setTimeout(r, 5));
-      return 'drained' as const;
-    })();
-    if (this.#queuedRecords > 0) await Promise.race([drained, deadline]);
+    if (this.#client && this.#queuedRecords > 0) {
+      const deadline = Date.now() + timeoutMs;
+      // A broker that is down will not take them in time: count them at once.
+      while (this.#queuedRecords > 0 && Date.now() < deadline && this.#connected) await new Promise((r) => setTimeout(r, 5));
+    }
     this.#stopped = true;
     this.#wake?.();
     await this.#loop;
-    if (this.#settings.sink === 'discard') return;
-    for (const q of this.#queues.values()) {
-      let left = 0;
-      for (let i = q.head; i < q.counts.length; i++) left += q.counts[i]!;
-      if (left > 0) this.#events.dropped('shutdown', q.tenant, left);
+    if (!this.#client) return;
+    for (const t of this.#topics.values()) {
+      for (const s of t.staged) this.#events.dropped('shutdown', s.tenant, s.records);
+      for (const p of t.partitions) {
+        const left = p.open ? [...p.ready, p.open] : p.ready;
+        for (const b of left) this.#dropBatch(b, 'shutdown');
+      }
     }
-    this.#queues.clear();
+    this.#topics.clear();
     this.#queuedRecords = 0;
-    this.#queuedMessages = 0;
     this.#queuedBytes = 0;
-    await this.#producer.disconnect().catch(() => undefined);
+    await this.#client.disconnect();
   }
-
-  #stopped = false;
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -258,119 +282,274 @@ export class RecordProducer {
     });
   }
 
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      if (!this.#connected) {
-        try {
-          await this.#producer.connect();
-          this.#connected = true;
-          this.#failures = 0;
-          this.#log.info('kafka connected', { brokers: this.#settings.brokers });
-        } catch (err) {
-          this.#events.error(errorCode(err));
-          this.#log.sampled('warn', 'kafka-connect', 'kafka not reachable, records stay queued', { error: (err as Error).message, queued: this.#queuedRecords });
-          await this.#sleep(this.#backoff());
-          continue;
-        }
-      }
-      if (this.#queuedRecords === 0) {
-        await this.#sleep(this.#closing ? 5 : 1_000);
-        continue;
-      }
-      // Linger so batches fill, unless a batch is full already or we are closing.
-      if (this.#queuedMessages < this.#settings.batch_max_records && !this.#closing && this.#settings.linger_ms > 0) {
-        await this.#sleep(this.#settings.linger_ms);
-      }
-      await this.#sendBatch();
-    }
-  }
-
   #backoff(): number {
     this.#failures++;
     return Math.min(100 * 2 ** Math.min(this.#failures, 7), 5_000);
   }
 
-  async #sendBatch(): Promise<void> {
-    const topicMessages: { topic: string; messages: Message[] }[] = [];
-    const taken: { q: TopicQueue; count: number; bytes: number; records: number }[] = [];
-    let messages = 0;
-    let records = 0;
-    let bytes = 0;
-    for (const [topic, q] of this.#queues) {
-      if (messages >= this.#settings.batch_max_records || bytes >= this.#batchBytes) break;
-      let count = 0;
-      let size = 0;
-      let recs = 0;
-      while (q.head + count < q.messages.length && messages + count < this.#settings.batch_max_records &&
-        (bytes + size + q.sizes[q.head + count]! <= this.#batchBytes || (count === 0 && messages === 0))) {
-        size += q.sizes[q.head + count]!;
-        recs += q.counts[q.head + count]!;
-        count++;
+  async #run(): Promise<void> {
+    const client = this.#client!;
+    while (!this.#stopped) {
+      try {
+        if (!this.#connected) {
+          await client.connect();
+          this.#connected = true;
+          this.#log.info('kafka connected', { brokers: this.#settings.brokers });
+        }
+      } catch (err) {
+        this.#events.error(errorCode(err));
+        this.#log.sampled('warn', 'kafka-connect', 'kafka not reachable, records stay queued', { error: (err as Error).message, queued: this.#queuedRecords });
+        await this.#sleep(this.#backoff());
+        continue;
       }
-      if (count === 0) continue;
-      topicMessages.push({ topic, messages: q.messages.slice(q.head, q.head + count) });
-      taken.push({ q, count, bytes: size, records: recs });
-      messages += count;
-      records += recs;
-      bytes += size;
+      if (Date.now() - this.#metadataAt > METADATA_MAX_AGE_MS) this.#metadataStale = true;
+      if (this.#metadataStale) {
+        this.#metadataStale = false;
+        this.#metadataAt = Date.now();
+        try {
+          await client.loadTopics([...this.#topics.keys()]);
+        } catch (err) {
+          // A topic just created has no leader for a moment; the others can still be sent to.
+          this.#metadataStale = true;
+          this.#events.error(errorCode(err));
+          this.#log.sampled('warn', 'kafka-metadata', 'kafka topic metadata not ready, will retry', { error: (err as Error).message, code: errorCode(err), queued: this.#queuedRecords });
+          if (!client.connected) {
+            this.#connected = false;
+            await this.#sleep(this.#backoff());
+            continue;
+          }
+        }
+        this.#applyMetadata();
+      }
+      if (this.#needProducerId) {
+        // After metadata: kafkajs finds a broker for InitProducerId among those the metadata lists.
+        try {
+          this.#resetSequences(await client.initProducerId());
+          this.#needProducerId = false;
+        } catch (err) {
+          this.#events.error(errorCode(err));
+          this.#log.sampled('warn', 'kafka-pid', 'kafka gave no producer id yet, will retry', { error: (err as Error).message, queued: this.#queuedRecords });
+          if (!client.connected) this.#connected = false;
+          // Nothing is sent without an id: a batch stamped without one would not be idempotent.
+          await this.#sleep(this.#connected ? 100 : this.#backoff());
+          continue;
+        }
+      }
+      this.#sealLingering();
+      const requests = this.#needProducerId ? new Map() : this.#collect();
+      if (requests.size === 0) {
+        await this.#sleep(this.#nextLingerMs());
+        continue;
+      }
+      await Promise.all([...requests].map(([leader, batches]) => this.#send(leader, batches)));
     }
-    if (messages === 0) return;
-    try {
-      await this.#producer.sendBatch({
-        topicMessages,
-        acks: this.#settings.acks,
-        timeout: this.#settings.request_timeout_ms,
-        compression: compressionTypes[this.#settings.compression],
-      });
-      this.#failures = 0;
-      const now = Date.now();
-      for (let i = 0; i < taken.length; i++) {
-        const t = taken[i]!;
-        this.#events.delivered(t.q.tenant, topicMessages[i]!.topic, t.records, now - t.q.receivedAt[t.q.head]!);
-        this.#advance(t);
+  }
+
+  /** Sizes each topic's partition list from the metadata; moves staged records into batches. */
+  #applyMetadata(): void {
+    for (const t of this.#topics.values()) {
+      const count = this.#client!.partitionCount(t.name);
+      if (count === 0) {
+        this.#metadataStale = true;
+        continue;
       }
+      if (t.partitions.length === 0) {
+        for (let i = 0; i < count; i++) t.partitions.push({ partition: i, open: null, openedAt: 0, ready: [], nextSequence: 0 });
+        t.sticky = this.#stickyCounter++ % count;
+      } else if (count > t.partitions.length) {
+        // Partitions were added: keyed records move (as with any Kafka client), existing ones stay.
+        for (let i = t.partitions.length; i < count; i++) t.partitions.push({ partition: i, open: null, openedAt: 0, ready: [], nextSequence: 0 });
+      }
+      const staged = t.staged;
+      t.staged = [];
+      for (const s of staged) {
+        this.#frame(t, s.tenant, s.key, s.key ? s.key.length : -1, s.value, 0, s.value.length, s.headers, s.records, s.bytes, s.receivedAt);
+      }
+    }
+    if ([...this.#topics.values()].some((t) => t.staged.length > 0 || t.partitions.length === 0)) this.#metadataStale = true;
+  }
+
+  #sealLingering(): void {
+    const now = Date.now();
+    for (const t of this.#topics.values()) {
+      for (const p of t.partitions) {
+        if (p.open && p.open.builder.count > 0 && (this.#closing || now - p.openedAt >= this.#settings.linger_ms)) this.#seal(t, p);
+      }
+    }
+  }
+
+  #nextLingerMs(): number {
+    if (this.#closing) return 5;
+    let next = Infinity;
+    const now = Date.now();
+    for (const t of this.#topics.values()) {
+      for (const p of t.partitions) if (p.open && p.open.builder.count > 0) next = Math.min(next, p.openedAt + this.#settings.linger_ms - now);
+    }
+    if (this.#metadataStale) next = Math.min(next, 100);
+    return next === Infinity ? 1_000 : Math.max(1, next);
+  }
+
+  /** The head batch of every partition that has one, grouped by the leader of its partition. */
+  #collect(): Map<number, { t: TopicState; p: PartitionState; b: Batch }[]> {
+    const byLeader = new Map<number, { t: TopicState; p: PartitionState; b: Batch }[]>();
+    for (const t of this.#topics.values()) {
+      for (const p of t.partitions) {
+        const b = p.ready[0];
+        if (!b) continue;
+        const leader = this.#client!.leaderOf(t.name, p.partition);
+        if (leader < 0) {
+          this.#metadataStale = true;
+          continue;
+        }
+        let list = byLeader.get(leader);
+        if (!list) byLeader.set(leader, (list = []));
+        list.push({ t, p, b });
+      }
+    }
+    return byLeader;
+  }
+
+  async #wire(p: PartitionState, b: Batch): Promise<Buffer> {
+    if (b.wire === null) {
+      const compressed = this.#codec === 0 ? null : await compressRecords(this.#settings.compression, b.builder.records());
+      b.baseSequence = this.#settings.idempotent ? p.nextSequence : -1;
+      if (this.#settings.idempotent) p.nextSequence = (p.nextSequence + b.builder.count) % 0x80000000;
+      b.wire = sealBatch(b.builder, compressed, this.#codec, { ...this.#stamp, baseSequence: b.baseSequence });
+    } else if (this.#settings.idempotent && b.baseSequence < 0) {
+      // Re-sequenced after a producer id reset or a dropped predecessor.
+      b.baseSequence = p.nextSequence;
+      p.nextSequence = (p.nextSequence + b.builder.count) % 0x80000000;
+      stampBatch(b.wire, { ...this.#stamp, baseSequence: b.baseSequence });
+    }
+    return b.wire;
+  }
+
+  async #send(leader: number, batches: { t: TopicState; p: PartitionState; b: Batch }[]): Promise<void> {
+    const byTopic = new Map<string, ProduceTopic>();
+    for (const { t, p, b } of batches) {
+      let topic = byTopic.get(t.name);
+      if (!topic) byTopic.set(t.name, (topic = { topic: t.name, partitions: [] }));
+      topic.partitions.push({ partition: p.partition, batch: await this.#wire(p, b) });
+    }
+    let results: PartitionResult[];
+    try {
+      results = await this.#client!.produce(leader, this.#settings.acks, [...byTopic.values()]);
     } catch (err) {
+      // Nothing is known of the batches: they stay queued, with their sequences, and go again.
       const code = errorCode(err);
       this.#events.error(code);
-      if (isTooLarge(err) && messages > 1) {
-        // Too large together, not each: send smaller batches from now on (the broker's limit is fixed).
-        this.#batchBytes = Math.max(1024, Math.floor(bytes / 2));
-        this.#log.sampled('warn', 'kafka-too-large', 'kafka refused a batch as too large, sending smaller ones', { bytes, messages, nextCapBytes: this.#batchBytes });
-        return;
-      }
-      if (isPermanent(err)) {
-        this.#log.sampled('error', `kafka-reject:${code}`, 'kafka rejected a batch, dropping it', { error: (err as Error).message, code, records });
-        for (const t of taken) {
-          this.#events.dropped('kafka_rejected', t.q.tenant, t.records);
-          this.#advance(t);
-        }
-        return;
-      }
-      // The broker is down or busy: the batch stays queued and is sent again.
       this.#log.sampled('warn', 'kafka-send', 'kafka send failed, will retry', { error: (err as Error).message, code, queued: this.#queuedRecords });
-      if (code === 'KafkaJSConnectionError' || code === 'KafkaJSNumberOfRetriesExceeded') this.#connected = !this.#closing && this.#connected;
+      if (!this.#client!.connected) this.#connected = false;
+      this.#metadataStale = true;
+      await this.#sleep(this.#backoff());
+      return;
+    }
+    this.#failures = 0;
+    const now = Date.now();
+    let retry = false;
+    for (const { t, p, b } of batches) {
+      const r = this.#settings.acks === 0 ? undefined : results.find((x) => x.topic === t.name && x.partition === p.partition);
+      const type = r ? r.type : this.#settings.acks === 0 ? 'NONE' : 'NO_RESPONSE_FOR_PARTITION';
+      if (type === 'NONE' || type === 'DUPLICATE_SEQUENCE_NUMBER') {
+        p.ready.shift();
+        for (let i = 0; i < b.tenants.length; i++) this.#events.delivered(b.tenants[i]!, t.name, b.tenantRecords[i]!, now - b.firstReceivedAt);
+        this.#release(b);
+        continue;
+      }
+      this.#events.error(type);
+      if (TOO_LARGE.has(type) && b.builder.count > 1) {
+        // Too large together, not each: split it, and make smaller batches from now on (the broker's limit is fixed).
+        this.#batchBytes = Math.max(1024, Math.floor(b.builder.length / 2));
+        this.#log.sampled('warn', 'kafka-too-large', 'kafka refused a batch as too large, sending smaller ones', { bytes: b.builder.length, messages: b.builder.count, nextCapBytes: this.#batchBytes });
+        p.ready.splice(0, 1, ...this.#split(b));
+        this.#resequence(p, b);
+      } else if (PRODUCER_ID_ERRORS.has(type)) {
+        this.#log.sampled('warn', `kafka-pid:${type}`, 'kafka lost track of this producer, renewing its id', { code: type, topic: t.name, partition: p.partition });
+        this.#needProducerId = true;
+        retry = true;
+      } else if (r?.retriable || type === 'NO_RESPONSE_FOR_PARTITION') {
+        this.#log.sampled('warn', `kafka-retry:${type}`, 'kafka could not take a batch yet, will retry', { code: type, topic: t.name, partition: p.partition });
+        this.#metadataStale = true;
+        retry = true;
+      } else {
+        this.#log.sampled('error', `kafka-reject:${type}`, 'kafka rejected a batch, dropping it', { code: type, topic: t.name, partition: p.partition, records: b.records });
+        p.ready.shift();
+        this.#resequence(p, b);
+        this.#dropBatch(b, 'kafka_rejected');
+      }
+    }
+    if (retry) {
+      // An immediate retry would meet the same condition (leader moving, replicas catching up).
       await this.#sleep(this.#backoff());
     }
   }
 
-  #advance(t: { q: TopicQueue; count: number; bytes: number; records: number }): void {
-    const q = t.q;
-    q.head += t.count;
-    this.#queuedRecords -= t.records;
-    this.#queuedMessages -= t.count;
-    this.#queuedBytes -= t.bytes;
-    if (q.head === q.messages.length) {
-      q.messages.length = 0;
-      q.sizes.length = 0;
-      q.counts.length = 0;
-      q.receivedAt.length = 0;
-      q.head = 0;
-    } else if (q.head > 4096 && q.head * 2 > q.messages.length) {
-      q.messages.splice(0, q.head);
-      q.sizes.splice(0, q.head);
-      q.counts.splice(0, q.head);
-      q.receivedAt.splice(0, q.head);
-      q.head = 0;
+  /** `b` left the partition unwritten: the batches after it take its sequence numbers. */
+  #resequence(p: PartitionState, b: Batch): void {
+    if (!this.#settings.idempotent || b.baseSequence < 0) return;
+    p.nextSequence = b.baseSequence;
+    for (const r of p.ready) r.baseSequence = -1;
+  }
+
+  /** A new producer id: every partition's sequences start again at 0. */
+  #resetSequences(stamp: { producerId: bigint; producerEpoch: number }): void {
+    this.#stamp = { producerId: stamp.producerId, producerEpoch: stamp.producerEpoch, baseSequence: -1 };
+    for (const t of this.#topics.values()) {
+      for (const p of t.partitions) {
+        p.nextSequence = 0;
+        for (const b of p.ready) b.baseSequence = -1;
+      }
     }
+  }
+
+  /** Two batches holding `b`'s records (its first and second half), for a broker that found it too large. */
+  #split(b: Batch): Batch[] {
+    const views = recordViews(b.builder);
+    const half = Math.ceil(views.length / 2);
+    const parts = [views.slice(0, half), views.slice(half)];
+    // Records per tenant cannot be told apart inside a batch; in NDJSON mode a message holds
+    // several records, so the counts are split in proportion to the messages.
+    const out: Batch[] = [];
+    let assigned = 0;
+    let assignedBytes = 0;
+    for (let k = 0; k < 2; k++) {
+      const builder = new BatchBuilder(b.builder.capacity, b.builder.length);
+      for (const v of parts[k]!) {
+        const headers = b.builder.buffer.subarray(v.headersStart, v.headersEnd);
+        builder.append(b.builder.buffer, v.keyStart, v.keyLength, b.builder.buffer, v.valueStart, v.valueEnd, headers, b.builder.baseTimestamp + v.timestampDelta);
+      }
+      const records = k === 0 ? Math.round((b.records * parts[0]!.length) / views.length) : b.records - assigned;
+      const bytes = k === 0 ? Math.round((b.bytes * parts[0]!.length) / views.length) : b.bytes - assignedBytes;
+      assigned += records;
+      assignedBytes += bytes;
+      out.push({ builder, tenants: [], tenantRecords: [], records, bytes, firstReceivedAt: b.firstReceivedAt, wire: null, baseSequence: -1 });
+    }
+    // Tenants: in order, the first half takes records from the first tenants.
+    let need = out[0]!.records;
+    for (let i = 0; i < b.tenants.length; i++) {
+      let n = b.tenantRecords[i]!;
+      const first = Math.min(n, need);
+      if (first > 0) {
+        out[0]!.tenants.push(b.tenants[i]!);
+        out[0]!.tenantRecords.push(first);
+      }
+      need -= first;
+      n -= first;
+      if (n > 0) {
+        out[1]!.tenants.push(b.tenants[i]!);
+        out[1]!.tenantRecords.push(n);
+      }
+    }
+    return out.filter((x) => x.builder.count > 0);
+  }
+
+  #dropBatch(b: Batch, reason: ProducerDropReason): void {
+    for (let i = 0; i < b.tenants.length; i++) this.#events.dropped(reason, b.tenants[i]!, b.tenantRecords[i]!);
+    this.#release(b);
+  }
+
+  #release(b: Batch): void {
+    this.#queuedRecords -= b.records;
+    this.#queuedBytes -= b.bytes;
   }
 }

@@ -1,0 +1,239 @@
+// Kafka RecordBatch v2 (magic 2), written straight from the decoder's output: one copy of each
+// record's bytes into the batch, no object per record. kafkajs builds a Record object, an Encoder
+// and several Buffers per message (about 7 us of CPU each, see shared/notes/spike.md); this is
+// the part of the produce path that its per-message cost came from.
+//
+// Layout (Kafka protocol guide, "Record Batch"): baseOffset i64 · batchLength i32 ·
+// partitionLeaderEpoch i32 · magic i8 · crc u32 (CRC-32C of attributes..end) · attributes i16 ·
+// lastOffsetDelta i32 · baseTimestamp i64 · maxTimestamp i64 · producerId i64 · producerEpoch i16 ·
+// baseSequence i32 · records count i32 · records. A record: length varint · attributes i8 ·
+// timestampDelta varlong · offsetDelta varint · key (varint length, -1 = null) · value · headers.
+import { crc32c } from '@node-rs/crc32';
+
+export const BATCH_HEADER_BYTES = 61;
+const AT_LENGTH = 8;
+const AT_LEADER_EPOCH = 12;
+const AT_MAGIC = 16;
+const AT_CRC = 17;
+const AT_ATTRIBUTES = 21;
+const AT_LAST_OFFSET_DELTA = 23;
+const AT_BASE_TIMESTAMP = 27;
+const AT_MAX_TIMESTAMP = 35;
+const AT_PRODUCER_ID = 43;
+const AT_PRODUCER_EPOCH = 51;
+const AT_BASE_SEQUENCE = 53;
+const AT_COUNT = 57;
+
+/** Compression codec ids of the attributes' low bits. */
+export const codecIds = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+
+/** Bytes of the zigzag varint of a non-negative int32 or -1 (the only values written here). */
+export function varintSize(value: number): number {
+  const z = value >= 0 ? value * 2 : -value * 2 - 1;
+  if (z < 0x80) return 1;
+  if (z < 0x4000) return 2;
+  if (z < 0x200000) return 3;
+  if (z < 0x10000000) return 4;
+  return 5;
+}
+
+/** Writes the zigzag varint of `value` (an int32 in range) at `at`; returns the next offset. */
+export function writeVarint(buf: Uint8Array, at: number, value: number): number {
+  let z = value >= 0 ? value * 2 : -value * 2 - 1;
+  while (z >= 0x80) {
+    buf[at++] = (z & 0x7f) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[at++] = z;
+  return at;
+}
+
+/** Reads a zigzag varint at `at`: [value, next offset]. For tests and splitting, not the hot path. */
+export function readVarint(buf: Uint8Array, at: number): [number, number] {
+  let z = 0;
+  let scale = 1;
+  for (;;) {
+    const b = buf[at++]!;
+    z += (b & 0x7f) * scale;
+    if (b < 0x80) break;
+    scale *= 128;
+  }
+  return [z % 2 === 0 ? z / 2 : -(z + 1) / 2, at];
+}
+
+/** Record headers as they go on the wire (count, then each key and value), encoded once per exporter. */
+export function encodeHeaders(headers: Readonly<Record<string, string>>): Buffer {
+  const entries = Object.entries(headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as const);
+  let size = varintSize(entries.length);
+  for (const [k, v] of entries) size += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
+  const out = Buffer.alloc(size);
+  let at = writeVarint(out, 0, entries.length);
+  for (const [k, v] of entries) {
+    at = writeVarint(out, at, k.length);
+    at += k.copy(out, at);
+    at = writeVarint(out, at, v.length);
+    at += v.copy(out, at);
+  }
+  return out;
+}
+
+/** Bytes a record takes in a batch, framing included. */
+export function recordSize(keyLength: number, valueLength: number, headersLength: number, timestampDelta: number, offsetDelta: number): number {
+  const body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta) + (keyLength < 0 ? 1 : varintSize(keyLength) + keyLength) +
+    varintSize(valueLength) + valueLength + headersLength;
+  return varintSize(body) + body;
+}
+
+/**
+ * One batch being filled: records are appended into one growing buffer behind a reserved
+ * header; seal() writes the header. Grows by doubling up to `capacity` bytes (a batch is one
+ * Kafka message set, so the broker's message.max.bytes bounds it).
+ */
+export class BatchBuilder {
+  buffer: Buffer;
+  length = BATCH_HEADER_BYTES;
+  count = 0;
+  baseTimestamp = 0;
+  maxTimestamp = 0;
+  readonly capacity: number;
+
+  constructor(capacity: number, initialBytes = 16 * 1024) {
+    this.capacity = Math.max(capacity, BATCH_HEADER_BYTES + 64);
+    this.buffer = Buffer.allocUnsafe(Math.min(this.capacity, Math.max(initialBytes, BATCH_HEADER_BYTES + 64)));
+  }
+
+  /**
+   * Appends one record: key bytes `key[keyStart, keyStart + keyLength)` (keyLength -1: no key),
+   * value `value[valueStart, valueEnd)`, pre-encoded `headers`. Returns false, appending nothing,
+   * when it does not fit in `capacity` (the caller seals this batch and starts another).
+   */
+  append(key: Uint8Array | null, keyStart: number, keyLength: number, value: Buffer, valueStart: number, valueEnd: number,
+    headers: Buffer, timestamp: number): boolean {
+    if (this.count === 0) {
+      this.baseTimestamp = timestamp;
+      this.maxTimestamp = timestamp;
+    }
+    // A clock that steps back keeps the record at the batch's base time: deltas stay >= 0.
+    const timestampDelta = timestamp > this.baseTimestamp ? Math.min(timestamp - this.baseTimestamp, 0x3fffffff) : 0;
+    const valueLength = valueEnd - valueStart;
+    const body = 1 + varintSize(timestampDelta) + varintSize(this.count) + (keyLength < 0 ? 1 : varintSize(keyLength) + keyLength) +
+      varintSize(valueLength) + valueLength + headers.length;
+    const size = varintSize(body) + body;
+    if (this.length + size > this.buffer.length && !this.#grow(this.length + size)) return false;
+    const b = this.buffer;
+    let at = writeVarint(b, this.length, body);
+    b[at++] = 0; // record attributes: unused
+    at = writeVarint(b, at, timestampDelta);
+    at = writeVarint(b, at, this.count);
+    if (keyLength < 0) {
+      b[at++] = 1; // varint -1: null key
+    } else {
+      at = writeVarint(b, at, keyLength);
+      for (let i = 0; i < keyLength; i++) b[at + i] = key![keyStart + i]!;
+      at += keyLength;
+    }
+    at = writeVarint(b, at, valueLength);
+    at += value.copy(b, at, valueStart, valueEnd);
+    at += headers.copy(b, at);
+    this.length = at;
+    this.count++;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    return true;
+  }
+
+  #grow(needed: number): boolean {
+    if (needed > this.capacity) return false;
+    let size = this.buffer.length;
+    while (size < needed) size *= 2;
+    const next = Buffer.allocUnsafe(Math.min(size, this.capacity));
+    this.buffer.copy(next, 0, 0, this.length);
+    this.buffer = next;
+    return true;
+  }
+
+  /** The records section (what compression applies to). */
+  records(): Buffer {
+    return this.buffer.subarray(BATCH_HEADER_BYTES, this.length);
+  }
+}
+
+export interface ProducerStamp {
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+/** No idempotence: the broker assigns nothing and checks nothing. */
+export const NO_PRODUCER: ProducerStamp = { producerId: -1n, producerEpoch: -1, baseSequence: -1 };
+
+/**
+ * Writes the batch header in front of `records` (the builder's records section, or the same
+ * records compressed with `codec`) and returns the complete batch. With no compression the
+ * builder's own buffer is used, so the records are not copied again.
+ */
+export function sealBatch(builder: BatchBuilder, compressed: Buffer | null, codec: number, stamp: ProducerStamp): Buffer {
+  let batch: Buffer;
+  if (compressed) {
+    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
+    compressed.copy(batch, BATCH_HEADER_BYTES);
+  } else {
+    batch = builder.buffer.subarray(0, builder.length);
+  }
+  batch.writeBigInt64BE(0n, 0);
+  batch.writeInt32BE(batch.length - 12, AT_LENGTH);
+  batch.writeInt32BE(-1, AT_LEADER_EPOCH);
+  batch.writeInt8(2, AT_MAGIC);
+  batch.writeInt16BE(codec, AT_ATTRIBUTES);
+  batch.writeInt32BE(builder.count - 1, AT_LAST_OFFSET_DELTA);
+  batch.writeBigInt64BE(BigInt(builder.baseTimestamp), AT_BASE_TIMESTAMP);
+  batch.writeBigInt64BE(BigInt(builder.maxTimestamp), AT_MAX_TIMESTAMP);
+  batch.writeInt32BE(builder.count, AT_COUNT);
+  stampBatch(batch, stamp);
+  return batch;
+}
+
+/** Sets the idempotence fields of a sealed batch and its CRC (they are inside the checksum). */
+export function stampBatch(batch: Buffer, stamp: ProducerStamp): void {
+  batch.writeBigInt64BE(stamp.producerId, AT_PRODUCER_ID);
+  batch.writeInt16BE(stamp.producerEpoch, AT_PRODUCER_EPOCH);
+  batch.writeInt32BE(stamp.baseSequence, AT_BASE_SEQUENCE);
+  batch.writeUInt32BE(crc32c(batch.subarray(AT_ATTRIBUTES)), AT_CRC);
+}
+
+export interface RecordView {
+  keyStart: number;
+  keyLength: number;
+  valueStart: number;
+  valueEnd: number;
+  headersStart: number;
+  headersEnd: number;
+  timestampDelta: number;
+}
+
+/**
+ * The records of an uncompressed batch builder, as offsets into its buffer. Used when a batch
+ * must be split (the broker found it too large) and by tests; never per record on the hot path.
+ */
+export function recordViews(builder: BatchBuilder): RecordView[] {
+  const b = builder.buffer;
+  const out: RecordView[] = [];
+  let at = BATCH_HEADER_BYTES;
+  while (at < builder.length) {
+    const [length, bodyStart] = readVarint(b, at);
+    let p = bodyStart + 1;
+    let timestampDelta: number;
+    [timestampDelta, p] = readVarint(b, p);
+    [, p] = readVarint(b, p); // offsetDelta
+    let keyLength: number;
+    [keyLength, p] = readVarint(b, p);
+    const keyStart = p;
+    if (keyLength > 0) p += keyLength;
+    let valueLength: number;
+    [valueLength, p] = readVarint(b, p);
+    const valueStart = p;
+    p += valueLength;
+    out.push({ keyStart, keyLength, valueStart, valueEnd: p, headersStart: p, headersEnd: bodyStart + length, timestampDelta });
+    at = bodyStart + length;
+  }
+  return out;
+}
