@@ -1,0 +1,60 @@
+// The hand-encoded batches against the real broker: what idempotence promises (a batch sent
+// again with the same producer id and sequence is written once) and what it refuses (a gap in
+// the sequence), and that without idempotence a resent batch is written twice.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KafkaClient } from '../../src/kafka/client.js';
+import { BatchBuilder, encodeHeaders, sealBatch, codecIds, NO_PRODUCER } from '../../src/kafka/record-batch.js';
+import { createLogger } from '../../src/log.js';
+import { testBrokers as brokers } from '../helpers/gateway.js';
+import { topicCounts, uniqueTopic } from '../helpers/kafka.js';
+
+const settings = () => ({ brokers: brokers(), client_id: 'flowgate-test', request_timeout_ms: 10_000, connection_timeout_ms: 3_000, retries: 3, ssl: false, sasl: null });
+
+function batchOf(records: number, stamp: { producerId: bigint; producerEpoch: number; baseSequence: number }): Buffer {
+  const b = new BatchBuilder(1 << 20);
+  const value = Buffer.from('{"dvc":"127.0.0.1","bytes":1}');
+  const headers = encodeHeaders({ schema: '1' });
+  for (let i = 0; i < records; i++) b.append(null, 0, -1, value, 0, value.length, headers, Date.now());
+  return sealBatch(b, null, codecIds.none, stamp);
+}
+
+async function ready(client: KafkaClient, topic: string): Promise<number> {
+  await client.connect();
+  for (let i = 0; i < 50; i++) {
+    await client.loadTopics([topic]).catch(() => undefined);
+    const leader = client.leaderOf(topic, 0);
+    if (client.partitionCount(topic) > 0 && leader >= 0) return leader;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no leader for ${topic}`);
+}
+
+test('a batch sent twice with the same producer id and sequence is written once; a sequence gap is refused', async (t) => {
+  const client = new KafkaClient(settings(), createLogger('error'));
+  t.after(() => client.disconnect());
+  const topic = uniqueTopic('flowgate.idem');
+  const leader = await ready(client, topic);
+  const pid = await client.initProducerId();
+  const first = batchOf(7, { ...pid, baseSequence: 0 });
+  const send = (batch: Buffer) => client.produce(leader, -1, [{ topic, partitions: [{ partition: 0, batch }] }]);
+  assert.equal((await send(first))[0]!.type, 'NONE');
+  const again = (await send(first))[0]!;
+  assert.ok(again.type === 'NONE' || again.type === 'DUPLICATE_SEQUENCE_NUMBER', again.type);
+  assert.equal((await topicCounts(brokers(), [topic]))[topic], 7);
+  // Sequence 7 is next; 9 leaves a gap.
+  const gap = (await send(batchOf(3, { ...pid, baseSequence: 9 })))[0]!;
+  assert.equal(gap.type, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
+  assert.equal((await send(batchOf(3, { ...pid, baseSequence: 7 })))[0]!.type, 'NONE');
+  assert.equal((await topicCounts(brokers(), [topic]))[topic], 10);
+});
+
+test('without a producer id a batch sent twice is written twice (what idempotence prevents)', async (t) => {
+  const client = new KafkaClient(settings(), createLogger('error'));
+  t.after(() => client.disconnect());
+  const topic = uniqueTopic('flowgate.noidem');
+  const leader = await ready(client, topic);
+  const batch = batchOf(5, NO_PRODUCER);
+  for (let i = 0; i < 2; i++) assert.equal((await client.produce(leader, 1, [{ topic, partitions: [{ partition: 0, batch }] }]))[0]!.type, 'NONE');
+  assert.equal((await topicCounts(brokers(), [topic]))[topic], 10);
+});
