@@ -27,6 +27,8 @@ export interface KafkaSettings extends ClientSettings {
   queue_max_records: number;
   queue_max_bytes: number;
   flush_timeout_ms: number;
+  /** Produce requests in flight per broker (at most 5 with idempotence, as Kafka allows). */
+  max_in_flight: number;
   /** discard: count records as delivered without sending them (benchmarks: what Kafka costs). */
   sink: 'kafka' | 'discard';
 }
@@ -66,9 +68,16 @@ interface PartitionState {
   partition: number;
   open: Batch | null;
   openedAt: number;
-  /** Sealed batches in order; the head is the one sent next (or in flight). */
+  /** Sealed batches in order; the first `inFlight` of them are in requests not answered yet. */
   ready: Batch[];
+  inFlight: number;
+  /** A batch failed while others were in flight: send one at a time, in order, until one succeeds. */
+  retrying: boolean;
+  /** Batches left the partition unwritten (dropped, split): renumber the rest once none is in flight. */
+  resequence: boolean;
   nextSequence: number;
+  /** Sequence after the last batch the broker acknowledged: where renumbering starts. */
+  ackedSequence: number;
 }
 
 interface StagedRecord {
@@ -108,6 +117,7 @@ export class RecordProducer {
   #connected = false;
   #closing = false;
   #stopped = false;
+  #closed = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #failures = 0;
@@ -119,6 +129,13 @@ export class RecordProducer {
   /** Batch size cap in force: batch_max_bytes, halved each time the broker says a batch is too large. */
   #batchBytes: number;
   #stickyCounter = 0;
+  /** Produce requests not answered yet, per broker, and in all. */
+  readonly #requestsByLeader = new Map<number, number>();
+  #requests = 0;
+  readonly #outstanding = new Set<Promise<void>>();
+  /** After a failed request, nothing is sent before this time (backoff). */
+  #retryAt = 0;
+  readonly #maxInFlight: number;
 
   constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger) {
     if (!supportedCompressions.includes(settings.compression)) {
@@ -130,6 +147,7 @@ export class RecordProducer {
     this.#log = log;
     this.#codec = codecIds[settings.compression];
     this.#needProducerId = settings.idempotent;
+    this.#maxInFlight = settings.max_in_flight;
     this.#client = settings.sink === 'discard' ? null : new KafkaClient(settings, log);
   }
 
@@ -246,14 +264,17 @@ export class RecordProducer {
   async close(timeoutMs = this.#settings.flush_timeout_ms): Promise<void> {
     this.#closing = true;
     this.#wake?.();
+    const deadline = Date.now() + timeoutMs;
     if (this.#client && this.#queuedRecords > 0) {
-      const deadline = Date.now() + timeoutMs;
       // A broker that is down will not take them in time: count them at once.
       while (this.#queuedRecords > 0 && Date.now() < deadline && this.#connected) await new Promise((r) => setTimeout(r, 5));
     }
     this.#stopped = true;
     this.#wake?.();
-    await this.#loop;
+    // Requests still in flight get what is left of the timeout; after that their batches count
+    // as "shutdown", and an answer that comes later changes nothing (#closed).
+    await Promise.race([this.#loop, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+    this.#closed = true;
     if (!this.#client) return;
     for (const t of this.#topics.values()) {
       for (const s of t.staged) this.#events.dropped('shutdown', s.tenant, s.records);
@@ -321,8 +342,9 @@ export class RecordProducer {
         }
         this.#applyMetadata();
       }
-      if (this.#needProducerId) {
+      if (this.#needProducerId && this.#requests === 0) {
         // After metadata: kafkajs finds a broker for InitProducerId among those the metadata lists.
+        // Only with no request in flight: a new id renumbers every batch.
         try {
           this.#resetSequences(await client.initProducerId());
           this.#needProducerId = false;
@@ -336,13 +358,10 @@ export class RecordProducer {
         }
       }
       this.#sealLingering();
-      const requests = this.#needProducerId ? new Map() : this.#collect();
-      if (requests.size === 0) {
-        await this.#sleep(this.#nextLingerMs());
-        continue;
-      }
-      await Promise.all([...requests].map(([leader, batches]) => this.#send(leader, batches)));
+      if (!this.#needProducerId && Date.now() >= this.#retryAt) this.#launchRequests();
+      await this.#sleep(this.#nextWakeMs());
     }
+    while (this.#outstanding.size > 0) await Promise.race(this.#outstanding);
   }
 
   /** Sizes each topic's partition list from the metadata; moves staged records into batches. */
@@ -354,11 +373,11 @@ export class RecordProducer {
         continue;
       }
       if (t.partitions.length === 0) {
-        for (let i = 0; i < count; i++) t.partitions.push({ partition: i, open: null, openedAt: 0, ready: [], nextSequence: 0 });
+        for (let i = 0; i < count; i++) t.partitions.push({ partition: i, open: null, openedAt: 0, ready: [], inFlight: 0, retrying: false, resequence: false, nextSequence: 0, ackedSequence: 0 });
         t.sticky = this.#stickyCounter++ % count;
       } else if (count > t.partitions.length) {
         // Partitions were added: keyed records move (as with any Kafka client), existing ones stay.
-        for (let i = t.partitions.length; i < count; i++) t.partitions.push({ partition: i, open: null, openedAt: 0, ready: [], nextSequence: 0 });
+        for (let i = t.partitions.length; i < count; i++) t.partitions.push({ partition: i, open: null, openedAt: 0, ready: [], inFlight: 0, retrying: false, resequence: false, nextSequence: 0, ackedSequence: 0 });
       }
       const staged = t.staged;
       t.staged = [];
@@ -378,10 +397,12 @@ export class RecordProducer {
     }
   }
 
-  #nextLingerMs(): number {
+  /** Until the next batch's linger ends or the backoff is over; a completed request, a sealed batch or a new topic wake the loop sooner. */
+  #nextWakeMs(): number {
+    const now = Date.now();
+    if (this.#retryAt > now) return this.#retryAt - now;
     if (this.#closing) return 5;
     let next = Infinity;
-    const now = Date.now();
     for (const t of this.#topics.values()) {
       for (const p of t.partitions) if (p.open && p.open.builder.count > 0) next = Math.min(next, p.openedAt + this.#settings.linger_ms - now);
     }
@@ -389,24 +410,37 @@ export class RecordProducer {
     return next === Infinity ? 1_000 : Math.max(1, next);
   }
 
-  /** The head batch of every partition that has one, grouped by the leader of its partition. */
-  #collect(): Map<number, { t: TopicState; p: PartitionState; b: Batch }[]> {
+  /** Sends, to each broker with room in its window, the next unsent batch of every partition it leads. */
+  #launchRequests(): void {
     const byLeader = new Map<number, { t: TopicState; p: PartitionState; b: Batch }[]>();
     for (const t of this.#topics.values()) {
       for (const p of t.partitions) {
-        const b = p.ready[0];
-        if (!b) continue;
+        if (p.inFlight >= p.ready.length) continue;
+        if (p.inFlight > 0 && (p.retrying || p.resequence || p.inFlight >= this.#maxInFlight)) continue;
+        if (p.resequence) this.#renumber(p);
         const leader = this.#client!.leaderOf(t.name, p.partition);
         if (leader < 0) {
           this.#metadataStale = true;
           continue;
         }
+        if ((this.#requestsByLeader.get(leader) ?? 0) >= this.#maxInFlight) continue;
         let list = byLeader.get(leader);
         if (!list) byLeader.set(leader, (list = []));
-        list.push({ t, p, b });
+        list.push({ t, p, b: p.ready[p.inFlight]! });
       }
     }
-    return byLeader;
+    for (const [leader, batches] of byLeader) {
+      for (const { p } of batches) p.inFlight++;
+      this.#requestsByLeader.set(leader, (this.#requestsByLeader.get(leader) ?? 0) + 1);
+      this.#requests++;
+      const done: Promise<void> = this.#send(leader, batches).finally(() => {
+        this.#requestsByLeader.set(leader, this.#requestsByLeader.get(leader)! - 1);
+        this.#requests--;
+        this.#outstanding.delete(done);
+        this.#wake?.();
+      });
+      this.#outstanding.add(done);
+    }
   }
 
   async #wire(p: PartitionState, b: Batch): Promise<Buffer> {
@@ -426,32 +460,37 @@ export class RecordProducer {
 
   async #send(leader: number, batches: { t: TopicState; p: PartitionState; b: Batch }[]): Promise<void> {
     const byTopic = new Map<string, ProduceTopic>();
-    for (const { t, p, b } of batches) {
-      let topic = byTopic.get(t.name);
-      if (!topic) byTopic.set(t.name, (topic = { topic: t.name, partitions: [] }));
-      topic.partitions.push({ partition: p.partition, batch: await this.#wire(p, b) });
-    }
     let results: PartitionResult[];
     try {
+      for (const { t, p, b } of batches) {
+        let topic = byTopic.get(t.name);
+        if (!topic) byTopic.set(t.name, (topic = { topic: t.name, partitions: [] }));
+        topic.partitions.push({ partition: p.partition, batch: await this.#wire(p, b) });
+      }
       results = await this.#client!.produce(leader, this.#settings.acks, [...byTopic.values()]);
     } catch (err) {
+      if (this.#closed) return;
       // Nothing is known of the batches: they stay queued, with their sequences, and go again.
       const code = errorCode(err);
       this.#events.error(code);
       this.#log.sampled('warn', 'kafka-send', 'kafka send failed, will retry', { error: (err as Error).message, code, queued: this.#queuedRecords });
       if (!this.#client!.connected) this.#connected = false;
       this.#metadataStale = true;
-      await this.#sleep(this.#backoff());
+      for (const { p } of batches) this.#unsent(p, false);
+      this.#retryAt = Date.now() + this.#backoff();
       return;
     }
-    this.#failures = 0;
+    if (this.#closed) return;
     const now = Date.now();
     let retry = false;
     for (const { t, p, b } of batches) {
       const r = this.#settings.acks === 0 ? undefined : results.find((x) => x.topic === t.name && x.partition === p.partition);
       const type = r ? r.type : this.#settings.acks === 0 ? 'NONE' : 'NO_RESPONSE_FOR_PARTITION';
+      p.inFlight--;
       if (type === 'NONE' || type === 'DUPLICATE_SEQUENCE_NUMBER') {
-        p.ready.shift();
+        this.#remove(p, b);
+        p.retrying = false;
+        if (b.baseSequence >= 0) p.ackedSequence = (b.baseSequence + b.builder.count) % 0x80000000;
         for (let i = 0; i < b.tenants.length; i++) this.#events.delivered(b.tenants[i]!, t.name, b.tenantRecords[i]!, now - b.firstReceivedAt);
         this.#release(b);
         continue;
@@ -461,34 +500,54 @@ export class RecordProducer {
         // Too large together, not each: split it, and make smaller batches from now on (the broker's limit is fixed).
         this.#batchBytes = Math.max(1024, Math.floor(b.builder.length / 2));
         this.#log.sampled('warn', 'kafka-too-large', 'kafka refused a batch as too large, sending smaller ones', { bytes: b.builder.length, messages: b.builder.count, nextCapBytes: this.#batchBytes });
-        p.ready.splice(0, 1, ...this.#split(b));
-        this.#resequence(p, b);
+        p.ready.splice(p.ready.indexOf(b), 1, ...this.#split(b));
+        this.#unsent(p, true);
+      } else if (type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && p.retrying && p.ready[0] !== b) {
+        // An earlier batch of this window was not written, so this one could not follow it: resend in order.
+        retry = true;
       } else if (PRODUCER_ID_ERRORS.has(type)) {
         this.#log.sampled('warn', `kafka-pid:${type}`, 'kafka lost track of this producer, renewing its id', { code: type, topic: t.name, partition: p.partition });
         this.#needProducerId = true;
+        this.#unsent(p, false);
         retry = true;
       } else if (r?.retriable || type === 'NO_RESPONSE_FOR_PARTITION') {
         this.#log.sampled('warn', `kafka-retry:${type}`, 'kafka could not take a batch yet, will retry', { code: type, topic: t.name, partition: p.partition });
         this.#metadataStale = true;
+        this.#unsent(p, false);
         retry = true;
       } else {
         this.#log.sampled('error', `kafka-reject:${type}`, 'kafka rejected a batch, dropping it', { code: type, topic: t.name, partition: p.partition, records: b.records });
-        p.ready.shift();
-        this.#resequence(p, b);
+        this.#remove(p, b);
+        this.#unsent(p, true);
         this.#dropBatch(b, 'kafka_rejected');
       }
     }
-    if (retry) {
-      // An immediate retry would meet the same condition (leader moving, replicas catching up).
-      await this.#sleep(this.#backoff());
-    }
+    // An immediate retry would meet the same condition (leader moving, replicas catching up).
+    if (retry) this.#retryAt = Date.now() + this.#backoff();
+    else this.#failures = 0;
   }
 
-  /** `b` left the partition unwritten: the batches after it take its sequence numbers. */
-  #resequence(p: PartitionState, b: Batch): void {
-    if (!this.#settings.idempotent || b.baseSequence < 0) return;
-    p.nextSequence = b.baseSequence;
-    for (const r of p.ready) r.baseSequence = -1;
+  #remove(p: PartitionState, b: Batch): void {
+    const i = p.ready.indexOf(b);
+    if (i >= 0) p.ready.splice(i, 1);
+  }
+
+  /**
+   * A batch of `p` was not written. The batches after it may be in flight and will fail too
+   * (their sequence does not follow): from now on one at a time, in order. `renumber`: the
+   * partition's batches changed (one dropped or split), so their sequences are assigned anew.
+   */
+  #unsent(p: PartitionState, renumber: boolean): void {
+    p.retrying = true;
+    if (renumber) p.resequence = true;
+  }
+
+  /** Sequences from the first unacknowledged batch on, once none of them is in flight. */
+  #renumber(p: PartitionState): void {
+    p.resequence = false;
+    if (!this.#settings.idempotent) return;
+    p.nextSequence = p.ackedSequence;
+    for (const b of p.ready) b.baseSequence = -1;
   }
 
   /** A new producer id: every partition's sequences start again at 0. */
@@ -497,6 +556,7 @@ export class RecordProducer {
     for (const t of this.#topics.values()) {
       for (const p of t.partitions) {
         p.nextSequence = 0;
+        p.ackedSequence = 0;
         for (const b of p.ready) b.baseSequence = -1;
       }
     }
