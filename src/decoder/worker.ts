@@ -148,15 +148,17 @@ function start(init: WorkerInit): void {
       return;
     }
     const index = decoder.index;
+    if (keyMode !== 'flow') {
+      // One partition for the datagram's records: framed in one run, nothing allocated per record.
+      producer.appendRecords(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, index, n, last.headers, now);
+      return;
+    }
+    // A key per record, so a partition per record.
     let start = 0;
     for (let i = 0; i < n; i++) {
       const end = index[i * 2]!;
-      if (keyMode === 'flow') {
-        const keyLength = flowKey.write(index[i * 2 + 1]!);
-        producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
-      } else {
-        producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, start, end, last.headers, 1, now);
-      }
+      const keyLength = flowKey.write(index[i * 2 + 1]!);
+      producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
       start = end + 1;
     }
   };

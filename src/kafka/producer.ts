@@ -203,6 +203,83 @@ export class RecordProducer {
     return true;
   }
 
+  /**
+   * Queues `n` one-record messages straight from the decoder's output: message k's value runs
+   * up to `index[k * 2]` (the decoder's record index), the next one starting after a newline.
+   * All get key `key[0, keyLength)` (or none, -1) and `headers`, so they go to one partition.
+   * Either all are queued, or none (counted as dropped): the caller never waits.
+   */
+  appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: Uint32Array, n: number,
+    headers: Buffer, receivedAt: number): void {
+    if (n <= 0) return;
+    if (!this.#client) {
+      this.#events.delivered(tenant, topic, n, Date.now() - receivedAt);
+      return;
+    }
+    const perMessage = messageBytes(keyLength, 0, headers.length);
+    const size = index[(n - 1) * 2]! - (n - 1) + n * perMessage;
+    if (this.#closing || this.#queuedRecords + n > this.#settings.queue_max_records || this.#queuedBytes + size > this.#settings.queue_max_bytes) {
+      this.#events.dropped(this.#closing ? 'shutdown' : 'queue_full', tenant, n);
+      return;
+    }
+    let t = this.#lastTopic;
+    if (t === undefined || t.name !== topic) t = this.#lastTopic = this.#topic(topic);
+    this.#queuedRecords += n;
+    this.#queuedBytes += size;
+    let from = 0;
+    if (t.partitions.length === 0) {
+      // No metadata yet (slow path, copies per record): framed once the partitions are known.
+      const k = keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null;
+      for (let i = 0; i < n; i++) {
+        const end = index[i * 2]!;
+        t.staged.push({ tenant, key: k, value: Buffer.from(output.subarray(from, end)), headers, records: 1, bytes: end - from + perMessage, receivedAt });
+        from = end + 1;
+      }
+      return;
+    }
+    let done = 0;
+    while (done < n) {
+      const p = t.partitions[keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky]!;
+      const b = p.open ?? this.#open(p, receivedAt);
+      const m = b.builder.appendRun(key, 0, keyLength, output, from, index, 2, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
+      if (m === 0) {
+        if (b.builder.count > 0) {
+          this.#seal(t, p);
+          continue;
+        }
+        const end = index[done * 2]!;
+        this.#tooLarge(tenant, 1, end - from + perMessage, end - from);
+        done++;
+        from = end + 1;
+        continue;
+      }
+      const end = index[(done + m - 1) * 2]!;
+      this.#account(b, tenant, m, end - from - (m - 1) + m * perMessage);
+      done += m;
+      from = end + 1;
+      if (b.builder.count >= this.#settings.batch_max_records) this.#seal(t, p);
+    }
+  }
+
+  #account(b: Batch, tenant: string, records: number, bytes: number): void {
+    const last = b.tenants.length - 1;
+    if (last >= 0 && b.tenants[last] === tenant) b.tenantRecords[last]! += records;
+    else {
+      b.tenants.push(tenant);
+      b.tenantRecords.push(records);
+    }
+    b.records += records;
+    b.bytes += bytes;
+  }
+
+  /** A message larger than a whole batch may be: the broker would refuse it too. */
+  #tooLarge(tenant: string, records: number, bytes: number, valueBytes: number): void {
+    this.#queuedRecords -= records;
+    this.#queuedBytes -= bytes;
+    this.#log.sampled('error', 'kafka-record-too-large', 'record larger than kafka.batch_max_bytes, dropped', { bytes: valueBytes, capBytes: this.#batchBytes });
+    this.#events.dropped('kafka_rejected', tenant, records);
+  }
+
   #frame(t: TopicState, tenant: string, key: Uint8Array | null, keyLength: number, value: Buffer, start: number, end: number,
     headers: Buffer, records: number, size: number, receivedAt: number): void {
     const p = t.partitions[keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky]!;
@@ -212,23 +289,12 @@ export class RecordProducer {
       this.#seal(t, p);
       b = this.#open(p, receivedAt);
       if (!b.builder.append(key, 0, keyLength, value, start, end, headers, receivedAt)) {
-        // Larger than a whole batch may be: the broker would refuse it too.
         p.open = null;
-        this.#queuedRecords -= records;
-        this.#queuedBytes -= size;
-        this.#log.sampled('error', 'kafka-record-too-large', 'record larger than kafka.batch_max_bytes, dropped', { bytes: end - start, capBytes: this.#batchBytes });
-        this.#events.dropped('kafka_rejected', tenant, records);
+        this.#tooLarge(tenant, records, size, end - start);
         return;
       }
     }
-    const last = b.tenants.length - 1;
-    if (last >= 0 && b.tenants[last] === tenant) b.tenantRecords[last]! += records;
-    else {
-      b.tenants.push(tenant);
-      b.tenantRecords.push(records);
-    }
-    b.records += records;
-    b.bytes += size;
+    this.#account(b, tenant, records, size);
     if (b.builder.count >= this.#settings.batch_max_records) this.#seal(t, p);
   }
 

@@ -141,14 +141,87 @@ export class BatchBuilder {
     return true;
   }
 
+  /**
+   * Appends up to `n` one-record messages from the decoder's output: message k's value is
+   * `value[start_k, end_k)` with end_k = index[(first + k) * stride], start_0 = `start` and
+   * start_k+1 = end_k + 1 (one newline between records). All get the same key, headers and
+   * timestamp. Returns how many were appended (fewer when the batch fills or `maxCount` is met).
+   * The values are copied in one block behind the batch and moved into place with copyWithin,
+   * so nothing is allocated per record (Buffer.copy at an offset allocates a view per call).
+   */
+  appendRun(key: Uint8Array | null, keyStart: number, keyLength: number, value: Buffer, start: number, index: Uint32Array, stride: number,
+    first: number, n: number, headers: Buffer, timestamp: number, maxCount: number): number {
+    if (this.count === 0) {
+      this.baseTimestamp = timestamp;
+      this.maxTimestamp = timestamp;
+    }
+    const timestampDelta = timestamp > this.baseTimestamp ? Math.min(timestamp - this.baseTimestamp, 0x3fffffff) : 0;
+    const fixed = 1 + varintSize(timestampDelta) + (keyLength < 0 ? 1 : varintSize(keyLength) + keyLength) + headers.length;
+    // Pass 1: how many fit, and their framed size.
+    const limit = Math.min(n, maxCount - this.count);
+    let total = 0;
+    let m = 0;
+    let from = start;
+    while (m < limit) {
+      const end = index[(first + m) * stride]!;
+      const length = end - from;
+      const body = fixed + varintSize(this.count + m) + varintSize(length) + length;
+      const size = varintSize(body) + body;
+      if (this.length + total + size > this.capacity) break;
+      total += size;
+      m++;
+      from = end + 1;
+    }
+    if (m === 0) return 0;
+    const spanEnd = index[(first + m - 1) * stride]!;
+    const scratch = this.length + total; // every record lands below this: no overlap with its source
+    this.#ensure(scratch + spanEnd - start);
+    const b = this.buffer;
+    value.copy(b, scratch, start, spanEnd);
+    // Pass 2: each record's framing, its value moved down into place, its headers.
+    let at = this.length;
+    from = start;
+    for (let k = 0; k < m; k++) {
+      const end = index[(first + k) * stride]!;
+      const length = end - from;
+      at = writeVarint(b, at, fixed + varintSize(this.count) + varintSize(length) + length);
+      b[at++] = 0;
+      at = writeVarint(b, at, timestampDelta);
+      at = writeVarint(b, at, this.count);
+      if (keyLength < 0) {
+        b[at++] = 1;
+      } else {
+        at = writeVarint(b, at, keyLength);
+        for (let i = 0; i < keyLength; i++) b[at + i] = key![keyStart + i]!;
+        at += keyLength;
+      }
+      at = writeVarint(b, at, length);
+      b.copyWithin(at, scratch + from - start, scratch + end - start);
+      at += length;
+      for (let i = 0; i < headers.length; i++) b[at + i] = headers[i]!;
+      at += headers.length;
+      this.count++;
+      from = end + 1;
+    }
+    this.length = at;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    return m;
+  }
+
   #grow(needed: number): boolean {
     if (needed > this.capacity) return false;
+    this.#ensure(needed);
+    return true;
+  }
+
+  /** Room for `needed` bytes; past `capacity` only for appendRun's scratch copy. */
+  #ensure(needed: number): void {
+    if (needed <= this.buffer.length) return;
     let size = this.buffer.length;
     while (size < needed) size *= 2;
-    const next = Buffer.allocUnsafe(Math.min(size, this.capacity));
+    const next = Buffer.allocUnsafe(Math.max(needed, Math.min(size, this.capacity)));
     this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
-    return true;
   }
 
   /** The records section (what compression applies to). */

@@ -121,3 +121,37 @@ test('the flow key is the hash in hex without leading zeros', () => {
     assert.equal(w.bytes.toString('latin1', 0, n), h.toString(16));
   }
 });
+
+test('a run of records from the decoder output frames byte for byte as appending them one by one, and stops where the batch is full', () => {
+  const headers = encodeHeaders({ schema: '1', exporter: '192.0.2.1' });
+  const values = Array.from({ length: 40 }, (_, i) => `{"n":${i},"v":"${'z'.repeat((i * 37) % 300)}"}`);
+  const output = Buffer.from(values.join('\n') + '\n');
+  const index = new Uint32Array(values.length * 2);
+  let end = 0;
+  values.forEach((v, i) => {
+    end += Buffer.byteLength(v);
+    index[i * 2] = end;
+    end += 1;
+  });
+  const key = Buffer.from('192.0.2.1');
+  for (const [capacity, keyLength] of [[1 << 20, -1], [1 << 20, key.length], [3000, key.length], [1500, -1]] as const) {
+    const one = new BatchBuilder(capacity, 64);
+    let start = 0;
+    let fitOne = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (!one.append(key, 0, keyLength, output, start, index[i * 2]!, headers, 77)) break;
+      fitOne++;
+      start = index[i * 2]! + 1;
+    }
+    const run = new BatchBuilder(capacity, 64);
+    const m1 = run.appendRun(key, 0, keyLength, output, 0, index, 2, 0, 5, headers, 77, 1_000_000);
+    const from = index[(m1 - 1) * 2]! + 1;
+    const m2 = run.appendRun(key, 0, keyLength, output, from, index, 2, m1, values.length - m1, headers, 77, 1_000_000);
+    assert.equal(m1 + m2, fitOne, `records that fit, capacity ${capacity}`);
+    assert.equal(run.length, one.length);
+    assert.ok(run.records().equals(one.records()), `bytes, capacity ${capacity} key ${keyLength}`);
+  }
+  const capped = new BatchBuilder(1 << 20, 64);
+  assert.equal(capped.appendRun(null, 0, -1, output, 0, index, 2, 0, values.length, headers, 1, 7), 7);
+  assert.equal(capped.appendRun(null, 0, -1, output, index[12]! + 1, index, 2, 7, 3, headers, 1, 7), 0);
+});
