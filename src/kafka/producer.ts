@@ -47,6 +47,8 @@ export interface ProducerEvents {
 const PRODUCER_ID_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 /** Metadata is refreshed at least this often, so added partitions and moved leaders are seen. */
 const METADATA_MAX_AGE_MS = 300_000;
+/** Spare batch buffers kept per producer (each up to about batch_max_bytes). */
+const SPARE_BUFFERS = 8;
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
 interface Batch {
@@ -136,6 +138,8 @@ export class RecordProducer {
   /** After a failed request, nothing is sent before this time (backoff). */
   #retryAt = 0;
   readonly #maxInFlight: number;
+  /** Buffers of delivered batches that grew large, for the next batches: no regrowth, less garbage. */
+  readonly #spare: Buffer[] = [];
 
   constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger) {
     if (!supportedCompressions.includes(settings.compression)) {
@@ -299,7 +303,7 @@ export class RecordProducer {
   }
 
   #open(p: PartitionState, receivedAt: number): Batch {
-    const b: Batch = { builder: new BatchBuilder(this.#batchBytes), tenants: [], tenantRecords: [], records: 0, bytes: 0, firstReceivedAt: receivedAt, wire: null, baseSequence: -1 };
+    const b: Batch = { builder: new BatchBuilder(this.#batchBytes, 16 * 1024, this.#spare.pop()), tenants: [], tenantRecords: [], records: 0, bytes: 0, firstReceivedAt: receivedAt, wire: null, baseSequence: -1 };
     p.open = b;
     p.openedAt = Date.now();
     this.#wake?.();
@@ -677,5 +681,9 @@ export class RecordProducer {
   #release(b: Batch): void {
     this.#queuedRecords -= b.records;
     this.#queuedBytes -= b.bytes;
+    // Compressed batches were sent from a copy, so the builder's buffer is free; an uncompressed
+    // wire batch is a view of it and is free once the broker has answered (we are past that here).
+    const buffer = b.builder.buffer;
+    if (buffer.length >= 256 * 1024 && buffer.length <= this.#batchBytes * 2 && this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer);
   }
 }

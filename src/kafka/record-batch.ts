@@ -97,9 +97,10 @@ export class BatchBuilder {
   maxTimestamp = 0;
   readonly capacity: number;
 
-  constructor(capacity: number, initialBytes = 16 * 1024) {
+  /** `reuse`: a buffer of an earlier, delivered batch (saves growing a new one). */
+  constructor(capacity: number, initialBytes = 16 * 1024, reuse?: Buffer) {
     this.capacity = Math.max(capacity, BATCH_HEADER_BYTES + 64);
-    this.buffer = Buffer.allocUnsafe(Math.min(this.capacity, Math.max(initialBytes, BATCH_HEADER_BYTES + 64)));
+    this.buffer = reuse ?? Buffer.allocUnsafe(Math.min(this.capacity, Math.max(initialBytes, BATCH_HEADER_BYTES + 64)));
   }
 
   /**
