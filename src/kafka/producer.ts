@@ -140,6 +140,7 @@ export class RecordProducer {
   readonly #maxInFlight: number;
   /** Buffers of delivered batches that grew large, for the next batches: no regrowth, less garbage. */
   readonly #spare: Buffer[] = [];
+  #wireChain: Promise<void> = Promise.resolve();
 
   constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger) {
     if (!supportedCompressions.includes(settings.compression)) {
@@ -535,7 +536,11 @@ export class RecordProducer {
       for (const { t, p, b } of batches) {
         let topic = byTopic.get(t.name);
         if (!topic) byTopic.set(t.name, (topic = { topic: t.name, partitions: [] }));
-        topic.partitions.push({ partition: p.partition, batch: await this.#wire(p, b) });
+        // Wire batches are built one after another (compression is asynchronous), so a partition's
+        // batches reach the broker in sequence order.
+        const wire = this.#wireChain.then(() => this.#wire(p, b));
+        this.#wireChain = wire.then(() => undefined, () => undefined);
+        topic.partitions.push({ partition: p.partition, batch: await wire });
       }
       results = await this.#client!.produce(leader, this.#settings.acks, [...byTopic.values()]);
     } catch (err) {
