@@ -106,7 +106,19 @@ interface Cluster {
   brokerPool: { withBroker<T>(fn: (args: { broker: Broker }) => Promise<T>): Promise<T> };
 }
 
-export class KafkaClient {
+/** What the producer needs of a broker connection (KafkaClient; a scripted one in tests). */
+export interface ProduceClient {
+  connect(): Promise<void>;
+  readonly connected: boolean;
+  loadTopics(topics: string[]): Promise<void>;
+  partitionCount(topic: string): number;
+  leaderOf(topic: string, partition: number): number;
+  initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }>;
+  produce(nodeId: number, acks: number, topics: ProduceTopic[]): Promise<PartitionResult[]>;
+  disconnect(): Promise<void>;
+}
+
+export class KafkaClient implements ProduceClient {
   readonly #cluster: Cluster;
   readonly #timeoutMs: number;
 

@@ -13,7 +13,7 @@
 import type { Logger } from '../log.js';
 import { BatchBuilder, NO_PRODUCER, codecIds, recordViews, sealBatch, stampBatch, type ProducerStamp } from './record-batch.js';
 import { partitionForKey } from './partitioner.js';
-import { KafkaClient, compressRecords, errorCode, supportedCompressions, type ClientSettings, type CompressionName, type PartitionResult, type ProduceTopic } from './client.js';
+import { KafkaClient, compressRecords, errorCode, supportedCompressions, type ClientSettings, type CompressionName, type PartitionResult, type ProduceClient, type ProduceTopic } from './client.js';
 
 export { supportedCompressions };
 
@@ -110,7 +110,7 @@ export class RecordProducer {
   readonly #settings: KafkaSettings;
   readonly #events: ProducerEvents;
   readonly #log: Logger;
-  readonly #client: KafkaClient | null;
+  readonly #client: ProduceClient | null;
   readonly #topics = new Map<string, TopicState>();
   readonly #codec: number;
   #lastTopic: TopicState | undefined;
@@ -142,7 +142,8 @@ export class RecordProducer {
   readonly #spare: Buffer[] = [];
   #wireChain: Promise<void> = Promise.resolve();
 
-  constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger) {
+  /** `client`: the broker connection; tests of the retry logic pass a scripted one. */
+  constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger, client?: ProduceClient) {
     if (!supportedCompressions.includes(settings.compression)) {
       throw new Error(`kafka.compression "${settings.compression}" needs a codec this build does not include (use ${supportedCompressions.join(' or ')})`);
     }
@@ -153,7 +154,7 @@ export class RecordProducer {
     this.#codec = codecIds[settings.compression];
     this.#needProducerId = settings.idempotent;
     this.#maxInFlight = settings.max_in_flight;
-    this.#client = settings.sink === 'discard' ? null : new KafkaClient(settings, log);
+    this.#client = settings.sink === 'discard' ? null : client ?? new KafkaClient(settings, log);
   }
 
   get queuedRecords(): number {
@@ -551,7 +552,10 @@ export class RecordProducer {
       this.#log.sampled('warn', 'kafka-send', 'kafka send failed, will retry', { error: (err as Error).message, code, queued: this.#queuedRecords });
       if (!this.#client!.connected) this.#connected = false;
       this.#metadataStale = true;
-      for (const { p } of batches) this.#unsent(p, false);
+      for (const { p } of batches) {
+        p.inFlight--;
+        this.#unsent(p, false);
+      }
       this.#retryAt = Date.now() + this.#backoff();
       return;
     }

@@ -1,0 +1,132 @@
+// The producer's window of requests in flight, against a scripted broker that keeps a partition
+// log and checks sequences as Kafka does (the next batch must start at the last sequence + 1;
+// a resend of a recent batch is a duplicate, acknowledged and not written again). Faults are
+// injected per request: a connection that fails before the write, a response lost after it,
+// retriable errors, a producer id the broker forgot. Whatever happens, every record must be in
+// the log exactly once, in order, and the producer's accounting must say so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { RecordProducer, type KafkaSettings, type ProducerDropReason } from '../../src/kafka/producer.js';
+import type { PartitionResult, ProduceClient, ProduceTopic } from '../../src/kafka/client.js';
+import { encodeHeaders } from '../../src/kafka/record-batch.js';
+import { createLogger } from '../../src/log.js';
+
+const require = createRequire(import.meta.url);
+const Decoder = require('kafkajs/src/protocol/decoder.js');
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (d: unknown) => Promise<{
+  producerId: string; producerEpoch: number; firstSequence: number; records: { value: Buffer }[];
+}>;
+
+type Fault = 'none' | 'fail-before-write' | 'lose-response' | 'NOT_LEADER_OR_FOLLOWER' | 'forget-producer';
+
+class ScriptedBroker implements ProduceClient {
+  connected = false;
+  readonly log: string[] = [];
+  requests = 0;
+  #producerIds = 0n;
+  #state = new Map<bigint, { epoch: number; next: number; recent: { seq: number; count: number }[] }>();
+  constructor(readonly fault: (request: number) => Fault, readonly delayMs = 1) {}
+
+  async connect(): Promise<void> {
+    this.connected = true;
+  }
+  async loadTopics(): Promise<void> {}
+  partitionCount(): number {
+    return 1;
+  }
+  leaderOf(): number {
+    return 1;
+  }
+  async initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
+    const id = ++this.#producerIds;
+    this.#state.set(id, { epoch: 0, next: 0, recent: [] });
+    return { producerId: id, producerEpoch: 0 };
+  }
+  async disconnect(): Promise<void> {
+    this.connected = false;
+  }
+
+  async produce(_node: number, _acks: number, topics: ProduceTopic[]): Promise<PartitionResult[]> {
+    const n = this.requests++;
+    const fault = this.fault(n);
+    const batch = topics[0]!.partitions[0]!.batch;
+    const copy = Buffer.from(batch); // as the wire would: the producer may reuse its buffer later
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    if (fault === 'fail-before-write') throw Object.assign(new Error('connection reset'), { name: 'KafkaJSConnectionError' });
+    const result = (type: string): PartitionResult[] => [{ topic: topics[0]!.topic, partition: 0, errorCode: type === 'NONE' ? 0 : 1, type, retriable: type === 'NOT_LEADER_OR_FOLLOWER' }];
+    if (fault === 'NOT_LEADER_OR_FOLLOWER') return result(fault);
+    if (fault === 'forget-producer') this.#state.clear();
+    const decoded = await decodeBatch(new Decoder(copy));
+    const state = this.#state.get(BigInt(decoded.producerId));
+    if (!state) return result('UNKNOWN_PRODUCER_ID');
+    const seq = decoded.firstSequence;
+    if (state.recent.some((r) => r.seq === seq && r.count === decoded.records.length)) return result('DUPLICATE_SEQUENCE_NUMBER');
+    if (seq !== state.next) return result('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    for (const r of decoded.records) this.log.push(r.value.toString());
+    state.next += decoded.records.length;
+    state.recent = [...state.recent, { seq, count: decoded.records.length }].slice(-5);
+    if (fault === 'lose-response') throw Object.assign(new Error('request timed out'), { name: 'KafkaJSRequestTimeoutError' });
+    return result('NONE');
+  }
+}
+
+const settings: KafkaSettings = {
+  brokers: ['127.0.0.1:1'], client_id: 'test', request_timeout_ms: 1000, connection_timeout_ms: 1000, retries: 3, ssl: false, sasl: null,
+  acks: -1, idempotent: true, compression: 'none', linger_ms: 1, batch_max_records: 40, batch_max_bytes: 1 << 20,
+  queue_max_records: 1_000_000, queue_max_bytes: 1 << 30, flush_timeout_ms: 20_000, max_in_flight: 5, sink: 'kafka',
+};
+
+async function run(fault: (request: number) => Fault): Promise<{ broker: ScriptedBroker; delivered: number; dropped: Record<string, number>; sent: string[] }> {
+  const broker = new ScriptedBroker(fault);
+  let delivered = 0;
+  const dropped: Record<string, number> = {};
+  const producer = new RecordProducer(settings, {
+    delivered: (_t, _topic, n) => { delivered += n; },
+    dropped: (reason: ProducerDropReason, _t, n) => { dropped[reason] = (dropped[reason] ?? 0) + n; },
+    error: () => undefined,
+  }, createLogger('error'), broker);
+  producer.start(['flows']);
+  const headers = encodeHeaders({ schema: '1' });
+  const sent: string[] = [];
+  // 2,000 records in datagrams of 25, arriving over time so several batches are in flight at once.
+  for (let d = 0; d < 80; d++) {
+    const values = Array.from({ length: 25 }, (_, i) => `{"n":${d * 25 + i}}`);
+    sent.push(...values);
+    const output = Buffer.from(values.join('\n') + '\n');
+    const index = new Uint32Array(50);
+    let end = 0;
+    values.forEach((v, i) => {
+      end += v.length;
+      index[i * 2] = end;
+      end += 1;
+    });
+    producer.appendRecords('flows', 'acme', null, -1, output, index, 25, headers, Date.now());
+    if (d % 4 === 3) await new Promise((r) => setTimeout(r, 2));
+  }
+  await producer.close();
+  return { broker, delivered, dropped, sent };
+}
+
+test('with no fault, several requests are in flight and every record is written once, in order', async () => {
+  const { broker, delivered, dropped, sent } = await run(() => 'none');
+  assert.deepEqual(broker.log, sent);
+  assert.equal(delivered, sent.length);
+  assert.deepEqual(dropped, {});
+  assert.ok(broker.requests >= 50, `batches of 40: ${broker.requests} requests`);
+});
+
+for (const [name, fault] of [
+  ['a connection that fails before the write', (n: number) => (n % 7 === 3 ? 'fail-before-write' : 'none')],
+  ['a response lost after the write (the resend is a duplicate)', (n: number) => (n % 5 === 2 ? 'lose-response' : 'none')],
+  ['a leader that moves (retriable error)', (n: number) => (n % 6 === 1 ? 'NOT_LEADER_OR_FOLLOWER' : 'none')],
+  ['a broker that forgets the producer id', (n: number) => (n === 9 || n === 30 ? 'forget-producer' : 'none')],
+] as const) {
+  test(`${name}: every record is still written exactly once, in order, and counted delivered once`, async () => {
+    const { broker, delivered, dropped, sent } = await run(fault as (n: number) => Fault);
+    assert.equal(broker.log.length, sent.length, 'records in the log');
+    assert.deepEqual(broker.log, sent);
+    assert.equal(delivered, sent.length);
+    assert.deepEqual(dropped, {});
+  });
+}
