@@ -34,7 +34,8 @@ function kafkaRules(data: unknown, problems: Problem[]): void {
       problems.push({ path: ['kafka', 'acks'], message: `${acks} requires kafka.idempotent: false (idempotent delivery is on by default and needs acks -1)` });
     }
   }
-  // kafkajs refuses an idempotent producer without retries; say so here, not in every worker.
+  // Idempotence exists to make resending safe; retries 0 would read as "never resend", which the
+  // producer does not do (a batch the broker did not take is always sent again): refuse the pair.
   const retries = effective(data, ['kafka', 'retries']);
   if (idempotent === true && retries === 0) {
     problems.push({ path: ['kafka', 'retries'], message: '0 requires kafka.idempotent: false (an idempotent producer needs retries)' });
