@@ -693,6 +693,6 @@ export class RecordProducer {
     // Compressed batches were sent from a copy, so the builder's buffer is free; an uncompressed
     // wire batch is a view of it and is free once the broker has answered (we are past that here).
     const buffer = b.builder.buffer;
-    if (buffer.length >= 256 * 1024 && buffer.length <= this.#batchBytes * 2 && this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer);
+    if (buffer.length >= this.#batchBytes && buffer.length <= this.#batchBytes * 2 && this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer);
   }
 }

@@ -11,6 +11,8 @@
 import { crc32c } from '@node-rs/crc32';
 
 export const BATCH_HEADER_BYTES = 61;
+/** Room past a full batch's capacity for appendRun's copy of one datagram's records. */
+const SCRATCH_BYTES = 256 * 1024;
 const AT_LENGTH = 8;
 const AT_LEADER_EPOCH = 12;
 const AT_MAGIC = 16;
@@ -120,7 +122,8 @@ export class BatchBuilder {
     const body = 1 + varintSize(timestampDelta) + varintSize(this.count) + (keyLength < 0 ? 1 : varintSize(keyLength) + keyLength) +
       varintSize(valueLength) + valueLength + headers.length;
     const size = varintSize(body) + body;
-    if (this.length + size > this.buffer.length && !this.#grow(this.length + size)) return false;
+    if (this.length + size > this.capacity) return false;
+    this.#ensure(this.length + size);
     const b = this.buffer;
     let at = writeVarint(b, this.length, body);
     b[at++] = 0; // record attributes: unused
@@ -209,18 +212,13 @@ export class BatchBuilder {
     return m;
   }
 
-  #grow(needed: number): boolean {
-    if (needed > this.capacity) return false;
-    this.#ensure(needed);
-    return true;
-  }
-
   /** Room for `needed` bytes; past `capacity` only for appendRun's scratch copy. */
   #ensure(needed: number): void {
     if (needed <= this.buffer.length) return;
     let size = this.buffer.length;
     while (size < needed) size *= 2;
-    const next = Buffer.allocUnsafe(Math.max(needed, Math.min(size, this.capacity)));
+    // A buffer that reaches capacity gets room for appendRun's scratch copy of a datagram's output too.
+    const next = Buffer.allocUnsafe(Math.max(needed, size >= this.capacity ? this.capacity + SCRATCH_BYTES : size));
     this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
   }
