@@ -51,6 +51,18 @@ export interface Consumed {
   value: string;
   key: string | null;
   headers: Record<string, string>;
+  partition: number;
+}
+
+/** Creates `topic` with `partitions` partitions. */
+export async function createTopic(brokers: string[], topic: string, partitions: number): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: 'flowgate-test', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Waits until `topic` holds at least `expected` messages (it may not exist yet); returns the count seen last. */
@@ -77,10 +89,10 @@ export async function readTopic(brokers: string[], topic: string, expected: numb
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       void consumer.run({
-        eachMessage: async ({ message }) => {
+        eachMessage: async ({ message, partition }) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-          got.push({ value: message.value?.toString() ?? '', key: message.key?.toString() ?? null, headers });
+          got.push({ value: message.value?.toString() ?? '', key: message.key?.toString() ?? null, headers, partition });
           if (got.length >= expected) {
             clearTimeout(timer);
             resolve();
