@@ -6,6 +6,9 @@
 //   node dist/bench/baselines/nfacctd.js --pcap /work/shared/corpus/pcaps/softflowd_v10_mixed.pcap --loop 1 --pps 2000
 //   node dist/bench/baselines/nfacctd.js --loadgen '--max --duration 10 --exporters 16'
 //   node dist/bench/baselines/nfacctd.js --info          (version and Kafka support only)
+//   node dist/bench/baselines/nfacctd.js --search 50000,100000,200000 --seconds 5 [--loadgen '--exporters 16
+//        --records-per-packet 25'] [--merge]    highest lossless offered rate (nfacctdSearch), as the
+//        pipeline benchmark asks it; --merge writes nfacctd_records_per_s etc. into bench/results.json
 //
 // What runs: `nfacctd -f <tmpdir>/nfacctd.conf` as a child process (foreground), listening on
 // 127.0.0.1:<listenPort>, one `kafka` plugin instance ("k") writing JSON to a fresh topic (1 partition,
@@ -52,6 +55,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mergeResults } from '../lib/results.js';
 import { createFreshTopic, loopbackBrokers, offsetPoller, repoRoot, scanTopic, sleep, udpDrops } from './kafka-util.js';
 
 /** Every primitive nfacctd 1.7.7 can fill from a plain IPFIX flow record (no BGP, no maps, no GeoIP). */
@@ -108,6 +112,8 @@ export interface NfacctdResult {
     udp_drops: number | null;
     log_warnings: Record<string, number>;
     warning_lines: string[];
+    /** Highest RSS of nfacctd's processes (core, plugin, purge writers; summed) from the end of send() until it settled, MB. */
+    peak_rss_mb: number;
     /** From the plugin's "Purging cache - END (PID, QN: n/m, ET: s)" lines: what the plugin got and wrote. */
     purges: { count: number; non_empty: number; records: number; max_seconds: number; max_concurrent_writers: number };
     config: string;
@@ -265,9 +271,10 @@ async function stopNfacctd(child: ChildProcess, graceMs: number): Promise<string
 }
 
 /** CPU ticks (utime + stime) of pid and its descendants, and how many are grandchildren (purge writers). */
-function treeStats(root: number): { cpuTicks: number; writers: number; procs: number } {
+function treeStats(root: number): { cpuTicks: number; writers: number; procs: number; rssMb: number } {
   const parent = new Map<number, number>();
   const ticks = new Map<number, number>();
+  const rssPages = new Map<number, number>();
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     let stat: string;
@@ -280,6 +287,7 @@ function treeStats(root: number): { cpuTicks: number; writers: number; procs: nu
     // after "(comm) ": state ppid pgrp ... utime is field 14, stime 15 (1-based) -> index 11, 12 here
     parent.set(Number(e), Number(f[1]));
     ticks.set(Number(e), Number(f[11]) + Number(f[12]));
+    rssPages.set(Number(e), Number(f[21])); // field 24, rss in pages
   }
   const depth = (pid: number): number => {
     let d = 0;
@@ -292,14 +300,17 @@ function treeStats(root: number): { cpuTicks: number; writers: number; procs: nu
   let cpuTicks = 0;
   let writers = 0;
   let procs = 0;
+  let pages = 0;
   for (const pid of parent.keys()) {
     const d = depth(pid);
     if (d < 0) continue;
     procs++;
+    pages += rssPages.get(pid) ?? 0;
     cpuTicks += ticks.get(pid) ?? 0;
     if (d >= 2) writers++;
   }
-  return { cpuTicks, writers, procs };
+  // Pages shared between the core and its forked plugin count twice: an upper bound.
+  return { cpuTicks, writers, procs, rssMb: (pages * 4096) / 2 ** 20 };
 }
 
 export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdResult> {
@@ -397,10 +408,12 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
     let last = await poller.count();
     let lastCpu = treeStats(child.pid!);
     let lastChange = Date.now();
+    let peakRss = lastCpu.rssMb;
     while (Date.now() < hardDeadline) {
       await sleep(200);
       const n = await poller.count();
       const st = treeStats(child.pid!);
+      peakRss = Math.max(peakRss, st.rssMb);
       if (n !== last || st.writers > 0 || st.cpuTicks - lastCpu.cpuTicks > 1 || (n === 0 && Date.now() - sendEnd < 60_000)) {
         last = n;
         lastChange = Date.now();
@@ -460,6 +473,7 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
         udp_drops: drops0 !== null && drops1 !== null ? drops1 - drops0 : null,
         log_warnings: countWarnings(nfLog),
         warning_lines: nfLog.split('\n').filter((l) => /\b(WARN|ERROR)\b/.test(l)).slice(0, 50),
+        peak_rss_mb: Math.round(peakRss),
         purges: purgeStats(nfLog),
         config,
         stop: stopHow,
@@ -525,6 +539,89 @@ export function loadgenSender(extraArgs: string[]) {
     });
 }
 
+
+// ---------------------------------------------------------------------------------------------------------
+// Lossless rate search (the pipeline benchmark's question, asked of nfacctd)
+
+export interface NfacctdStep {
+  offered: number;
+  /** Records the generator sent per second of sending: the figure for a lossless step. */
+  sent_per_s: number;
+  sent: number;
+  records_in_kafka: number;
+  udp_drops: number | null;
+  lossless: boolean;
+  /** nfacctd's own figure: records in Kafka before the stop / (broker time of the last one - start). */
+  records_per_s_to_last: number;
+  peak_rss_mb: number;
+  warnings: Record<string, number>;
+}
+
+/** A free UDP port on 127.0.0.1 (bound, read, closed: nfacctd binds it next). */
+async function freeUdpPort(): Promise<number> {
+  const dgram = await import('node:dgram');
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * nfacctd at increasing offered rates (bench/loadgen at --rate for `seconds`, the same packets as the
+ * pipeline benchmark), a fresh daemon and topic per step. Lossless = every record sent is in Kafka,
+ * no kernel drop on its socket. Stops at the first lossy step, then bisects `bisect` times.
+ */
+export async function nfacctdSearch(o: {
+  bootstrap: string; rates: number[]; seconds: number; loadgenArgs: string[]; bisect?: number;
+  log?: (m: string) => void; extra?: Partial<NfacctdOptions>;
+}): Promise<{ sustained?: NfacctdStep; dropsAt?: NfacctdStep; steps: NfacctdStep[]; version: string }> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`[nfacctd] ${m}\n`));
+  const steps: NfacctdStep[] = [];
+  let version = '';
+  const step = async (rate: number): Promise<NfacctdStep> => {
+    const r = await nfacctdThroughput({
+      bootstrap: o.bootstrap,
+      listenPort: await freeUdpPort(),
+      topic: `baseline.nfacctd.${randomBytes(4).toString('hex')}`,
+      send: loadgenSender([...o.loadgenArgs, '--rate', String(Math.round(rate)), '--duration', String(o.seconds)]),
+      log: () => undefined,
+      ...(o.extra ?? {}),
+    });
+    version = r.details.version;
+    const st: NfacctdStep = {
+      offered: Math.round(rate),
+      sent_per_s: Math.round(r.sent / r.details.send_seconds),
+      sent: r.sent,
+      records_in_kafka: r.records_in_kafka,
+      udp_drops: r.details.udp_drops,
+      lossless: r.records_in_kafka === r.sent && (r.details.udp_drops ?? 0) === 0,
+      records_per_s_to_last: Math.round(r.records_per_s),
+      peak_rss_mb: r.details.peak_rss_mb,
+      warnings: r.details.log_warnings,
+    };
+    steps.push(st);
+    log(`offered ${st.offered}/s: sent ${st.sent_per_s}/s, in Kafka ${st.records_in_kafka}/${st.sent}, kernel drops ${st.udp_drops}, `
+      + `to last record ${st.records_per_s_to_last}/s, rss ${st.peak_rss_mb} MB${Object.keys(st.warnings).length ? `, log: ${JSON.stringify(st.warnings)}` : ''}`);
+    return st;
+  };
+  let sustained: NfacctdStep | undefined;
+  let dropsAt: NfacctdStep | undefined;
+  for (const rate of o.rates) {
+    const st = await step(rate);
+    if (!st.lossless) { dropsAt = st; break; }
+    sustained = st;
+    if (st.sent_per_s < rate * 0.9) break; // the generator's ceiling
+  }
+  for (let i = 0; i < (o.bisect ?? 1) && sustained && dropsAt; i++) {
+    if (dropsAt.offered / sustained.offered < 1.25) break;
+    const st = await step((sustained.offered + dropsAt.offered) / 2);
+    if (st.lossless) sustained = st;
+    else dropsAt = st;
+  }
+  return { ...(sustained ? { sustained } : {}), ...(dropsAt ? { dropsAt } : {}), steps, version };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // CLI
 
@@ -536,6 +633,9 @@ async function main(argv: string[]): Promise<number> {
   let loop = 1;
   let pps = 2000;
   let loadgen: string[] | null = null;
+  let searchRates: number[] | null = null;
+  let seconds = 5;
+  let merge = false;
   const extra: Partial<NfacctdOptions> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -571,10 +671,34 @@ async function main(argv: string[]): Promise<number> {
         break;
       }
       case '--keep': extra.keepDir = true; break;
+      case '--search': searchRates = v().split(',').map(Number); break;
+      case '--seconds': seconds = Number(v()); break;
+      case '--merge': merge = true; break;
       case '--timeout': extra.timeoutMs = Number(v()) * 1000; break;
       default:
         throw new Error(`unknown argument ${a}`);
     }
+  }
+  if (searchRates) {
+    const info = nfacctdInfo();
+    if (!info.kafka_plugin) {
+      process.stdout.write(`${JSON.stringify({ measurable: false, reason: info.found ? 'no Kafka plugin' : 'nfacctd not installed (apt-get install pmacct)' })}\n`);
+      if (merge) mergeResults({ nfacctd_records_per_s: null, nfacctd_note: info.found ? 'no Kafka plugin' : 'nfacctd not installed' });
+      return 2;
+    }
+    const r = await nfacctdSearch({ bootstrap, rates: searchRates, seconds, loadgenArgs: loadgen ?? ['--exporters', '16', '--records-per-packet', '25'], extra });
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    if (merge) {
+      mergeResults({
+        nfacctd_records_per_s: r.sustained?.sent_per_s ?? 0,
+        nfacctd_drops_begin_records_per_s: r.dropsAt?.sent_per_s ?? null,
+        nfacctd_rss_mb: r.sustained?.peak_rss_mb ?? null,
+        nfacctd_version: r.version,
+        nfacctd_steps: r.steps,
+        nfacctd_command: `node dist/bench/baselines/nfacctd.js ${argv.join(' ')}`,
+      });
+    }
+    return 0;
   }
   const send = loadgen ? loadgenSender(loadgen) : replaySender(pcap, loop, pps);
   try {
