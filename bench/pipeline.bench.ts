@@ -12,7 +12,8 @@
 //
 // A step: a fresh gateway and topic, templates first (2,000 records), then the offered rate for
 // --seconds, then wait until every received record is delivered or dropped. Lossless = no record
-// dropped anywhere (kernel, ring, queue) and delivered == sent. The ladder doubles from 50k/s and
+// dropped anywhere (kernel, ring, queue), delivered == sent, and the last delivery within 3 s of
+// the generator's stop (else the queue was buffering a rate it could not keep up with). The ladder doubles from 50k/s and
 // then bisects between the last lossless step and the first lossy one.
 //
 // Figures go to stdout and into bench/results.json; with --records-per-message datagram the keys
@@ -51,6 +52,8 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 interface Run {
   offered: number;
   sent: Sent;
+  /** Seconds from the generator's stop to the last delivery (or drop). */
+  drainS: number;
   received: number;
   delivered: number;
   dropped: number;
@@ -69,10 +72,12 @@ const counterDelta = (m: Map<string, number>, before: Map<string, number>, name:
  * Waits until the received count has stopped moving for a second (datagrams lost on the way
  * never arrive) and every record received is delivered or dropped; returns the metrics then.
  */
-async function settle(gw: Gateway, timeoutMs = 60_000): Promise<Map<string, number>> {
+async function settle(gw: Gateway, timeoutMs = 60_000): Promise<{ m: Map<string, number>; lastProgressAt: number }> {
   let m = await gw.metrics();
   let lastReceived = -1;
+  let lastDone = -1;
   let stableSince = Date.now();
+  let lastProgressAt = Date.now();
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const received = m.get('flowgate_records_received_total') ?? 0;
@@ -80,13 +85,24 @@ async function settle(gw: Gateway, timeoutMs = 60_000): Promise<Map<string, numb
       lastReceived = received;
       stableSince = Date.now();
     }
-    const settled = sumOf(m, 'flowgate_records_delivered_total{') + sumOf(m, 'flowgate_records_dropped_total{') >= received;
-    if (settled && Date.now() - stableSince >= 1000) break;
+    const done = sumOf(m, 'flowgate_records_delivered_total{') + sumOf(m, 'flowgate_records_dropped_total{');
+    if (done !== lastDone) {
+      lastDone = done;
+      lastProgressAt = Date.now();
+    }
+    if (done >= received && Date.now() - stableSince >= 1000) break;
     await new Promise((r) => setTimeout(r, 100));
     m = await gw.metrics();
   }
-  return m;
+  return { m, lastProgressAt };
 }
+
+/**
+ * A step counts only if its last record was delivered within this many seconds after the
+ * generator stopped: a queue that still drains longer was buffering a rate it could not
+ * sustain (the same allowance as the nfacctd baseline's, which covers its 1 s refresh).
+ */
+const DRAIN_ALLOWANCE_S = 3;
 
 /** A gateway with its templates learnt and its JIT warm: the start of every measured run. */
 async function warmGateway(brokers: string, sink: 'kafka' | 'discard'): Promise<{ gw: Gateway; before: Map<string, number> }> {
@@ -94,18 +110,19 @@ async function warmGateway(brokers: string, sink: 'kafka' | 'discard'): Promise<
   try {
     await gw.ready();
     await runLoadgen(gw.udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
-    return { gw, before: await settle(gw) };
+    return { gw, before: (await settle(gw)).m };
   } catch (err) {
     await gw.stop();
     throw err;
   }
 }
 
-function summarize(offered: number, sent: Sent, m: Map<string, number>, before: Map<string, number>, cpu: number, elapsed: number, pid: number): Run {
+function summarize(offered: number, sent: Sent, m: Map<string, number>, before: Map<string, number>, cpu: number, elapsed: number, pid: number, drainS: number): Run {
   const d = delta(m, before); // latency of the measured window only, not the warm-up
   return {
     offered,
     sent,
+    drainS,
     received: (m.get('flowgate_records_received_total') ?? 0) - (before.get('flowgate_records_received_total') ?? 0),
     delivered: counterDelta(m, before, 'flowgate_records_delivered_total'),
     dropped: counterDelta(m, before, 'flowgate_records_dropped_total'),
@@ -125,16 +142,17 @@ async function run(brokers: string, sink: 'kafka' | 'discard', offered: number):
     const cpu0 = cpuSeconds(gw.pid);
     const t0 = performance.now();
     const sent = await runLoadgen(gw.udp, ['--rate', String(offered), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
-    const m = await settle(gw);
+    const sendEnd = Date.now();
+    const { m, lastProgressAt } = await settle(gw);
     const elapsed = (performance.now() - t0) / 1000;
-    return summarize(offered, sent, m, before, cpuSeconds(gw.pid) - cpu0, elapsed, gw.pid);
+    return summarize(offered, sent, m, before, cpuSeconds(gw.pid) - cpu0, elapsed, gw.pid, Math.max(0, (lastProgressAt - sendEnd) / 1000));
   } finally {
     await gw.stop();
   }
 }
 
 function lossless(r: Run): boolean {
-  return r.dropped === 0 && r.datagramDrops === 0 && r.kernelDrops === 0 && r.delivered === r.sent.records;
+  return r.dropped === 0 && r.datagramDrops === 0 && r.kernelDrops === 0 && r.delivered === r.sent.records && r.drainS <= DRAIN_ALLOWANCE_S;
 }
 
 interface Search { sustained: Run | undefined; dropsAt: Run | undefined; runs: Run[] }
@@ -148,7 +166,7 @@ async function search(brokers: string, sink: 'kafka' | 'discard'): Promise<Searc
     const r = await run(brokers, sink, Math.round(rate));
     runs.push(r);
     log(`${sink}${sink === 'kafka' ? ` (records per message ${rpm})` : ''} offered ${int(rate)}/s: sent ${int(sentRate(r))}/s, delivered ${r.delivered}/${r.sent.records}, `
-      + `dropped ${r.dropped}, datagram drops ${r.datagramDrops}, kernel drops ${r.kernelDrops}, cpu ${r.cpuPct.toFixed(0)} %`);
+      + `dropped ${r.dropped}, datagram drops ${r.datagramDrops}, kernel drops ${r.kernelDrops}, drained ${r.drainS.toFixed(1)} s after the send, cpu ${r.cpuPct.toFixed(0)} %`);
     return r;
   };
   for (const rate of ladder) {
@@ -217,8 +235,9 @@ async function soak(brokers: string, rate: number, soakSeconds: number) {
       samples.push({ t: (performance.now() - t0) / 1000, rss: rssMb(gw.pid), heap: (m.get('nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20 });
     }
     const sent = await sending;
-    const m = await settle(gw);
-    const r = summarize(rate, sent, m, before, cpuSeconds(gw.pid) - cpu0, (performance.now() - t0) / 1000, gw.pid);
+    const sendEnd = Date.now();
+    const { m, lastProgressAt } = await settle(gw);
+    const r = summarize(rate, sent, m, before, cpuSeconds(gw.pid) - cpu0, (performance.now() - t0) / 1000, gw.pid, Math.max(0, (lastProgressAt - sendEnd) / 1000));
     const warm = samples.filter((s) => s.t >= soakSeconds / 5);
     const growth = (key: 'rss' | 'heap') => (warm.length >= 2
       ? median(warm.slice(-3).map((s) => s[key])) - median(warm.slice(0, 3).map((s) => s[key])) : NaN);
@@ -257,7 +276,7 @@ async function main(): Promise<void> {
         [`${prefix}half_rate_lossless`]: half ? lossless(half) : null,
         [`${prefix}p50_ms`]: half?.p50 ?? null,
         [`${prefix}p99_ms`]: half?.p99 ?? null,
-        [`${prefix}steps`]: s.runs.map((r) => ({ offered: r.offered, sent_per_s: sentRate(r), lossless: lossless(r), dropped_records: r.dropped, dropped_datagrams: r.datagramDrops, kernel_drops: r.kernelDrops })),
+        [`${prefix}steps`]: s.runs.map((r) => ({ offered: r.offered, sent_per_s: sentRate(r), lossless: lossless(r), drain_s: Number(r.drainS.toFixed(2)), dropped_records: r.dropped, dropped_datagrams: r.datagramDrops, kernel_drops: r.kernelDrops })),
         ...(rpm === 1 ? { p50_ms: half?.p50 ?? null, p99_ms: half?.p99 ?? null } : {}),
       });
     }

@@ -56,7 +56,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mergeResults } from '../lib/results.js';
-import { createFreshTopic, loopbackBrokers, offsetPoller, repoRoot, scanTopic, sleep, udpDrops } from './kafka-util.js';
+import { createFreshTopic, loopbackBrokers, offsetPoller, repoRoot, scanTopic, sleep, udpDrops, type TopicScan } from './kafka-util.js';
 
 /** Every primitive nfacctd 1.7.7 can fill from a plain IPFIX flow record (no BGP, no maps, no GeoIP). */
 export const DEFAULT_AGGREGATE = [
@@ -88,6 +88,8 @@ export interface NfacctdOptions {
   keepDir?: boolean;
   nfacctdPath?: string;
   log?: (msg: string) => void;
+  /** Read every record back to check it (default true); false counts offsets (multiValues 0 only). */
+  scan?: boolean;
 }
 
 export interface NfacctdResult {
@@ -104,6 +106,8 @@ export interface NfacctdResult {
     offered_records_per_s: number;
     /** From t0 to the broker append time of the last record before the shutdown flush. */
     seconds_to_last_record: number;
+    /** From the end of send() to the last record before the stop: the backlog it still had to drain. */
+    drain_seconds: number;
     records_before_stop: number;
     records_flushed_at_stop: number;
     kafka_messages: number;
@@ -112,7 +116,7 @@ export interface NfacctdResult {
     udp_drops: number | null;
     log_warnings: Record<string, number>;
     warning_lines: string[];
-    /** Highest RSS of nfacctd's processes (core, plugin, purge writers; summed) from the end of send() until it settled, MB. */
+    /** Highest memory of nfacctd's processes (core, plugin, purge writers; PSS summed, RSS where PSS is unreadable) from the end of send() until it settled, MB. */
     peak_rss_mb: number;
     /** From the plugin's "Purging cache - END (PID, QN: n/m, ET: s)" lines: what the plugin got and wrote. */
     purges: { count: number; non_empty: number; records: number; max_seconds: number; max_concurrent_writers: number };
@@ -270,6 +274,16 @@ async function stopNfacctd(child: ChildProcess, graceMs: number): Promise<string
   return 'SIGINT timed out; SIGTERM timed out; SIGKILL';
 }
 
+/** Proportional set size in 4 KiB pages (shared pages split between the forked core, plugin and writers). */
+function pssPages(pid: number): number | null {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) / 4 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU ticks (utime + stime) of pid and its descendants, and how many are grandchildren (purge writers). */
 function treeStats(root: number): { cpuTicks: number; writers: number; procs: number; rssMb: number } {
   const parent = new Map<number, number>();
@@ -305,11 +319,10 @@ function treeStats(root: number): { cpuTicks: number; writers: number; procs: nu
     const d = depth(pid);
     if (d < 0) continue;
     procs++;
-    pages += rssPages.get(pid) ?? 0;
+    pages += pssPages(pid) ?? rssPages.get(pid) ?? 0;
     cpuTicks += ticks.get(pid) ?? 0;
     if (d >= 2) writers++;
   }
-  // Pages shared between the core and its forked plugin count twice: an upper bound.
   return { cpuTicks, writers, procs, rssMb: (pages * 4096) / 2 ** 20 };
 }
 
@@ -409,11 +422,18 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
     let lastCpu = treeStats(child.pid!);
     let lastChange = Date.now();
     let peakRss = lastCpu.rssMb;
+    // Without a scan, the broker time of the last record is taken as the poll that saw the count grow last (±200 ms).
+    let lastGrowth = last > 0 ? Date.now() : NaN;
+    let firstSeen = last > 0 ? Date.now() : NaN;
     while (Date.now() < hardDeadline) {
       await sleep(200);
       const n = await poller.count();
       const st = treeStats(child.pid!);
       peakRss = Math.max(peakRss, st.rssMb);
+      if (n > last) {
+        lastGrowth = Date.now();
+        if (Number.isNaN(firstSeen)) firstSeen = lastGrowth;
+      }
       if (n !== last || st.writers > 0 || st.cpuTicks - lastCpu.cpuTicks > 1 || (n === 0 && Date.now() - sendEnd < 60_000)) {
         last = n;
         lastChange = Date.now();
@@ -440,11 +460,18 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
     }
     await poller2.close();
 
-    const scan = await scanTopic(opts.bootstrap, opts.topic, {
-      splitOffset: stableOffset,
-      accept: (o) => o.event_type === undefined || o.event_type === 'purge',
-      timeoutMs: Math.max(60_000, hardDeadline - Date.now()),
-    });
+    // One message per record (kafka_multi_values 0) lets offsets count records; a scan also checks each is a JSON purge record.
+    const scan: TopicScan = opts.scan === false
+      ? {
+        messages: fin, records: fin, bad_lines: 0, records_before_split: stableOffset, messages_before_split: stableOffset,
+        first_ts: Number.isNaN(firstSeen) ? null : firstSeen, last_ts_before_split: Number.isNaN(lastGrowth) ? null : lastGrowth,
+        last_ts: Number.isNaN(lastGrowth) ? null : lastGrowth,
+      }
+      : await scanTopic(opts.bootstrap, opts.topic, {
+        splitOffset: stableOffset,
+        accept: (o) => o.event_type === undefined || o.event_type === 'purge',
+        timeoutMs: Math.max(60_000, hardDeadline - Date.now()),
+      });
     const lastTs = scan.last_ts_before_split;
     const seconds = lastTs !== null ? (lastTs - t0) / 1000 : NaN;
     const nfLog = readText(logfile);
@@ -465,6 +492,7 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
         send_seconds: sendRes.seconds,
         offered_records_per_s: sendRes.seconds > 0 ? sendRes.records / sendRes.seconds : NaN,
         seconds_to_last_record: seconds,
+        drain_seconds: lastTs !== null ? (lastTs - sendEnd) / 1000 : NaN,
         records_before_stop: scan.records_before_split,
         records_flushed_at_stop: scan.records - scan.records_before_split,
         kafka_messages: scan.messages,
@@ -551,6 +579,10 @@ export interface NfacctdStep {
   records_in_kafka: number;
   udp_drops: number | null;
   lossless: boolean;
+  /** Seconds from the generator's stop to the last record in Kafka (before nfacctd's own stop). */
+  drain_s: number;
+  /** Drained within the allowance: it kept up with the rate rather than buffering it. */
+  kept_up: boolean;
   /** nfacctd's own figure: records in Kafka before the stop / (broker time of the last one - start). */
   records_per_s_to_last: number;
   peak_rss_mb: number;
@@ -568,12 +600,19 @@ async function freeUdpPort(): Promise<number> {
 }
 
 /**
+ * A step counts only if the last record reached Kafka within this many seconds after the generator
+ * stopped: covers nfacctd's refresh interval (1 s) and a purge, but not a backlog that a longer
+ * run would lose (the same allowance as the pipeline benchmark's).
+ */
+export const DRAIN_ALLOWANCE_S = 3;
+
+/**
  * nfacctd at increasing offered rates (bench/loadgen at --rate for `seconds`, the same packets as the
  * pipeline benchmark), a fresh daemon and topic per step. Lossless = every record sent is in Kafka,
- * no kernel drop on its socket. Stops at the first lossy step, then bisects `bisect` times.
+ * no kernel drop on its socket, drained within DRAIN_ALLOWANCE_S. Stops at the first lossy step, then bisects `bisect` times.
  */
 export async function nfacctdSearch(o: {
-  bootstrap: string; rates: number[]; seconds: number; loadgenArgs: string[]; bisect?: number;
+  bootstrap: string; rates: number[]; seconds: number; loadgenArgs: string[]; bisect?: number; drainAllowanceS?: number;
   log?: (m: string) => void; extra?: Partial<NfacctdOptions>;
 }): Promise<{ sustained?: NfacctdStep; dropsAt?: NfacctdStep; steps: NfacctdStep[]; version: string }> {
   const log = o.log ?? ((m: string) => process.stderr.write(`[nfacctd] ${m}\n`));
@@ -586,6 +625,7 @@ export async function nfacctdSearch(o: {
       topic: `baseline.nfacctd.${randomBytes(4).toString('hex')}`,
       send: loadgenSender([...o.loadgenArgs, '--rate', String(Math.round(rate)), '--duration', String(o.seconds)]),
       log: () => undefined,
+      scan: false,
       ...(o.extra ?? {}),
     });
     version = r.details.version;
@@ -596,12 +636,14 @@ export async function nfacctdSearch(o: {
       records_in_kafka: r.records_in_kafka,
       udp_drops: r.details.udp_drops,
       lossless: r.records_in_kafka === r.sent && (r.details.udp_drops ?? 0) === 0,
+      drain_s: Number(r.details.drain_seconds.toFixed(2)),
+      kept_up: r.details.drain_seconds <= (o.drainAllowanceS ?? DRAIN_ALLOWANCE_S),
       records_per_s_to_last: Math.round(r.records_per_s),
       peak_rss_mb: r.details.peak_rss_mb,
       warnings: r.details.log_warnings,
     };
     steps.push(st);
-    log(`offered ${st.offered}/s: sent ${st.sent_per_s}/s, in Kafka ${st.records_in_kafka}/${st.sent}, kernel drops ${st.udp_drops}, `
+    log(`offered ${st.offered}/s: sent ${st.sent_per_s}/s, in Kafka ${st.records_in_kafka}/${st.sent}, kernel drops ${st.udp_drops}, drained ${st.drain_s} s after the send, `
       + `to last record ${st.records_per_s_to_last}/s, rss ${st.peak_rss_mb} MB${Object.keys(st.warnings).length ? `, log: ${JSON.stringify(st.warnings)}` : ''}`);
     return st;
   };
@@ -609,14 +651,14 @@ export async function nfacctdSearch(o: {
   let dropsAt: NfacctdStep | undefined;
   for (const rate of o.rates) {
     const st = await step(rate);
-    if (!st.lossless) { dropsAt = st; break; }
+    if (!st.lossless || !st.kept_up) { dropsAt = st; break; }
     sustained = st;
     if (st.sent_per_s < rate * 0.9) break; // the generator's ceiling
   }
   for (let i = 0; i < (o.bisect ?? 1) && sustained && dropsAt; i++) {
     if (dropsAt.offered / sustained.offered < 1.25) break;
     const st = await step((sustained.offered + dropsAt.offered) / 2);
-    if (st.lossless) sustained = st;
+    if (st.lossless && st.kept_up) sustained = st;
     else dropsAt = st;
   }
   return { ...(sustained ? { sustained } : {}), ...(dropsAt ? { dropsAt } : {}), steps, version };
