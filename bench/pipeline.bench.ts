@@ -7,7 +7,7 @@
 //   node dist/bench/pipeline.bench.js --full                       finer rate search, 10 s steps, + 10 min soak
 //   options: --workers N (1)  --rpp N (records per packet, 25)  --records-per-message 1|datagram
 //            --seconds S (per step)  --bootstrap HOST:PORT (use this broker; else find or start one)
-//            --only ready,kafka,discard,soak  --soak-seconds S (600 full, 30 quick)  --soak-rate R
+//            --only ready,kafka,discard,soak  --from R (start the rate ladder at R records/s)  --soak-seconds S (600 full, 30 quick)  --soak-rate R
 //            (records/s; default half the sustained rate found in this run or in bench/results.json)
 //
 // A step: a fresh gateway and topic, templates first (2,000 records), then the offered rate for
@@ -40,6 +40,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     'soak-seconds': { type: 'string' },
     'soak-rate': { type: 'string' },
+    from: { type: 'string' },
   },
 });
 const seconds = Number(opts.seconds ?? (opts.full ? 10 : 5));
@@ -158,7 +159,9 @@ function lossless(r: Run): boolean {
 interface Search { sustained: Run | undefined; dropsAt: Run | undefined; runs: Run[] }
 
 async function search(brokers: string, sink: 'kafka' | 'discard'): Promise<Search> {
-  const ladder = opts.full ? [50e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3, 1.2e6, 1.6e6] : [50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6];
+  const from = Number(opts.from ?? 0);
+  const ladder = (opts.full ? [50e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3, 1.2e6, 1.6e6, 2.4e6] : [50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6, 3.2e6])
+    .filter((r) => r >= from);
   const runs: Run[] = [];
   let sustained: Run | undefined;
   let dropsAt: Run | undefined;
