@@ -39,14 +39,16 @@ export function summaryRows(r: Results): string[][] {
 export function summaryNotes(r: Results): string[] {
   const n = (k: string) => num(r, k);
   const notes = [
-    `drops begin at: FlowGate 1 record/message ${int(n('pipeline_drops_begin_records_per_s'))}, NDJSON ${int(n('pipeline_datagram_drops_begin_records_per_s'))}, `
-      + `discard sink ${int(n('noop_sink_drops_begin_records_per_s'))}, nfacctd ${int(n('nfacctd_drops_begin_records_per_s'))} records/s (n/a: not reached or not run)`,
+    `drops (or a backlog > 3 s) begin at: FlowGate 1 record/message ${int(n('pipeline_drops_begin_records_per_s'))}, NDJSON ${int(n('pipeline_datagram_drops_begin_records_per_s'))}, `
+      + `discard sink ${int(n('noop_sink_drops_begin_records_per_s'))}, nfacctd ${int(n('nfacctd_drops_begin_records_per_s'))} records/s offered (n/a: not reached or not run)`,
     `latency receive -> ack at half the sustained rate: 1 record/message p50 ${fixed(n('pipeline_p50_ms'), 1) || 'n/a'} / p99 ${fixed(n('pipeline_p99_ms'), 1) || 'n/a'} ms `
       + `(${int(n('pipeline_half_rate_records_per_s'))}/s); NDJSON p50 ${fixed(n('pipeline_datagram_p50_ms'), 1) || 'n/a'} / p99 ${fixed(n('pipeline_datagram_p99_ms'), 1) || 'n/a'} ms `
       + `(${int(n('pipeline_datagram_half_rate_records_per_s'))}/s); broker ceiling's p99 is of a saturated producer`,
     `gateway CPU at the sustained rate: 1 record/message ${fixed(n('pipeline_cpu_pct')) || 'n/a'} %, NDJSON ${fixed(n('pipeline_datagram_cpu_pct')) || 'n/a'} %, discard ${fixed(n('noop_sink_cpu_pct')) || 'n/a'} % (of one core)`,
     `receive only: ${int(n('receive_datagrams_per_s'))} datagrams/s without kernel drops (${int(n('receive_datagram_bytes'))} B datagrams), one process`,
     `ready after start (broker up): ${int(n('ready_ms'))} ms`,
+    `broker ceiling runs: ${Array.isArray(r.broker_ceiling_runs_records_per_s) ? (r.broker_ceiling_runs_records_per_s as number[]).map(int).join(', ') : 'n/a'} records/s `
+      + `(best counts), ${int(n('broker_ceiling_records'))} records of ${int(n('broker_ceiling_record_size'))} B after ${int(n('broker_ceiling_warmup_records'))} warm-up records`,
     `soak: ${int(n('soak_seconds'))} s at ${int(n('soak_records_per_s'))} records/s, ${r.soak_lossless === true ? 'lossless' : r.soak_lossless === false ? 'NOT lossless' : 'n/a'}: `
       + `RSS growth ${fixed(n('soak_rss_growth_mb'), 1) || 'n/a'} MB, main-thread heap growth ${fixed(n('soak_heap_growth_mb'), 1) || 'n/a'} MB`,
   ];
