@@ -40,7 +40,7 @@ export function summaryNotes(r: Results): string[] {
   const n = (k: string) => num(r, k);
   const notes = [
     `drops (or a backlog > 3 s) begin at: FlowGate 1 record/message ${int(n('pipeline_drops_begin_records_per_s'))}, NDJSON ${int(n('pipeline_datagram_drops_begin_records_per_s'))}, `
-      + `discard sink ${int(n('noop_sink_drops_begin_records_per_s'))}, nfacctd ${int(n('nfacctd_drops_begin_records_per_s'))} records/s offered (n/a: not reached or not run)`,
+      + `discard sink ${int(n('noop_sink_drops_begin_records_per_s'))}, nfacctd ${int(n('nfacctd_drops_begin_records_per_s'))} records/s (n/a: not reached or not run)`,
     `latency receive -> ack at half the sustained rate: 1 record/message p50 ${fixed(n('pipeline_p50_ms'), 1) || 'n/a'} / p99 ${fixed(n('pipeline_p99_ms'), 1) || 'n/a'} ms `
       + `(${int(n('pipeline_half_rate_records_per_s'))}/s); NDJSON p50 ${fixed(n('pipeline_datagram_p50_ms'), 1) || 'n/a'} / p99 ${fixed(n('pipeline_datagram_p99_ms'), 1) || 'n/a'} ms `
       + `(${int(n('pipeline_datagram_half_rate_records_per_s'))}/s); broker ceiling's p99 is of a saturated producer`,
