@@ -1,21 +1,32 @@
 // The gateway end to end, against the local broker: UDP in (bench/loadgen, its own process) ->
 // records acknowledged by Kafka (acks=-1). Finds the highest offered rate delivered with no
 // drops, the rate where drops begin, p50 / p99 receive-to-ack at half that rate, CPU and RSS;
-// the same pipeline into the discard sink (what Kafka costs); start-up time; optionally a soak.
+// the same pipeline into the discard sink (what Kafka costs); start-up time; a soak at a rate.
 //
-//   npm run build && node dist/bench/pipeline.bench.js            quick (a few minutes)
-//   node dist/bench/pipeline.bench.js --full                       finer rate search + 10 min soak
+//   npm run build && node dist/bench/pipeline.bench.js            quick (ready, kafka, discard)
+//   node dist/bench/pipeline.bench.js --full                       finer rate search, 10 s steps, + 10 min soak
 //   options: --workers N (1)  --rpp N (records per packet, 25)  --records-per-message 1|datagram
+//            --seconds S (per step)  --bootstrap HOST:PORT (use this broker; else find or start one)
+//            --only ready,kafka,discard,soak  --from R (start the rate ladder at R records/s)  --soak-seconds S (600 full, 30 quick)  --soak-rate R
+//            (records/s; default half the sustained rate found in this run or in bench/results.json)
 //
-// Figures go to stdout as a table and into bench/results.json (pipeline_records_per_s,
-// noop_sink_records_per_s, p99_ms, ready_ms, soak_rss_growth_mb, ...).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// A step: a fresh gateway and topic, templates first (2,000 records), then the offered rate for
+// --seconds, then wait until every received record is delivered or dropped. Lossless = no record
+// dropped anywhere (kernel, ring, queue), delivered == sent, and the last delivery within 3 s of
+// the generator's stop (else the queue was buffering a rate it could not keep up with). The ladder doubles from 50k/s and
+// then bisects between the last lossless step and the first lossy one.
+//
+// Figures go to stdout and into bench/results.json; with --records-per-message datagram the keys
+// are pipeline_datagram_* instead of pipeline_* (and p50_ms / p99_ms are left alone).
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { mergeResults } from './lib/results.js';
+import { ensureBroker } from './lib/broker.js';
+import { Gateway } from './lib/gateway.js';
+import { runLoadgen, type Sent } from './lib/loadgen.js';
+import { cpuSeconds, rssMb } from './lib/proc.js';
+import { delta, histogramQuantile, sumOf } from './lib/prom.js';
+import { mergeResults, readResults } from './lib/results.js';
+import { int } from './lib/table.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opts } = parseArgs({
@@ -25,147 +36,49 @@ const { values: opts } = parseArgs({
     rpp: { type: 'string', default: '25' },
     'records-per-message': { type: 'string', default: '1' },
     seconds: { type: 'string' },
+    bootstrap: { type: 'string' },
+    only: { type: 'string' },
+    'soak-seconds': { type: 'string' },
+    'soak-rate': { type: 'string' },
+    from: { type: 'string' },
   },
 });
 const seconds = Number(opts.seconds ?? (opts.full ? 10 : 5));
+const rpm: 1 | 'datagram' = opts['records-per-message'] === 'datagram' ? 'datagram' : 1;
+const workers = Number(opts.workers);
+const phases = new Set((opts.only ?? (opts.full ? 'ready,kafka,discard,soak' : 'ready,kafka,discard')).split(','));
+const prefix = rpm === 'datagram' ? 'pipeline_datagram_' : 'pipeline_';
+const log = (m: string) => process.stderr.write(`${m}\n`);
 
-interface KafkaScript {
-  startKafka(o?: object): Promise<{ bootstrap: string; alreadyRunning: boolean }>;
-  stopKafka(o?: object): Promise<unknown>;
+interface Run {
+  offered: number;
+  sent: Sent;
+  /** Seconds from the generator's stop to the last delivery (or drop). */
+  drainS: number;
+  received: number;
+  delivered: number;
+  dropped: number;
+  datagramDrops: number;
+  kernelDrops: number;
+  p50: number | null;
+  p99: number | null;
+  cpuPct: number;
+  rssMb: number;
 }
 
-/** Prometheus text -> "name{labels}" -> value. */
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
-function sumOf(m: Map<string, number>, prefix: string): number {
-  let n = 0;
-  for (const [k, v] of m) if (k.startsWith(prefix)) n += v;
-  return n;
-}
-
-/** A quantile from a Prometheus histogram's cumulative buckets (linear within a bucket), in ms. */
-function quantileMs(m: Map<string, number>, name: string, q: number): number | null {
-  const buckets = [...m].filter(([k]) => k.startsWith(`${name}_bucket{`)).map(([k, v]) => {
-    const le = /le="([^"]+)"/.exec(k)![1]!;
-    return { le: le === '+Inf' ? Infinity : Number(le), count: v };
-  }).sort((a, b) => a.le - b.le);
-  const total = buckets.at(-1)?.count ?? 0;
-  if (!total) return null;
-  const rank = q * total;
-  let prevLe = 0, prevCount = 0;
-  for (const b of buckets) {
-    if (b.count >= rank) {
-      if (b.le === Infinity) return prevLe * 1000;
-      return (prevLe + ((rank - prevCount) / Math.max(1, b.count - prevCount)) * (b.le - prevLe)) * 1000;
-    }
-    prevLe = b.le;
-    prevCount = b.count;
-  }
-  return null;
-}
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks (100 Hz)
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-class Gateway {
-  readonly child: ChildProcess;
-  readonly dir = mkdtempSync(join(tmpdir(), 'flowgate-bench-'));
-  readonly startedAt = performance.now();
-  udp = 0;
-  http = 0;
-  readyMs = NaN;
-  #lines: string[] = [];
-
-  constructor(brokers: string, sink: 'kafka' | 'discard', topic: string) {
-    const file = join(this.dir, 'config.yaml');
-    writeFileSync(file, `listen: { udp: ["127.0.0.1:0"], receive_buffer_bytes: 33554432 }
-http: { listen: "127.0.0.1:0" }
-workers: ${Number(opts.workers)}
-kafka:
-  brokers: ["${brokers}"]
-  sink: ${sink}
-  records_per_message: ${opts['records-per-message'] === 'datagram' ? '"datagram"' : 1}
-routing: { default_topic: ${topic} }
-log: { level: info }
-stats: { log_interval_s: 0 }
-`);
-    this.child = spawn(process.execPath, [join(root, 'bin', 'flowgate.js'), 'serve', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child.stderr!.setEncoding('utf8').on('data', (c: string) => this.#lines.push(...c.split('\n')));
-  }
-
-  /** Waits for the ready line, then for /readyz 200 (listening and connected to Kafka). */
-  async ready(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.http && Date.now() < deadline) {
-      const line = this.#lines.find((l) => l.includes('"msg":"ready"'));
-      if (line) {
-        const j = JSON.parse(line) as { udp: string[]; http: number };
-        this.udp = Number(j.udp[0]!.split(':').at(-1));
-        this.http = j.http;
-      } else await new Promise((r) => setTimeout(r, 5));
-    }
-    if (!this.http) throw new Error(`gateway not ready: ${this.#lines.slice(-10).join('\n')}`);
-    while (Date.now() < deadline) {
-      const r = await fetch(`http://127.0.0.1:${this.http}/readyz`).catch(() => undefined);
-      if (r?.status === 200) {
-        this.readyMs = performance.now() - this.startedAt;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    throw new Error('gateway never became ready (Kafka connected)');
-  }
-
-  async metrics(): Promise<Map<string, number>> {
-    return parseMetrics(await (await fetch(`http://127.0.0.1:${this.http}/metrics`)).text());
-  }
-
-  async stop(): Promise<void> {
-    this.child.kill('SIGTERM');
-    await new Promise((r) => this.child.once('exit', r));
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-interface Sent { records: number; datagrams: number; seconds: number }
-
-function loadgen(port: number, args: string[]): Promise<Sent> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'bench', 'loadgen', 'main.js'), '--target', `127.0.0.1:${port}`, '--json', ...args],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.once('exit', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) reject(new Error(`loadgen exited ${code}: ${out}`));
-      else resolve(JSON.parse(last) as Sent);
-    });
-  });
-}
+const sentRate = (r: Run | undefined): number => (r ? Math.round(r.sent.records / r.sent.seconds) : 0);
+const counterDelta = (m: Map<string, number>, before: Map<string, number>, name: string) => sumOf(m, `${name}{`) - sumOf(before, `${name}{`);
 
 /**
  * Waits until the received count has stopped moving for a second (datagrams lost on the way
  * never arrive) and every record received is delivered or dropped; returns the metrics then.
  */
-async function settle(gw: Gateway, timeoutMs = 60_000): Promise<Map<string, number>> {
+async function settle(gw: Gateway, timeoutMs = 60_000): Promise<{ m: Map<string, number>; lastProgressAt: number }> {
   let m = await gw.metrics();
   let lastReceived = -1;
+  let lastDone = -1;
   let stableSince = Date.now();
+  let lastProgressAt = Date.now();
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const received = m.get('flowgate_records_received_total') ?? 0;
@@ -173,133 +86,238 @@ async function settle(gw: Gateway, timeoutMs = 60_000): Promise<Map<string, numb
       lastReceived = received;
       stableSince = Date.now();
     }
-    const settled = sumOf(m, 'flowgate_records_delivered_total{') + sumOf(m, 'flowgate_records_dropped_total{') >= received;
-    if (settled && Date.now() - stableSince >= 1000) break;
+    const done = sumOf(m, 'flowgate_records_delivered_total{') + sumOf(m, 'flowgate_records_dropped_total{');
+    if (done !== lastDone) {
+      lastDone = done;
+      lastProgressAt = Date.now();
+    }
+    if (done >= received && Date.now() - stableSince >= 1000) break;
     await new Promise((r) => setTimeout(r, 100));
     m = await gw.metrics();
   }
-  return m;
+  return { m, lastProgressAt };
 }
 
-interface Run {
-  offered: number;
-  sent: Sent;
-  received: number;
-  delivered: number;
-  dropped: number;
-  datagramDrops: number;
-  kernelDrops: number;
-  deliveredPerS: number;
-  p50: number | null;
-  p99: number | null;
-  cpuPct: number;
-  rssMb: number;
+/**
+ * A step counts only if its last record was delivered within this many seconds after the
+ * generator stopped: a queue that still drains longer was buffering a rate it could not
+ * sustain (the same allowance as the nfacctd baseline's, which covers its 1 s refresh).
+ */
+const DRAIN_ALLOWANCE_S = 3;
+
+/** A gateway with its templates learnt and its JIT warm: the start of every measured run. */
+async function warmGateway(brokers: string, sink: 'kafka' | 'discard'): Promise<{ gw: Gateway; before: Map<string, number> }> {
+  const gw = new Gateway({ brokers, sink, topic: `bench.${Date.now().toString(36)}.${process.pid}`, workers, recordsPerMessage: rpm });
+  try {
+    await gw.ready();
+    await runLoadgen(gw.udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
+    return { gw, before: (await settle(gw)).m };
+  } catch (err) {
+    await gw.stop();
+    throw err;
+  }
+}
+
+function summarize(offered: number, sent: Sent, m: Map<string, number>, before: Map<string, number>, cpu: number, elapsed: number, pid: number, drainS: number): Run {
+  const d = delta(m, before); // latency of the measured window only, not the warm-up
+  return {
+    offered,
+    sent,
+    drainS,
+    received: (m.get('flowgate_records_received_total') ?? 0) - (before.get('flowgate_records_received_total') ?? 0),
+    delivered: counterDelta(m, before, 'flowgate_records_delivered_total'),
+    dropped: counterDelta(m, before, 'flowgate_records_dropped_total'),
+    datagramDrops: counterDelta(m, before, 'flowgate_datagrams_dropped_total'),
+    kernelDrops: counterDelta(m, before, 'flowgate_udp_kernel_drops_total'),
+    p50: histogramQuantile(d, 'flowgate_kafka_produce_latency_seconds', 0.5, 1000),
+    p99: histogramQuantile(d, 'flowgate_kafka_produce_latency_seconds', 0.99, 1000),
+    cpuPct: (cpu / elapsed) * 100,
+    rssMb: rssMb(pid),
+  };
 }
 
 /** One run at an offered rate (records/s): send for `seconds`, wait until everything is accounted for. */
-async function run(brokers: string, sink: 'kafka' | 'discard', offered: number | 'max'): Promise<Run> {
-  const gw = new Gateway(brokers, sink, `bench.${Date.now().toString(36)}`);
+async function run(brokers: string, sink: 'kafka' | 'discard', offered: number): Promise<Run> {
+  const { gw, before } = await warmGateway(brokers, sink);
   try {
-    await gw.ready();
-    const pid = gw.child.pid!;
-    // Templates first, so the run measures records, not template learning.
-    await loadgen(gw.udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
-    const before = await settle(gw);
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = cpuSeconds(gw.pid);
     const t0 = performance.now();
-    const sent = await loadgen(gw.udp, [...(offered === 'max' ? ['--max'] : ['--rate', String(offered)]), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
-    const m = await settle(gw);
+    const sent = await runLoadgen(gw.udp, ['--rate', String(offered), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
+    const sendEnd = Date.now();
+    const { m, lastProgressAt } = await settle(gw);
     const elapsed = (performance.now() - t0) / 1000;
-    const cpu = cpuSeconds(pid) - cpu0;
-    const delivered = sumOf(m, 'flowgate_records_delivered_total{') - sumOf(before, 'flowgate_records_delivered_total{');
-    const result: Run = {
-      offered: offered === 'max' ? sent.records / sent.seconds : offered,
-      sent,
-      received: (m.get('flowgate_records_received_total') ?? 0) - (before.get('flowgate_records_received_total') ?? 0),
-      delivered,
-      dropped: sumOf(m, 'flowgate_records_dropped_total{') - sumOf(before, 'flowgate_records_dropped_total{'),
-      datagramDrops: sumOf(m, 'flowgate_datagrams_dropped_total{') - sumOf(before, 'flowgate_datagrams_dropped_total{'),
-      kernelDrops: sumOf(m, 'flowgate_udp_kernel_drops_total{') - sumOf(before, 'flowgate_udp_kernel_drops_total{'),
-      deliveredPerS: delivered / elapsed,
-      p50: quantileMs(m, 'flowgate_kafka_produce_latency_seconds', 0.5),
-      p99: quantileMs(m, 'flowgate_kafka_produce_latency_seconds', 0.99),
-      cpuPct: (cpu / elapsed) * 100,
-      rssMb: rssMb(pid),
-    };
-    return result;
+    return summarize(offered, sent, m, before, cpuSeconds(gw.pid) - cpu0, elapsed, gw.pid, Math.max(0, (lastProgressAt - sendEnd) / 1000));
   } finally {
     await gw.stop();
   }
 }
 
 function lossless(r: Run): boolean {
-  return r.dropped === 0 && r.datagramDrops === 0 && r.kernelDrops === 0 && r.delivered === r.sent.records;
+  return r.dropped === 0 && r.datagramDrops === 0 && r.kernelDrops === 0 && r.delivered === r.sent.records && r.drainS <= DRAIN_ALLOWANCE_S;
 }
 
-async function search(brokers: string, sink: 'kafka' | 'discard'): Promise<{ sustained: Run | undefined; dropsAt: Run | undefined; runs: Run[] }> {
-  const rates = opts.full ? [50e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3, 1.2e6] : [50e3, 100e3, 200e3, 400e3, 800e3];
+interface Search { sustained: Run | undefined; dropsAt: Run | undefined; runs: Run[] }
+
+async function search(brokers: string, sink: 'kafka' | 'discard'): Promise<Search> {
+  const from = Number(opts.from ?? 0);
+  const ladder = (opts.full ? [50e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3, 1.2e6, 1.6e6, 2.4e6] : [50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6, 3.2e6])
+    .filter((r) => r >= from);
   const runs: Run[] = [];
   let sustained: Run | undefined;
-  for (const rate of rates) {
-    const r = await run(brokers, sink, rate);
+  let dropsAt: Run | undefined;
+  const step = async (rate: number): Promise<Run> => {
+    const r = await run(brokers, sink, Math.round(rate));
     runs.push(r);
-    process.stderr.write(`${sink} offered ${rate}/s: sent ${r.sent.records} (${Math.round(r.sent.records / r.sent.seconds)}/s), delivered ${r.delivered}, dropped ${r.dropped}, datagram drops ${r.datagramDrops}, kernel drops ${r.kernelDrops}, cpu ${r.cpuPct.toFixed(0)}%\n`);
-    // The generator may not reach the rate: what it actually sent is what was offered.
-    if (!lossless(r)) return { sustained, dropsAt: r, runs };
+    log(`${sink}${sink === 'kafka' ? ` (records per message ${rpm})` : ''} offered ${int(rate)}/s: sent ${int(sentRate(r))}/s, delivered ${r.delivered}/${r.sent.records}, `
+      + `dropped ${r.dropped}, datagram drops ${r.datagramDrops}, kernel drops ${r.kernelDrops}, drained ${r.drainS.toFixed(1)} s after the send, cpu ${r.cpuPct.toFixed(0)} %`);
+    return r;
+  };
+  for (const rate of ladder) {
+    const r = await step(rate);
+    if (!lossless(r)) { dropsAt = r; break; }
     sustained = r;
-    if (r.sent.records / r.sent.seconds < rate * 0.9) break; // the generator's own ceiling
+    if (sentRate(r) < rate * 0.9) break; // the generator's own ceiling: nothing higher can be offered
   }
-  return { sustained, dropsAt: undefined, runs };
+  // Below the ladder: halve until a step is lossless (twice at most).
+  for (let rate = ladder[0]! / 2, i = 0; !sustained && i < 2; rate /= 2, i++) {
+    const r = await step(rate);
+    if (lossless(r)) sustained = r;
+    else dropsAt = r;
+  }
+  // Bisect between the last lossless offered rate and the first lossy one.
+  for (let i = 0; i < (opts.full ? 2 : 1) && sustained && dropsAt; i++) {
+    const lo = sustained.offered;
+    const hi = dropsAt.offered;
+    if (hi / lo < 1.25) break;
+    const r = await step((lo + hi) / 2);
+    if (lossless(r)) sustained = r;
+    else dropsAt = r;
+  }
+  return { sustained, dropsAt, runs };
+}
+
+/** Spawn to listening and connected (broker up), median of 3. */
+async function readyTime(brokers: string): Promise<{ median: number; runs: number[] }> {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const gw = new Gateway({ brokers, sink: 'kafka', topic: 'bench.ready', workers, recordsPerMessage: rpm });
+    try {
+      await gw.ready();
+      runs.push(gw.readyMs);
+    } finally {
+      await gw.stop();
+    }
+  }
+  return { median: [...runs].sort((a, b) => a - b)[1]!, runs };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+};
+
+/**
+ * Soak: one gateway at `rate` for `soakSeconds`, sampling RSS (all threads) and the main
+ * thread's V8 heap (nodejs_heap_size_used_bytes). Growth = median of the last 3 samples minus
+ * median of the first 3 after a warm-up of a fifth of the run: what a flat process keeps near 0.
+ */
+async function soak(brokers: string, rate: number, soakSeconds: number) {
+  const { gw, before } = await warmGateway(brokers, 'kafka');
+  try {
+    const interval = Math.max(1, Math.min(10, soakSeconds / 15)) * 1000;
+    const samples: { t: number; rss: number; heap: number }[] = [];
+    const t0 = performance.now();
+    const cpu0 = cpuSeconds(gw.pid);
+    let done = false;
+    const sending = runLoadgen(gw.udp, ['--rate', String(rate), '--duration', String(soakSeconds), '--records-per-packet', opts.rpp])
+      .finally(() => (done = true));
+    while (!done) {
+      await new Promise((r) => setTimeout(r, interval));
+      if (done) break;
+      const m = await gw.metrics();
+      samples.push({ t: (performance.now() - t0) / 1000, rss: rssMb(gw.pid), heap: (m.get('nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20 });
+    }
+    const sent = await sending;
+    const sendEnd = Date.now();
+    const { m, lastProgressAt } = await settle(gw);
+    const r = summarize(rate, sent, m, before, cpuSeconds(gw.pid) - cpu0, (performance.now() - t0) / 1000, gw.pid, Math.max(0, (lastProgressAt - sendEnd) / 1000));
+    const warm = samples.filter((s) => s.t >= soakSeconds / 5);
+    const growth = (key: 'rss' | 'heap') => (warm.length >= 2
+      ? median(warm.slice(-3).map((s) => s[key])) - median(warm.slice(0, 3).map((s) => s[key])) : NaN);
+    return { run: r, samples, rssGrowth: growth('rss'), heapGrowth: growth('heap') };
+  } finally {
+    await gw.stop();
+  }
 }
 
 async function main(): Promise<void> {
-  const kafka = (await import(new URL('../../scripts/kafka.js', import.meta.url).href)) as KafkaScript;
-  const broker = await kafka.startKafka({ log: () => undefined });
+  const broker = opts.bootstrap ? { bootstrap: opts.bootstrap, started: false, release: async () => undefined } : await ensureBroker(undefined, log);
+  const results: Record<string, unknown> = {};
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  const args = process.argv.slice(2).join(' ');
   try {
     const brokers = broker.bootstrap;
-    // Start-up: spawn to listening and connected (broker up).
-    const readies: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const gw = new Gateway(brokers, 'kafka', 'bench.ready');
-      await gw.ready();
-      readies.push(gw.readyMs);
-      await gw.stop();
+    out(`pipeline: workers ${workers}, ${opts.rpp} records/datagram, records per message ${rpm}, ${seconds} s per step, broker ${brokers}`);
+    if (phases.has('ready')) {
+      const ready = await readyTime(brokers);
+      out(`ready after start (broker up): ${ready.median.toFixed(0)} ms (median of ${ready.runs.map((x) => x.toFixed(0)).join(', ')})`);
+      Object.assign(results, { ready_ms: Math.round(ready.median), ready_runs_ms: ready.runs.map(Math.round) });
     }
-    readies.sort((a, b) => a - b);
-    const readyMs = readies[1]!;
-
-    const kafkaSearch = await search(brokers, 'kafka');
-    const noop = await search(brokers, 'discard');
-    const sustained = kafkaSearch.sustained;
-    const half = sustained ? await run(brokers, 'kafka', Math.round(sustained.offered / 2)) : undefined;
-    const rate = (r: Run | undefined) => (r ? Math.round(r.sent.records / r.sent.seconds) : 0);
-    const rows = [
-      ['pipeline, Kafka acks=-1 (highest lossless)', rate(sustained), sustained?.cpuPct, sustained?.rssMb],
-      ['  drops begin at', kafkaSearch.dropsAt ? rate(kafkaSearch.dropsAt) : null, kafkaSearch.dropsAt?.cpuPct, kafkaSearch.dropsAt?.rssMb],
-      ['pipeline, discard sink (highest lossless)', rate(noop.sustained), noop.sustained?.cpuPct, noop.sustained?.rssMb],
-    ] as const;
-    process.stdout.write(`\npipeline: workers ${opts.workers}, ${opts.rpp} records/datagram, records per message ${opts['records-per-message']}, ${seconds} s per step\n`);
-    process.stdout.write(`${'name'.padEnd(46)}${'records/s'.padStart(12)}${'cpu %'.padStart(8)}${'rss MB'.padStart(9)}\n`);
-    for (const [name, rps, cpu, rss] of rows) {
-      process.stdout.write(`${name.padEnd(46)}${(rps === null ? 'n/a' : rps.toLocaleString('en')).padStart(12)}${(cpu === undefined ? '' : cpu.toFixed(0)).padStart(8)}${(rss === undefined ? '' : rss.toFixed(0)).padStart(9)}\n`);
+    if (phases.has('kafka')) {
+      const s = await search(brokers, 'kafka');
+      const half = s.sustained ? await run(brokers, 'kafka', Math.round(sentRate(s.sustained) / 2)) : undefined;
+      out(`Kafka acks=-1, highest lossless: ${int(sentRate(s.sustained))} records/s (cpu ${s.sustained?.cpuPct.toFixed(0)} %, rss ${s.sustained?.rssMb.toFixed(0)} MB); `
+        + `drops begin at ${s.dropsAt ? `${int(sentRate(s.dropsAt))} records/s` : 'n/a (not reached)'}`);
+      if (half) out(`latency at half that rate (${int(sentRate(half))}/s${lossless(half) ? '' : ', NOT lossless'}): p50 ${half.p50?.toFixed(1)} ms, p99 ${half.p99?.toFixed(1)} ms (receive to ack, per batch, its oldest record)`);
+      Object.assign(results, {
+        [`${prefix}records_per_s`]: sentRate(s.sustained),
+        [`${prefix}records_sent`]: s.sustained?.sent.records ?? 0,
+        [`${prefix}drops_begin_records_per_s`]: s.dropsAt ? sentRate(s.dropsAt) : null,
+        [`${prefix}cpu_pct`]: s.sustained ? Math.round(s.sustained.cpuPct) : null,
+        [`${prefix}rss_mb`]: s.sustained ? Math.round(s.sustained.rssMb) : null,
+        [`${prefix}half_rate_records_per_s`]: half ? sentRate(half) : null,
+        [`${prefix}half_rate_lossless`]: half ? lossless(half) : null,
+        [`${prefix}p50_ms`]: half?.p50 ?? null,
+        [`${prefix}p99_ms`]: half?.p99 ?? null,
+        [`${prefix}steps`]: s.runs.map((r) => ({ offered: r.offered, sent_per_s: sentRate(r), lossless: lossless(r), drain_s: Number(r.drainS.toFixed(2)), dropped_records: r.dropped, dropped_datagrams: r.datagramDrops, kernel_drops: r.kernelDrops })),
+        ...(rpm === 1 ? { p50_ms: half?.p50 ?? null, p99_ms: half?.p99 ?? null } : {}),
+      });
     }
-    if (half) process.stdout.write(`latency at half the sustained rate (${rate(half)}/s): p50 ${half.p50?.toFixed(1)} ms, p99 ${half.p99?.toFixed(1)} ms (per batch, its oldest record)\n`);
-    process.stdout.write(`ready after start (broker up): ${readyMs.toFixed(0)} ms (median of 3)\n`);
-    process.stdout.write(`kafka vs discard sink: ${noop.sustained && sustained ? (rate(sustained) / rate(noop.sustained)).toFixed(2) : 'n/a'}x\n`);
-    process.stdout.write(`reproduce: cd ${root} && npm run build && node dist/bench/pipeline.bench.js ${process.argv.slice(2).join(' ')}\n`);
-    mergeResults({
-      pipeline_records_per_s: rate(sustained),
-      pipeline_drops_begin_records_per_s: kafkaSearch.dropsAt ? rate(kafkaSearch.dropsAt) : null,
-      noop_sink_records_per_s: rate(noop.sustained),
-      p50_ms: half?.p50 ?? null,
-      p99_ms: half?.p99 ?? null,
-      pipeline_cpu_pct: sustained?.cpuPct ?? null,
-      pipeline_rss_mb: sustained?.rssMb ?? null,
-      ready_ms: Math.round(readyMs),
-      pipeline_bench_command: `node dist/bench/pipeline.bench.js ${process.argv.slice(2).join(' ')}`.trim(),
-    });
+    if (phases.has('discard')) {
+      const s = await search(brokers, 'discard');
+      out(`discard sink, highest lossless: ${int(sentRate(s.sustained))} records/s (cpu ${s.sustained?.cpuPct.toFixed(0)} %, rss ${s.sustained?.rssMb.toFixed(0)} MB); `
+        + `drops begin at ${s.dropsAt ? int(sentRate(s.dropsAt)) : 'n/a (the generator\'s ceiling came first)'}`);
+      Object.assign(results, {
+        noop_sink_records_per_s: sentRate(s.sustained),
+        noop_sink_drops_begin_records_per_s: s.dropsAt ? sentRate(s.dropsAt) : null,
+        noop_sink_cpu_pct: s.sustained ? Math.round(s.sustained.cpuPct) : null,
+        noop_sink_rss_mb: s.sustained ? Math.round(s.sustained.rssMb) : null,
+      });
+    }
+    if (phases.has('soak')) {
+      const soakSeconds = Number(opts['soak-seconds'] ?? (opts.full ? 600 : 30));
+      const sustained = Number(results[`${prefix}records_per_s`] ?? readResults()[`${prefix}records_per_s`] ?? 0);
+      const rate = Number(opts['soak-rate'] ?? Math.round(sustained / 2));
+      if (!(rate > 0)) throw new Error('soak: no rate (pass --soak-rate, or run the kafka phase first)');
+      const s = await soak(brokers, rate, soakSeconds);
+      out(`soak ${soakSeconds} s at ${int(rate)} records/s${lossless(s.run) ? ' (lossless)' : ` (NOT lossless: ${s.run.delivered}/${s.run.sent.records} delivered)`}: `
+        + `rss growth ${s.rssGrowth.toFixed(1)} MB, main-thread heap growth ${s.heapGrowth.toFixed(1)} MB, rss at end ${s.run.rssMb.toFixed(0)} MB`);
+      out(`  samples (s: rss MB / heap MB): ${s.samples.map((x) => `${x.t.toFixed(0)}: ${x.rss.toFixed(0)}/${x.heap.toFixed(0)}`).join(', ')}`);
+      Object.assign(results, {
+        soak_rss_growth_mb: Number(s.rssGrowth.toFixed(1)),
+        soak_heap_growth_mb: Number(s.heapGrowth.toFixed(1)),
+        soak_seconds: soakSeconds,
+        soak_records_per_s: sentRate(s.run),
+        soak_lossless: lossless(s.run),
+        soak_rss_end_mb: Math.round(s.run.rssMb),
+        soak_p99_ms: s.run.p99,
+      });
+    }
+    if (phases.has('kafka')) results[`${prefix}bench_command`] = `node dist/bench/pipeline.bench.js ${args}`.trim();
+    mergeResults(results);
+    out(`reproduce: cd ${root} && npm run build && node dist/bench/pipeline.bench.js ${args}`);
   } finally {
-    if (!broker.alreadyRunning) await kafka.stopKafka({ log: () => undefined });
+    await broker.release();
   }
 }
 

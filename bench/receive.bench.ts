@@ -287,7 +287,7 @@ function runLoadgen(args: string[]): Promise<LoadgenResult> {
 
 async function harness(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const command = `cd /work/main && npx tsc -p tsconfig.json && node dist/bench/receive.bench.js ${process.argv.slice(2).join(' ')}`.trim();
+  const command = `cd ${fileURLToPath(new URL('../../', import.meta.url))} && npm run build && node dist/bench/receive.bench.js ${process.argv.slice(2).join(' ')}`.trim();
   const child = fork(self, ['--receiver', '--work', a.work, '--workers', String(a.workers), '--consumer', a.consumer], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting: ((m: FromReceiver) => void)[] = [];
   child.on('message', (m: FromReceiver) => waiting.shift()?.(m));

@@ -6,6 +6,9 @@
 //   node dist/bench/baselines/nfacctd.js --pcap /work/shared/corpus/pcaps/softflowd_v10_mixed.pcap --loop 1 --pps 2000
 //   node dist/bench/baselines/nfacctd.js --loadgen '--max --duration 10 --exporters 16'
 //   node dist/bench/baselines/nfacctd.js --info          (version and Kafka support only)
+//   node dist/bench/baselines/nfacctd.js --search 50000,100000,200000 --seconds 5 [--loadgen '--exporters 16
+//        --records-per-packet 25'] [--merge]    highest lossless offered rate (nfacctdSearch), as the
+//        pipeline benchmark asks it; --merge writes nfacctd_records_per_s etc. into bench/results.json
 //
 // What runs: `nfacctd -f <tmpdir>/nfacctd.conf` as a child process (foreground), listening on
 // 127.0.0.1:<listenPort>, one `kafka` plugin instance ("k") writing JSON to a fresh topic (1 partition,
@@ -52,7 +55,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFreshTopic, loopbackBrokers, offsetPoller, repoRoot, scanTopic, sleep, udpDrops } from './kafka-util.js';
+import { mergeResults } from '../lib/results.js';
+import { createFreshTopic, loopbackBrokers, offsetPoller, repoRoot, scanTopic, sleep, udpDrops, type TopicScan } from './kafka-util.js';
 
 /** Every primitive nfacctd 1.7.7 can fill from a plain IPFIX flow record (no BGP, no maps, no GeoIP). */
 export const DEFAULT_AGGREGATE = [
@@ -84,6 +88,8 @@ export interface NfacctdOptions {
   keepDir?: boolean;
   nfacctdPath?: string;
   log?: (msg: string) => void;
+  /** Read every record back to check it (default true); false counts offsets (multiValues 0 only). */
+  scan?: boolean;
 }
 
 export interface NfacctdResult {
@@ -100,6 +106,8 @@ export interface NfacctdResult {
     offered_records_per_s: number;
     /** From t0 to the broker append time of the last record before the shutdown flush. */
     seconds_to_last_record: number;
+    /** From the end of send() to the last record before the stop: the backlog it still had to drain. */
+    drain_seconds: number;
     records_before_stop: number;
     records_flushed_at_stop: number;
     kafka_messages: number;
@@ -108,6 +116,8 @@ export interface NfacctdResult {
     udp_drops: number | null;
     log_warnings: Record<string, number>;
     warning_lines: string[];
+    /** Highest memory of nfacctd's processes (core, plugin, purge writers; PSS summed, RSS where PSS is unreadable) from the end of send() until it settled, MB. */
+    peak_rss_mb: number;
     /** From the plugin's "Purging cache - END (PID, QN: n/m, ET: s)" lines: what the plugin got and wrote. */
     purges: { count: number; non_empty: number; records: number; max_seconds: number; max_concurrent_writers: number };
     config: string;
@@ -264,10 +274,21 @@ async function stopNfacctd(child: ChildProcess, graceMs: number): Promise<string
   return 'SIGINT timed out; SIGTERM timed out; SIGKILL';
 }
 
+/** Proportional set size in 4 KiB pages (shared pages split between the forked core, plugin and writers). */
+function pssPages(pid: number): number | null {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) / 4 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU ticks (utime + stime) of pid and its descendants, and how many are grandchildren (purge writers). */
-function treeStats(root: number): { cpuTicks: number; writers: number; procs: number } {
+function treeStats(root: number): { cpuTicks: number; writers: number; procs: number; rssMb: number } {
   const parent = new Map<number, number>();
   const ticks = new Map<number, number>();
+  const rssPages = new Map<number, number>();
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     let stat: string;
@@ -280,6 +301,7 @@ function treeStats(root: number): { cpuTicks: number; writers: number; procs: nu
     // after "(comm) ": state ppid pgrp ... utime is field 14, stime 15 (1-based) -> index 11, 12 here
     parent.set(Number(e), Number(f[1]));
     ticks.set(Number(e), Number(f[11]) + Number(f[12]));
+    rssPages.set(Number(e), Number(f[21])); // field 24, rss in pages
   }
   const depth = (pid: number): number => {
     let d = 0;
@@ -292,14 +314,16 @@ function treeStats(root: number): { cpuTicks: number; writers: number; procs: nu
   let cpuTicks = 0;
   let writers = 0;
   let procs = 0;
+  let pages = 0;
   for (const pid of parent.keys()) {
     const d = depth(pid);
     if (d < 0) continue;
     procs++;
+    pages += pssPages(pid) ?? rssPages.get(pid) ?? 0;
     cpuTicks += ticks.get(pid) ?? 0;
     if (d >= 2) writers++;
   }
-  return { cpuTicks, writers, procs };
+  return { cpuTicks, writers, procs, rssMb: (pages * 4096) / 2 ** 20 };
 }
 
 export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdResult> {
@@ -397,10 +421,19 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
     let last = await poller.count();
     let lastCpu = treeStats(child.pid!);
     let lastChange = Date.now();
+    let peakRss = lastCpu.rssMb;
+    // Without a scan, the broker time of the last record is taken as the poll that saw the count grow last (±200 ms).
+    let lastGrowth = last > 0 ? Date.now() : NaN;
+    let firstSeen = last > 0 ? Date.now() : NaN;
     while (Date.now() < hardDeadline) {
       await sleep(200);
       const n = await poller.count();
       const st = treeStats(child.pid!);
+      peakRss = Math.max(peakRss, st.rssMb);
+      if (n > last) {
+        lastGrowth = Date.now();
+        if (Number.isNaN(firstSeen)) firstSeen = lastGrowth;
+      }
       if (n !== last || st.writers > 0 || st.cpuTicks - lastCpu.cpuTicks > 1 || (n === 0 && Date.now() - sendEnd < 60_000)) {
         last = n;
         lastChange = Date.now();
@@ -427,11 +460,18 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
     }
     await poller2.close();
 
-    const scan = await scanTopic(opts.bootstrap, opts.topic, {
-      splitOffset: stableOffset,
-      accept: (o) => o.event_type === undefined || o.event_type === 'purge',
-      timeoutMs: Math.max(60_000, hardDeadline - Date.now()),
-    });
+    // One message per record (kafka_multi_values 0) lets offsets count records; a scan also checks each is a JSON purge record.
+    const scan: TopicScan = opts.scan === false
+      ? {
+        messages: fin, records: fin, bad_lines: 0, records_before_split: stableOffset, messages_before_split: stableOffset,
+        first_ts: Number.isNaN(firstSeen) ? null : firstSeen, last_ts_before_split: Number.isNaN(lastGrowth) ? null : lastGrowth,
+        last_ts: Number.isNaN(lastGrowth) ? null : lastGrowth,
+      }
+      : await scanTopic(opts.bootstrap, opts.topic, {
+        splitOffset: stableOffset,
+        accept: (o) => o.event_type === undefined || o.event_type === 'purge',
+        timeoutMs: Math.max(60_000, hardDeadline - Date.now()),
+      });
     const lastTs = scan.last_ts_before_split;
     const seconds = lastTs !== null ? (lastTs - t0) / 1000 : NaN;
     const nfLog = readText(logfile);
@@ -452,6 +492,7 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
         send_seconds: sendRes.seconds,
         offered_records_per_s: sendRes.seconds > 0 ? sendRes.records / sendRes.seconds : NaN,
         seconds_to_last_record: seconds,
+        drain_seconds: lastTs !== null ? (lastTs - sendEnd) / 1000 : NaN,
         records_before_stop: scan.records_before_split,
         records_flushed_at_stop: scan.records - scan.records_before_split,
         kafka_messages: scan.messages,
@@ -460,6 +501,7 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
         udp_drops: drops0 !== null && drops1 !== null ? drops1 - drops0 : null,
         log_warnings: countWarnings(nfLog),
         warning_lines: nfLog.split('\n').filter((l) => /\b(WARN|ERROR)\b/.test(l)).slice(0, 50),
+        peak_rss_mb: Math.round(peakRss),
         purges: purgeStats(nfLog),
         config,
         stop: stopHow,
@@ -525,6 +567,103 @@ export function loadgenSender(extraArgs: string[]) {
     });
 }
 
+
+// ---------------------------------------------------------------------------------------------------------
+// Lossless rate search (the pipeline benchmark's question, asked of nfacctd)
+
+export interface NfacctdStep {
+  offered: number;
+  /** Records the generator sent per second of sending: the figure for a lossless step. */
+  sent_per_s: number;
+  sent: number;
+  records_in_kafka: number;
+  udp_drops: number | null;
+  lossless: boolean;
+  /** Seconds from the generator's stop to the last record in Kafka (before nfacctd's own stop). */
+  drain_s: number;
+  /** Drained within the allowance: it kept up with the rate rather than buffering it. */
+  kept_up: boolean;
+  /** nfacctd's own figure: records in Kafka before the stop / (broker time of the last one - start). */
+  records_per_s_to_last: number;
+  peak_rss_mb: number;
+  warnings: Record<string, number>;
+}
+
+/** A free UDP port on 127.0.0.1 (bound, read, closed: nfacctd binds it next). */
+async function freeUdpPort(): Promise<number> {
+  const dgram = await import('node:dgram');
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * A step counts only if the last record reached Kafka within this many seconds after the generator
+ * stopped: covers nfacctd's refresh interval (1 s) and a purge, but not a backlog that a longer
+ * run would lose (the same allowance as the pipeline benchmark's).
+ */
+export const DRAIN_ALLOWANCE_S = 3;
+
+/**
+ * nfacctd at increasing offered rates (bench/loadgen at --rate for `seconds`, the same packets as the
+ * pipeline benchmark), a fresh daemon and topic per step. Lossless = every record sent is in Kafka,
+ * no kernel drop on its socket, drained within DRAIN_ALLOWANCE_S. Stops at the first lossy step, then bisects `bisect` times.
+ */
+export async function nfacctdSearch(o: {
+  bootstrap: string; rates: number[]; seconds: number; loadgenArgs: string[]; bisect?: number; drainAllowanceS?: number;
+  log?: (m: string) => void; extra?: Partial<NfacctdOptions>;
+}): Promise<{ sustained?: NfacctdStep; dropsAt?: NfacctdStep; steps: NfacctdStep[]; version: string }> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`[nfacctd] ${m}\n`));
+  const steps: NfacctdStep[] = [];
+  let version = '';
+  const step = async (rate: number): Promise<NfacctdStep> => {
+    const r = await nfacctdThroughput({
+      bootstrap: o.bootstrap,
+      listenPort: await freeUdpPort(),
+      topic: `baseline.nfacctd.${randomBytes(4).toString('hex')}`,
+      send: loadgenSender([...o.loadgenArgs, '--rate', String(Math.round(rate)), '--duration', String(o.seconds)]),
+      log: () => undefined,
+      scan: false,
+      ...(o.extra ?? {}),
+    });
+    version = r.details.version;
+    const st: NfacctdStep = {
+      offered: Math.round(rate),
+      sent_per_s: Math.round(r.sent / r.details.send_seconds),
+      sent: r.sent,
+      records_in_kafka: r.records_in_kafka,
+      udp_drops: r.details.udp_drops,
+      lossless: r.records_in_kafka === r.sent && (r.details.udp_drops ?? 0) === 0,
+      drain_s: Number(r.details.drain_seconds.toFixed(2)),
+      kept_up: r.details.drain_seconds <= (o.drainAllowanceS ?? DRAIN_ALLOWANCE_S),
+      records_per_s_to_last: Math.round(r.records_per_s),
+      peak_rss_mb: r.details.peak_rss_mb,
+      warnings: r.details.log_warnings,
+    };
+    steps.push(st);
+    log(`offered ${st.offered}/s: sent ${st.sent_per_s}/s, in Kafka ${st.records_in_kafka}/${st.sent}, kernel drops ${st.udp_drops}, drained ${st.drain_s} s after the send, `
+      + `to last record ${st.records_per_s_to_last}/s, rss ${st.peak_rss_mb} MB${Object.keys(st.warnings).length ? `, log: ${JSON.stringify(st.warnings)}` : ''}`);
+    return st;
+  };
+  let sustained: NfacctdStep | undefined;
+  let dropsAt: NfacctdStep | undefined;
+  for (const rate of o.rates) {
+    const st = await step(rate);
+    if (!st.lossless || !st.kept_up) { dropsAt = st; break; }
+    sustained = st;
+    if (st.sent_per_s < rate * 0.9) break; // the generator's ceiling
+  }
+  for (let i = 0; i < (o.bisect ?? 1) && sustained && dropsAt; i++) {
+    if (dropsAt.offered / sustained.offered < 1.25) break;
+    const st = await step((sustained.offered + dropsAt.offered) / 2);
+    if (st.lossless && st.kept_up) sustained = st;
+    else dropsAt = st;
+  }
+  return { ...(sustained ? { sustained } : {}), ...(dropsAt ? { dropsAt } : {}), steps, version };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // CLI
 
@@ -536,6 +675,9 @@ async function main(argv: string[]): Promise<number> {
   let loop = 1;
   let pps = 2000;
   let loadgen: string[] | null = null;
+  let searchRates: number[] | null = null;
+  let seconds = 5;
+  let merge = false;
   const extra: Partial<NfacctdOptions> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -571,10 +713,34 @@ async function main(argv: string[]): Promise<number> {
         break;
       }
       case '--keep': extra.keepDir = true; break;
+      case '--search': searchRates = v().split(',').map(Number); break;
+      case '--seconds': seconds = Number(v()); break;
+      case '--merge': merge = true; break;
       case '--timeout': extra.timeoutMs = Number(v()) * 1000; break;
       default:
         throw new Error(`unknown argument ${a}`);
     }
+  }
+  if (searchRates) {
+    const info = nfacctdInfo();
+    if (!info.kafka_plugin) {
+      process.stdout.write(`${JSON.stringify({ measurable: false, reason: info.found ? 'no Kafka plugin' : 'nfacctd not installed (apt-get install pmacct)' })}\n`);
+      if (merge) mergeResults({ nfacctd_records_per_s: null, nfacctd_note: info.found ? 'no Kafka plugin' : 'nfacctd not installed' });
+      return 2;
+    }
+    const r = await nfacctdSearch({ bootstrap, rates: searchRates, seconds, loadgenArgs: loadgen ?? ['--exporters', '16', '--records-per-packet', '25'], extra });
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    if (merge) {
+      mergeResults({
+        nfacctd_records_per_s: r.sustained?.sent_per_s ?? 0,
+        nfacctd_drops_begin_records_per_s: r.dropsAt?.sent_per_s ?? null,
+        nfacctd_rss_mb: r.sustained?.peak_rss_mb ?? null,
+        nfacctd_version: r.version,
+        nfacctd_steps: r.steps,
+        nfacctd_command: `node dist/bench/baselines/nfacctd.js ${argv.join(' ')}`,
+      });
+    }
+    return 0;
   }
   const send = loadgen ? loadgenSender(loadgen) : replaySender(pcap, loop, pps);
   try {

@@ -22,3 +22,13 @@ export function mergeResults(values: Record<string, unknown>, path = resultsPath
   writeFileSync(path, JSON.stringify(results, null, 2) + '\n');
   return results;
 }
+
+/** bench/results.json as an object ({} when missing or unreadable). */
+export function readResults(path = resultsPath): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

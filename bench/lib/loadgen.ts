@@ -1,0 +1,28 @@
+// Runs bench/loadgen (a process of its own) against a local port and returns its JSON summary.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface Sent {
+  records: number;
+  datagrams: number;
+  seconds: number;
+  bytes: number;
+  cpu_s: number;
+  sender: string;
+}
+
+const main = fileURLToPath(new URL('../loadgen/main.js', import.meta.url));
+
+export function runLoadgen(port: number, args: string[]): Promise<Sent> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, '--target', `127.0.0.1:${port}`, '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) reject(new Error(`loadgen exited ${code}: ${out}`));
+      else resolve(JSON.parse(last) as Sent);
+    });
+  });
+}

@@ -1,0 +1,56 @@
+// The suite's summary from bench/results.json: one table (name, records/s, ratio to each
+// baseline, p99, RSS) and the lines that do not fit in records/s (datagrams/s, ms, MB growth).
+import { fixed, int, ratio } from './table.js';
+
+type Results = Record<string, unknown>;
+
+const num = (r: Results, k: string): number | null => {
+  const v = r[k];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+
+export const SUMMARY_HEADER = ['name', 'records/s', 'x broker ceiling', 'x nfacctd', 'x discard sink', 'x TS decoder', 'p99 ms', 'RSS MB'];
+
+export function summaryRows(r: Results): string[][] {
+  const ceiling = num(r, 'broker_ceiling_records_per_s');
+  const nfacctd = num(r, 'nfacctd_records_per_s');
+  const noop = num(r, 'noop_sink_records_per_s');
+  const tsDecode = num(r, 'ts_decode_records_per_s');
+  const e2e = (name: string, v: number | null, p99: number | null, rss: number | null, self?: 'ceiling' | 'nfacctd' | 'noop') => [
+    name, int(v),
+    self === 'ceiling' ? '1.00x' : ratio(v, ceiling),
+    self === 'nfacctd' ? '1.00x' : ratio(v, nfacctd),
+    self === 'noop' ? '1.00x' : ratio(v, noop),
+    '', fixed(p99, 1), fixed(rss),
+  ];
+  return [
+    e2e('FlowGate -> Kafka, 1 record/message (acks=-1, lossless)', num(r, 'pipeline_records_per_s'), num(r, 'pipeline_p99_ms') ?? num(r, 'p99_ms'), num(r, 'pipeline_rss_mb')),
+    e2e('FlowGate -> Kafka, 1 message/datagram (NDJSON)', num(r, 'pipeline_datagram_records_per_s'), num(r, 'pipeline_datagram_p99_ms'), num(r, 'pipeline_datagram_rss_mb')),
+    e2e('baseline: FlowGate -> discard sink (no Kafka)', noop, null, num(r, 'noop_sink_rss_mb'), 'noop'),
+    e2e(`baseline: Kafka ProducerPerformance (broker ceiling${num(r, 'broker_ceiling_record_size') ? `, ${int(num(r, 'broker_ceiling_record_size'))} B records` : ''})`,
+      ceiling, num(r, 'broker_ceiling_p99_ms'), num(r, 'broker_ceiling_rss_mb'), 'ceiling'),
+    e2e(`baseline: nfacctd${typeof r.nfacctd_version === 'string' ? ` ${r.nfacctd_version}` : ''} + Kafka plugin`, nfacctd, null, num(r, 'nfacctd_rss_mb'), 'nfacctd'),
+    ['decode: wasm, JSON out (1 thread)', int(num(r, 'decode_records_per_s')), '', '', '', ratio(num(r, 'decode_records_per_s'), tsDecode), '', ''],
+    ['baseline: decode, TypeScript (1 thread)', int(tsDecode), '', '', '', tsDecode ? '1.00x' : '', '', ''],
+  ];
+}
+
+/** What the table cannot hold, one line each; missing figures say n/a. */
+export function summaryNotes(r: Results): string[] {
+  const n = (k: string) => num(r, k);
+  const notes = [
+    `drops (or a backlog > 3 s) begin at: FlowGate 1 record/message ${int(n('pipeline_drops_begin_records_per_s'))}, NDJSON ${int(n('pipeline_datagram_drops_begin_records_per_s'))}, `
+      + `discard sink ${int(n('noop_sink_drops_begin_records_per_s'))}, nfacctd ${int(n('nfacctd_drops_begin_records_per_s'))} records/s (n/a: not reached or not run)`,
+    `latency receive -> ack at half the sustained rate: 1 record/message p50 ${fixed(n('pipeline_p50_ms'), 1) || 'n/a'} / p99 ${fixed(n('pipeline_p99_ms'), 1) || 'n/a'} ms `
+      + `(${int(n('pipeline_half_rate_records_per_s'))}/s); NDJSON p50 ${fixed(n('pipeline_datagram_p50_ms'), 1) || 'n/a'} / p99 ${fixed(n('pipeline_datagram_p99_ms'), 1) || 'n/a'} ms `
+      + `(${int(n('pipeline_datagram_half_rate_records_per_s'))}/s); broker ceiling's p99 is of a saturated producer`,
+    `gateway CPU at the sustained rate: 1 record/message ${fixed(n('pipeline_cpu_pct')) || 'n/a'} %, NDJSON ${fixed(n('pipeline_datagram_cpu_pct')) || 'n/a'} %, discard ${fixed(n('noop_sink_cpu_pct')) || 'n/a'} % (of one core)`,
+    `receive only: ${int(n('receive_datagrams_per_s'))} datagrams/s without kernel drops (${int(n('receive_datagram_bytes'))} B datagrams), one process`,
+    `ready after start (broker up): ${int(n('ready_ms'))} ms`,
+    `broker ceiling runs: ${Array.isArray(r.broker_ceiling_runs_records_per_s) ? (r.broker_ceiling_runs_records_per_s as number[]).map(int).join(', ') : 'n/a'} records/s `
+      + `(best counts), ${int(n('broker_ceiling_records'))} records of ${int(n('broker_ceiling_record_size'))} B after ${int(n('broker_ceiling_warmup_records'))} warm-up records`,
+    `soak: ${int(n('soak_seconds'))} s at ${int(n('soak_records_per_s'))} records/s, ${r.soak_lossless === true ? 'lossless' : r.soak_lossless === false ? 'NOT lossless' : 'n/a'}: `
+      + `RSS growth ${fixed(n('soak_rss_growth_mb'), 1) || 'n/a'} MB, main-thread heap growth ${fixed(n('soak_heap_growth_mb'), 1) || 'n/a'} MB`,
+  ];
+  return notes;
+}

@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SUMMARY_HEADER, summaryNotes, summaryRows } from '../../bench/lib/summary.js';
+
+test('summary rows: ratios to each baseline, and the baselines at 1.00x', () => {
+  const rows = summaryRows({
+    pipeline_records_per_s: 50_000, broker_ceiling_records_per_s: 200_000, nfacctd_records_per_s: 100_000,
+    noop_sink_records_per_s: 400_000, pipeline_p99_ms: 80.04, pipeline_rss_mb: 250,
+    decode_records_per_s: 4_000_000, ts_decode_records_per_s: 1_000_000,
+  });
+  assert.equal(rows[0]!.length, SUMMARY_HEADER.length);
+  assert.deepEqual(rows[0]!.slice(1), ['50,000', '0.25x', '0.50x', '0.13x', '', '80.0', '250']);
+  assert.equal(rows[3]![2], '1.00x'); // the ceiling against itself
+  assert.equal(rows[5]![5], '4.00x'); // wasm vs TS decode
+  assert.equal(rows[1]![1], 'n/a'); // not run
+});
+
+test('summary notes say n/a for what did not run', () => {
+  const notes = summaryNotes({ ready_ms: 402 });
+  assert.ok(notes.some((l) => l.includes('ready after start (broker up): 402 ms')));
+  assert.ok(notes.some((l) => l.startsWith('soak:') && l.includes('n/a')));
+});
