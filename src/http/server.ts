@@ -176,11 +176,15 @@ export class HttpServer {
     });
   }
 
-  /** Stops listening and closes every WebSocket (uWS keeps the loop alive while any is open). */
+  /**
+   * Stops listening, closes every WebSocket with 1001, then every other connection (an idle
+   * keep-alive HTTP connection, e.g. a scraper's, would otherwise hold the process for seconds).
+   */
   close(): void {
     if (this.#listenSocket) this.#uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
     for (const ws of this.#sockets) ws.end(1001, 'server stopping');
     this.#sockets.clear();
+    (this.#app as TemplatedApp & { close?: () => void }).close?.();
   }
 }
