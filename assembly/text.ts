@@ -84,52 +84,77 @@ export function initText(base: usize): void {
   return out + <usize>load<u8>(k + 15);
 }
 
-@inline function digitCount32(v: u32): u32 {
-  if (v < 100000) {
-    if (v < 100) return v < 10 ? 1 : 2;
-    return v < 1000 ? 3 : v < 10000 ? 4 : 5;
-  }
-  if (v < 10000000) return v < 1000000 ? 6 : 7;
-  return v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+@inline function pair(v: u32): u32 {
+  return <u32>load<u16>(PAIRS_PTR + (<usize>v << 1));
 }
 
-/** Writes `v` in decimal at `out`; returns the new cursor. */
+/** `v` < 10000 as exactly 4 digits, as the u32 to store (first digit in the low byte). */
+@inline function fixed4(v: u32): u32 {
+  const hi = v / 100;
+  return pair(hi) | (pair(v - hi * 100) << 16);
+}
+
+/** `v` < 100000000 as exactly 8 digits, as the u64 to store. */
+@inline function fixed8(v: u32): u64 {
+  const hi = v / 10000;
+  return <u64>fixed4(hi) | (<u64>fixed4(v - hi * 10000) << 32);
+}
+
+/** `v` < 10000 in decimal, 1 to 4 digits. */
+@inline function putSmall(out: usize, v: u32): usize {
+  if (v < 100) {
+    if (v < 10) {
+      store<u8>(out, <u8>(48 + v));
+      return out + 1;
+    }
+    store<u16>(out, <u16>pair(v));
+    return out + 2;
+  }
+  const hi = v / 100;
+  const lo = pair(v - hi * 100);
+  if (hi < 10) {
+    store<u8>(out, <u8>(48 + hi));
+    store<u16>(out + 1, <u16>lo);
+    return out + 3;
+  }
+  store<u32>(out, pair(hi) | (lo << 16));
+  return out + 4;
+}
+
+// Numbers are written without loops: a loop costs V8 a stack check per iteration, and the
+// digits go out as whole 2-, 4- or 8-byte stores from the "00".."99" table.
+
+/** Writes `v` in decimal at `out`; returns the new cursor. Writes up to 8 bytes past the digits' start. */
 export function putU64(out: usize, v: u64): usize {
   if (v <= 0xffffffff) return putU32(out, <u32>v);
-  // Split so that each part fits the u32 path: high digits, then exactly 9 low digits.
-  const low = <u32>(v % 1000000000);
-  const high = v / 1000000000;
-  out = putU64(out, high);
-  return putFixed9(out, low);
+  // At least 10 digits: the top part, then exactly 8 low digits (16 for values of 17 digits or more).
+  const hi = v / 100000000;
+  const lo = <u32>(v - hi * 100000000);
+  if (hi >= 100000000) {
+    const top = hi / 100000000; // at most 184467
+    const mid = <u32>(hi - top * 100000000);
+    out = putU32(out, <u32>top);
+    store<u64>(out, fixed8(mid));
+    out += 8;
+  } else {
+    out = putU32(out, <u32>hi);
+  }
+  store<u64>(out, fixed8(lo));
+  return out + 8;
 }
 
 export function putU32(out: usize, v: u32): usize {
-  const n = digitCount32(v);
-  let p = out + n;
-  while (v >= 100) {
-    const r = v % 100;
-    v /= 100;
-    p -= 2;
-    store<u16>(p, load<u16>(PAIRS_PTR + (<usize>r << 1)));
+  if (v < 10000) return putSmall(out, v);
+  if (v < 100000000) {
+    const hi = v / 10000;
+    out = putSmall(out, hi);
+    store<u32>(out, fixed4(v - hi * 10000));
+    return out + 4;
   }
-  if (v >= 10) {
-    store<u16>(p - 2, load<u16>(PAIRS_PTR + (<usize>v << 1)));
-  } else {
-    store<u8>(p - 1, <u8>(48 + v));
-  }
-  return out + n;
-}
-
-function putFixed9(out: usize, v: u32): usize {
-  let p = out + 9;
-  for (let i = 0; i < 4; i++) {
-    const r = v % 100;
-    v /= 100;
-    p -= 2;
-    store<u16>(p, load<u16>(PAIRS_PTR + (<usize>r << 1)));
-  }
-  store<u8>(out, <u8>(48 + v));
-  return out + 9;
+  const hi = v / 100000000; // at most 42
+  out = putSmall(out, hi);
+  store<u64>(out, fixed8(v - hi * 100000000));
+  return out + 8;
 }
 
 /** Writes an IPv4 address held in network order at `a` as dotted decimal. */
