@@ -37,6 +37,8 @@ export let SCRATCH_PTR: usize = 0; // template compilation (192 bytes), then tem
 export let V5_TEMPLATE_PTR: usize = 0; // a pseudo template (presence mask only) for NetFlow v5
 export let TABLES_PTR: usize = 0; // text and element tables, written by init()
 export let DVC_PTR: usize = 0; // the exporter address as text, written once per datagram
+export let TIME_TEXT_PTR: usize = 0; // ',"time":' and the export time, written when the export time changes
+export let TAIL_TEXT_PTR: usize = 0; // version, odid and tid as JSON, written when one of them changes
 export let SESSIONS_PTR: usize = 0;
 export let SESSION_INDEX_PTR: usize = 0;
 export let TEMPLATES_PTR: usize = 0;
@@ -54,6 +56,8 @@ export function placeRegions(): bool {
   let p = align(__heap_base, 64);
   ADDR_PTR = p; p += 64;
   DVC_PTR = p; p += 64;
+  TIME_TEXT_PTR = p; p += 64;
+  TAIL_TEXT_PTR = p; p += 64;
   REC_PTR = p; p += 512;
   SCRATCH_PTR = p; p += 256 + PENDING_MAX * 4;
   V5_TEMPLATE_PTR = p; p += 64;

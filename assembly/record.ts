@@ -1,6 +1,6 @@
 // Runs a compiled template over one record's bytes (filling the value slots at REC_PTR)
 // and writes the record as one line of JSON into the output region.
-import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, MAX_RECORDS_OUT, DVC_PTR } from "./layout";
+import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
 import { Action } from "./elements";
 import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
 import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN } from "./templates";
@@ -25,6 +25,37 @@ export function resetOutput(): void {
 
 export function setFieldMask(mask: u32): void {
   fieldMask = mask;
+  timeTextMs = U64.MAX_VALUE;
+  tailVersion = 0;
+}
+
+// Text that stays the same for all the records of a message (or of a set) is written once
+// and copied: the export time, and version / odid / tid. Each is kept with the values it
+// was written for and written again when they change (held sets change them too).
+let timeTextMs: u64 = U64.MAX_VALUE; // no export time is this large
+let timeTextLen: usize = 0;
+let tailVersion: u32 = 0; // 0: not written (every message has a version)
+let tailDomain: u32 = 0;
+let tailTid: u32 = 0;
+let tailLen: usize = 0;
+const TAIL_FIELDS: u32 = (1 << <u32>Field.Version) | (1 << <u32>Field.Odid) | (1 << <u32>Field.Tid);
+
+/** The export time as `,"time":N` (at most 28 bytes). */
+function writeTimeText(): void {
+  timeTextMs = ctx.timeMs;
+  timeTextLen = putNum(TIME_TEXT_PTR, Field.Time, ctx.timeMs) - TIME_TEXT_PTR;
+}
+
+/** The selected ones of version, odid and tid (at most 43 bytes). */
+function writeTailText(): void {
+  tailVersion = ctx.version;
+  tailDomain = ctx.domain;
+  tailTid = ctx.tid;
+  let o = TAIL_TEXT_PTR;
+  if (selected(Field.Version)) o = putNum(o, Field.Version, ctx.version);
+  if (selected(Field.Odid)) o = putNum(o, Field.Odid, ctx.domain);
+  if (selected(Field.Tid) && ctx.version != 5) o = putNum(o, Field.Tid, ctx.tid);
+  tailLen = o - TAIL_TEXT_PTR;
 }
 
 @inline function readUint(p: usize, len: u32): u64 {
@@ -204,7 +235,13 @@ export function emitRecord(t: usize, s: usize): bool {
     if (selected(Field.Flags)) o = putNum(o, Field.Flags, has(mask, Slot.Flags) ? val(Slot.Flags) : 0);
     if (selected(Field.Bytes)) o = putNum(o, Field.Bytes, has(mask, Slot.Bytes) ? val(Slot.Bytes) : 0);
     if (selected(Field.Pkts)) o = putNum(o, Field.Pkts, has(mask, Slot.Pkts) ? val(Slot.Pkts) : 0);
-    if (selected(Field.Time)) o = putNum(o, Field.Time, ctx.timeMs);
+    if (selected(Field.Time)) {
+      if (ctx.timeMs != timeTextMs) writeTimeText();
+      const t = TIME_TEXT_PTR;
+      store<u64>(o, load<u64>(t)); store<u64>(o + 8, load<u64>(t + 8));
+      store<u64>(o + 16, load<u64>(t + 16)); store<u32>(o + 24, load<u32>(t + 24));
+      o += timeTextLen;
+    }
   }
   if (selected(Field.Start)) {
     const v = recordTime(mask, Slot.Start, Slot.StartUptime, Slot.StartDeltaUs, s);
@@ -252,9 +289,13 @@ export function emitRecord(t: usize, s: usize): bool {
   }
   if (selected(Field.Rbytes) && has(mask, Slot.Rbytes)) o = putNum(o, Field.Rbytes, val(Slot.Rbytes));
   if (selected(Field.Rpkts) && has(mask, Slot.Rpkts)) o = putNum(o, Field.Rpkts, val(Slot.Rpkts));
-  if (selected(Field.Version)) o = putNum(o, Field.Version, ctx.version);
-  if (selected(Field.Odid)) o = putNum(o, Field.Odid, ctx.domain);
-  if (selected(Field.Tid) && ctx.version != 5) o = putNum(o, Field.Tid, ctx.tid);
+  if ((fieldMask & TAIL_FIELDS) != 0) {
+    if (ctx.version != tailVersion || ctx.domain != tailDomain || ctx.tid != tailTid) writeTailText();
+    const t = TAIL_TEXT_PTR;
+    store<u64>(o, load<u64>(t)); store<u64>(o + 8, load<u64>(t + 8)); store<u64>(o + 16, load<u64>(t + 16));
+    store<u64>(o + 24, load<u64>(t + 24)); store<u64>(o + 32, load<u64>(t + 32)); store<u64>(o + 40, load<u64>(t + 40));
+    o += tailLen;
+  }
   if (o == start) {
     store<u8>(o, 123); // "{"
     o++;
