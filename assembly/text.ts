@@ -125,9 +125,13 @@ export function initText(base: usize): void {
 // digits go out as whole 2-, 4- or 8-byte stores from the "00".."99" table.
 
 /** Writes `v` in decimal at `out`; returns the new cursor. Writes up to 8 bytes past the digits' start. */
-export function putU64(out: usize, v: u64): usize {
+@inline export function putU64(out: usize, v: u64): usize {
   if (v <= 0xffffffff) return putU32(out, <u32>v);
-  // At least 10 digits: the top part, then exactly 8 low digits (16 for values of 17 digits or more).
+  return putBig(out, v);
+}
+
+/** `v` >= 2^32: at least 10 digits, as the top part, then exactly 8 low digits (16 for values of 17 digits or more). */
+function putBig(out: usize, v: u64): usize {
   const hi = v / 100000000;
   const lo = <u32>(v - hi * 100000000);
   if (hi >= 100000000) {
@@ -143,7 +147,7 @@ export function putU64(out: usize, v: u64): usize {
   return out + 8;
 }
 
-export function putU32(out: usize, v: u32): usize {
+@inline export function putU32(out: usize, v: u32): usize {
   if (v < 10000) return putSmall(out, v);
   if (v < 100000000) {
     const hi = v / 10000;
