@@ -2,13 +2,13 @@
 // "00".."99" digit pairs, IPv4 octet strings, hex digit pairs and, per pattern of zero
 // groups in an IPv6 address, the run that "::" replaces. Static data segments are read-only by
 // convention (they are re-applied on every instantiation), so tables are written at init.
+import { TABLES_PTR } from "./layout";
 
-let TEXT_PTR: usize = 0;
-export let KEYS_PTR: usize = 0; // FIELD_COUNT keys of 16 bytes; length in byte 15
-export let PAIRS_PTR: usize = 0; // 200 bytes
-export let OCTETS_PTR: usize = 0; // 256 x 8 bytes: the digits and ".", their length in byte 7
-export let HEX_PTR: usize = 0; // 256 x 2 bytes: "00".."ff"
-export let ZERO_RUN_PTR: usize = 0; // 256 x 2 bytes: first group and length of the longest zero run, by zero-group mask
+export const KEYS_PTR: usize = TABLES_PTR; // FIELD_COUNT keys of 16 bytes; length in byte 15
+export const PAIRS_PTR: usize = KEYS_PTR + 32 * 16; // 200 bytes
+export const OCTETS_PTR: usize = PAIRS_PTR + 200; // 256 x 8 bytes: the digits and ".", their length in byte 7
+export const HEX_PTR: usize = OCTETS_PTR + 2048; // 256 x 2 bytes: "00".."ff"
+export const ZERO_RUN_PTR: usize = HEX_PTR + 512; // 256 x 2 bytes: first group and length of the longest zero run, by zero-group mask
 
 export const TEXT_REGION_SIZE: usize = 32 * 16 + 200 + 2048 + 512 + 512;
 
@@ -23,14 +23,8 @@ function writeKey(index: i32, text: string): void {
   store<u8>(p + 15, <u8>n);
 }
 
-/** Writes the tables at `base`, which must hold TEXT_REGION_SIZE bytes. */
-export function initText(base: usize): void {
-  TEXT_PTR = base;
-  KEYS_PTR = base;
-  PAIRS_PTR = base + 32 * 16;
-  OCTETS_PTR = PAIRS_PTR + 200;
-  HEX_PTR = OCTETS_PTR + 2048;
-  ZERO_RUN_PTR = HEX_PTR + 512;
+/** Writes the tables at TABLES_PTR (TEXT_REGION_SIZE bytes). */
+export function initText(): void {
   // Keys in emit order; index = Field number (fields.ts).
   writeKey(0, ',"dvc":');
   writeKey(1, ',"src":');
