@@ -175,8 +175,13 @@ import { setSamplerRate } from "./sessions";
 }
 
 /** Absolute time in ms of a record's start (or end), or -1 when the record has none. */
-function recordTime(mask: u64, abs: Slot, uptime: Slot, delta: Slot, s: usize): i64 {
+@inline function recordTime(mask: u64, abs: Slot, uptime: Slot, delta: Slot, s: usize): i64 {
   if (has(mask, abs)) return <i64>val(abs);
+  return relativeTime(mask, uptime, delta, s);
+}
+
+/** recordTime() for records without an absolute time: from sysUptime or a delta to the export time. */
+function relativeTime(mask: u64, uptime: Slot, delta: Slot, s: usize): i64 {
   if (has(mask, uptime)) {
     const up = <u32>val(uptime);
     if (ctx.version == 10) {

@@ -181,7 +181,7 @@ function putBig(out: usize, v: u64): usize {
 }
 
 /** Writes an IPv4 address held in network order at `a` as dotted decimal. Writes up to 8 bytes past its end. */
-export function putIPv4(out: usize, a: usize): usize {
+@inline export function putIPv4(out: usize, a: usize): usize {
   const v = load<u32>(a); // the first octet in the low byte
   out = putOctet(out, v & 0xff);
   out = putOctet(out, (v >>> 8) & 0xff);
