@@ -45,7 +45,7 @@ let ready = false;
 export function init(templateLifetimeSec: u32, ignorePort: u32, fieldMask: u32, heldMaxBytes: u32,
   heldPerKeyBytes: u32, heldMaxAgeMs: u32, maxTemplatesPerExporter: u32, maxSessions: u32): u32 {
   if (!layout.placeRegions()) return 1;
-  initText(layout.TABLES_PTR);
+  initText();
   initElements(layout.TABLES_PTR + TEXT_REGION_SIZE);
   initSessions(maxSessions);
   initTemplates(maxTemplatesPerExporter);

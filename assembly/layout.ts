@@ -27,48 +27,33 @@ export const COUNTER_SLOTS: u32 = 64; // u64 each: see counters.ts
 /** Templates defined in one message whose held sets are released after the message's last set. */
 export const PENDING_MAX: u32 = 512;
 
-// Region offsets, set by placeRegions().
-export let ADDR_PTR: usize = 0; // 16 bytes: exporter address, IPv4 as ::ffff:a.b.c.d
-export let IN_PTR: usize = 0;
-export let OUT_PTR: usize = 0;
-export let INDEX_PTR: usize = 0;
-export let REC_PTR: usize = 0; // one decoded record's values, see fields.ts
-export let SCRATCH_PTR: usize = 0; // template compilation (192 bytes), then templates defined in this message (PENDING_MAX x u32)
-export let V5_TEMPLATE_PTR: usize = 0; // a pseudo template (presence mask only) for NetFlow v5
-export let TABLES_PTR: usize = 0; // text and element tables, written by init()
-export let DVC_PTR: usize = 0; // the exporter address as text, written once per datagram
-export let SESSIONS_PTR: usize = 0;
-export let SESSION_INDEX_PTR: usize = 0;
-export let TEMPLATES_PTR: usize = 0;
-export let TEMPLATE_INDEX_PTR: usize = 0;
-export let HELD_PTR: usize = 0;
-export let COUNTERS_PTR: usize = 0;
-export let END_PTR: usize = 0;
+// Region offsets: compile-time constants, so the decoder's code addresses them directly
+// (a pointer kept in a mutable global is a load from the instance on every use). They sit
+// above the module's static data, which placeRegions() checks ends below STATIC_LIMIT.
+const STATIC_LIMIT: usize = 16384; // the static data (string constants) takes about 2.5 KB
 
-function align(p: usize, a: usize): usize {
-  return (p + a - 1) & ~(a - 1);
-}
+export const ADDR_PTR: usize = STATIC_LIMIT; // 16 bytes: exporter address, IPv4 as ::ffff:a.b.c.d
+export const DVC_PTR: usize = ADDR_PTR + 64; // the exporter address as text, written once per datagram
+export const TIME_TEXT_PTR: usize = DVC_PTR + 64; // ',"time":' and the export time, written when the export time changes
+export const TAIL_TEXT_PTR: usize = TIME_TEXT_PTR + 64; // version, odid and tid as JSON, written when one of them changes
+export const REC_PTR: usize = TAIL_TEXT_PTR + 64; // one decoded record's values, see fields.ts
+export const SCRATCH_PTR: usize = REC_PTR + 512; // template compilation (192 bytes), then templates defined in this message (PENDING_MAX x u32)
+export const V5_TEMPLATE_PTR: usize = SCRATCH_PTR + 256 + <usize>PENDING_MAX * 4; // a pseudo template (presence mask only) for NetFlow v5
+export const TABLES_PTR: usize = V5_TEMPLATE_PTR + 64; // text and element tables, written by init()
+export const COUNTERS_PTR: usize = TABLES_PTR + 8192;
+export const IN_PTR: usize = COUNTERS_PTR + <usize>COUNTER_SLOTS * 8; // 64-aligned
+export const OUT_PTR: usize = IN_PTR + <usize>IN_CAPACITY + 64; // slack so 8-byte reads near the end stay inside memory
+export const INDEX_PTR: usize = OUT_PTR + <usize>OUT_CAPACITY + <usize>OUT_SLACK;
+export const SESSIONS_PTR: usize = INDEX_PTR + <usize>MAX_RECORDS_OUT * <usize>INDEX_ENTRY;
+export const SESSION_INDEX_PTR: usize = SESSIONS_PTR + <usize>MAX_SESSIONS * <usize>SESSION_SIZE;
+export const TEMPLATES_PTR: usize = SESSION_INDEX_PTR + <usize>SESSION_INDEX_SLOTS * 4;
+export const TEMPLATE_INDEX_PTR: usize = TEMPLATES_PTR + <usize>MAX_TEMPLATES * <usize>TEMPLATE_SIZE;
+export const HELD_PTR: usize = TEMPLATE_INDEX_PTR + <usize>TEMPLATE_INDEX_SLOTS * 4;
+export const END_PTR: usize = HELD_PTR + <usize>HELD_CAPACITY + 64;
 
-/** Places every region above the static data and grows memory to hold them. Returns false if memory cannot grow. */
+/** Checks that the regions lie above the static data and grows memory to hold them. Returns false if they do not fit. */
 export function placeRegions(): bool {
-  let p = align(__heap_base, 64);
-  ADDR_PTR = p; p += 64;
-  DVC_PTR = p; p += 64;
-  REC_PTR = p; p += 512;
-  SCRATCH_PTR = p; p += 256 + PENDING_MAX * 4;
-  V5_TEMPLATE_PTR = p; p += 64;
-  TABLES_PTR = p; p += 8192;
-  COUNTERS_PTR = p; p += COUNTER_SLOTS * 8;
-  p = align(p, 64);
-  IN_PTR = p; p += IN_CAPACITY + 64; // slack so 8-byte reads near the end stay inside memory
-  OUT_PTR = p; p += OUT_CAPACITY + OUT_SLACK;
-  INDEX_PTR = p; p += MAX_RECORDS_OUT * INDEX_ENTRY;
-  SESSIONS_PTR = p; p += MAX_SESSIONS * SESSION_SIZE;
-  SESSION_INDEX_PTR = p; p += SESSION_INDEX_SLOTS * 4;
-  TEMPLATES_PTR = p; p += MAX_TEMPLATES * TEMPLATE_SIZE;
-  TEMPLATE_INDEX_PTR = p; p += TEMPLATE_INDEX_SLOTS * 4;
-  HELD_PTR = p; p += HELD_CAPACITY + 64;
-  END_PTR = p;
+  if (__heap_base > STATIC_LIMIT) return false;
   const needPages = <i32>((END_PTR + 0xffff) >>> 16);
   const havePages = memory.size();
   if (needPages > havePages && memory.grow(needPages - havePages) < 0) return false;

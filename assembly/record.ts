@@ -1,9 +1,8 @@
 // Runs a compiled template over one record's bytes (filling the value slots at REC_PTR)
 // and writes the record as one line of JSON into the output region.
-import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, MAX_RECORDS_OUT, DVC_PTR } from "./layout";
-import { Action } from "./elements";
+import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
 import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
-import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN } from "./templates";
+import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op } from "./templates";
 import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
 import { ctx } from "./context";
 import { samplerRate, S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
@@ -25,34 +24,91 @@ export function resetOutput(): void {
 
 export function setFieldMask(mask: u32): void {
   fieldMask = mask;
+  timeTextMs = U64.MAX_VALUE;
+  tailVersion = 0;
 }
 
-@inline function readUint(p: usize, len: u32): u64 {
-  switch (len) {
-    case 1: return <u64>load<u8>(p);
-    case 2: return <u64>bswap<u16>(load<u16>(p));
-    case 4: return <u64>bswap<u32>(load<u32>(p));
-    case 8: return bswap<u64>(load<u64>(p));
-    default: {
-      let v: u64 = 0;
-      for (let i: u32 = 0; i < len; i++) v = (v << 8) | <u64>load<u8>(p + i);
-      return v;
+// Text that stays the same for all the records of a message (or of a set) is written once
+// and copied: the export time, and version / odid / tid. Each is kept with the values it
+// was written for and written again when they change (held sets change them too).
+let timeTextMs: u64 = U64.MAX_VALUE; // no export time is this large
+let timeTextLen: usize = 0;
+let tailVersion: u32 = 0; // 0: not written (every message has a version)
+let tailDomain: u32 = 0;
+let tailTid: u32 = 0;
+let tailLen: usize = 0;
+const TAIL_FIELDS: u32 = (1 << <u32>Field.Version) | (1 << <u32>Field.Odid) | (1 << <u32>Field.Tid);
+
+/** The export time as `,"time":N` (at most 28 bytes). */
+function writeTimeText(): void {
+  timeTextMs = ctx.timeMs;
+  timeTextLen = putNum(TIME_TEXT_PTR, Field.Time, ctx.timeMs) - TIME_TEXT_PTR;
+}
+
+/** The selected ones of version, odid and tid (at most 43 bytes). */
+function writeTailText(): void {
+  tailVersion = ctx.version;
+  tailDomain = ctx.domain;
+  tailTid = ctx.tid;
+  let o = TAIL_TEXT_PTR;
+  if (selected(Field.Version)) o = putNum(o, Field.Version, ctx.version);
+  if (selected(Field.Odid)) o = putNum(o, Field.Odid, ctx.domain);
+  if (selected(Field.Tid) && ctx.version != 5) o = putNum(o, Field.Tid, ctx.tid);
+  tailLen = o - TAIL_TEXT_PTR;
+}
+
+/** An unsigned integer of 1 to 8 bytes (reduced-size encoding, RFC 7011 section 6.2), big-endian. */
+function readUintN(p: usize, len: usize): u64 {
+  let v: u64 = 0;
+  for (let i: usize = 0; i < len; i++) v = (v << 8) | <u64>load<u8>(p + i);
+  return v;
+}
+
+/** Reads one fixed-length field of `len` bytes at p for step op `op` into its value slot at dst. */
+@inline function readField(op: u32, p: usize, len: usize, dst: usize): void {
+  switch (op) {
+    case Op.U8: store<u64>(dst, <u64>load<u8>(p)); break;
+    case Op.U16: store<u64>(dst, <u64>bswap<u16>(load<u16>(p))); break;
+    case Op.U32: store<u64>(dst, <u64>bswap<u32>(load<u32>(p))); break;
+    case Op.U64: store<u64>(dst, bswap<u64>(load<u64>(p))); break;
+    case Op.UintN: store<u64>(dst, readUintN(p, len)); break;
+    case Op.Addr4: store<u32>(dst, load<u32>(p)); break;
+    case Op.Addr6: store<u64>(dst, load<u64>(p)); store<u64>(dst + 8, load<u64>(p + 8)); break;
+    case Op.Sec32: store<u64>(dst, <u64>bswap<u32>(load<u32>(p)) * 1000); break;
+    case Op.SecN: store<u64>(dst, readUintN(p, len) * 1000); break;
+    case Op.Ntp: {
+      // dateTimeMicro/Nanoseconds: NTP seconds since 1900 and a 32-bit fraction.
+      const v = bswap<u64>(load<u64>(p));
+      const secs = v >>> 32;
+      const frac = v & 0xffffffff;
+      store<u64>(dst, (secs >= NTP_UNIX_OFFSET ? secs - NTP_UNIX_OFFSET : 0) * 1000 + ((frac * 1000) >>> 32));
+      break;
     }
+    default: break; // Op.Skip
   }
 }
 
 /** Reads one record at p (not past end) into the value slots. Returns the next record's offset, or 0 if the record runs past end. */
 export function runRecord(t: usize, p: usize, end: usize): usize {
-  const checkEach = load<u8>(t + T_HAS_VAR) != 0;
-  if (!checkEach && p + <usize>load<u16>(t + T_MIN_LEN) > end) return 0;
-  const n = <usize>load<u16>(t + T_STEPS);
   const rec = REC_PTR;
-  for (let i: usize = 0; i < n; i++) {
-    const step = load<u32>(t + T_STEP0 + (i << 2));
+  let s = t + T_STEP0;
+  const stepsEnd = s + (<usize>load<u16>(t + T_STEPS) << 2);
+  if (load<u8>(t + T_HAS_VAR) == 0) {
+    // Fixed-length fields only: one check for the whole record.
+    if (p + <usize>load<u16>(t + T_MIN_LEN) > end) return 0;
+    for (; s < stepsEnd; s += 4) {
+      const step = load<u32>(s);
+      const len = <usize>(step & 0xffff);
+      readField((step >>> 16) & 0xff, p, len, rec + (<usize>(step >>> 24) << 2));
+      p += len;
+    }
+    return p;
+  }
+  for (; s < stepsEnd; s += 4) {
+    const step = load<u32>(s);
     let len = <usize>(step & 0xffff);
-    const action = (step >>> 16) & 0xff;
-    const dst = rec + (<usize>(step >>> 24) << 2);
-    if (action == Action.SkipVar) {
+    const op = (step >>> 16) & 0xff;
+    if (op == Op.SkipVar) {
       // RFC 7011 section 7: 1-byte length, or 255 then a 2-byte length.
       if (p >= end) return 0;
       len = <usize>load<u8>(p);
@@ -62,28 +118,9 @@ export function runRecord(t: usize, p: usize, end: usize): usize {
         len = <usize>bswap<u16>(load<u16>(p));
         p += 2;
       }
-      if (p + len > end) return 0;
-      p += len;
-      continue;
     }
-    if (checkEach && p + len > end) return 0;
-    switch (action) {
-      case Action.Skip: break;
-      case Action.Uint: store<u64>(dst, readUint(p, <u32>len)); break;
-      case Action.Addr4: store<u32>(dst, load<u32>(p)); break;
-      case Action.Addr6: store<u64>(dst, load<u64>(p)); store<u64>(dst + 8, load<u64>(p + 8)); break;
-      case Action.TimeSec: store<u64>(dst, readUint(p, <u32>len) * 1000); break;
-      case Action.TimeMs: store<u64>(dst, readUint(p, <u32>len)); break;
-      case Action.TimeNtp: {
-        // dateTimeMicro/Nanoseconds: NTP seconds since 1900 and a 32-bit fraction.
-        const v = bswap<u64>(load<u64>(p));
-        const secs = v >>> 32;
-        const frac = v & 0xffffffff;
-        store<u64>(dst, (secs >= NTP_UNIX_OFFSET ? secs - NTP_UNIX_OFFSET : 0) * 1000 + ((frac * 1000) >>> 32));
-        break;
-      }
-      default: break;
-    }
+    if (p + len > end) return 0;
+    if (op != Op.SkipVar) readField(op, p, len, rec + (<usize>(step >>> 24) << 2));
     p += len;
   }
   return p;
@@ -138,8 +175,13 @@ import { setSamplerRate } from "./sessions";
 }
 
 /** Absolute time in ms of a record's start (or end), or -1 when the record has none. */
-function recordTime(mask: u64, abs: Slot, uptime: Slot, delta: Slot, s: usize): i64 {
+@inline function recordTime(mask: u64, abs: Slot, uptime: Slot, delta: Slot, s: usize): i64 {
   if (has(mask, abs)) return <i64>val(abs);
+  return relativeTime(mask, uptime, delta, s);
+}
+
+/** recordTime() for records without an absolute time: from sysUptime or a delta to the export time. */
+function relativeTime(mask: u64, uptime: Slot, delta: Slot, s: usize): i64 {
   if (has(mask, uptime)) {
     const up = <u32>val(uptime);
     if (ctx.version == 10) {
@@ -204,7 +246,13 @@ export function emitRecord(t: usize, s: usize): bool {
     if (selected(Field.Flags)) o = putNum(o, Field.Flags, has(mask, Slot.Flags) ? val(Slot.Flags) : 0);
     if (selected(Field.Bytes)) o = putNum(o, Field.Bytes, has(mask, Slot.Bytes) ? val(Slot.Bytes) : 0);
     if (selected(Field.Pkts)) o = putNum(o, Field.Pkts, has(mask, Slot.Pkts) ? val(Slot.Pkts) : 0);
-    if (selected(Field.Time)) o = putNum(o, Field.Time, ctx.timeMs);
+    if (selected(Field.Time)) {
+      if (ctx.timeMs != timeTextMs) writeTimeText();
+      const t = TIME_TEXT_PTR;
+      store<u64>(o, load<u64>(t)); store<u64>(o + 8, load<u64>(t + 8));
+      store<u64>(o + 16, load<u64>(t + 16)); store<u32>(o + 24, load<u32>(t + 24));
+      o += timeTextLen;
+    }
   }
   if (selected(Field.Start)) {
     const v = recordTime(mask, Slot.Start, Slot.StartUptime, Slot.StartDeltaUs, s);
@@ -252,9 +300,13 @@ export function emitRecord(t: usize, s: usize): bool {
   }
   if (selected(Field.Rbytes) && has(mask, Slot.Rbytes)) o = putNum(o, Field.Rbytes, val(Slot.Rbytes));
   if (selected(Field.Rpkts) && has(mask, Slot.Rpkts)) o = putNum(o, Field.Rpkts, val(Slot.Rpkts));
-  if (selected(Field.Version)) o = putNum(o, Field.Version, ctx.version);
-  if (selected(Field.Odid)) o = putNum(o, Field.Odid, ctx.domain);
-  if (selected(Field.Tid) && ctx.version != 5) o = putNum(o, Field.Tid, ctx.tid);
+  if ((fieldMask & TAIL_FIELDS) != 0) {
+    if (ctx.version != tailVersion || ctx.domain != tailDomain || ctx.tid != tailTid) writeTailText();
+    const t = TAIL_TEXT_PTR;
+    store<u64>(o, load<u64>(t)); store<u64>(o + 8, load<u64>(t + 8)); store<u64>(o + 16, load<u64>(t + 16));
+    store<u64>(o + 24, load<u64>(t + 24)); store<u64>(o + 32, load<u64>(t + 32)); store<u64>(o + 40, load<u64>(t + 40));
+    o += tailLen;
+  }
   if (o == start) {
     store<u8>(o, 123); // "{"
     o++;

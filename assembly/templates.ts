@@ -22,12 +22,35 @@ export const T_MASK: usize = 16; // u64 presence mask of value slots
 export const T_LAST_SEEN: usize = 24; // f64 ms
 export const T_SPEC_HASH: usize = 32; // u32 hash of the template record as sent
 export const T_SPEC_LEN: usize = 36; // u32 its length
-export const T_STEP0: usize = 48; // steps: u16 length (0xffff = variable), u8 action, u8 value offset / 4
+export const T_STEP0: usize = 48; // steps: u16 length (0xffff = variable), u8 action (an Op once compiled), u8 value offset / 4
 export const T_RAW0: usize = T_STEP0 + 4 * <usize>MAX_FIELDS; // fields as sent: u32 (element id incl. enterprise bit) << 16 | length
 
 export const KIND_DATA: u8 = 1;
 export const KIND_OPTIONS: u8 = 2;
 export const VARLEN: u32 = 0xffff;
+
+/**
+ * What a compiled step does: an element's action specialised by its length, so a record
+ * runs one dispatch per field. Skip and SkipVar keep the numbers of Action.Skip / SkipVar.
+ */
+export const enum Op {
+  Skip = 0, SkipVar = 1, U8 = 2, U16 = 3, U32 = 4, U64 = 5, UintN = 6, Addr4 = 7, Addr6 = 8,
+  Sec32 = 9, SecN = 10, Ntp = 11,
+}
+
+function stepOp(action: u32, length: u32): Op {
+  switch (action) {
+    case Action.Skip: return Op.Skip;
+    case Action.SkipVar: return Op.SkipVar;
+    case Action.Uint: case Action.TimeMs: // milliseconds are the value as sent
+      return length == 1 ? Op.U8 : length == 2 ? Op.U16 : length == 4 ? Op.U32 : length == 8 ? Op.U64 : Op.UintN;
+    case Action.Addr4: return Op.Addr4;
+    case Action.Addr6: return Op.Addr6;
+    case Action.TimeSec: return length == 4 ? Op.Sec32 : Op.SecN;
+    case Action.TimeNtp: return Op.Ntp;
+    default: return Op.Skip;
+  }
+}
 
 let freeHead: u32 = 0;
 let active: u32 = 0;
@@ -212,6 +235,10 @@ export function endCompile(kind: u8, fieldCount: u32, scopeCount: u32, now: f64,
     }
     store<u32>(t + T_STEP0 + (<usize>w << 2), load<u32>(p));
     w++;
+  }
+  for (let r: u32 = 0; r < w; r++) {
+    const p = t + T_STEP0 + (<usize>r << 2);
+    store<u8>(p + 2, <u8>stepOp(<u32>load<u8>(p + 2), <u32>load<u16>(p)));
   }
   store<u8>(t + T_KIND, kind);
   store<u8>(t + T_HAS_VAR, hasVar ? 1 : 0);
