@@ -118,6 +118,11 @@ export class UdpReceiver {
     else if (result === 2) this.stats.dropped.too_large++;
   }
 
+  /** Each socket's receive buffer as the kernel reports it (twice the granted size on Linux). */
+  receiveBufferBytes(): number[] {
+    return this.#sockets.map((s) => s.getRecvBufferSize());
+  }
+
   /** The kernel-side sockets, for /proc/net/udp lookups. */
   boundPorts(): { family: 'udp' | 'udp6'; port: number }[] {
     return this.#sockets.map((s) => {
