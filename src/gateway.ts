@@ -6,6 +6,7 @@ import { DecoderPool } from './decoder/pool.js';
 import { discardPrewarmedWorkers } from './decoder/prewarm.js';
 import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
 import { fieldMask } from './decoder/wasm.js';
+import { supportedCompressions } from './kafka/producer.js';
 import type { Config } from './config/schema.js';
 import type { Logger, LogLevel } from './log.js';
 import type { TapBatch } from './tap/forwarder.js';
@@ -33,11 +34,11 @@ export interface Gateway {
 const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
-  // What the workers would refuse fails here, once (the decoder's fields before any thread starts).
+  // What the workers would refuse fails here, once, before any worker gets its configuration.
   fieldMask(config.decoder.fields.length ? config.decoder.fields : undefined);
-  // The codec list lives beside kafkajs (~30 ms to import, which the main thread needs for nothing
-  // else), so it loads while the workers boot rather than before them.
-  const codecs = import('./kafka/producer.js').then((m) => m.supportedCompressions);
+  if (!supportedCompressions.includes(config.kafka.compression)) {
+    throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supportedCompressions.join(', ')})`);
+  }
   const workers = config.workers || availableParallelism();
   let onTap: Gateway['onTap'];
   const pool = new DecoderPool({
@@ -62,14 +63,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       logLevel: config.log.level as LogLevel,
     },
   });
-  const started = pool.start();
-  started.catch(() => undefined); // awaited below, or abandoned when the codec check fails
-  const supported = await codecs;
-  if (!supported.includes(config.kafka.compression)) {
-    await pool.stop(0);
-    throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supported.join(', ')})`);
-  }
-  await started;
+  await pool.start();
   await discardPrewarmedWorkers();
   const receiver = new UdpReceiver(config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
   let addresses: AddressInfo[];

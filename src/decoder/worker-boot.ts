@@ -15,11 +15,18 @@ const preload = Promise.all([
 ]);
 preload.catch(() => undefined); // the import of worker.js below reports the same failure
 
+// Messages the pool sends after the WorkerInit (stats, stop) wait in the port until worker.ts
+// listens. The port is unref'd meanwhile, so a timer keeps the thread alive through the import.
 parentPort!.once('message', (init: WorkerInit) => {
+  const keepAlive = setInterval(() => undefined, 1_000);
   void preload.finally(async () => {
     const threads = createRequire(import.meta.url)('node:worker_threads') as { workerData: unknown };
     threads.workerData = init;
     syncBuiltinESMExports();
-    await import('./worker.js');
+    try {
+      await import('./worker.js');
+    } finally {
+      clearInterval(keepAlive);
+    }
   });
 });
