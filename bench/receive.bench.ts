@@ -32,13 +32,15 @@
 // machine used during each step ("other CPU"), and warns when it was more than a quarter of a core:
 // on a 2-core box another benchmark running meanwhile halves the result.
 //
-// Measured (2 vCPUs, Node 20.20.2, 1,404 B datagrams, a quiet run: other CPU <= 8 %):
+// Measured before the receive path was reworked (2 vCPUs, Node 20.20.2, 1,404 B datagrams, a
+// quiet run: other CPU <= 8 %, with a copy of the receiver's loop):
 //   FlowGate's work (ring, 2 sleeping consumers): 63-75k datagrams/s with no drop, first loss at
 //     75-88k, ~100k received/s when flooded; receive thread 6-7.7 µs of CPU per datagram, the whole
 //     process 11-15 µs (the consumers wake for nearly every datagram).
-//   --consumer poll (no notify): 150k with no drop, 177k at 200k offered, 192k flooded; 5.1-5.5 µs.
 //   --work count (dgram alone): 150k with no drop, 194k at 200k offered, 264k flooded; 4.2-4.7 µs.
-// So at these rates the ring's sleep / notify handshake, not the copy, halves what one process takes.
+// After (FlowGate's UdpReceiver, light ring sleeps, handle hook; 2026-12-01, docs/performance.md
+// section 1): 100k with no drop, 188-192k received at 200k offered with the 4 MiB rmem_max; with
+// net.core.rmem_max and --receive-buffer 67108864, 200k with no drop in 4 of 5 runs, 220-250k flooded.
 //
 //   node dist/bench/receive.bench.js [--quick] [--rates 50000,100000,...] [--step-seconds 4]
 //     [--records-per-packet 20] [--exporters 16] [--workers 2] [--work ring|lookup|count]
