@@ -2,13 +2,13 @@
 // drops. Nothing is decoded and nothing goes to Kafka: this is the ceiling of FlowGate's receive
 // loop (src/udp/receiver.ts), the first stage every datagram crosses on the main thread.
 //
-// The receiver (this file, run with --receiver, a process of its own) binds one dgram socket on
-// 127.0.0.1:0 with recvBufferSize 8 MiB (FlowGate's default; the kernel caps it at
-// net.core.rmem_max, so check the "receive buffer" line) and does, per datagram, what FlowGate's
-// receiver does: count datagrams and bytes, look the exporter up in a Map by source address
-// (16 address bytes and worker, computed once per exporter with the project's addressBytes() and
-// the pool's FNV hash), and push the datagram into that worker's PacketRing (dist/src/ring/ring.js,
-// 4,096 slots of 9,216 B, as config.yaml) with port and Date.now(), counting ring_full / too_large.
+// The receiver (this file, run with --receiver, a process of its own) runs FlowGate's own
+// UdpReceiver (dist/src/udp/receiver.js) on 127.0.0.1:0 with recvBufferSize 8 MiB (FlowGate's
+// default, --receive-buffer to change; the kernel caps it at net.core.rmem_max, so check the
+// "receive buffer" line): per datagram it counts datagrams and bytes, looks the exporter up by
+// source address (16 address bytes and worker, once per exporter, the pool's FNV hash), and pushes
+// the datagram into that worker's PacketRing (4,096 slots of 9,216 B, as config.yaml) with port and
+// receive time, counting ring_full / too_large.
 // Each ring is drained by a trivial consumer in a worker thread: the drain loop of
 // src/decoder/worker.ts (peek, release; setImmediate after a pass that found datagrams,
 // ring.waitForData() after an empty one) without the decoding, so the producer also pays for the
@@ -32,17 +32,19 @@
 // machine used during each step ("other CPU"), and warns when it was more than a quarter of a core:
 // on a 2-core box another benchmark running meanwhile halves the result.
 //
-// Measured (2 vCPUs, Node 20.20.2, 1,404 B datagrams, a quiet run: other CPU <= 8 %):
+// Measured before the receive path was reworked (2 vCPUs, Node 20.20.2, 1,404 B datagrams, a
+// quiet run: other CPU <= 8 %, with a copy of the receiver's loop):
 //   FlowGate's work (ring, 2 sleeping consumers): 63-75k datagrams/s with no drop, first loss at
 //     75-88k, ~100k received/s when flooded; receive thread 6-7.7 µs of CPU per datagram, the whole
 //     process 11-15 µs (the consumers wake for nearly every datagram).
-//   --consumer poll (no notify): 150k with no drop, 177k at 200k offered, 192k flooded; 5.1-5.5 µs.
 //   --work count (dgram alone): 150k with no drop, 194k at 200k offered, 264k flooded; 4.2-4.7 µs.
-// So at these rates the ring's sleep / notify handshake, not the copy, halves what one process takes.
+// After (FlowGate's UdpReceiver, light ring sleeps, handle hook; 2026-12-01, docs/performance.md
+// section 1): 100k with no drop, 188-192k received at 200k offered with the 4 MiB rmem_max; with
+// net.core.rmem_max and --receive-buffer 67108864, 200k with no drop in 4 of 5 runs, 220-250k flooded.
 //
 //   node dist/bench/receive.bench.js [--quick] [--rates 50000,100000,...] [--step-seconds 4]
 //     [--records-per-packet 20] [--exporters 16] [--workers 2] [--work ring|lookup|count]
-//     [--consumer sleep|poll|spin]
+//     [--consumer sleep|poll|spin] [--receive-buffer BYTES]
 //     [--no-flood] [--no-bisect]
 //
 // --quick: 50k, 100k, 200k datagrams/s and the flood step, 2 s each, no bisection (~15 s). Default
@@ -59,7 +61,9 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { addressBytes } from '../src/net/address.js';
-import { PacketRing, RING_FULL, RING_TOO_LARGE } from '../src/ring/ring.js';
+import { PacketRing } from '../src/ring/ring.js';
+import { UdpReceiver } from '../src/udp/receiver.js';
+import { createLogger } from '../src/log.js';
 import { udpSocketCounters } from './lib/proc-net-udp.js';
 import { mergeResults } from './lib/results.js';
 
@@ -115,7 +119,7 @@ async function consumer(): Promise<void> {
 type Work = 'count' | 'lookup' | 'ring';
 type Consumer = 'sleep' | 'poll' | 'spin';
 
-async function receiver(work: Work, workers: number, consumer: Consumer): Promise<void> {
+async function receiver(work: Work, workers: number, consumer: Consumer, receiveBuffer: number): Promise<void> {
   const rings = work === 'ring' ? Array.from({ length: workers }, () => PacketRing.create({ slots: SLOTS, slotBytes: SLOT_BYTES })) : [];
   const threads = rings.map((r) => new Worker(new URL(import.meta.url), { workerData: { buffer: r.buffer, consumer } }));
   const exporters = new Map<string, { address: Uint8Array; worker: number }>();
@@ -125,51 +129,56 @@ async function receiver(work: Work, workers: number, consumer: Consumer): Promis
     for (let i = 0; i < 16; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
     return ((h ^ (h >>> 16)) >>> 0) % Math.max(1, rings.length);
   };
-  const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: RECEIVE_BUFFER });
   let sink = 0;
-  if (work === 'count') {
-    socket.on('message', (msg) => { stats.datagrams++; stats.bytes += msg.length; });
-  } else if (work === 'lookup') {
-    // everything but the push: counts, exporter lookup, Date.now()
-    socket.on('message', (msg, rinfo) => {
-      stats.datagrams++;
-      stats.bytes += msg.length;
-      let exporter = exporters.get(rinfo.address);
-      if (!exporter) {
-        const address = addressBytes(rinfo.address);
-        exporter = { address, worker: workerFor(address) };
-        exporters.set(rinfo.address, exporter);
-      }
-      sink += exporter.worker + rinfo.port + Date.now();
-    });
+  let socket: dgram.Socket | undefined;
+  let gateway: UdpReceiver | undefined;
+  let port: number;
+  let receiveBufferBytes: number;
+  if (work === 'ring') {
+    // FlowGate's receiver itself, with this process's rings in place of the decoder pool's.
+    gateway = new UdpReceiver(['127.0.0.1:0'], receiveBuffer, { workerFor, ring: (i) => rings[i]! }, createLogger('error'));
+    const [bound] = await gateway.start();
+    port = bound!.port;
+    receiveBufferBytes = gateway.receiveBufferBytes()[0]!;
   } else {
-    socket.on('message', (msg, rinfo) => {
-      stats.datagrams++;
-      stats.bytes += msg.length;
-      let exporter = exporters.get(rinfo.address);
-      if (!exporter) {
-        const address = addressBytes(rinfo.address);
-        exporter = { address, worker: workerFor(address) };
-        if (exporters.size > 100_000) exporters.clear();
-        exporters.set(rinfo.address, exporter);
-      }
-      const result = rings[exporter.worker]!.push(msg, exporter.address, 0, rinfo.port, Date.now());
-      if (result === RING_FULL) stats.ringFull++;
-      else if (result === RING_TOO_LARGE) stats.tooLarge++;
-    });
+    const s = dgram.createSocket({ type: 'udp4', recvBufferSize: receiveBuffer });
+    if (work === 'count') {
+      s.on('message', (msg) => { stats.datagrams++; stats.bytes += msg.length; });
+    } else {
+      // everything but the push: counts, exporter lookup, Date.now()
+      s.on('message', (msg, rinfo) => {
+        stats.datagrams++;
+        stats.bytes += msg.length;
+        let exporter = exporters.get(rinfo.address);
+        if (!exporter) {
+          const address = addressBytes(rinfo.address);
+          exporter = { address, worker: workerFor(address) };
+          exporters.set(rinfo.address, exporter);
+        }
+        sink += exporter.worker + rinfo.port + Date.now();
+      });
+    }
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+    socket = s;
+    port = s.address().port;
+    receiveBufferBytes = s.getRecvBufferSize();
   }
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const send = (m: FromReceiver): void => { process.send!(m); };
-  send({ type: 'ready', port: socket.address().port, receiveBufferBytes: socket.getRecvBufferSize() });
+  send({ type: 'ready', port, receiveBufferBytes });
   process.on('disconnect', () => process.exit(0)); // the harness went away
   process.on('message', (m: ToReceiver) => {
     if (m.type === 'stats') {
       const cpu = process.cpuUsage();
       const elu = performance.eventLoopUtilization();
       if (sink === -1) console.log(sink);
+      if (gateway) {
+        const g = gateway.stats;
+        Object.assign(stats, { datagrams: g.datagrams, bytes: g.bytes, ringFull: g.dropped.ring_full, tooLarge: g.dropped.too_large });
+      }
       send({ type: 'stats', ...stats, cpuUs: cpu.user + cpu.system, idle: elu.idle, active: elu.active });
     } else {
-      socket.close();
+      socket?.close();
+      void gateway?.stop();
       for (const r of rings) r.close();
       void Promise.all(threads.map((t) => new Promise((resolve) => t.once('exit', resolve)))).then(() => process.exit(0));
     }
@@ -191,13 +200,14 @@ interface Args {
   consumer: Consumer;
   flood: boolean;
   bisect: number;
+  receiveBuffer: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
   const a: Args = {
     quick, rates: quick ? [50_000, 100_000, 200_000] : [50_000, 100_000, 150_000, 200_000, 250_000, 300_000],
-    stepSeconds: quick ? 2 : 4, recordsPerPacket: 20, exporters: 16, workers: 2, work: 'ring', consumer: 'sleep', flood: true, bisect: quick ? 0 : 2,
+    stepSeconds: quick ? 2 : 4, recordsPerPacket: 20, exporters: 16, workers: 2, work: 'ring', consumer: 'sleep', flood: true, bisect: quick ? 0 : 2, receiveBuffer: RECEIVE_BUFFER,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -218,6 +228,7 @@ function parseArgs(argv: string[]): Args {
       case '--records-per-packet': a.recordsPerPacket = Math.floor(positive(value())); break;
       case '--exporters': a.exporters = Math.floor(positive(value())); break;
       case '--workers': a.workers = Math.floor(positive(value())); break;
+      case '--receive-buffer': a.receiveBuffer = Math.floor(positive(value())); break;
       case '--count-only': a.work = 'count'; break;
       case '--work': {
         const v = value();
@@ -288,7 +299,7 @@ function runLoadgen(args: string[]): Promise<LoadgenResult> {
 async function harness(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const command = `cd ${fileURLToPath(new URL('../../', import.meta.url))} && npm run build && node dist/bench/receive.bench.js ${process.argv.slice(2).join(' ')}`.trim();
-  const child = fork(self, ['--receiver', '--work', a.work, '--workers', String(a.workers), '--consumer', a.consumer], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(self, ['--receiver', '--work', a.work, '--workers', String(a.workers), '--consumer', a.consumer, '--receive-buffer', String(a.receiveBuffer)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting: ((m: FromReceiver) => void)[] = [];
   child.on('message', (m: FromReceiver) => waiting.shift()?.(m));
   const next = (): Promise<FromReceiver> => new Promise((resolve) => waiting.push(resolve));
@@ -315,7 +326,7 @@ async function harness(): Promise<void> {
 
   console.log(`receive only: one dgram socket on 127.0.0.1:${port}, receive buffer ${ready.receiveBufferBytes} B (kernel's doubled value), `
     + (a.work === 'count' ? 'per datagram: count only' : a.work === 'lookup' ? 'per datagram: count, exporter lookup, Date.now() (no ring)'
-      : `per datagram: exporter lookup + push into 1 of ${a.workers} PacketRing(s) of ${SLOTS} x ${SLOT_BYTES} B, drained by trivial consumer threads`
+      : `per datagram: FlowGate's UdpReceiver (exporter lookup + push) into 1 of ${a.workers} PacketRing(s) of ${SLOTS} x ${SLOT_BYTES} B, drained by trivial consumer threads`
         + (a.consumer === 'poll' ? ' that poll every 1 ms' : a.consumer === 'spin' ? ' that never sleep' : '')));
   console.log(`load: bench/loadgen, ${a.exporters} exporters, ${a.recordsPerPacket} records/packet, templates every ${TEMPLATE_EVERY} packets, `
     + `${a.stepSeconds} s per step; ${availableParallelism()} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -447,7 +458,7 @@ if (!isMainThread) {
   await consumer();
 } else if (process.argv.includes('--receiver')) {
   const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
-  await receiver((arg('--work') ?? 'ring') as Work, Number(arg('--workers') ?? 2), (arg('--consumer') ?? 'sleep') as Consumer);
+  await receiver((arg('--work') ?? 'ring') as Work, Number(arg('--workers') ?? 2), (arg('--consumer') ?? 'sleep') as Consumer, Number(arg('--receive-buffer') ?? RECEIVE_BUFFER));
 } else {
   try {
     await harness();

@@ -1,8 +1,7 @@
-// `flowgate <command>`: dispatches to one module per command.
-import { runDecode } from './commands/decode.js';
-import { runServe } from './commands/serve.js';
-import { runCheck } from './commands/check.js';
-import { runStart } from './commands/start.js';
+// `flowgate <command>`: dispatches to one module per command, imported only when it runs (start-up
+// time: `serve` need not load the decoder's pcap reader, nor `decode` the HTTP server).
+import { availableParallelism } from 'node:os';
+import { prewarmDecoderWorkers } from './decoder/prewarm.js';
 
 const usage = `usage: flowgate <command> [options]
 
@@ -18,18 +17,25 @@ commands:
       JSON records on stdout (exactly what goes to Kafka), a summary on stderr
 `;
 
+/** Boots one decoder worker per CPU (the default of `workers`) while the config loads; see prewarm.ts. */
+function prewarm(): void {
+  prewarmDecoderWorkers(Math.max(1, availableParallelism() - 1));
+}
+
 /** Runs the command in argv; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      return runServe(rest);
+      prewarm();
+      return (await import('./commands/serve.js')).runServe(rest);
     case 'start':
-      return runStart(rest);
+      prewarm();
+      return (await import('./commands/start.js')).runStart(rest);
     case 'check':
-      return runCheck(rest);
+      return (await import('./commands/check.js')).runCheck(rest);
     case 'decode':
-      return runDecode(rest);
+      return (await import('./commands/decode.js')).runDecode(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { DecoderPool } from './decoder/pool.js';
+import { discardPrewarmedWorkers } from './decoder/prewarm.js';
 import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
 import { fieldMask } from './decoder/wasm.js';
 import { supportedCompressions } from './kafka/producer.js';
@@ -33,7 +34,7 @@ export interface Gateway {
 const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
-  // What the workers would refuse fails here, once, before any thread starts.
+  // What the workers would refuse fails here, once, before any worker gets its configuration.
   fieldMask(config.decoder.fields.length ? config.decoder.fields : undefined);
   if (!supportedCompressions.includes(config.kafka.compression)) {
     throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supportedCompressions.join(', ')})`);
@@ -63,6 +64,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     },
   });
   await pool.start();
+  await discardPrewarmedWorkers();
   const receiver = new UdpReceiver(config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
   let addresses: AddressInfo[];
   try {

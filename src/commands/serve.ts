@@ -5,7 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { loadConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { startGateway, type Gateway } from '../gateway.js';
-import { startHttp, type HttpEndpoint } from '../http/endpoints.js';
+import type { HttpEndpoint } from '../http/endpoints.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 
 export const serveHelp = `usage: flowgate serve [--config FILE] [--set path=value ...]
@@ -34,6 +34,9 @@ export function parseServeArgs(argv: string[]): ServeArgs | string {
 
 /** Runs the gateway with `config` until a signal stops it; resolves to the exit code. */
 export async function serveUntilSignal(args: ServeArgs, config: Config, log: Logger, onReady?: (gateway: Gateway, http: HttpEndpoint) => void): Promise<number> {
+  // The HTTP side (uWS, prom-client: ~35 ms of imports) loads while the decoder workers boot.
+  const httpModule = import('../http/endpoints.js');
+  httpModule.catch(() => undefined); // awaited below; a failure is reported there
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, log);
@@ -43,7 +46,7 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
   }
   let http: HttpEndpoint;
   try {
-    http = await startHttp(gateway, log);
+    http = await (await httpModule).startHttp(gateway, log);
   } catch (err) {
     log.error('http endpoint failed to start', { listen: config.http.listen, error: (err as Error).message });
     await gateway.stop();

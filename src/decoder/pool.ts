@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { PacketRing } from '../ring/ring.js';
 import { decoderModule } from './wasm.js';
+import { takePrewarmedWorker, workerBootUrl } from './prewarm.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker.js';
 import type { TapSpec, TapBatch } from '../tap/forwarder.js';
 import { ACCT_SLOTS, accountingView, unaccounted, Acct, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
@@ -18,8 +19,6 @@ export interface PoolOptions {
   /** Records the live tap asked for, batched by each worker. */
   onTap?: (batch: TapBatch, worker: number) => void;
 }
-
-const workerUrl = new URL('./worker.js', import.meta.url);
 
 interface Slot {
   index: number;
@@ -100,7 +99,10 @@ export class DecoderPool {
       accounting: this.#accounting,
       module: decoderModule(),
     };
-    const worker = new Worker(workerUrl, { workerData: init });
+    // A prewarmed worker (prewarm.ts) when one is left, else a new one: both boot through
+    // worker-boot.js and get their WorkerInit by message.
+    const worker = takePrewarmedWorker() ?? new Worker(workerBootUrl);
+    worker.postMessage(init);
     slot.worker = worker;
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {

@@ -11,14 +11,23 @@
 // other's, and reloads the other's counter only when the cache says "full" (producer) or
 // "empty" (consumer), so in steady state neither side touches the other's cache line.
 //
-// Sleeping. The consumer sets SLEEPING, re-checks the tail and the closed flag, then waits with
-// Atomics.waitAsync on SLEEPING. The producer stores the tail, then reads SLEEPING; if it is set,
-// the producer clears it and calls Atomics.notify. Both sides do store-then-load in seq-cst order,
-// so either the consumer sees the new tail or the producer sees the flag (no lost wake-up), and
-// the producer pays for a notify once per sleep, never per datagram while the consumer is awake.
+// Sleeping. A consumer that finds the ring empty announces how it sleeps in SLEEPING, re-checks
+// the tail and the closed flag, then waits with Atomics.waitAsync on SLEEPING. The producer stores
+// the tail, then reads SLEEPING; if it says so, the producer clears it and calls Atomics.notify.
+// Both sides do store-then-load in seq-cst order, so either the consumer sees the new tail or the
+// producer sees the flag (no lost wake-up).
+//
+// Two ways to sleep, because a wake-up per datagram is what limited the receive rate (measured in
+// bench/receive.bench.ts: the consumer drains faster than datagrams come, so it slept after nearly
+// every one and every push paid a futex wake, and the woken worker competed for the cores):
+//   SLEEP_LIGHT while data came recently (LIGHT_WINDOW_MS): the consumer polls again after
+//     LIGHT_POLL_MS by itself, and the producer notifies only if the ring fills past wakeFill
+//     meanwhile. A datagram waits at most about a millisecond; the producer pays nothing.
+//   SLEEP_DEEP after that: no polling while idle; the next push notifies.
 
+import { performance } from 'node:perf_hooks';
 import {
-  ADDRESS_BYTES, CLOSED_INDEX, HEAD_INDEX, MAGIC_INDEX, MAX_SLOTS, RING_LAYOUT_VERSION, RING_MAGIC,
+  ADDRESS_BYTES, AWAKE, SLEEP_DEEP, SLEEP_LIGHT, CLOSED_INDEX, HEAD_INDEX, MAGIC_INDEX, MAX_SLOTS, RING_LAYOUT_VERSION, RING_MAGIC,
   SLEEPING_INDEX, SLOT_ADDRESS, SLOT_BYTES_INDEX, SLOT_LENGTH, SLOT_PAYLOAD, SLOT_PORT, SLOT_TIME,
   SLOTS_INDEX, SLOTS_OFFSET, STRIDE_INDEX, TAIL_INDEX, VERSION_INDEX, ringByteLength, slotStride,
 } from './slots.js';
@@ -49,6 +58,13 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 const DATA: Promise<RingWaitResult> = Promise.resolve('data');
 const TIMEOUT: Promise<RingWaitResult> = Promise.resolve('timeout');
 const CLOSED: Promise<RingWaitResult> = Promise.resolve('closed');
+
+/** A light sleep polls again after this long: the most a datagram waits for a consumer that dozes. */
+const LIGHT_POLL_MS = 1;
+/** The consumer sleeps lightly while its last datagram is at most this old, deeply after. */
+const LIGHT_WINDOW_MS = 50;
+/** A lightly sleeping consumer is woken when this many datagrams wait (at most a quarter of the ring). */
+const MAX_WAKE_FILL = 256;
 
 /** Size class of a payload for copyPayload(): 0 for <= 64 bytes, k for <= 64 << k. */
 function sizeClass(length: number): number {
@@ -85,6 +101,11 @@ export class PacketRing {
   #head: number;
   #tailSeen: number;
   #waiting = false;
+  // The tail at the previous wait and when data last came: light or deep sleep.
+  #tailAtLastWait: number;
+  #lastDataMs = -Infinity;
+  /** Datagrams waiting that make the producer wake a lightly sleeping consumer. */
+  readonly #wakeFill: number;
 
   /** Allocates the SharedArrayBuffer (header + slots) for a new, empty ring. */
   static create(options: RingOptions): PacketRing {
@@ -142,6 +163,8 @@ export class PacketRing {
     // that pre-sets the counters, see ring.test.ts) continues where the ring is.
     this.#tail = this.#tailSeen = Atomics.load(this.#i32, TAIL_INDEX) >>> 0;
     this.#head = this.#headSeen = Atomics.load(this.#i32, HEAD_INDEX) >>> 0;
+    this.#tailAtLastWait = this.#tailSeen;
+    this.#wakeFill = Math.max(1, Math.min(this.slots >>> 2, MAX_WAKE_FILL));
   }
 
   // ---- producer side (main thread) ----
@@ -175,11 +198,23 @@ export class PacketRing {
     this.#tail = next;
     const i32 = this.#i32;
     Atomics.store(i32, TAIL_INDEX, next | 0);
-    // Syscall-free unless the consumer announced it sleeps; only the push that clears the flag notifies.
-    if (Atomics.load(i32, SLEEPING_INDEX) !== 0 && Atomics.compareExchange(i32, SLEEPING_INDEX, 1, 0) === 1) {
-      Atomics.notify(i32, SLEEPING_INDEX, 1);
-    }
+    // Syscall-free unless the consumer announced a sleep it needs to be woken from.
+    const sleeping = Atomics.load(i32, SLEEPING_INDEX);
+    if (sleeping !== AWAKE) this.#wake(sleeping, next);
     return RING_OK;
+  }
+
+  // A deep sleeper is woken by any push; a light one only once wakeFill datagrams wait (else it
+  // polls by itself). The cached head only ever lags, so the cheap check never misses a full ring.
+  #wake(sleeping: number, tail: number): void {
+    const i32 = this.#i32;
+    if (sleeping === SLEEP_LIGHT) {
+      if (((tail - this.#headSeen) >>> 0) < this.#wakeFill) return;
+      this.#headSeen = Atomics.load(i32, HEAD_INDEX) >>> 0;
+      if (((tail - this.#headSeen) >>> 0) < this.#wakeFill) return;
+    }
+    // Only the push that clears the flag notifies.
+    if (Atomics.compareExchange(i32, SLEEPING_INDEX, sleeping, AWAKE) === sleeping) Atomics.notify(i32, SLEEPING_INDEX, 1);
   }
 
   /** Datagrams in the ring (pushed, not yet released), from the published counters. The other side
@@ -196,7 +231,7 @@ export class PacketRing {
   close(): void {
     const i32 = this.#i32;
     Atomics.store(i32, CLOSED_INDEX, 1);
-    Atomics.compareExchange(i32, SLEEPING_INDEX, 1, 0);
+    Atomics.store(i32, SLEEPING_INDEX, AWAKE);
     Atomics.notify(i32, SLEEPING_INDEX);
   }
 
@@ -286,29 +321,38 @@ export class PacketRing {
    */
   waitForData(timeoutMs: number): Promise<RingWaitResult> {
     if (this.peek() !== -1) return DATA;
-    const i32 = this.#i32;
-    if (Atomics.load(i32, CLOSED_INDEX) !== 0) return this.#settle(false);
+    if (Atomics.load(this.#i32, CLOSED_INDEX) !== 0) return this.#settle(false);
     if (this.#waiting) throw new Error('ring: waitForData() is already pending (one consumer, one wait)');
-
-    Atomics.store(i32, SLEEPING_INDEX, 1);
-    // Re-check after announcing the sleep: a push or close() that came before the store did not
-    // see the flag and will not notify.
-    if (this.peek() !== -1 || Atomics.load(i32, CLOSED_INDEX) !== 0) {
-      Atomics.store(i32, SLEEPING_INDEX, 0);
-      return this.#settle(false);
-    }
-    // Sleeps while SLEEPING is still 1; a producer that cleared it first makes this 'not-equal'.
-    const wait = waitAsync(i32, SLEEPING_INDEX, 1, timeoutMs);
-    if (!wait.async) {
-      Atomics.store(i32, SLEEPING_INDEX, 0);
-      return this.#settle(wait.value === 'timed-out');
+    const now = performance.now();
+    if (this.#tailSeen !== this.#tailAtLastWait) {
+      this.#tailAtLastWait = this.#tailSeen;
+      this.#lastDataMs = now;
     }
     this.#waiting = true;
-    return wait.value.then((outcome) => {
-      this.#waiting = false;
-      Atomics.store(i32, SLEEPING_INDEX, 0);
-      return this.#settle(outcome === 'timed-out');
-    });
+    return this.#sleep(now + timeoutMs).finally(() => { this.#waiting = false; });
+  }
+
+  // Sleeps in slices (light ones of LIGHT_POLL_MS, or one deep one) until data, close or the deadline.
+  async #sleep(deadline: number): Promise<RingWaitResult> {
+    const i32 = this.#i32;
+    for (;;) {
+      const now = performance.now();
+      const left = deadline - now;
+      if (left <= 0) return this.#settle(true);
+      const mode = now - this.#lastDataMs < LIGHT_WINDOW_MS ? SLEEP_LIGHT : SLEEP_DEEP;
+      Atomics.store(i32, SLEEPING_INDEX, mode);
+      // Re-check after announcing the sleep: a push or close() that came before the store did not
+      // see the flag and will not notify.
+      if (this.peek() !== -1 || Atomics.load(i32, CLOSED_INDEX) !== 0) {
+        Atomics.store(i32, SLEEPING_INDEX, AWAKE);
+        return this.#settle(false);
+      }
+      // Sleeps while SLEEPING still holds `mode`; a producer that cleared it first makes this 'not-equal'.
+      const wait = waitAsync(i32, SLEEPING_INDEX, mode, mode === SLEEP_LIGHT ? Math.min(left, LIGHT_POLL_MS) : left);
+      if (wait.async) await wait.value;
+      Atomics.store(i32, SLEEPING_INDEX, AWAKE);
+      if (this.peek() !== -1 || Atomics.load(i32, CLOSED_INDEX) !== 0) return this.#settle(false);
+    }
   }
 
   /** close() was called. The consumer is done when this is true and then peek() returns -1. */

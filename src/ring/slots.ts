@@ -9,8 +9,10 @@
 //   line 0  [0, 64)     written once by create(): magic, layout version, slots, slotBytes, stride
 //   line 1  [64, 128)   HEAD  consumer-owned: datagrams released so far (u32 counter, wraps)
 //   line 2  [128, 192)  TAIL  producer-owned: datagrams published so far (u32 counter, wraps)
-//   line 3  [192, 256)  SLEEPING: 1 while the consumer waits (set by the consumer, cleared by
-//                       whoever wakes it); CLOSED: 1 after close(). Rarely written, so the
+//   line 3  [192, 256)  SLEEPING: how the consumer waits (set by the consumer, cleared by
+//                       whoever wakes it): 0 awake, SLEEP_DEEP (wake me on the next push),
+//                       SLEEP_LIGHT (I poll again within a millisecond; wake me only if the ring
+//                       fills up meanwhile); CLOSED: 1 after close(). Rarely written, so the
 //                       producer's per-push read of SLEEPING hits its own cache.
 //
 // Head and tail are free-running unsigned 32-bit counters stored in Int32 cells (Atomics needs
@@ -36,7 +38,7 @@
 /** 'FGR1' little-endian: tells attach() that a buffer really is a ring. */
 export const RING_MAGIC = 0x31524746;
 /** Bump on any change to the constants below. */
-export const RING_LAYOUT_VERSION = 1;
+export const RING_LAYOUT_VERSION = 2;
 
 export const CACHE_LINE = 64;
 
@@ -50,6 +52,11 @@ export const HEAD_INDEX = CACHE_LINE / 4;
 export const TAIL_INDEX = (2 * CACHE_LINE) / 4;
 export const SLEEPING_INDEX = (3 * CACHE_LINE) / 4;
 export const CLOSED_INDEX = SLEEPING_INDEX + 1;
+
+// Values of the SLEEPING cell.
+export const AWAKE = 0;
+export const SLEEP_DEEP = 1;
+export const SLEEP_LIGHT = 2;
 
 /** Bytes before slot 0. A multiple of 64, so every slot starts on a cache line. */
 export const SLOTS_OFFSET = 4 * CACHE_LINE;

@@ -1,10 +1,15 @@
 // UDP sockets (IPv4 and IPv6) on the main thread. Each datagram is copied into the ring of
 // the worker that owns its exporter; a full ring drops it ("ring_full") rather than waiting,
 // so the receive loop never blocks. Exporter lookups are cached per source address.
+// Per datagram this is the hot path of the process (bench/receive.bench.ts): nothing here may
+// allocate, post or make a system call; see datagram-hook.ts and tick-clock.ts for what was cut.
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import { platform } from 'node:os';
 import { addressBytes } from '../net/address.js';
-import type { DecoderPool } from '../decoder/pool.js';
+import type { PacketRing } from '../ring/ring.js';
+import { receiveDatagrams, type DatagramPath } from './datagram-hook.js';
+import { TickClock } from './tick-clock.js';
 import type { Logger } from '../log.js';
 
 export const datagramDropReasons = ['ring_full', 'too_large'] as const;
@@ -28,20 +33,38 @@ interface Exporter {
   worker: number;
 }
 
+/** Where datagrams go: the decoder pool's rings (DecoderPool), or a benchmark's. */
+export interface RingSet {
+  /** The worker that owns an exporter, from its 16 address bytes. */
+  workerFor(address: Uint8Array): number;
+  ring(worker: number): PacketRing;
+}
+
+export interface ReceiverOptions {
+  /** 'event' forces dgram's public 'message' event instead of the handle hook (tests). */
+  datagramPath?: DatagramPath;
+}
+
 export class UdpReceiver {
   readonly #listen: readonly string[];
   readonly #bufferBytes: number;
-  readonly #pool: DecoderPool;
+  readonly #rings: RingSet;
   readonly #log: Logger;
+  readonly #options: ReceiverOptions;
   readonly #sockets: dgram.Socket[] = [];
   readonly #exporters = new Map<string, Exporter>();
+  readonly #clock = new TickClock();
+  readonly #onDatagram = (msg: Buffer, from: string, port: number): void => this.#receive(msg, from, port);
   readonly stats: ReceiverStats = { datagrams: 0, bytes: 0, dropped: { ring_full: 0, too_large: 0 } };
+  /** How each socket delivers datagrams (the handle hook unless this Node's dgram changed). */
+  readonly datagramPaths: DatagramPath[] = [];
 
-  constructor(listen: readonly string[], receiveBufferBytes: number, pool: DecoderPool, log: Logger) {
+  constructor(listen: readonly string[], receiveBufferBytes: number, rings: RingSet, log: Logger, options: ReceiverOptions = {}) {
     this.#listen = listen;
     this.#bufferBytes = receiveBufferBytes;
-    this.#pool = pool;
+    this.#rings = rings;
     this.#log = log;
+    this.#options = options;
   }
 
   /** Binds every listen address; resolves with the bound addresses (port 0 gets a free port). */
@@ -52,36 +75,52 @@ export class UdpReceiver {
       const v6 = host.includes(':');
       // ipv6Only keeps [::] from claiming the IPv4 port as well, so both can be listed.
       const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: this.#bufferBytes });
-      socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo.address, rinfo.port));
       socket.on('error', (err) => this.#log.error('udp socket error', { listen: text, error: err.message }));
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
         socket.bind({ address: host, port }, () => {
           socket.off('error', reject);
+          // In bind's callback, before the first poll phase can deliver a datagram.
+          this.datagramPaths.push(receiveDatagrams(socket, this.#onDatagram, this.#options.datagramPath));
           resolve();
         });
       });
       this.#sockets.push(socket);
       const info = socket.address();
       bound.push(info);
-      this.#log.info('listening for IPFIX / NetFlow', { address: info.address, port: info.port, receiveBufferBytes: socket.getRecvBufferSize() });
+      const granted = socket.getRecvBufferSize();
+      this.#log.info('listening for IPFIX / NetFlow', { address: info.address, port: info.port, receiveBufferBytes: granted });
+      // Linux grants min(request, net.core.rmem_max) and reports twice that. The buffer is what
+      // absorbs the receive thread's pauses (GC, other processes on its core): at 200k datagrams/s
+      // 8 MiB holds ~15 ms of 1,400 B datagrams.
+      if (platform() === 'linux' && granted < 2 * this.#bufferBytes) {
+        this.#log.warn('udp receive buffer capped by net.core.rmem_max; raise it to avoid kernel drops in bursts', {
+          listen: text, requestedBytes: this.#bufferBytes, grantedBytes: granted / 2,
+          fix: `sysctl -w net.core.rmem_max=${this.#bufferBytes}`,
+        });
+      }
     }
     return bound;
   }
 
-  #onDatagram(msg: Buffer, from: string, port: number): void {
+  #receive(msg: Buffer, from: string, port: number): void {
     this.stats.datagrams++;
     this.stats.bytes += msg.length;
     let exporter = this.#exporters.get(from);
     if (!exporter) {
       const address = addressBytes(from);
-      exporter = { address, worker: this.#pool.workerFor(address) };
+      exporter = { address, worker: this.#rings.workerFor(address) };
       if (this.#exporters.size > 100_000) this.#exporters.clear();
       this.#exporters.set(from, exporter);
     }
-    const result = this.#pool.ring(exporter.worker).push(msg, exporter.address, 0, port, Date.now());
+    const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, this.#clock.now());
     if (result === 1) this.stats.dropped.ring_full++;
     else if (result === 2) this.stats.dropped.too_large++;
+  }
+
+  /** Each socket's receive buffer as the kernel reports it (twice the granted size on Linux). */
+  receiveBufferBytes(): number[] {
+    return this.#sockets.map((s) => s.getRecvBufferSize());
   }
 
   /** The kernel-side sockets, for /proc/net/udp lookups. */
