@@ -6,7 +6,7 @@ import { DecoderPool } from './decoder/pool.js';
 import { discardPrewarmedWorkers } from './decoder/prewarm.js';
 import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
 import { fieldMask } from './decoder/wasm.js';
-import { supportedCompressions } from './kafka/producer.js';
+import { supportedCompressions } from './kafka/names.js';
 import type { Config } from './config/schema.js';
 import type { Logger, LogLevel } from './log.js';
 import type { TapBatch } from './tap/forwarder.js';

@@ -49,7 +49,8 @@ export type FromWorker =
 export const SCHEMA_VERSION = '1';
 const BATCH_BEFORE_YIELD = 64;
 
-function start(init: WorkerInit): void {
+/** Runs this thread as decoder worker `init.index` (called by worker-boot.ts, or below when started with workerData). */
+export function startWorker(init: WorkerInit): void {
   const port = parentPort!;
   const log = createLogger(init.logLevel, { worker: init.index });
   const ring = PacketRing.attach(init.ring);
@@ -243,4 +244,4 @@ function routedTopics(routing: Config['routing']): string[] {
   return [...topics];
 }
 
-if (parentPort && workerData) start(workerData as WorkerInit);
+if (parentPort && workerData) startWorker(workerData as WorkerInit);

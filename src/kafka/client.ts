@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import SnappyCodec from 'kafkajs-snappy';
 import type { Logger } from '../log.js';
+import { supportedCompressions, type CompressionName } from './names.js';
 
 const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
 const require = createRequire(import.meta.url);
@@ -26,9 +27,7 @@ const errorsByCode = new Map(errorCodes.map((e) => [e.code, e]));
 // codecs: not shipped, so refused at start-up.
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
-export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-/** Compression codecs this build has. */
-export const supportedCompressions: readonly CompressionName[] = ['none', 'gzip', 'snappy'];
+export { supportedCompressions, type CompressionName };
 
 /** Compresses a batch's records section with kafkajs's codec for `name` (not 'none'). */
 export async function compressRecords(name: CompressionName, records: Buffer): Promise<Buffer> {

@@ -13,6 +13,7 @@
 import type { Logger } from '../log.js';
 import { BatchBuilder, NO_PRODUCER, codecIds, recordViews, sealBatch, stampBatch, type ProducerStamp } from './record-batch.js';
 import { partitionForKey } from './partitioner.js';
+import { producerDropReasons, type ProducerDropReason } from './names.js';
 import { KafkaClient, compressRecords, errorCode, supportedCompressions, type ClientSettings, type CompressionName, type PartitionResult, type ProduceClient, type ProduceTopic } from './client.js';
 
 export { supportedCompressions };
@@ -33,9 +34,7 @@ export interface KafkaSettings extends ClientSettings {
   sink: 'kafka' | 'discard';
 }
 
-/** Why a record accepted from an exporter did not reach Kafka. */
-export const producerDropReasons = ['queue_full', 'kafka_rejected', 'shutdown'] as const;
-export type ProducerDropReason = (typeof producerDropReasons)[number];
+export { producerDropReasons, type ProducerDropReason };
 
 export interface ProducerEvents {
   delivered(tenant: string, topic: string, records: number, latencyMs: number): void;

@@ -2,7 +2,7 @@
 // thread adds the reports up. The accounting identity the tests check:
 //   records decoded = delivered + sum of dropped{reason} + still queued
 import type { DecoderCounters } from '../decoder/wasm.js';
-import { producerDropReasons } from '../kafka/producer.js';
+import { producerDropReasons } from '../kafka/names.js';
 
 /** Reasons a decoded record did not reach Kafka: the router's, then the producer's. */
 export const recordDropReasons = ['no_tenant', ...producerDropReasons, 'worker_failed'] as const;
