@@ -110,7 +110,7 @@ interface Cluster {
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number | null }[];
   findBroker(args: { nodeId: string }): Promise<Broker>;
-  brokerPool: { withBroker<T>(fn: (args: { broker: Broker }) => Promise<T>): Promise<T> };
+  brokerPool: { withBroker<T>(fn: (args: { broker: Broker }) => Promise<T>): Promise<T | null> };
 }
 
 /** What the producer needs of a broker connection (KafkaClient; a scripted one in tests). */
@@ -195,7 +195,17 @@ export class KafkaClient implements ProduceClient {
 
   /** A producer id and epoch for idempotent produce (any broker grants one without a transactional id). */
   async initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
-    const r = await this.#cluster.brokerPool.withBroker(({ broker }) => broker.initProducerId({ transactionTimeout: 60_000 }));
+    // withBroker tries each broker and swallows their errors (null when all failed): keep the last.
+    let last: unknown;
+    const r = await this.#cluster.brokerPool.withBroker(async ({ broker }) => {
+      try {
+        return await broker.initProducerId({ transactionTimeout: 60_000 });
+      } catch (err) {
+        last = err;
+        throw err;
+      }
+    });
+    if (!r) throw last ?? new Error('no broker granted a producer id');
     return { producerId: BigInt(r.producerId), producerEpoch: r.producerEpoch };
   }
 
