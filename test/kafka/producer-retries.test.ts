@@ -18,7 +18,7 @@ const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as
   producerId: string; producerEpoch: number; firstSequence: number; records: { value: Buffer }[];
 }>;
 
-type Fault = 'none' | 'fail-before-write' | 'lose-response' | 'NOT_LEADER_OR_FOLLOWER' | 'forget-producer';
+type Fault = 'none' | 'fail-before-write' | 'lose-response' | 'NOT_LEADER_OR_FOLLOWER' | 'forget-producer' | 'TOPIC_AUTHORIZATION_FAILED';
 
 class ScriptedBroker implements ProduceClient {
   connected = false;
@@ -26,9 +26,10 @@ class ScriptedBroker implements ProduceClient {
   requests = 0;
   #producerIds = 0n;
   #state = new Map<bigint, { epoch: number; next: number; recent: { seq: number; count: number }[] }>();
-  constructor(readonly fault: (request: number) => Fault, readonly delayMs = 1) {}
+  constructor(readonly fault: (request: number) => Fault, readonly delayMs = 1, readonly reachable = true) {}
 
   async connect(): Promise<void> {
+    if (!this.reachable) throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
     this.connected = true;
   }
   async loadTopics(): Promise<void> {}
@@ -55,7 +56,7 @@ class ScriptedBroker implements ProduceClient {
     await new Promise((r) => setTimeout(r, this.delayMs));
     if (fault === 'fail-before-write') throw Object.assign(new Error('connection reset'), { name: 'KafkaJSConnectionError' });
     const result = (type: string): PartitionResult[] => [{ topic: topics[0]!.topic, partition: 0, errorCode: type === 'NONE' ? 0 : 1, type, retriable: type === 'NOT_LEADER_OR_FOLLOWER' }];
-    if (fault === 'NOT_LEADER_OR_FOLLOWER') return result(fault);
+    if (fault === 'NOT_LEADER_OR_FOLLOWER' || fault === 'TOPIC_AUTHORIZATION_FAILED') return result(fault);
     if (fault === 'forget-producer') this.#state.clear();
     const decoded = await decodeBatch(new Decoder(copy));
     const state = this.#state.get(BigInt(decoded.producerId));
@@ -77,11 +78,11 @@ const settings: KafkaSettings = {
   queue_max_records: 1_000_000, queue_max_bytes: 1 << 30, flush_timeout_ms: 20_000, max_in_flight: 5, sink: 'kafka',
 };
 
-async function run(fault: (request: number) => Fault): Promise<{ broker: ScriptedBroker; delivered: number; dropped: Record<string, number>; sent: string[] }> {
-  const broker = new ScriptedBroker(fault);
+async function run(fault: (request: number) => Fault, over: Partial<KafkaSettings> = {}, broker = new ScriptedBroker(fault),
+  datagram = (d: number) => Array.from({ length: 25 }, (_, i) => `{"n":${d * 25 + i}}`)): Promise<{ broker: ScriptedBroker; delivered: number; dropped: Record<string, number>; sent: string[] }> {
   let delivered = 0;
   const dropped: Record<string, number> = {};
-  const producer = new RecordProducer(settings, {
+  const producer = new RecordProducer({ ...settings, ...over }, {
     delivered: (_t, _topic, n) => { delivered += n; },
     dropped: (reason: ProducerDropReason, _t, n) => { dropped[reason] = (dropped[reason] ?? 0) + n; },
     error: () => undefined,
@@ -91,17 +92,17 @@ async function run(fault: (request: number) => Fault): Promise<{ broker: Scripte
   const sent: string[] = [];
   // 2,000 records in datagrams of 25, arriving over time so several batches are in flight at once.
   for (let d = 0; d < 80; d++) {
-    const values = Array.from({ length: 25 }, (_, i) => `{"n":${d * 25 + i}}`);
+    const values = datagram(d);
     sent.push(...values);
     const output = Buffer.from(values.join('\n') + '\n');
-    const index = new Uint32Array(50);
+    const index = new Uint32Array(values.length * 2);
     let end = 0;
     values.forEach((v, i) => {
       end += v.length;
       index[i * 2] = end;
       end += 1;
     });
-    producer.appendRecords('flows', 'acme', null, -1, output, index, 25, headers, Date.now());
+    producer.appendRecords('flows', 'acme', null, -1, output, index, values.length, headers, Date.now());
     if (d % 4 === 3) await new Promise((r) => setTimeout(r, 2));
   }
   await producer.close();
@@ -130,3 +131,40 @@ for (const [name, fault] of [
     assert.deepEqual(dropped, {});
   });
 }
+
+test('a batch the broker refuses for good is dropped as kafka_rejected; the records around it are written once, in order', async () => {
+  const { broker, delivered, dropped, sent } = await run((n) => (n === 4 ? 'TOPIC_AUTHORIZATION_FAILED' : 'none'));
+  assert.equal(dropped.kafka_rejected, 40, 'one batch of 40');
+  assert.equal(delivered + dropped.kafka_rejected!, sent.length);
+  const written = new Set(broker.log);
+  const missing = sent.filter((v) => !written.has(v)).map((v) => JSON.parse(v).n as number);
+  assert.equal(missing.length, 40);
+  assert.equal(missing.at(-1)! - missing[0]!, 39, 'the missing records are one batch');
+  // The batches after the dropped one were renumbered: the broker took them, in order.
+  assert.deepEqual(broker.log, sent.filter((v) => written.has(v)));
+});
+
+test('a record larger than a whole batch is dropped as kafka_rejected, the others delivered', async () => {
+  const big = `{"n":-1,"pad":"${'x'.repeat(3000)}"}`;
+  const { broker, delivered, dropped, sent } = await run(() => 'none', { batch_max_bytes: 2048 },
+    undefined, (d) => (d === 10 ? [`{"n":250}`, big, `{"n":251}`] : Array.from({ length: 25 }, (_, i) => `{"n":${d * 25 + i}}`)));
+  assert.equal(dropped.kafka_rejected, 1);
+  assert.equal(delivered, sent.length - 1);
+  assert.deepEqual(broker.log, sent.filter((v) => v !== big));
+});
+
+test('a full queue drops new records as queue_full, and the identity holds: delivered + dropped = offered', async () => {
+  const slow = new ScriptedBroker(() => 'none', 200);
+  const { broker, delivered, dropped, sent } = await run(() => 'none', { queue_max_records: 300 }, slow);
+  assert.ok((dropped.queue_full ?? 0) > 0, 'some records found the queue full');
+  assert.equal(delivered + dropped.queue_full!, sent.length);
+  assert.equal(broker.log.length, delivered);
+});
+
+test('with the broker unreachable, what is queued at close is counted as shutdown', async () => {
+  const down = new ScriptedBroker(() => 'none', 1, false);
+  const { broker, delivered, dropped, sent } = await run(() => 'none', { flush_timeout_ms: 500 }, down);
+  assert.equal(delivered, 0);
+  assert.equal(broker.log.length, 0);
+  assert.deepEqual(dropped, { shutdown: sent.length });
+});
