@@ -52,9 +52,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { isMainModule } from '../lib/main-module.js';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { mergeResults } from '../lib/results.js';
 import { createFreshTopic, loopbackBrokers, offsetPoller, repoRoot, scanTopic, sleep, udpDrops, type TopicScan } from './kafka-util.js';
 
@@ -756,15 +756,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = (() => {
-  try {
-    return !!process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-})();
-
-if (invokedDirectly) {
+if (isMainModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: Error) => {

@@ -29,8 +29,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
+import { isMainModule } from '../lib/main-module.js';
 import { rssMb } from '../lib/proc.js';
 import { mergeResults } from '../lib/results.js';
 import { createFreshTopic, ensureToolsJars, javaBin, kafkaVersion, loopbackBrokers, repoRoot, topicMessageCount } from './kafka-util.js';
@@ -227,14 +227,6 @@ function parseArgs(argv: string[]): BrokerCeilingOptions & { merge: boolean; run
   return o;
 }
 
-const invokedDirectly = (() => {
-  try {
-    return !!process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-})();
-
 /**
  * The figures bench/results.json keeps. With warm-up records the steady-state line is the one
  * that covers the asked-for records (the JVM's JIT warm-up excluded, as the gateway's is).
@@ -255,7 +247,7 @@ export function ceilingResults(r: BrokerCeilingResult): Record<string, unknown> 
   };
 }
 
-if (invokedDirectly) {
+if (isMainModule(import.meta.url)) {
   const o = parseArgs(process.argv.slice(2));
   // Other work on the cores only ever slows a run down: the best of several is the ceiling.
   const runs = async () => {
