@@ -100,6 +100,9 @@ interface TopicState {
   staged: StagedRecord[];
 }
 
+/** What #admit answers for the discard sink: counted as delivered, nothing to queue. */
+const DISCARDED = Symbol('discarded');
+
 /** Queue bytes a message counts for: its bytes plus a record's framing. */
 function messageBytes(keyLength: number, valueLength: number, headersLength: number): number {
   return valueLength + headersLength + (keyLength > 0 ? keyLength : 0) + 16;
@@ -187,19 +190,10 @@ export class RecordProducer {
    */
   append(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, value: Buffer, start: number, end: number,
     headers: Buffer, records: number, receivedAt: number): boolean {
-    if (!this.#client) {
-      this.#events.delivered(tenant, topic, records, Date.now() - receivedAt);
-      return true;
-    }
     const size = messageBytes(keyLength, end - start, headers.length);
-    if (this.#closing || this.#queuedRecords + records > this.#settings.queue_max_records || this.#queuedBytes + size > this.#settings.queue_max_bytes) {
-      this.#events.dropped(this.#closing ? 'shutdown' : 'queue_full', tenant, records);
-      return false;
-    }
-    let t = this.#lastTopic;
-    if (t === undefined || t.name !== topic) t = this.#lastTopic = this.#topic(topic);
-    this.#queuedRecords += records;
-    this.#queuedBytes += size;
+    const t = this.#admit(topic, tenant, records, size, receivedAt);
+    if (t === null) return false;
+    if (t === DISCARDED) return true;
     if (t.partitions.length === 0) {
       t.staged.push({ tenant, key: keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null, value: Buffer.from(value.subarray(start, end)), headers, records, bytes: size, receivedAt });
       return true;
@@ -217,20 +211,10 @@ export class RecordProducer {
   appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: Uint32Array, n: number,
     headers: Buffer, receivedAt: number): void {
     if (n <= 0) return;
-    if (!this.#client) {
-      this.#events.delivered(tenant, topic, n, Date.now() - receivedAt);
-      return;
-    }
     const perMessage = messageBytes(keyLength, 0, headers.length);
     const size = index[(n - 1) * 2]! - (n - 1) + n * perMessage;
-    if (this.#closing || this.#queuedRecords + n > this.#settings.queue_max_records || this.#queuedBytes + size > this.#settings.queue_max_bytes) {
-      this.#events.dropped(this.#closing ? 'shutdown' : 'queue_full', tenant, n);
-      return;
-    }
-    let t = this.#lastTopic;
-    if (t === undefined || t.name !== topic) t = this.#lastTopic = this.#topic(topic);
-    this.#queuedRecords += n;
-    this.#queuedBytes += size;
+    const t = this.#admit(topic, tenant, n, size, receivedAt);
+    if (t === null || t === DISCARDED) return;
     let from = 0;
     if (t.partitions.length === 0) {
       // No metadata yet (slow path, copies per record): framed once the partitions are known.
@@ -283,6 +267,26 @@ export class RecordProducer {
     this.#queuedBytes -= bytes;
     this.#log.sampled('error', 'kafka-record-too-large', 'record larger than kafka.batch_max_bytes, dropped', { bytes: valueBytes, capBytes: this.#batchBytes });
     this.#events.dropped('kafka_rejected', tenant, records);
+  }
+
+  /**
+   * Takes `records` flow records of `bytes` into the queue, or counts them as dropped (null: the
+   * queue is full, or closing) or as delivered (the discard sink); else their topic's state.
+   */
+  #admit(topic: string, tenant: string, records: number, bytes: number, receivedAt: number): TopicState | typeof DISCARDED | null {
+    if (!this.#client) {
+      this.#events.delivered(tenant, topic, records, Date.now() - receivedAt);
+      return DISCARDED;
+    }
+    if (this.#closing || this.#queuedRecords + records > this.#settings.queue_max_records || this.#queuedBytes + bytes > this.#settings.queue_max_bytes) {
+      this.#events.dropped(this.#closing ? 'shutdown' : 'queue_full', tenant, records);
+      return null;
+    }
+    let t = this.#lastTopic;
+    if (t === undefined || t.name !== topic) t = this.#lastTopic = this.#topic(topic);
+    this.#queuedRecords += records;
+    this.#queuedBytes += bytes;
+    return t;
   }
 
   #frame(t: TopicState, tenant: string, key: Uint8Array | null, keyLength: number, value: Buffer, start: number, end: number,
