@@ -236,11 +236,6 @@ export class WasmDecoder {
   /** The output region as a Buffer (the same bytes as `output`): valid until the next decode(). */
   readonly outputBuffer: Buffer;
 
-  /** Copies the last decode()'s output into `target` at 0 (it must hold outputLength() bytes). */
-  copyOutput(target: Buffer): void {
-    this.#memBuffer.copy(target, 0, this.output.byteOffset, this.output.byteOffset + this.#ex.outLength());
-  }
-
   /** Bytes of output written by the last decode(). */
   outputLength(): number {
     return this.#ex.outLength();

@@ -240,7 +240,7 @@ export function startWorker(init: WorkerInit): void {
 function routedTopics(routing: Config['routing']): string[] {
   const topics = new Set<string>();
   for (const t of routing.tenants) topics.add(t.topic);
-  if (routing.default_topic) topics.add(routing.default_topic);
+  if (routing.unknown_exporters === 'default') topics.add(routing.default_topic);
   return [...topics];
 }
 
