@@ -9,8 +9,9 @@ import {
   ACCOUNTING_LAYOUT_VERSION, ACCOUNTING_SLOTS, BLOCK_CELLS, Slot, accountingSlotNames, createAccounting, readAccounting,
   retireWorker, workerAccounting, type AccountingTotals,
 } from '../../src/pipeline/accounting.js';
-import { producerDropReasons, recordDropReasons, type RecordDropReason } from '../../src/pipeline/drop-reasons.js';
+import { decoderDatagramStatuses, decoderRecordStatuses, producerDropReasons, recordDropReasons, type RecordDropReason } from '../../src/pipeline/drop-reasons.js';
 import { producerDropReasons as kafkaProducerDropReasons } from '../../src/kafka/names.js';
+import { decodeStatuses } from '../../src/decoder/wasm.js';
 
 test('the layout version names its slots: a slot added or moved must bump ACCOUNTING_LAYOUT_VERSION', () => {
   assert.equal(ACCOUNTING_LAYOUT_VERSION, 1);
@@ -26,6 +27,8 @@ test('the drop reasons have one definition: the producer\'s are the ones kafka/n
   assert.equal(kafkaProducerDropReasons, producerDropReasons);
   for (const r of producerDropReasons) assert.ok((recordDropReasons as readonly string[]).includes(r));
   assert.equal(new Set(recordDropReasons).size, recordDropReasons.length);
+  // The decoder statuses counted as drops are the decoder's own (read from its exports).
+  for (const s of [...decoderDatagramStatuses, ...decoderRecordStatuses]) assert.ok(decodeStatuses.includes(s), s);
 });
 
 test('a buffer of another layout is refused, and a worker outside it has no block', () => {
