@@ -7,7 +7,10 @@
 //
 // The identity every reader can check:
 //   records decoded = delivered + sum of dropped{reason} + queued
-// where queued is what live workers hold (decoded - delivered - dropped, per block).
+// where queued is what live workers hold (decoded - delivered - dropped, per block). A new drop
+// reason is one line in drop-reasons.ts (its slot follows); a new settled state (the spool's
+// `spooled`) is one name in accountingSlotNames, subtracted in unsettled() and summed in
+// readAccounting(). Either way: bump ACCOUNTING_LAYOUT_VERSION.
 //
 // What stays in the workers' message reports (pipeline/stats.ts WorkerStats) is diagnostics, not
 // the identity: per-tenant and per-topic breakdowns, decoder counters, Kafka errors, latency.
