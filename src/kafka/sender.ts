@@ -268,8 +268,16 @@ export class Sender {
     return next === Infinity ? 1_000 : Math.max(1, next);
   }
 
-  /** Sends, to each broker with room in its window, the next unsent batch of every partition it leads. */
+  /**
+   * Fills each broker's window: requests, each with the next unsent batch of every partition the
+   * broker leads, until the broker has max_in_flight outstanding or nothing is left to send.
+   */
   #launchRequests(): void {
+    while (this.#launchRound() > 0);
+  }
+
+  /** One request to each broker with room in its window; answers how many were sent. */
+  #launchRound(): number {
     const max = this.#settings.max_in_flight;
     const byLeader = new Map<number, Outgoing[]>();
     for (const list of this.#queues.values()) {
@@ -303,6 +311,7 @@ export class Sender {
       });
       this.#outstanding.add(done);
     }
+    return byLeader.size;
   }
 
   /** The batch as it goes on the wire: sealed (compressed) once, stamped again after a renumbering. */
@@ -348,7 +357,10 @@ export class Sender {
     }
     if (this.#closed) return;
     const now = Date.now();
+    /** A batch failed anew: back off before sending again. */
     let retry = false;
+    /** A batch failed only because an earlier one had: that failure set the backoff already. */
+    let followed = false;
     for (const { q, b } of batches) {
       const r = this.#settings.acks === 0 ? undefined : results.find((x) => x.topic === q.topic && x.partition === q.partition);
       const type = r ? r.type : this.#settings.acks === 0 ? 'NONE' : 'NO_RESPONSE_FOR_PARTITION';
@@ -368,9 +380,10 @@ export class Sender {
         q.batches.splice(q.batches.indexOf(b), 1, ...splitBatch(b));
         this.#unsent(q, true);
       } else if (type === OUT_OF_ORDER && q.retrying && q.batches[0] !== b) {
-        // An earlier batch of this window was not written, so this one could not follow it: resend in order.
+        // An earlier batch of this window was not written, so this one could not follow it: resend
+        // in order. Not a failure of its own: a window of them must not multiply the backoff.
         this.#events.retrying(b, type);
-        retry = true;
+        followed = true;
       } else if (PRODUCER_ID_ERRORS.has(type)) {
         this.#log.sampled('warn', `kafka-pid:${type}`, 'kafka lost track of this producer, renewing its id', { code: type, topic: q.topic, partition: q.partition });
         this.#sequences.lost();
@@ -392,7 +405,7 @@ export class Sender {
     }
     // An immediate retry would meet the same condition (leader moving, replicas catching up).
     if (retry) this.#retryAt = Date.now() + this.#backoff();
-    else this.#failures = 0;
+    else if (!followed) this.#failures = 0;
   }
 
   #remove(q: PartitionQueue, b: QueuedBatch): void {

@@ -24,6 +24,9 @@ class ScriptedBroker implements ProduceClient {
   connected = false;
   readonly log: string[] = [];
   requests = 0;
+  /** Produce requests received and not answered yet, now and at most. */
+  outstanding = 0;
+  maxOutstanding = 0;
   #producerIds = 0n;
   #state = new Map<bigint, { epoch: number; next: number; recent: { seq: number; count: number }[] }>();
   constructor(readonly fault: (request: number) => Fault, readonly delayMs = 1, readonly reachable = true) {}
@@ -48,7 +51,17 @@ class ScriptedBroker implements ProduceClient {
     this.connected = false;
   }
 
-  async produce(_node: number, _acks: number, topics: ProduceTopic[]): Promise<PartitionResult[]> {
+  async produce(node: number, acks: number, topics: ProduceTopic[]): Promise<PartitionResult[]> {
+    this.outstanding++;
+    this.maxOutstanding = Math.max(this.maxOutstanding, this.outstanding);
+    try {
+      return await this.#produce(node, acks, topics);
+    } finally {
+      this.outstanding--;
+    }
+  }
+
+  async #produce(_node: number, _acks: number, topics: ProduceTopic[]): Promise<PartitionResult[]> {
     const n = this.requests++;
     const fault = this.fault(n);
     const batch = topics[0]!.partitions[0]!.batch;
@@ -79,7 +92,7 @@ const settings: KafkaSettings = {
 };
 
 async function run(fault: (request: number) => Fault, over: Partial<KafkaSettings> = {}, broker = new ScriptedBroker(fault),
-  datagram = (d: number) => Array.from({ length: 25 }, (_, i) => `{"n":${d * 25 + i}}`)): Promise<{ broker: ScriptedBroker; delivered: number; dropped: Record<string, number>; sent: string[] }> {
+  datagram = (d: number) => Array.from({ length: 25 }, (_, i) => `{"n":${d * 25 + i}}`), burst = false): Promise<{ broker: ScriptedBroker; delivered: number; dropped: Record<string, number>; sent: string[] }> {
   let delivered = 0;
   const dropped: Record<string, number> = {};
   const producer = new RecordProducer({ ...settings, ...over }, {
@@ -103,19 +116,40 @@ async function run(fault: (request: number) => Fault, over: Partial<KafkaSetting
       end += 1;
     });
     producer.appendRecords('flows', 'acme', null, -1, output, index, values.length, headers, Date.now());
-    if (d % 4 === 3) await new Promise((r) => setTimeout(r, 2));
+    if (!burst && d % 4 === 3) await new Promise((r) => setTimeout(r, 2));
   }
+  // close() does not wait for a broker it is not connected to: let the first connect happen.
+  while (broker.reachable && !producer.connected) await new Promise((r) => setTimeout(r, 1));
   await producer.close();
+  // Whatever happened, the window held: never more requests outstanding than max_in_flight.
+  const maxInFlight = over.max_in_flight ?? settings.max_in_flight;
+  assert.ok(broker.maxOutstanding <= maxInFlight, `${broker.maxOutstanding} requests outstanding at once, max_in_flight ${maxInFlight}`);
   return { broker, delivered, dropped, sent };
 }
 
-test('with no fault, several requests are in flight and every record is written once, in order', async () => {
+test('with no fault, every record is written once, in order', async () => {
   const { broker, delivered, dropped, sent } = await run(() => 'none');
   assert.deepEqual(broker.log, sent);
   assert.equal(delivered, sent.length);
   assert.deepEqual(dropped, {});
   assert.ok(broker.requests >= 50, `batches of 40: ${broker.requests} requests`);
 });
+
+for (const maxInFlight of [5, 2]) {
+  test(`a backlog goes out with several requests in flight, up to max_in_flight (${maxInFlight}), written once, in order`, async () => {
+    // All 2,000 records arrive before the producer has connected: 50 sealed batches wait. The
+    // scripted broker answers each request after a delay, so a producer that sends the next
+    // batch only when the last one is answered never has more than one outstanding (nor one
+    // that sends one request per wake-up: fewer than max_in_flight).
+    const broker = new ScriptedBroker(() => 'none', 5);
+    const { delivered, dropped, sent } = await run(() => 'none', { max_in_flight: maxInFlight }, broker, undefined, true);
+    assert.deepEqual(broker.log, sent);
+    assert.equal(delivered, sent.length);
+    assert.deepEqual(dropped, {});
+    // 50 batches wait from the start, so the window is full at once, and never fuller.
+    assert.equal(broker.maxOutstanding, maxInFlight, 'requests outstanding at once, at most');
+  });
+}
 
 for (const [name, fault] of [
   ['a connection that fails before the write', (n: number) => (n % 7 === 3 ? 'fail-before-write' : 'none')],
