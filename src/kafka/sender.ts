@@ -48,6 +48,8 @@ export interface BatchSource {
   partitionsKnown(topic: string, partitions: number): void;
   /** Seals the batches whose linger is over (all with `all`), which come back through enqueue(); ms until the next is due. */
   sealDue(now: number, all: boolean): number;
+  /** Records waiting in all (for the logs). */
+  readonly queuedRecords: number;
 }
 
 // The error types told apart (protocol/produce-response.ts lists them, kafkajs-internals.ts checks
@@ -205,7 +207,7 @@ export class Sender {
         }
       } catch (err) {
         this.#events.error(errorCode(err));
-        this.#log.sampled('warn', 'kafka-connect', 'kafka not reachable, records stay queued', { error: (err as Error).message });
+        this.#log.sampled('warn', 'kafka-connect', 'kafka not reachable, records stay queued', { error: (err as Error).message, queued: this.#source.queuedRecords });
         await this.#sleep(this.#backoff());
         continue;
       }
@@ -219,7 +221,7 @@ export class Sender {
           // A topic just created has no leader for a moment; the others can still be sent to.
           this.#metadataStale = true;
           this.#events.error(errorCode(err));
-          this.#log.sampled('warn', 'kafka-metadata', 'kafka topic metadata not ready, will retry', { error: (err as Error).message, code: errorCode(err) });
+          this.#log.sampled('warn', 'kafka-metadata', 'kafka topic metadata not ready, will retry', { error: (err as Error).message, code: errorCode(err), queued: this.#source.queuedRecords });
           if (!client.connected) {
             this.#connected = false;
             await this.#sleep(this.#backoff());
@@ -235,7 +237,7 @@ export class Sender {
           this.#sequences.reset(await client.initProducerId(), this.#queueList());
         } catch (err) {
           this.#events.error(errorCode(err));
-          this.#log.sampled('warn', 'kafka-pid', 'kafka gave no producer id yet, will retry', { error: (err as Error).message });
+          this.#log.sampled('warn', 'kafka-pid', 'kafka gave no producer id yet, will retry', { error: (err as Error).message, queued: this.#source.queuedRecords });
           if (!client.connected) this.#connected = false;
           // Nothing is sent without an id: a batch stamped without one would not be idempotent.
           await this.#sleep(this.#connected ? 100 : this.#backoff());
@@ -344,7 +346,7 @@ export class Sender {
       // Nothing is known of the batches: they stay queued, with their sequences, and go again.
       const code = errorCode(err);
       this.#events.error(code);
-      this.#log.sampled('warn', 'kafka-send', 'kafka send failed, will retry', { error: (err as Error).message, code });
+      this.#log.sampled('warn', 'kafka-send', 'kafka send failed, will retry', { error: (err as Error).message, code, queued: this.#source.queuedRecords });
       if (!this.#client.connected) this.#connected = false;
       this.#metadataStale = true;
       for (const { q, b } of batches) {
