@@ -41,8 +41,16 @@ const { values: opts } = parseArgs({
     'soak-seconds': { type: 'string' },
     'soak-rate': { type: 'string' },
     from: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (opts.help) {
+  process.stdout.write(`usage: node dist/bench/pipeline.bench.js [--full] [--workers N] [--rpp N] [--records-per-message 1|datagram] [--seconds S]
+         [--bootstrap HOST:PORT] [--only ready,kafka,discard,soak] [--from R] [--soak-seconds S] [--soak-rate R]
+(see the header of bench/pipeline.bench.ts)
+`);
+  process.exit(0);
+}
 const seconds = Number(opts.seconds ?? (opts.full ? 10 : 5));
 const rpm: 1 | 'datagram' = opts['records-per-message'] === 'datagram' ? 'datagram' : 1;
 const workers = Number(opts.workers);
