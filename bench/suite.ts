@@ -31,7 +31,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { ensureBroker } from './lib/broker.js';
+import { ensureBroker } from '../test/support/broker.js';
 import { meanRecordBytes } from './lib/record-size.js';
 import { mergeResults, readResults, resultsPath } from './lib/results.js';
 import { SUMMARY_HEADER, summaryNotes, summaryRows } from './lib/summary.js';
@@ -49,8 +49,15 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     rpp: { type: 'string', default: '25' },
     workers: { type: 'string', default: '1' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (opts.help) {
+  process.stdout.write(`usage: npm run bench -- [--full] [--lock FILE] [--skip STEPS] [--only STEPS] [--rpp N] [--workers N]
+steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak (see the header of bench/suite.ts)
+`);
+  process.exit(0);
+}
 const full = opts.full;
 const chosen = new Set<Step>((opts.only ? opts.only.split(',') : STEPS).filter((s): s is Step => (STEPS as readonly string[]).includes(s)));
 for (const s of opts.skip.split(',')) chosen.delete(s as Step);
