@@ -4,16 +4,13 @@
 // series with a closed set of label values exists at 0 from start-up.
 import { readFileSync } from 'node:fs';
 import client from 'prom-client';
-import { decodeStatuses, ABI_VERSION } from './decoder/wasm.js';
+import { decodeStatuses, datagramStatuses, ABI_VERSION } from './decoder/wasm.js';
 import { datagramDropReasons } from './udp/receiver.js';
 import { recordDropReasons, UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
 import type { Gateway } from './gateway.js';
 
 /** Per-exporter series are capped: the exporters with the most records keep their own series. */
 export const MAX_EXPORTER_SERIES = 100;
-
-/** Decoder statuses that reject a whole datagram; the others count sets, templates or records. */
-const datagramStatuses = ['truncated_header', 'bad_version', 'bad_length', 'exporter_limit'];
 
 export interface TapStats {
   clients(): number;
@@ -138,7 +135,7 @@ export class Metrics {
         const dec = decoderStatusTotals(totals.all());
         const values: [Record<string, string>, number][] = [
           ...datagramDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, g.receiver.stats.dropped[reason]]),
-          ...datagramStatuses.map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
+          ...datagramStatuses().map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
         ];
         mirror(this, values);
       } });
@@ -152,7 +149,7 @@ export class Metrics {
     new client.Counter({ name: 'flowgate_decoder_events_total', help: 'Decoder outcomes other than ok, by reason: one per datagram, set, template record or record as the reason says (README)', labelNames: ['reason'], registers: [r],
       collect() {
         const dec = decoderStatusTotals(totals.all());
-        mirror(this, decodeStatuses.filter((s) => s !== 'ok').map((reason) => [{ reason }, dec[reason] ?? 0]));
+        mirror(this, decodeStatuses().filter((s) => s !== 'ok').map((reason) => [{ reason }, dec[reason] ?? 0]));
       } });
     new client.Gauge({ name: 'flowgate_templates', help: 'Templates known, all workers', registers: [r],
       collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.templates, 0)); } });
@@ -223,6 +220,6 @@ export class Metrics {
 
 function decoderStatusTotals(reports: WorkerStats[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const w of reports) decodeStatuses.forEach((name, code) => (out[name] = (out[name] ?? 0) + (w.decoder.statuses[code] ?? 0)));
+  for (const w of reports) decodeStatuses().forEach((name, code) => (out[name] = (out[name] ?? 0) + (w.decoder.statuses[code] ?? 0)));
   return out;
 }

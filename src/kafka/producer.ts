@@ -11,6 +11,7 @@
 // number stamped on each batch when it is first sent and kept for its retries, so a retry of a
 // batch the broker already wrote is recognised and not written twice.
 import type { Logger } from '../log.js';
+import type { RecordIndex } from '../decoder/record-index.js';
 import { BatchBuilder, NO_PRODUCER, codecIds, recordViews, sealBatch, stampBatch, type ProducerStamp } from './record-batch.js';
 import { partitionForKey } from './partitioner.js';
 import { producerDropReasons, type ProducerDropReason } from './names.js';
@@ -204,15 +205,16 @@ export class RecordProducer {
 
   /**
    * Queues `n` one-record messages straight from the decoder's output: message k's value runs
-   * up to `index[k * 2]` (the decoder's record index), the next one starting after a newline.
+   * up to record k's end in `index` (the decoder's record index), the next one starting `index.gap` bytes later.
    * All get key `key[0, keyLength)` (or none, -1) and `headers`, so they go to one partition.
    * Either all are queued, or none (counted as dropped): the caller never waits.
    */
-  appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: Uint32Array, n: number,
+  appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: RecordIndex, n: number,
     headers: Buffer, receivedAt: number): void {
     if (n <= 0) return;
+    const { entries, stride, endAt, gap } = index;
     const perMessage = messageBytes(keyLength, 0, headers.length);
-    const size = index[(n - 1) * 2]! - (n - 1) + n * perMessage;
+    const size = entries[(n - 1) * stride + endAt]! - (n - 1) * gap + n * perMessage;
     const t = this.#admit(topic, tenant, n, size, receivedAt);
     if (t === null || t === DISCARDED) return;
     let from = 0;
@@ -220,9 +222,9 @@ export class RecordProducer {
       // No metadata yet (slow path, copies per record): framed once the partitions are known.
       const k = keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null;
       for (let i = 0; i < n; i++) {
-        const end = index[i * 2]!;
+        const end = entries[i * stride + endAt]!;
         t.staged.push({ tenant, key: k, value: Buffer.from(output.subarray(from, end)), headers, records: 1, bytes: end - from + perMessage, receivedAt });
-        from = end + 1;
+        from = end + gap;
       }
       return;
     }
@@ -230,22 +232,22 @@ export class RecordProducer {
     while (done < n) {
       const p = t.partitions[keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky]!;
       const b = p.open ?? this.#open(p, receivedAt);
-      const m = b.builder.appendRun(key, 0, keyLength, output, from, index, 2, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
+      const m = b.builder.appendRun(key, 0, keyLength, output, from, index, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
       if (m === 0) {
         if (b.builder.count > 0) {
           this.#seal(t, p);
           continue;
         }
-        const end = index[done * 2]!;
+        const end = entries[done * stride + endAt]!;
         this.#tooLarge(tenant, 1, end - from + perMessage, end - from);
         done++;
-        from = end + 1;
+        from = end + gap;
         continue;
       }
-      const end = index[(done + m - 1) * 2]!;
-      this.#account(b, tenant, m, end - from - (m - 1) + m * perMessage);
+      const end = entries[(done + m - 1) * stride + endAt]!;
+      this.#account(b, tenant, m, end - from - (m - 1) * gap + m * perMessage);
       done += m;
-      from = end + 1;
+      from = end + gap;
       if (b.builder.count >= this.#settings.batch_max_records) this.#seal(t, p);
     }
   }
