@@ -88,7 +88,7 @@ export function decode(len: u32, port: u32, nowMs: f64): i32 {
   if (len >= 2) {
     writeDvc(layout.ADDR_PTR);
     const version = bswap<u16>(load<u16>(layout.IN_PTR));
-    // Only in the test build (asconfig target "trap": --use TEST_TRAP_VERSION=N): a datagram of
+    // Only in the test build (asconfig target "trap": --use TEST_TRAP_VERSION=57005, 0xdead): a datagram of
     // version N traps, to test the host's recovery. Compiled out of every other build.
     if (isDefined(TEST_TRAP_VERSION)) {
       if (version == TEST_TRAP_VERSION) unreachable();

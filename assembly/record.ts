@@ -13,7 +13,7 @@ const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 const SELECTOR_FLAG: u32 = 0x40000000;
 const ID_MASK: u32 = 0x3fffffff;
 
-export let outPos: usize = 0;
+export let outPos: usize = OUT_PTR; // no output before the first decode()
 export let recordCount: u32 = 0;
 export let fieldMask: u32 = 0xffffffff;
 

@@ -19,7 +19,6 @@
 // Figures go to stdout and into bench/results.json; with --records-per-message datagram the keys
 // are pipeline_datagram_* instead of pipeline_* (and p50_ms / p99_ms are left alone).
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { ensureBroker } from './lib/broker.js';
 import { Gateway } from './lib/gateway.js';
 import { runLoadgen, type Sent } from './lib/loadgen.js';
@@ -27,8 +26,9 @@ import { cpuSeconds, rssMb } from './lib/proc.js';
 import { delta, histogramQuantile, sumOf } from './lib/prom.js';
 import { mergeResults, readResults } from './lib/results.js';
 import { int } from './lib/table.js';
+import { projectRoot } from '../src/paths.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = projectRoot();
 const { values: opts } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },

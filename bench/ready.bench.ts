@@ -8,14 +8,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { projectRoot } from '../src/paths.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' }, workers: { type: 'string', default: '1' },
-    root: { type: 'string', default: fileURLToPath(new URL('../..', import.meta.url)) },
+    root: { type: 'string', default: projectRoot() },
     brokers: { type: 'string', default: process.env.TEST_KAFKA_BROKERS ?? '127.0.0.1:9092' },
   },
 });

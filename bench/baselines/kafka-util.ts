@@ -4,28 +4,15 @@ import kafkajs from 'kafkajs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../src/paths.js';
 
 // kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
 const { Kafka, logLevel } = kafkajs;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The repository root: the nearest parent holding package.json "flowgate" (works from bench/ and dist/bench/). */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'flowgate') return dir;
-      } catch {}
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the flowgate repository root');
-    dir = up;
-  }
-}
+/** The repository root (src/paths.ts). */
+export const repoRoot = projectRoot;
 
 /** Refuses anything but loopback brokers: these benchmarks never send traffic elsewhere. */
 export function loopbackBrokers(bootstrap: string): string[] {

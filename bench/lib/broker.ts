@@ -1,7 +1,7 @@
 // The Kafka broker the suite measures against: the one already answering on 127.0.0.1:<port>
 // (whoever started it: another worktree's .kafka, or a CI job), else the project's own one,
 // started with scripts/kafka.js and stopped again only if this process started it.
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../../src/paths.js';
 
 interface KafkaScript {
   probeKafka(port?: number, timeoutMs?: number): Promise<unknown>;
@@ -16,7 +16,7 @@ export interface Broker {
   release(): Promise<void>;
 }
 
-const script = fileURLToPath(new URL('../../../scripts/kafka.js', import.meta.url));
+const script = projectPath('scripts', 'kafka.js');
 
 export async function ensureBroker(port = Number(process.env.KAFKA_PORT ?? 9092), log: (m: string) => void = () => undefined): Promise<Broker> {
   const kafka = (await import(script)) as KafkaScript;

@@ -5,10 +5,10 @@ import { get } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseMetrics } from './prom.js';
+import { projectPath } from '../../src/paths.js';
 
-const flowgate = fileURLToPath(new URL('../../../bin/flowgate.js', import.meta.url));
+const flowgate = projectPath('bin', 'flowgate.js');
 
 /**
  * GET on a fresh connection that is closed after the answer. fetch() keeps the socket alive for

@@ -39,6 +39,7 @@ import type { TapBatch, TapSpec } from '../tap/forwarder.js';
 import type { Gateway } from '../gateway.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { projectPath } from '../paths.js';
 
 export type TapSkipReason = 'slow_client' | 'rate_limit' | 'worker_cap';
 
@@ -97,8 +98,8 @@ interface Grant {
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-/** The page: read once at mount from src/http/page/ (compiled code runs from dist/src/http/). */
-const pageDir = new URL('../../../src/http/page/', import.meta.url);
+/** The page: read once at mount from src/http/page/ (the sources, not dist/). */
+const pageFile = (name: string): string => projectPath('src', 'http', 'page', name);
 const pageFiles = [
   { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
   { path: '/tap.js', file: 'tap.js', type: 'text/javascript; charset=utf-8' },
@@ -328,9 +329,9 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
   for (const p of pageFiles) {
     let body: string;
     try {
-      body = readFileSync(new URL(p.file, pageDir), 'utf8');
+      body = readFileSync(pageFile(p.file), 'utf8');
     } catch (err) {
-      throw new Error(`tap page: cannot read ${new URL(p.file, pageDir).pathname}: ${(err as Error).message}`);
+      throw new Error(`tap page: cannot read ${pageFile(p.file)}: ${(err as Error).message}`);
     }
     server.get(p.path, () => ({ status: 200, headers: { 'content-type': p.type, ...pageHeaders }, body }));
   }

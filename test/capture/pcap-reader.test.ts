@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CaptureError, readCapture, type CaptureStats, type CapturedDatagram } from '../../src/capture/pcap-reader.js';
+import { projectRoot } from '../../src/paths.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: byte building, address text, collecting datagrams
@@ -249,18 +249,10 @@ function assertDatagrams(actual: CapturedDatagram[], expected: Expected[]): void
 // Corpus
 // ---------------------------------------------------------------------------------------------
 
-/** The corpus lives beside the repo (../shared/corpus); find the repo root from wherever we were compiled to. */
+/** The corpus lives beside the repo (../shared/corpus). */
 function findCorpus(): string | undefined {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) {
-      const corpus = path.join(dir, '..', 'shared', 'corpus');
-      return existsSync(path.join(corpus, 'pcaps')) ? corpus : undefined;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
+  const corpus = path.join(projectRoot(), '..', 'shared', 'corpus');
+  return existsSync(path.join(corpus, 'pcaps')) ? corpus : undefined;
 }
 
 const corpus = findCorpus();

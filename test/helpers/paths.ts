@@ -1,19 +1,8 @@
 // Where tests find the repo and the shared corpus, whether run from dist/ or elsewhere.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/paths.js';
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('test helpers: no package.json above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
-
-export const repoRoot = findRoot();
+export const repoRoot = projectRoot();
 /** ../shared/corpus beside the repo (FLOWGATE_CORPUS overrides). */
 export const corpusDir = process.env.FLOWGATE_CORPUS ?? join(repoRoot, '..', 'shared', 'corpus');
 export const pcapsDir = join(corpusDir, 'pcaps');
