@@ -1,7 +1,9 @@
 // The decoder's ABI, and nothing else: exported constants the host checks and reads, and
 // the functions it calls. The host (src/decoder/wasm.ts) writes a datagram at inPtr() and the
 // sender's address at addrPtr(), calls decode(), and reads JSON lines at outPtr() with their
-// end offsets and flow hashes at indexPtr(). No imports but abort; nothing allocates.
+// end offsets and flow hashes at indexPtr(). Every layout the host reads is exported here
+// (RecordIndex.*, SessionEntry.*, TemplateEntry.*, TemplateField.*) and checked by the host at
+// load (src/decoder/abi.ts). No imports but abort; nothing allocates.
 import { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS } from "./status";
 import * as layout from "./layout";
 import { initText, TEXT_REGION_SIZE } from "./text";
