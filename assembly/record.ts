@@ -1,6 +1,6 @@
 // Runs a compiled template over one record's bytes (filling the value slots at REC_PTR)
 // and writes the record as one line of JSON into the output region.
-import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
+import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, INDEX_ENTRY, RecordIndex, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
 import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
 import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op } from "./templates";
 import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
@@ -13,7 +13,7 @@ const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 const SELECTOR_FLAG: u32 = 0x40000000;
 const ID_MASK: u32 = 0x3fffffff;
 
-export let outPos: usize = 0;
+export let outPos: usize = OUT_PTR; // no output before the first decode()
 export let recordCount: u32 = 0;
 export let fieldMask: u32 = 0xffffffff;
 
@@ -313,11 +313,11 @@ export function emitRecord(t: usize, s: usize): bool {
   } else {
     store<u8>(start, 123); // the first field's comma becomes "{"
   }
-  store<u16>(o, 0x0a7d); // "}\n"
+  store<u16>(o, 0x0a7d); // "}\n": the end offset is the "\n", RecordIndex.Gap bytes before the next record
   const endOffset = <u32>(o + 1 - OUT_PTR);
-  const e = INDEX_PTR + (<usize>recordCount << 3);
-  store<u32>(e, endOffset);
-  store<u32>(e + 4, flowHash(mask));
+  const e = INDEX_PTR + <usize>recordCount * INDEX_ENTRY;
+  store<u32>(e + (<usize>RecordIndex.EndAt << 2), endOffset);
+  store<u32>(e + (<usize>RecordIndex.HashAt << 2), flowHash(mask));
   outPos = o + 2;
   recordCount++;
   return true;

@@ -23,10 +23,19 @@ export const T_LAST_SEEN: usize = 24; // f64 ms
 export const T_SPEC_HASH: usize = 32; // u32 hash of the template record as sent
 export const T_SPEC_LEN: usize = 36; // u32 its length
 export const T_STEP0: usize = 48; // steps: u16 length (0xffff = variable), u8 action (an Op once compiled), u8 value offset / 4
-export const T_RAW0: usize = T_STEP0 + 4 * <usize>MAX_FIELDS; // fields as sent: u32 (element id incl. enterprise bit) << 16 | length
+export const T_RAW0: usize = T_STEP0 + 4 * <usize>MAX_FIELDS; // fields as sent: TemplateField words
 
-export const KIND_DATA: u8 = 1;
-export const KIND_OPTIONS: u8 = 2;
+/** Template kinds as stored and described (exported: describeTemplates() writes them). */
+export const enum TemplateKind { Data = 1, Options = 2 }
+export const KIND_DATA: u8 = <u8>TemplateKind.Data;
+export const KIND_OPTIONS: u8 = <u8>TemplateKind.Options;
+
+/**
+ * One field as sent, as kept at T_RAW0 and written by describeTemplates() (exported): a u32
+ * of `Bytes` bytes holding the element id at IdShift (IdMask wide), the enterprise bit at
+ * EnterpriseBit and the length (65535 = variable) under LengthMask.
+ */
+export const enum TemplateField { Bytes = 4, IdShift = 16, IdMask = 0x7fff, EnterpriseBit = 31, LengthMask = 0xffff }
 export const VARLEN: u32 = 0xffff;
 
 /**
@@ -182,7 +191,9 @@ let rawCount: u32 = 0;
 /** Adds one field; `scope` fields are only skipped (v9 scope types are not elements). */
 export function addField(ie: u32, pen: u32, length: u32, scope: bool): void {
   if (rawCount < MAX_FIELDS) {
-    store<u32>(compiling + T_RAW0 + (<usize>rawCount << 2), ((ie | (pen != 0 ? 0x8000 : 0)) << 16) | (length & 0xffff));
+    const enterprise: u32 = pen != 0 ? 1 << TemplateField.EnterpriseBit : 0;
+    store<u32>(compiling + T_RAW0 + <usize>rawCount * TemplateField.Bytes,
+      (ie << TemplateField.IdShift) | enterprise | (length & TemplateField.LengthMask));
     rawCount++;
   }
   if (length == VARLEN) {

@@ -27,8 +27,9 @@ import { isLossless, searchLosslessRate, sentRate, type StepOutcome } from './li
 import { cpuSeconds, rssMb } from './lib/proc.js';
 import { mergeResults, readResults } from './lib/results.js';
 import { int } from './lib/table.js';
+import { projectRoot } from '../src/paths.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = projectRoot();
 const { values: opts } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },

@@ -67,6 +67,7 @@ import { createLogger } from '../src/log.js';
 import { runLoadgen } from './lib/loadgen.js';
 import { udpSocketCounters } from './lib/proc-net-udp.js';
 import { mergeResults } from './lib/results.js';
+import { projectRoot } from '../src/paths.js';
 
 const SLOTS = 4096;
 const SLOT_BYTES = 9216;
@@ -283,7 +284,7 @@ function machineBusySeconds(): number {
 
 async function harness(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const command = `cd ${fileURLToPath(new URL('../../', import.meta.url))} && npm run build && node dist/bench/receive.bench.js ${process.argv.slice(2).join(' ')}`.trim();
+  const command = `cd ${projectRoot()} && npm run build && node dist/bench/receive.bench.js ${process.argv.slice(2).join(' ')}`.trim();
   const child = fork(self, ['--receiver', '--work', a.work, '--workers', String(a.workers), '--consumer', a.consumer, '--receive-buffer', String(a.receiveBuffer)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting: ((m: FromReceiver) => void)[] = [];
   child.on('message', (m: FromReceiver) => waiting.shift()?.(m));

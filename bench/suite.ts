@@ -36,8 +36,9 @@ import { meanRecordBytes } from './lib/record-size.js';
 import { mergeResults, readResults, resultsPath } from './lib/results.js';
 import { SUMMARY_HEADER, summaryNotes, summaryRows } from './lib/summary.js';
 import { renderTable } from './lib/table.js';
+import { projectRoot } from '../src/paths.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = projectRoot();
 const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak'] as const;
 type Step = (typeof STEPS)[number];
 

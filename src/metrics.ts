@@ -5,8 +5,8 @@
 // labelled series with a closed set of label values (pipeline/drop-reasons.ts) exists at 0 from
 // start-up.
 import client from 'prom-client';
-import { decodeStatuses, ABI_VERSION } from './decoder/wasm.js';
-import { receiverDropReasons, decoderDatagramStatuses, decoderRecordStatuses, recordDropReasons, tapSkipReasons, zeroCounts, type TapSkipReason } from './pipeline/drop-reasons.js';
+import { decodeStatuses, datagramStatuses, ABI_VERSION } from './decoder/wasm.js';
+import { receiverDropReasons, decoderRecordStatuses, recordDropReasons, tapSkipReasons, zeroCounts, type TapSkipReason } from './pipeline/drop-reasons.js';
 import { UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
 import { udpSocketStats } from './udp/proc-net-udp.js';
 import type { Gateway } from './gateway.js';
@@ -22,8 +22,8 @@ export interface TapStats {
 
 /** The decoder statuses the drop reasons name must be the decoder's own (its exports). */
 function checkDecoderStatuses(): void {
-  const missing = [...decoderDatagramStatuses, ...decoderRecordStatuses].filter((s) => !decodeStatuses.includes(s));
-  if (missing.length) throw new Error(`the decoder exports no status ${missing.join(', ')} (pipeline/drop-reasons.ts names them; exported: ${decodeStatuses.join(', ')})`);
+  const missing = decoderRecordStatuses.filter((s) => !decodeStatuses().includes(s));
+  if (missing.length) throw new Error(`the decoder exports no status ${missing.join(', ')} (pipeline/drop-reasons.ts names them; exported: ${decodeStatuses().join(', ')})`);
 }
 
 /** Counters mirrored from elsewhere: prom-client counters only go up, so collect() resets and sets. */
@@ -123,7 +123,7 @@ export class Metrics {
         const received = g.accounting().datagrams.dropped;
         const values: [Record<string, string>, number][] = [
           ...receiverDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, received[reason]]),
-          ...decoderDatagramStatuses.map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
+          ...datagramStatuses().map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
         ];
         mirror(this, values);
       } });
@@ -137,7 +137,7 @@ export class Metrics {
     new client.Counter({ name: 'flowgate_decoder_events_total', help: 'Decoder outcomes other than ok, by reason: one per datagram, set, template record or record as the reason says (README)', labelNames: ['reason'], registers: [r],
       collect() {
         const dec = decoderStatusTotals(totals.all());
-        mirror(this, decodeStatuses.filter((s) => s !== 'ok').map((reason) => [{ reason }, dec[reason] ?? 0]));
+        mirror(this, decodeStatuses().filter((s) => s !== 'ok').map((reason) => [{ reason }, dec[reason] ?? 0]));
       } });
     new client.Gauge({ name: 'flowgate_templates', help: 'Templates known, all workers', registers: [r],
       collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.templates, 0)); } });
@@ -208,6 +208,6 @@ export class Metrics {
 
 function decoderStatusTotals(reports: WorkerStats[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const w of reports) decodeStatuses.forEach((name, code) => (out[name] = (out[name] ?? 0) + (w.decoder.statuses[code] ?? 0)));
+  for (const w of reports) decodeStatuses().forEach((name, code) => (out[name] = (out[name] ?? 0) + (w.decoder.statuses[code] ?? 0)));
   return out;
 }

@@ -105,7 +105,7 @@ export function startWorker(init: WorkerInit): void {
   const lastAddress = Buffer.alloc(16, 0xff);
   let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0) };
   const flowKey = new FlowKeyWriter();
-  const output = decoder.outputBuffer;
+  const trapped = -decoder.abi.trapStatus; // counted by the decoder, in stats.decoder.statuses
 
   /** `latency`: hand over (and forget) the latency samples; only the metrics scrape takes them. */
   const snapshot = (latency = true): WorkerStats => {
@@ -124,6 +124,7 @@ export function startWorker(init: WorkerInit): void {
     const addressOffset = ring.addressOffset(slot);
     const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
     acct[Slot.datagrams]++;
+    if (n === trapped) log.error('decoder trapped: instance restarted without its templates, datagram kept', { exporter: addressText(ringBytes, addressOffset), bytes: ring.payloadLength(slot) });
     if (n <= 0) return;
     acct[Slot.decoded] += n;
     const route = router.route(ringBytes, addressOffset);
@@ -139,26 +140,29 @@ export function startWorker(init: WorkerInit): void {
       ringBytes.copy(lastAddress, 0, addressOffset, addressOffset + 16);
     }
     const length = decoder.outputLength();
-    // The records are copied from the decoder's memory straight into Kafka batches.
-    if (tap.active) tap.offer(tenant, last.text, output, decoder.index, n);
+    // The records are copied from the decoder's memory straight into Kafka batches. Its views
+    // are read per datagram: a trap replaces the instance and its memory.
+    const output = decoder.outputBuffer;
+    const index = decoder.index;
+    if (tap.active) tap.offer(tenant, last.text, output, index, n);
     const keyMode = init.output.key;
     if (init.output.records_per_message === 'datagram') {
       producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, 0, length, last.headers, n, now);
       return;
     }
-    const index = decoder.index;
     if (keyMode !== 'flow') {
       // One partition for the datagram's records: framed in one run, nothing allocated per record.
       producer.appendRecords(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, index, n, last.headers, now);
       return;
     }
     // A key per record, so a partition per record.
+    const { entries, stride, endAt, hashAt, gap } = index;
     let start = 0;
     for (let i = 0; i < n; i++) {
-      const end = index[i * 2]!;
-      const keyLength = flowKey.write(index[i * 2 + 1]!);
+      const end = entries[i * stride + endAt]!;
+      const keyLength = flowKey.write(entries[i * stride + hashAt]!);
       producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
-      start = end + 1;
+      start = end + gap;
     }
   };
 
