@@ -15,9 +15,11 @@ import { resetOutput, setFieldMask, writeDvc, recordCount, outPos } from "./reco
 import { countStatus, bump, C_SESSIONS_EXPIRED } from "./counters";
 import { ctx } from "./context";
 import { FIELD_COUNT } from "./fields";
+import { exportState as writeState, importState as readState } from "./state";
+import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 2;
+export const ABI_VERSION: u32 = 3;
 
 export { Status, STATUS_COUNT, FIELD_COUNT };
 export { Field } from "./fields";
@@ -33,6 +35,7 @@ export {
   G_HELD_BYTES as GAUGE_HELD_BYTES, G_HELD_SETS as GAUGE_HELD_SETS,
 } from "./counters";
 export { SESSION_ENTRY, TEMPLATE_ENTRY };
+export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES } from "./state";
 export { IN_CAPACITY, OUT_CAPACITY, MAX_RECORDS_OUT, MAX_FIELDS, MAX_TEMPLATES, MAX_SESSIONS, HELD_CAPACITY, COUNTER_SLOTS } from "./layout";
 
 let ready = false;
@@ -114,6 +117,13 @@ export function sweep(nowMs: f64): void {
     }
   }
 }
+
+/** Writes a snapshot of the exporters' persistent state at outPtr() (see state.ts); returns its length. */
+export function exportState(): u32 { return ready ? writeState() : 0; }
+/** Restores the snapshot of `len` bytes the host wrote at outPtr(): sessions restored, -1 other version, -2 malformed. */
+export function importState(len: u32, nowMs: f64): i32 { return ready ? readState(len, nowMs) : -2; }
+/** Changes whenever persistent state changes: the host saves a snapshot only then. */
+export function stateGeneration(): u32 { return generation; }
 
 /** Bytes per entry written by describeSessions(). */
 const SESSION_ENTRY: u32 = 72;

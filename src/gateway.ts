@@ -31,7 +31,7 @@ export interface Gateway {
 }
 
 /** Keys that a reload cannot change: they shape sockets, threads and memory. */
-const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http'] as const;
+const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http', 'state'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
@@ -61,6 +61,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       routing: config.routing,
       output: { key: config.kafka.key, records_per_message: config.kafka.records_per_message },
       logLevel: config.log.level as LogLevel,
+      state: { ...config.state, workers },
     },
   });
   await pool.start();

@@ -10,6 +10,7 @@ import type { WorkerInit, ToWorker, FromWorker } from './worker.js';
 import type { TapSpec, TapBatch } from '../tap/forwarder.js';
 import { ACCT_SLOTS, accountingView, unaccounted, Acct, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
 import type { Logger } from '../log.js';
+import { ownerWorker } from '../net/exporter-owner.js';
 
 export interface PoolOptions {
   workers: number;
@@ -79,9 +80,7 @@ export class DecoderPool {
 
   /** The worker that owns an exporter: a hash of its 16 address bytes at `offset`. */
   workerFor(address: Uint8Array, offset = 0): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < 16; i++) h = Math.imul(h ^ address[offset + i]!, 0x01000193);
-    return ((h ^ (h >>> 16)) >>> 0) % this.#slots.length;
+    return ownerWorker(address, offset, this.#slots.length);
   }
 
   /** Starts every worker and resolves when all are ready. */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 export class DecoderError extends Error {
   readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
@@ -57,6 +57,9 @@ interface DecoderExports {
   sweep(nowMs: number): void;
   describeSessions(): number;
   describeTemplates(): number;
+  exportState(): number;
+  importState(len: number, nowMs: number): number;
+  stateGeneration(): number;
 }
 
 /** One exporter session (exporter, port, observation domain) as the decoder keeps it. */
@@ -131,6 +134,13 @@ export const decodeStatuses: readonly string[] = exportedEnum(described, 'Status
 
 /** Output field names in emit order (JSON keys). */
 export const recordFields: readonly string[] = exportedEnum(described, 'Field.');
+
+/** The snapshot layout of assembly/state.ts: what src/state/ needs to pick sessions out of one. */
+export const stateLayout = {
+  version: global(described, 'STATE_VERSION'), capacity: global(described, 'STATE_CAPACITY'),
+  headerBytes: global(described, 'STATE_HEADER_BYTES'), lengthOffset: global(described, 'STATE_SESSION_LENGTH'),
+  addressOffset: global(described, 'STATE_SESSION_ADDRESS'), keyBytes: global(described, 'STATE_SESSION_KEY_BYTES'),
+} as const;
 
 function abort(): never {
   throw new Error('decoder aborted');
@@ -290,6 +300,23 @@ export class WasmDecoder {
       o += 24 + count * 4;
     }
     return out;
+  }
+
+  /** A snapshot of the exporters' persistent state (a copy; layout: stateLayout). Overwrites the last output. */
+  exportState(): Uint8Array {
+    return this.output.slice(0, this.#ex.exportState());
+  }
+
+  /** Restores a snapshot as of `nowMs`: sessions restored, -1 for another STATE_VERSION, -2 malformed or too large. */
+  importState(bytes: Uint8Array, nowMs: number): number {
+    if (bytes.length > stateLayout.capacity) return -2;
+    this.output.set(bytes);
+    return this.#ex.importState(bytes.length, nowMs);
+  }
+
+  /** Changes whenever persistent state changes (exportState is worth calling again). */
+  stateGeneration(): number {
+    return this.#ex.stateGeneration();
   }
 
   /** Expires templates, held sets and idle sessions; call about once a second. */

@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { startHttp } from '../../src/http/endpoints.js';
 import { createLogger } from '../../src/log.js';
+import { ABI_VERSION } from '../../src/decoder/wasm.js';
 import { testBrokers } from '../helpers/gateway.js';
 import { uniqueTopic, waitForCount } from '../helpers/kafka.js';
 import { pcapsDir, replayTool } from '../helpers/paths.js';
@@ -87,7 +88,7 @@ test('after a replay, the main series have exactly the values of the capture, an
   assert.ok(m.get('flowgate_kafka_produce_latency_seconds_count')! > 0);
   assert.equal(m.get('flowgate_exporter_records_total{exporter="127.0.0.22"}'), 111);
   assert.ok([...m.keys()].some((k) => k.startsWith('flowgate_udp_kernel_drops_total{socket="udp:')), 'kernel drops read from /proc/net/udp');
-  assert.ok(m.has('process_cpu_user_seconds_total') && m.has('flowgate_build_info{version="0.1.0",node="' + process.version + '",abi="2"}'));
+  assert.ok(m.has('process_cpu_user_seconds_total') && m.has('flowgate_build_info{version="0.1.0",node="' + process.version + '",abi="' + String(ABI_VERSION) + '"}'));
 });
 
 test('/healthz, /readyz and the exporter and template APIs describe what the gateway has seen', async (t) => {
