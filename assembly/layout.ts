@@ -17,8 +17,9 @@ export const INDEX_ENTRY: u32 = RecordIndex.Words * 4;
 
 export const MAX_FIELDS: u32 = 256; // fields per template (Cisco and nProbe templates stay below 120)
 export const TEMPLATE_HEADER: u32 = 48; // see T_STEP0 in templates.ts
-// Steps (4 bytes each), then the fields as sent (4 bytes each: element id with the enterprise bit, length) for describeTemplates().
-export const TEMPLATE_SIZE: u32 = TEMPLATE_HEADER + 8 * MAX_FIELDS;
+// Steps (4 bytes each), then the fields as sent (4 bytes each: element id with the enterprise bit, length) for describeTemplates(),
+// then each field's enterprise number (4 bytes) for state snapshots.
+export const TEMPLATE_SIZE: u32 = TEMPLATE_HEADER + 12 * MAX_FIELDS;
 export const MAX_TEMPLATES: u32 = 4096; // per decoder instance (per worker)
 export const TEMPLATE_INDEX_SLOTS: u32 = 8192; // power of two, at least 2x MAX_TEMPLATES
 

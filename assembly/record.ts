@@ -159,17 +159,23 @@ function rateFromValues(mask: u64): u32 {
 export function applyOptions(t: usize, s: usize): void {
   const mask = load<u64>(t + T_MASK);
   if (has(mask, Slot.SysInit)) {
-    store<f64>(s + S_SYSINIT, <f64>val(Slot.SysInit));
+    const sysInit = <f64>val(Slot.SysInit);
+    if ((load<u8>(s + S_FLAGS) & F_HAS_SYSINIT) == 0 || load<f64>(s + S_SYSINIT) != sysInit) stateChanged();
+    store<f64>(s + S_SYSINIT, sysInit);
     store<u8>(s + S_FLAGS, load<u8>(s + S_FLAGS) | F_HAS_SYSINIT);
   }
   const rate = rateFromValues(mask);
   if (rate == 0) return;
   if (has(mask, Slot.SamplerId)) setSamplerRateFor(s, <u32>val(Slot.SamplerId) & ID_MASK, rate);
   else if (has(mask, Slot.SelectorId)) setSamplerRateFor(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & ID_MASK), rate);
-  else store<u32>(s + S_DEFAULT_RATE, rate);
+  else if (load<u32>(s + S_DEFAULT_RATE) != rate) {
+    store<u32>(s + S_DEFAULT_RATE, rate);
+    stateChanged();
+  }
 }
 
 import { setSamplerRate } from "./sessions";
+import { stateChanged } from "./generation";
 @inline function setSamplerRateFor(s: usize, id: u32, rate: u32): void {
   setSamplerRate(s, id, rate);
 }

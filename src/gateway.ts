@@ -30,7 +30,7 @@ export interface Gateway {
 }
 
 /** Keys that a reload cannot change: they shape sockets, threads and memory. */
-const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http'] as const;
+const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http', 'state'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
@@ -83,8 +83,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
 /** The decoder pool a configuration asks for: worker count, rings, and what each worker starts with. */
 export function poolOptions(config: Config, log: Logger): PoolOptions {
+  const workers = config.workers || availableParallelism();
   return {
-    workers: config.workers || availableParallelism(),
+    workers,
     ring: config.ring,
     log,
     init: {
@@ -102,6 +103,7 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
       routing: config.routing,
       output: { key: config.kafka.key, records_per_message: config.kafka.records_per_message },
       logLevel: config.log.level as LogLevel,
+      state: { ...config.state, workers },
     },
   };
 }

@@ -10,6 +10,7 @@ import { receiverDropReasons, decoderRecordStatuses, recordDropReasons, tapSkipR
 import { UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
 import { udpSocketStats } from './udp/proc-net-udp.js';
 import type { Gateway } from './gateway.js';
+import { stateFileRejectReasons } from './state/file.js';
 
 /** Per-exporter series are capped: the exporters with the most records keep their own series. */
 export const MAX_EXPORTER_SERIES = 100;
@@ -71,6 +72,7 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
+    stateFilesRejected: addInto(a.stateFilesRejected ?? {}, b.stateFilesRejected ?? {}),
   };
 }
 
@@ -169,6 +171,12 @@ export class Metrics {
       collect() { for (let i = 0; i < g.pool.size; i++) { const ring = g.pool.ring(i); this.set({ worker: String(i) }, ring.length / ring.slots); } } });
     new client.Counter({ name: 'flowgate_worker_restarts_total', help: 'Decoder workers restarted after they died', registers: [r],
       collect() { mirror(this, [[{}, g.pool.restarts]]); } });
+    new client.Counter({ name: 'flowgate_state_files_rejected_total', help: 'Exporter state files set aside at start-up (corrupt, torn or incompatible), by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        let by: Record<string, number> = Object.fromEntries(stateFileRejectReasons.map((reason) => [reason, 0]));
+        for (const w of totals.all()) by = addInto(by, w.stateFilesRejected ?? {});
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
     new client.Gauge({ name: 'flowgate_udp_receive_queue_bytes', help: 'Bytes waiting in the kernel receive queue of our UDP sockets (/proc/net/udp, Linux only)', labelNames: ['socket'], registers: [r],
       collect() { this.reset(); for (const s of udpSocketStats(g.receiver.boundPorts())) this.set({ socket: s.socket }, s.rxQueue); } });
     new client.Counter({ name: 'flowgate_udp_kernel_drops_total', help: 'Datagrams the kernel dropped for our UDP sockets (/proc/net/udp, Linux only)', labelNames: ['socket'], registers: [r],

@@ -168,6 +168,10 @@ export const configSchema = strictMapping({
     unknown_exporters: oneOf(['default', 'drop']).default('default'),
     tenants: list(tenant, 'tenants').default(() => []),
   }),
+  state: section({
+    dir: z.string({ error: expected('a directory path, or "" for no state') }).default(''),
+    save_interval_ms: int(100, 3600000).default(2000),
+  }),
   stats: section({
     log_interval_s: int(0, 86400).default(10),
   }),

@@ -6,7 +6,7 @@
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 export class DecoderError extends Error {
   readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
@@ -58,6 +58,11 @@ export interface DecoderAbi {
   readonly template: EntryLayout<typeof TEMPLATE_FIELDS>;
   readonly templateField: TemplateFieldLayout;
   readonly templateKindOptions: number;
+  /** The exporter-state snapshot (assembly/state.ts): what src/state/ needs to pick sessions out of one. */
+  readonly state: {
+    readonly version: number; readonly capacity: number; readonly headerBytes: number;
+    readonly lengthOffset: number; readonly addressOffset: number; readonly keyBytes: number;
+  };
 }
 
 function mismatch(message: string): DecoderError {
@@ -174,5 +179,10 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
     template: Object.freeze(entryLayout(instance, 'TemplateEntry', TEMPLATE_FIELDS)),
     templateField: Object.freeze(templateFieldLayout(instance)),
     templateKindOptions: global(instance, 'TemplateKind.Options'),
+    state: Object.freeze({
+      version: global(instance, 'STATE_VERSION'), capacity: global(instance, 'STATE_CAPACITY'),
+      headerBytes: global(instance, 'STATE_HEADER_BYTES'), lengthOffset: global(instance, 'STATE_SESSION_LENGTH'),
+      addressOffset: global(instance, 'STATE_SESSION_ADDRESS'), keyBytes: global(instance, 'STATE_SESSION_KEY_BYTES'),
+    }),
   });
 }

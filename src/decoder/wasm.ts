@@ -27,6 +27,9 @@ interface DecoderExports {
   sweep(nowMs: number): void;
   describeSessions(): number;
   describeTemplates(): number;
+  exportState(): number;
+  importState(len: number, nowMs: number): number;
+  stateGeneration(): number;
 }
 
 /** One exporter session (exporter, port, observation domain) as the decoder keeps it. */
@@ -117,6 +120,11 @@ export function datagramStatuses(): readonly string[] {
 /** Output field names in emit order (JSON keys). */
 export function recordFields(): readonly string[] {
   return decoderAbi().recordFields;
+}
+
+/** The snapshot layout of assembly/state.ts: what src/state/ needs to pick sessions out of one. */
+export function stateLayout(): DecoderAbi['state'] {
+  return decoderAbi().state;
 }
 
 /** The largest datagram decode() takes: the module's input region. Longer ones are rejected as bad_length without a copy. */
@@ -354,6 +362,23 @@ export class WasmDecoder {
       o += L.Bytes + count * F.Bytes;
     }
     return templates;
+  }
+
+  /** A snapshot of the exporters' persistent state (a copy; layout: stateLayout()). Overwrites the last output. */
+  exportState(): Uint8Array {
+    return this.output.slice(0, this.#ex.exportState());
+  }
+
+  /** Restores a snapshot as of `nowMs`: sessions restored, -1 for another STATE_VERSION, -2 malformed or too large. */
+  importState(bytes: Uint8Array, nowMs: number): number {
+    if (bytes.length > stateLayout().capacity) return -2;
+    this.output.set(bytes);
+    return this.#ex.importState(bytes.length, nowMs);
+  }
+
+  /** Changes whenever persistent state changes (exportState is worth calling again). */
+  stateGeneration(): number {
+    return this.#ex.stateGeneration();
   }
 
   /** Expires templates, held sets and idle sessions; call about once a second. */

@@ -16,6 +16,7 @@ import { UNKNOWN_TENANT, type WorkerStats, type ExporterView, type TemplateView 
 import { workerAccounting, Slot } from '../pipeline/accounting.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import { StateKeeper, type StateSettings } from '../state/keeper.js';
 
 export interface WorkerInit {
   index: number;
@@ -30,6 +31,8 @@ export interface WorkerInit {
   /** The live tap's subscription when the worker starts (null: none). */
   tap: TapSpec | null;
   logLevel: LogLevel;
+  /** Where exporter state is kept, and how many workers share the exporters (state/keeper.ts). */
+  state: StateSettings & { workers: number };
 }
 
 export type ToWorker =
@@ -57,12 +60,14 @@ export function startWorker(init: WorkerInit): void {
   const ring = PacketRing.attach(init.ring);
   const ringBytes = Buffer.from(init.ring);
   const decoder = new WasmDecoder(init.decoder, init.module);
+  const keeper = StateKeeper.open(init.state, init.index, init.state.workers, log);
+  keeper.restore(decoder, Date.now()); // before the first datagram: restored exporters decode at once
   let router = new TenantRouter(init.routing);
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
     droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
-    kafkaErrors: {}, latencyMs: [],
+    kafkaErrors: {}, latencyMs: [], stateFilesRejected: keeper.rejected,
   };
   const tap = new TapForwarder();
   tap.configure(init.tap);
@@ -205,12 +210,14 @@ export function startWorker(init: WorkerInit): void {
       const now = Date.now();
       if (now - lastSweep >= 1000) {
         decoder.sweep(now);
+        keeper.maybeSave(decoder, now);
         lastSweep = now;
       }
       if (ring.closed && ring.peek() < 0) break;
       if (handled === 0 || stopping !== undefined) await ring.waitForData(stopping !== undefined ? 5 : 200);
       else await yieldToEventLoop();
     }
+    await keeper.save(decoder);
     clearInterval(tapTimer);
     await producer.close(stopping);
     port.postMessage({ type: 'stopped', stats: snapshot() } satisfies FromWorker);

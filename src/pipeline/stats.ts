@@ -24,6 +24,8 @@ export interface WorkerStats {
   kafkaErrors: Record<string, number>;
   /** Receive-to-ack latency samples in ms, one per acknowledged batch (the oldest record's). */
   latencyMs: number[];
+  /** State files this worker set aside, by reason (state/file.ts). */
+  stateFilesRejected: Record<string, number>;
 }
 
 /** An exporter as /api/exporters shows it (one decoder session: exporter, port, domain). */
