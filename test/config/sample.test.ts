@@ -21,9 +21,12 @@ test('the sample config.yaml parses and has the documented values', () => {
     { name: 'acme', topic: 'flows.acme', exporters: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'], tap_token: '' },
     { name: 'globex', topic: 'flows.globex', exporters: ['127.0.0.21', '127.0.0.22', '203.0.113.0/24'], tap_token: '' },
   ]);
-  // Apart from workers and the tenants, the sample shows the defaults.
+  // npm start uses the sample: it spools under the git-ignored .data/ (the default is no spool).
+  assert.equal(config.spool.dir, '.data/spool');
+  // Apart from workers, the spool directory and the tenants, the sample shows the defaults.
   const expected: Config = structuredClone(defaultConfig);
   expected.workers = 2;
+  expected.spool.dir = '.data/spool';
   expected.routing.tenants = config.routing.tenants;
   assert.deepEqual(config, expected);
 });
