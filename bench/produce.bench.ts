@@ -1,4 +1,4 @@
-// FlowGate's produce path alone: record batches built by src/kafka/record-batch.ts and sent by
+// FlowGate's produce path alone: record batches built by src/kafka/protocol/record-batch.ts and sent by
 // src/kafka/client.ts to the local broker, acks=-1 with a producer id, no decoding and no UDP.
 // What the Kafka stage can do on this machine, to compare with the broker's ceiling (Kafka's own
 // ProducerPerformance, bench/baselines/producer-perf.ts) and with the whole pipeline.
@@ -8,7 +8,8 @@
 // Needs the broker running (node scripts/kafka.js start). One JSON line on stdout.
 import { parseArgs } from 'node:util';
 import { KafkaClient } from '../src/kafka/client.js';
-import { BatchBuilder, encodeHeaders, sealBatch, codecIds } from '../src/kafka/record-batch.js';
+import { BatchBuilder, encodeHeaders, sealBatch } from '../src/kafka/protocol/record-batch.js';
+import { codecId } from '../src/kafka/protocol/compression.js';
 import { createLogger } from '../src/log.js';
 
 const { values: opts } = parseArgs({ options: {
@@ -43,7 +44,7 @@ async function lane(): Promise<void> {
     const b = new BatchBuilder(capacity, capacity);
     let n = 0;
     while (b.append(null, 0, -1, value, 0, value.length, headers, Date.now())) n++;
-    const batch = sealBatch(b, null, codecIds.none, { ...producer, baseSequence: sequence });
+    const batch = sealBatch(b, null, codecId('none'), { ...producer, baseSequence: sequence });
     sequence += n;
     const t = Date.now();
     const [r] = await client.produce(leader, -1, [{ topic, partitions: [{ partition: 0, batch }] }]);

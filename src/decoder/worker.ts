@@ -7,7 +7,7 @@ import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
 import { TenantRouter } from '../route/tenants.js';
 import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
-import { encodeHeaders } from '../kafka/record-batch.js';
+import { encodeHeaders } from '../kafka/protocol/record-batch.js';
 import { FlowKeyWriter } from '../kafka/flow-key.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { addressText } from '../net/address.js';

@@ -1,49 +1,18 @@
-// The only module that imports kafkajs. kafkajs does what it does well here: connections (TLS,
-// SASL, re-authentication), ApiVersions, metadata (with topic auto-creation), InitProducerId.
-// The produce request itself carries record batches we encoded (record-batch.ts): kafkajs's own
-// produce path builds objects per message and cannot keep up (see docs/performance.md).
-// Uses kafkajs internals (the cluster, a broker's connection pool, the Produce v7 response
-// decoder, the error table, the codecs): kafkajs 2.2.4 is its last release and is pinned in
-// package-lock.json. Only those modules are loaded, not kafkajs's index (its admin, consumer and
-// producer): 85 of its 143 files, half its load time, which is on a worker's start-up path.
+// The connection to the Kafka cluster: kafkajs's Cluster (connections with TLS and SASL,
+// ApiVersions, metadata with topic auto-creation, InitProducerId) behind the few calls the
+// sender needs, and the Produce request, encoded by protocol/ and sent over the leader's
+// connection. kafkajs's private code is reached only through kafkajs-internals.ts.
 import type { SASLOptions, LogEntry } from 'kafkajs';
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import SnappyCodec from 'kafkajs-snappy';
 import type { Logger } from '../log.js';
-import { supportedCompressions, type CompressionName } from './names.js';
+import { kafkajs, type InternalCluster, type InternalRequest, type InternalResponse } from './kafkajs-internals.js';
+import { PRODUCE_API_KEY, PRODUCE_MAX_VERSION, PRODUCE_MIN_VERSION, encodeProduceRequest, produceVersion, type ProduceTopic } from './protocol/produce-request.js';
+import { decodeProduceResponse, type ProduceResponse } from './protocol/produce-response.js';
 
-const require = createRequire(import.meta.url);
-type ClusterOptions = Record<string, unknown>;
-const Cluster = require('kafkajs/src/cluster/index.js') as new (options: ClusterOptions) => Cluster;
-const { createLogger, LEVELS } = require('kafkajs/src/loggers/index.js') as { createLogger(o: object): unknown; LEVELS: Record<string, number> };
-const defaultSocketFactory = require('kafkajs/src/network/socketFactory.js') as () => unknown;
-const { Types: CompressionTypes, Codecs: CompressionCodecs } = require('kafkajs/src/protocol/message/compression/index.js') as {
-  Types: Record<'None' | 'GZIP' | 'Snappy' | 'LZ4' | 'ZSTD', number>; Codecs: Record<number, unknown>;
-};
+export type { ProduceTopic };
 
-interface ProduceResponseDecoder {
-  decode(raw: Buffer): Promise<{ topics: { topicName: string; partitions: { partition: number; errorCode: number; baseOffset: string }[] }[] }>;
-}
-const produceV3Response = require('kafkajs/src/protocol/requests/produce/v3/response.js') as ProduceResponseDecoder;
-const produceV7Response = require('kafkajs/src/protocol/requests/produce/v7/response.js') as ProduceResponseDecoder;
-const { errorCodes } = require('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; code: number; retriable: boolean }[] };
-const errorsByCode = new Map(errorCodes.map((e) => [e.code, e]));
-
-// Snappy through kafkajs-snappy (pure JS snappyjs, no native build). LZ4 and zstd need native
-// codecs: not shipped, so refused at start-up.
-CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
-
-export { supportedCompressions, type CompressionName };
-
-/** Compresses a batch's records section with kafkajs's codec for `name` (not 'none'). */
-export async function compressRecords(name: CompressionName, records: Buffer): Promise<Buffer> {
-  const type = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD }[name];
-  const codecs = CompressionCodecs as Record<number, () => { compress(encoder: { buffer: Buffer }): Promise<Buffer> }>;
-  const codec = codecs[type]!();
-  return codec.compress({ buffer: records });
-}
+const errorsByCode = new Map(kafkajs.errorCodes.map((e) => [e.code, e]));
 
 export interface ClientSettings {
   brokers: string[];
@@ -63,11 +32,6 @@ export interface PartitionResult {
   /** kafkajs's name for the code, e.g. NOT_LEADER_OR_FOLLOWER; 'NONE' for success. */
   type: string;
   retriable: boolean;
-}
-
-export interface ProduceTopic {
-  topic: string;
-  partitions: { partition: number; batch: Buffer }[];
 }
 
 /** The kafkajs error's type (e.g. REQUEST_TIMED_OUT) or name (KafkaJSConnectionError). */
@@ -95,24 +59,6 @@ function tlsOptions(ssl: ClientSettings['ssl']): ConnectionOptions | boolean {
   };
 }
 
-// The slice of kafkajs's internal Cluster and Broker used here.
-interface Broker {
-  versions: Record<number, { minVersion: number; maxVersion: number }> | null;
-  connectionPool: { send(request: unknown): Promise<unknown> };
-  disconnect(): Promise<void>;
-  initProducerId(args: { transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
-}
-interface Cluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  isConnected(): boolean;
-  refreshMetadata(): Promise<void>;
-  addMultipleTargetTopics(topics: string[]): Promise<void>;
-  findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number | null }[];
-  findBroker(args: { nodeId: string }): Promise<Broker>;
-  brokerPool: { withBroker<T>(fn: (args: { broker: Broker }) => Promise<T>): Promise<T | null> };
-}
-
 /** What the producer needs of a broker connection (KafkaClient; a scripted one in tests). */
 export interface ProduceClient {
   connect(): Promise<void>;
@@ -126,20 +72,20 @@ export interface ProduceClient {
 }
 
 export class KafkaClient implements ProduceClient {
-  readonly #cluster: Cluster;
+  readonly #cluster: InternalCluster;
   readonly #timeoutMs: number;
 
   constructor(settings: ClientSettings, log: Logger) {
     this.#timeoutMs = settings.request_timeout_ms;
     // What kafkajs's Kafka constructor and its producer() pass to a Cluster.
-    this.#cluster = new Cluster({
-      logger: createLogger({
-        level: LEVELS.WARN,
+    this.#cluster = new kafkajs.Cluster({
+      logger: kafkajs.createLogger({
+        level: kafkajs.LEVELS.WARN,
         logCreator: () => (entry: LogEntry) => {
           log.sampled('warn', `kafkajs:${entry.log.message}`, 'kafka client', { detail: entry.log.message, broker: entry.log.broker });
         },
       }),
-      socketFactory: defaultSocketFactory(),
+      socketFactory: kafkajs.socketFactory(),
       brokers: settings.brokers,
       ssl: tlsOptions(settings.ssl),
       sasl: settings.sasl ? ({ ...settings.sasl } as SASLOptions) : undefined,
@@ -168,10 +114,6 @@ export class KafkaClient implements ProduceClient {
   /** Loads (and, where the broker allows, creates) the topics' metadata. */
   async loadTopics(topics: string[]): Promise<void> {
     await this.#cluster.addMultipleTargetTopics(topics);
-  }
-
-  async refreshMetadata(): Promise<void> {
-    await this.#cluster.refreshMetadata();
   }
 
   /** Partitions of a topic whose metadata is loaded and led by a broker; 0 when not known yet. */
@@ -216,37 +158,35 @@ export class KafkaClient implements ProduceClient {
    */
   async produce(nodeId: number, acks: number, topics: ProduceTopic[]): Promise<PartitionResult[]> {
     const broker = await this.#cluster.findBroker({ nodeId: String(nodeId) });
-    const range = broker.versions?.[0];
-    const version = Math.min(7, range?.maxVersion ?? 7);
-    if (version < 3 || (range && range.minVersion > 7)) throw Object.assign(new Error(`broker ${nodeId} speaks Produce v${range?.minVersion}-${range?.maxVersion}, FlowGate needs one of v3-v7`), { type: 'UNSUPPORTED_VERSION' });
+    const range = broker.versions?.[PRODUCE_API_KEY];
+    const version = range ? produceVersion(range.minVersion, range.maxVersion) : PRODUCE_MAX_VERSION;
+    if (version < 0) throw Object.assign(new Error(`broker ${nodeId} speaks Produce v${range?.minVersion}-${range?.maxVersion}, FlowGate needs one of v${PRODUCE_MIN_VERSION}-v${PRODUCE_MAX_VERSION}`), { type: 'UNSUPPORTED_VERSION' });
     const body = encodeProduceRequest(acks, this.#timeoutMs, topics);
-    const decoder = version >= 5 ? produceV7Response : produceV3Response;
-    const request = {
-      apiKey: 0,
+    const request: InternalRequest = {
+      apiKey: PRODUCE_API_KEY,
       apiVersion: version,
       apiName: 'Produce',
       expectResponse: () => acks !== 0,
       // kafkajs's request framing asks for an Encoder; it only reads .buf and .buffer.
       encode: async () => ({ buf: body, buffer: body }),
     };
-    const response = { decode: (raw: Buffer) => decoder.decode(raw), parse: async <T>(data: T) => data };
-    let decoded: Awaited<ReturnType<ProduceResponseDecoder['decode']>> | undefined;
+    const response: InternalResponse = {
+      // From v6 the broker leaves throttling to the client (KIP-219): kafkajs's request queue does it.
+      decode: async (raw) => {
+        const decoded = decodeProduceResponse(version, raw);
+        return { ...decoded, clientSideThrottleTime: version >= 6 ? decoded.throttleTimeMs : 0 };
+      },
+      parse: async (data) => data,
+    };
+    let decoded: ProduceResponse | undefined;
     try {
-      decoded = (await broker.connectionPool.send({ request, response, requestTimeout: this.#timeoutMs })) as typeof decoded;
+      decoded = (await broker.connectionPool.send({ request, response, requestTimeout: this.#timeoutMs })) as ProduceResponse | undefined;
     } catch (err) {
       // As kafkajs's Broker does: a closed connection is dropped so the next request reconnects.
       if ((err as Error).name === 'KafkaJSConnectionClosedError') await broker.disconnect().catch(() => undefined);
       throw err;
     }
-    if (!decoded) return [];
-    const out: PartitionResult[] = [];
-    for (const t of decoded.topics) {
-      for (const p of t.partitions) {
-        const known = errorsByCode.get(p.errorCode);
-        out.push({ topic: t.topicName, partition: p.partition, errorCode: p.errorCode, type: p.errorCode === 0 ? 'NONE' : known?.type ?? `ERROR_${p.errorCode}`, retriable: known?.retriable ?? false });
-      }
-    }
-    return out;
+    return decoded ? partitionResults(decoded) : [];
   }
 
   async disconnect(): Promise<void> {
@@ -254,30 +194,13 @@ export class KafkaClient implements ProduceClient {
   }
 }
 
-/**
- * Produce request v3-v7 body (the same layout in all five): transactional_id (null) · acks i16 ·
- * timeout i32 · [topic string · [partition i32 · record_set bytes]].
- */
-export function encodeProduceRequest(acks: number, timeoutMs: number, topics: ProduceTopic[]): Buffer {
-  let size = 2 + 2 + 4 + 4;
-  const names = topics.map((t) => Buffer.from(t.topic));
-  for (let i = 0; i < topics.length; i++) {
-    size += 2 + names[i]!.length + 4;
-    for (const p of topics[i]!.partitions) size += 4 + 4 + p.batch.length;
-  }
-  const out = Buffer.allocUnsafe(size);
-  let at = out.writeInt16BE(-1, 0);
-  at = out.writeInt16BE(acks, at);
-  at = out.writeInt32BE(timeoutMs, at);
-  at = out.writeInt32BE(topics.length, at);
-  for (let i = 0; i < topics.length; i++) {
-    at = out.writeInt16BE(names[i]!.length, at);
-    at += names[i]!.copy(out, at);
-    at = out.writeInt32BE(topics[i]!.partitions.length, at);
-    for (const p of topics[i]!.partitions) {
-      at = out.writeInt32BE(p.partition, at);
-      at = out.writeInt32BE(p.batch.length, at);
-      at += p.batch.copy(out, at);
+/** Each partition's result, with kafkajs's name and retriable answer for its error code. */
+export function partitionResults(response: ProduceResponse): PartitionResult[] {
+  const out: PartitionResult[] = [];
+  for (const t of response.topics) {
+    for (const p of t.partitions) {
+      const known = errorsByCode.get(p.errorCode);
+      out.push({ topic: t.topic, partition: p.partition, errorCode: p.errorCode, type: p.errorCode === 0 ? 'NONE' : known?.type ?? `ERROR_${p.errorCode}`, retriable: known?.retriable ?? false });
     }
   }
   return out;

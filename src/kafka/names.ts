@@ -1,10 +1,9 @@
 // What the main thread needs to know of the Kafka stage without loading kafkajs (about 27 ms of
-// start-up): the producer's drop reasons and the compression codecs this build ships.
+// start-up): the producer's drop reasons and the compression codecs this build ships. Keep it
+// (and what it imports) free of kafkajs.
 
 /** Why a record accepted from an exporter did not reach Kafka. */
 export const producerDropReasons = ['queue_full', 'kafka_rejected', 'shutdown'] as const;
 export type ProducerDropReason = (typeof producerDropReasons)[number];
 
-export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-/** Compression codecs this build has (lz4 and zstd would need native codecs). */
-export const supportedCompressions: readonly CompressionName[] = ['none', 'gzip', 'snappy'];
+export { compressionNames, supportedCompressions, type CompressionName } from './protocol/compression.js';

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KafkaClient } from '../../src/kafka/client.js';
-import { BatchBuilder, encodeHeaders, sealBatch, codecIds, NO_PRODUCER } from '../../src/kafka/record-batch.js';
+import { BatchBuilder, encodeHeaders, sealBatch, NO_PRODUCER } from '../../src/kafka/protocol/record-batch.js';
+import { codecId } from '../../src/kafka/protocol/compression.js';
 import { createLogger } from '../../src/log.js';
 import { testBrokers as brokers } from '../helpers/gateway.js';
 import { createTopic, readTopic, topicCounts, uniqueTopic } from '../helpers/kafka.js';
@@ -21,7 +22,7 @@ function batchOf(records: number, stamp: { producerId: bigint; producerEpoch: nu
   const value = Buffer.from('{"dvc":"127.0.0.1","bytes":1}');
   const headers = encodeHeaders({ schema: '1' });
   for (let i = 0; i < records; i++) b.append(null, 0, -1, value, 0, value.length, headers, Date.now());
-  return sealBatch(b, null, codecIds.none, stamp);
+  return sealBatch(b, null, codecId('none'), stamp);
 }
 
 async function ready(client: KafkaClient, topic: string): Promise<number> {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { RecordProducer, type KafkaSettings, type ProducerDropReason } from '../../src/kafka/producer.js';
 import type { PartitionResult, ProduceClient, ProduceTopic } from '../../src/kafka/client.js';
-import { encodeHeaders } from '../../src/kafka/record-batch.js';
+import { encodeHeaders } from '../../src/kafka/protocol/record-batch.js';
 import { createLogger } from '../../src/log.js';
 
 const require = createRequire(import.meta.url);

@@ -35,9 +35,6 @@ const AT_PRODUCER_EPOCH = 51;
 const AT_BASE_SEQUENCE = 53;
 const AT_COUNT = 57;
 
-/** Compression codec ids of the attributes' low bits. */
-export const codecIds = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
-
 /** Bytes of the zigzag varint of a non-negative int32 or -1 (the only values written here). */
 export function varintSize(value: number): number {
   const z = value >= 0 ? value * 2 : -value * 2 - 1;
@@ -86,13 +83,6 @@ export function encodeHeaders(headers: Readonly<Record<string, string>>): Buffer
     at += v.copy(out, at);
   }
   return out;
-}
-
-/** Bytes a record takes in a batch, framing included. */
-export function recordSize(keyLength: number, valueLength: number, headersLength: number, timestampDelta: number, offsetDelta: number): number {
-  const body = 1 + varintSize(timestampDelta) + varintSize(offsetDelta) + (keyLength < 0 ? 1 : varintSize(keyLength) + keyLength) +
-    varintSize(valueLength) + valueLength + headersLength;
-  return varintSize(body) + body;
 }
 
 /**
@@ -249,7 +239,7 @@ export const NO_PRODUCER: ProducerStamp = { producerId: -1n, producerEpoch: -1, 
 
 /**
  * Writes the batch header in front of `records` (the builder's records section, or the same
- * records compressed with `codec`) and returns the complete batch. With no compression the
+ * records compressed with codec id `codec`, protocol/compression.ts) and returns the complete batch. With no compression the
  * builder's own buffer is used, so the records are not copied again.
  */
 export function sealBatch(builder: BatchBuilder, compressed: Buffer | null, codec: number, stamp: ProducerStamp): Buffer {

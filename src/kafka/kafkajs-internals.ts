@@ -1,0 +1,176 @@
+// Every piece of kafkajs's private code FlowGate uses, in one place, and why.
+//
+// Why internals at all: kafkajs does what it does well here (connections with TLS and SASL,
+// ApiVersions, metadata with topic auto-creation, InitProducerId), but its public producer builds
+// objects per message and cannot keep up (docs/performance.md). FlowGate encodes the Produce
+// request itself (protocol/) and sends it over kafkajs's connection to the partition's leader.
+// Only the files below are loaded, not kafkajs's index (its admin, consumer and producer): about
+// half of kafkajs's load time, which is on a worker's start-up path.
+//
+// Why it is safe: kafkajs 2.2.4 is its last release; package.json pins it exactly, and when this
+// module loads (in a decoder worker, never in the main thread) it checks the installed version and
+// every shape used below, and throws one error naming what changed. A kafkajs upgrade is
+// therefore a decision: read these files in the new release, adjust the shapes, bump the pin.
+//
+// What is used, file by file (all under kafkajs/src/):
+//   cluster/index.js          Cluster: connect, disconnect, isConnected, addMultipleTargetTopics,
+//                             findTopicPartitionMetadata, findBroker; its brokerPool
+//   cluster/brokerPool.js     BrokerPool.withBroker (InitProducerId on any broker)
+//   broker/index.js           Broker: versions, connectionPool, disconnect, initProducerId
+//   network/connectionPool.js ConnectionPool.send({ request, response, requestTimeout }): frames
+//                             the request (size, api key, version, correlation id, client id),
+//                             writes it, hands the response body to response.decode
+//   loggers/index.js          createLogger, LEVELS (the Cluster wants a kafkajs logger)
+//   network/socketFactory.js  the default socket factory (net / tls)
+//   protocol/error.js         errorCodes: Kafka error code -> type name and retriable
+import { createRequire } from 'node:module';
+import type { LogEntry } from 'kafkajs';
+import { produceErrors } from './protocol/produce-response.js';
+
+/** The kafkajs release these shapes were read from (package.json pins it exactly). */
+export const KAFKAJS_VERSION = '2.2.4';
+
+// The private shapes, as kafkajs 2.2.4 has them (only what FlowGate touches).
+export interface InternalBroker {
+  /** ApiVersions of the broker: api key -> supported range; null before it connected. */
+  versions: Record<number, { minVersion: number; maxVersion: number }> | null;
+  connectionPool: { send(args: { request: InternalRequest; response: InternalResponse; requestTimeout: number }): Promise<unknown> };
+  disconnect(): Promise<void>;
+  initProducerId(args: { transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
+}
+export interface InternalCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  isConnected(): boolean;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number | null }[];
+  findBroker(args: { nodeId: string }): Promise<InternalBroker>;
+  brokerPool: { withBroker<T>(fn: (args: { broker: InternalBroker }) => Promise<T>): Promise<T | null> };
+}
+/** A request as the connection frames it: encode() must answer something with .buf and .buffer (an Encoder). */
+export interface InternalRequest {
+  apiKey: number;
+  apiVersion: number;
+  apiName: string;
+  expectResponse(): boolean;
+  encode(): Promise<{ buf: Buffer; buffer: Buffer }>;
+}
+/** decode() gets the response body after the correlation id; clientSideThrottleTime is honoured (KIP-219). */
+export interface InternalResponse {
+  decode(body: Buffer): Promise<{ clientSideThrottleTime?: number }>;
+  parse<T>(decoded: T): Promise<T>;
+}
+export interface KafkajsErrorEntry {
+  type: string;
+  code: number;
+  retriable: boolean;
+}
+
+/** What the files above export, once loaded and checked. */
+export interface KafkajsInternals {
+  Cluster: new (options: Record<string, unknown>) => InternalCluster;
+  createLogger(options: { level: number; logCreator: () => (entry: LogEntry) => void }): unknown;
+  LEVELS: Record<'NOTHING' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG', number>;
+  socketFactory(): unknown;
+  errorCodes: readonly KafkajsErrorEntry[];
+}
+
+/** The module files read, by their path under kafkajs/, and the version of package.json. */
+export interface KafkajsFiles {
+  version: string | undefined;
+  files: Record<string, unknown>;
+}
+
+type Check = (exported: unknown) => string[];
+const methods = (...names: string[]): Check => (exported) => {
+  const proto = typeof exported === 'function' ? (exported.prototype as Record<string, unknown>) : undefined;
+  if (!proto) return ['is no longer a class'];
+  return names.filter((n) => typeof proto[n] !== 'function').map((n) => `has no method ${n}()`);
+};
+const member = (name: string, kind: 'function' | 'object'): ((exported: unknown) => string[]) => (exported) =>
+  typeof (exported as Record<string, unknown> | null)?.[name] === kind ? [] : [`exports no ${kind} ${name}`];
+
+/** Each file FlowGate loads and what it must find there. */
+const required: Record<string, Check> = {
+  'src/cluster/index.js': methods('connect', 'disconnect', 'isConnected', 'addMultipleTargetTopics', 'findTopicPartitionMetadata', 'findBroker'),
+  'src/cluster/brokerPool.js': methods('withBroker'),
+  'src/broker/index.js': methods('disconnect', 'initProducerId'),
+  'src/network/connectionPool.js': methods('send'),
+  'src/loggers/index.js': (e) => {
+    const out = member('createLogger', 'function')(e);
+    if (typeof (e as { LEVELS?: { WARN?: unknown } } | null)?.LEVELS?.WARN !== 'number') out.push('exports no LEVELS.WARN');
+    return out;
+  },
+  'src/network/socketFactory.js': (e) => (typeof e === 'function' ? [] : ['no longer exports the socket factory function']),
+  'src/protocol/error.js': (e) => {
+    const table = (e as { errorCodes?: unknown } | null)?.errorCodes;
+    if (!Array.isArray(table)) return ['exports no errorCodes table'];
+    const out: string[] = [];
+    if (table.some((x: Partial<KafkajsErrorEntry>) => typeof x?.type !== 'string' || typeof x.code !== 'number' || typeof x.retriable !== 'boolean')) {
+      out.push('has errorCodes entries without { type, code, retriable }');
+    }
+    for (const [type, code] of Object.entries(produceErrors)) {
+      const entry = (table as KafkajsErrorEntry[]).find((x) => x?.code === code);
+      if (entry?.type !== type) out.push(`errorCodes has ${entry ? `${entry.type} for` : 'no entry for'} code ${code} (FlowGate needs ${type})`);
+    }
+    return out;
+  },
+};
+
+/**
+ * What changed in `found` against what FlowGate needs: one line per problem, empty when
+ * everything is as in kafkajs KAFKAJS_VERSION.
+ */
+export function kafkajsProblems(found: KafkajsFiles): string[] {
+  const out: string[] = [];
+  if (found.version !== KAFKAJS_VERSION) out.push(`kafkajs/package.json says version ${found.version ?? '(none)'}`);
+  for (const [file, check] of Object.entries(required)) {
+    if (!(file in found.files)) {
+      out.push(`kafkajs/${file} is missing`);
+      continue;
+    }
+    for (const p of check(found.files[file])) out.push(`kafkajs/${file} ${p}`);
+  }
+  return out;
+}
+
+/** Throws one error listing every problem kafkajsProblems finds; else the typed internals. */
+export function checkKafkajs(found: KafkajsFiles): KafkajsInternals {
+  const problems = kafkajsProblems(found);
+  if (problems.length > 0) {
+    throw new Error(`kafkajs is not the release FlowGate was built against: FlowGate needs kafkajs ${KAFKAJS_VERSION} exactly ` +
+      `(package.json pins it; src/kafka/kafkajs-internals.ts lists what it uses). What changed: ${problems.join('; ')}`);
+  }
+  const f = found.files as Record<string, never>;
+  const loggers = f['src/loggers/index.js'] as Pick<KafkajsInternals, 'createLogger' | 'LEVELS'>;
+  return {
+    Cluster: f['src/cluster/index.js'],
+    createLogger: loggers.createLogger,
+    LEVELS: loggers.LEVELS,
+    socketFactory: f['src/network/socketFactory.js'],
+    errorCodes: (f['src/protocol/error.js'] as { errorCodes: KafkajsErrorEntry[] }).errorCodes,
+  };
+}
+
+/** Reads the installed kafkajs: its version and the files above (a file that fails to load is left out). */
+export function readInstalledKafkajs(): KafkajsFiles {
+  const require = createRequire(import.meta.url);
+  let version: string | undefined;
+  try {
+    version = (require('kafkajs/package.json') as { version?: string }).version;
+  } catch {
+    version = undefined;
+  }
+  const files: Record<string, unknown> = {};
+  for (const file of Object.keys(required)) {
+    try {
+      files[file] = require(`kafkajs/${file}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+  }
+  return { version, files };
+}
+
+/** Loaded and checked once, when the Kafka client module loads (in a decoder worker). */
+export const kafkajs: KafkajsInternals = checkKafkajs(readInstalledKafkajs());
