@@ -2,18 +2,19 @@
 //   UdpReceiver -> PacketRing (per worker) -> worker: WasmDecoder -> TenantRouter -> RecordProducer -> Kafka
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { DecoderPool } from './decoder/pool.js';
+import { DecoderPool, type PoolOptions } from './decoder/pool.js';
 import { discardPrewarmedWorkers } from './decoder/prewarm.js';
 import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
+import type { AccountingTotals } from './pipeline/accounting.js';
 import { fieldMask } from './decoder/wasm.js';
 import { supportedCompressions } from './kafka/names.js';
 import type { Config } from './config/schema.js';
 import type { Logger, LogLevel } from './log.js';
-import type { TapBatch } from './tap/forwarder.js';
 
+/** What the `stats` and `stopped` log lines, the metrics and the tests read: receiver counters and the one accounting sum. */
 export interface Accounting {
   datagrams: { received: number; dropped: ReceiverStats['dropped']; decoded: number };
-  records: { decoded: number; delivered: number; dropped: Record<string, number>; queued: number };
+  records: Omit<AccountingTotals, 'datagrams'>;
 }
 
 export interface Gateway {
@@ -22,8 +23,6 @@ export interface Gateway {
   readonly pool: DecoderPool;
   readonly receiver: UdpReceiver;
   accounting(): Accounting;
-  /** Receives the live tap's record batches from the workers (set by the tap; see pool.setTap). */
-  onTap: ((batch: TapBatch, worker: number) => void) | undefined;
   /** Applies what can change while running (routing); returns what needs a restart instead. */
   reload(next: Config): string[];
   /** Stops receiving, drains the rings, flushes Kafka within kafka.flush_timeout_ms. */
@@ -39,13 +38,55 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   if (!supportedCompressions.includes(config.kafka.compression)) {
     throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supportedCompressions.join(', ')})`);
   }
-  const workers = config.workers || availableParallelism();
-  let onTap: Gateway['onTap'];
-  const pool = new DecoderPool({
-    workers,
+  const pool = new DecoderPool(poolOptions(config, log));
+  await pool.start();
+  await discardPrewarmedWorkers();
+  const receiver = new UdpReceiver(config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
+  let addresses: AddressInfo[];
+  try {
+    addresses = await receiver.start();
+  } catch (err) {
+    await receiver.stop();
+    await pool.stop(0);
+    throw err;
+  }
+  let current = config;
+  const accounting = (): Accounting => {
+    const { datagrams, ...records } = pool.accounting();
+    return { datagrams: { received: receiver.stats.datagrams, dropped: { ...receiver.stats.dropped }, decoded: datagrams }, records };
+  };
+  const statsTimer = config.stats.log_interval_s > 0
+    ? setInterval(() => log.info('stats', { ...accounting(), workerRestarts: pool.restarts }), config.stats.log_interval_s * 1000).unref()
+    : undefined;
+  return {
+    get config() {
+      return current;
+    },
+    addresses,
+    pool,
+    receiver,
+    accounting,
+    reload(next: Config): string[] {
+      const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+      pool.reload(next.routing);
+      current = { ...current, routing: next.routing, stats: next.stats, log: next.log };
+      return needRestart.map((k) => `${k}: changed, takes effect after a restart`);
+    },
+    async stop(): Promise<void> {
+      if (statsTimer) clearInterval(statsTimer);
+      await receiver.stop();
+      await pool.stop(current.kafka.flush_timeout_ms);
+      log.info('stopped', { ...accounting() });
+    },
+  };
+}
+
+/** The decoder pool a configuration asks for: worker count, rings, and what each worker starts with. */
+export function poolOptions(config: Config, log: Logger): PoolOptions {
+  return {
+    workers: config.workers || availableParallelism(),
     ring: config.ring,
     log,
-    onTap: (batch, worker) => onTap?.(batch, worker),
     init: {
       decoder: {
         templateLifetimeSec: config.decoder.template_lifetime_s,
@@ -61,55 +102,6 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       routing: config.routing,
       output: { key: config.kafka.key, records_per_message: config.kafka.records_per_message },
       logLevel: config.log.level as LogLevel,
-    },
-  });
-  await pool.start();
-  await discardPrewarmedWorkers();
-  const receiver = new UdpReceiver(config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
-  let addresses: AddressInfo[];
-  try {
-    addresses = await receiver.start();
-  } catch (err) {
-    await receiver.stop();
-    await pool.stop(0);
-    throw err;
-  }
-  let current = config;
-  const accounting = (): Accounting => {
-    const a = pool.accounting();
-    return {
-      datagrams: { received: receiver.stats.datagrams, dropped: { ...receiver.stats.dropped }, decoded: a.datagrams },
-      records: { decoded: a.decoded, delivered: a.delivered, dropped: a.dropped, queued: a.queued },
-    };
-  };
-  const statsTimer = config.stats.log_interval_s > 0
-    ? setInterval(() => log.info('stats', { ...accounting(), workerRestarts: pool.restarts }), config.stats.log_interval_s * 1000).unref()
-    : undefined;
-  return {
-    get config() {
-      return current;
-    },
-    addresses,
-    pool,
-    receiver,
-    accounting,
-    get onTap() {
-      return onTap;
-    },
-    set onTap(fn) {
-      onTap = fn;
-    },
-    reload(next: Config): string[] {
-      const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
-      pool.reload(next.routing);
-      current = { ...current, routing: next.routing, stats: next.stats, log: next.log };
-      return needRestart.map((k) => `${k}: changed, takes effect after a restart`);
-    },
-    async stop(): Promise<void> {
-      if (statsTimer) clearInterval(statsTimer);
-      await receiver.stop();
-      await pool.stop(current.kafka.flush_timeout_ms);
-      log.info('stopped', { ...accounting() });
     },
   };
 }

@@ -1,24 +1,29 @@
 // Every metric, defined once, with its label values (prom-client). Values are read at scrape
-// time: totals from the workers' shared accounting slots (exact, survive worker restarts), the
-// rest from the workers' reports (asked for once per scrape, never per packet). Every labelled
-// series with a closed set of label values exists at 0 from start-up.
-import { readFileSync } from 'node:fs';
+// time: the accounting identity's totals from gateway.accounting() (the workers' shared
+// accounting, pipeline/accounting.ts: exact, survives worker restarts), the breakdowns and
+// diagnostics from the workers' reports (asked for once per scrape, never per packet). Every
+// labelled series with a closed set of label values (pipeline/drop-reasons.ts) exists at 0 from
+// start-up.
 import client from 'prom-client';
 import { decodeStatuses, ABI_VERSION } from './decoder/wasm.js';
-import { datagramDropReasons } from './udp/receiver.js';
-import { recordDropReasons, UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
+import { receiverDropReasons, decoderDatagramStatuses, decoderRecordStatuses, recordDropReasons, tapSkipReasons, zeroCounts, type TapSkipReason } from './pipeline/drop-reasons.js';
+import { UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
+import { udpSocketStats } from './udp/proc-net-udp.js';
 import type { Gateway } from './gateway.js';
 
 /** Per-exporter series are capped: the exporters with the most records keep their own series. */
 export const MAX_EXPORTER_SERIES = 100;
 
-/** Decoder statuses that reject a whole datagram; the others count sets, templates or records. */
-const datagramStatuses = ['truncated_header', 'bad_version', 'bad_length', 'exporter_limit'];
-
 export interface TapStats {
   clients(): number;
   sentRecords(): number;
-  skippedRecords(): Record<string, number>;
+  skippedRecords(): Record<TapSkipReason, number>;
+}
+
+/** The decoder statuses the drop reasons name must be the decoder's own (its exports). */
+function checkDecoderStatuses(): void {
+  const missing = [...decoderDatagramStatuses, ...decoderRecordStatuses].filter((s) => !decodeStatuses.includes(s));
+  if (missing.length) throw new Error(`the decoder exports no status ${missing.join(', ')} (pipeline/drop-reasons.ts names them; exported: ${decodeStatuses.join(', ')})`);
 }
 
 /** Counters mirrored from elsewhere: prom-client counters only go up, so collect() resets and sets. */
@@ -69,28 +74,6 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
   };
 }
 
-/** /proc/net/udp and udp6 rows of our sockets: receive queue and kernel drops. Empty off Linux. */
-export function udpSocketStats(ports: { family: 'udp' | 'udp6'; port: number }[]): { socket: string; rxQueue: number; drops: number }[] {
-  const out: { socket: string; rxQueue: number; drops: number }[] = [];
-  for (const family of ['udp', 'udp6'] as const) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/net/${family}`, 'utf8');
-    } catch {
-      continue;
-    }
-    const wanted = new Set(ports.filter((p) => p.family === family).map((p) => p.port));
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 13) continue;
-      const port = parseInt(f[1]!.split(':')[1]!, 16);
-      if (!wanted.has(port)) continue;
-      out.push({ socket: `${family}:${port}`, rxQueue: parseInt(f[4]!.split(':')[1]!, 16), drops: Number(f[f.length - 1]) });
-    }
-  }
-  return out;
-}
-
 export class Metrics {
   readonly registry = new client.Registry();
   readonly #gateway: Gateway;
@@ -100,6 +83,7 @@ export class Metrics {
   readonly #latency: client.Histogram<string>;
 
   constructor(gateway: Gateway, version: string) {
+    checkDecoderStatuses();
     this.#gateway = gateway;
     const r = this.registry;
     client.collectDefaultMetrics({ register: r });
@@ -111,11 +95,11 @@ export class Metrics {
       .set({ version, node: process.version, abi: String(ABI_VERSION) }, 1);
 
     new client.Counter({ name: 'flowgate_datagrams_received_total', help: 'UDP datagrams received', registers: [r],
-      collect() { mirror(this, [[{}, g.receiver.stats.datagrams]]); } });
+      collect() { mirror(this, [[{}, g.accounting().datagrams.received]]); } });
     new client.Counter({ name: 'flowgate_datagrams_decoded_total', help: 'Datagrams taken from the rings by the decoder workers', registers: [r],
-      collect() { mirror(this, [[{}, g.pool.accounting().datagrams]]); } });
+      collect() { mirror(this, [[{}, g.accounting().datagrams.decoded]]); } });
     new client.Counter({ name: 'flowgate_records_received_total', help: 'Flow records decoded from accepted datagrams (delivered + dropped + queued)', registers: [r],
-      collect() { mirror(this, [[{}, g.pool.accounting().decoded]]); } });
+      collect() { mirror(this, [[{}, g.accounting().records.decoded]]); } });
     new client.Counter({ name: 'flowgate_records_decoded_total', help: 'Flow records decoded, by tenant of the exporter (_unknown: no tenant)', labelNames: ['tenant'], registers: [r],
       collect() {
         const by: Record<string, number> = Object.fromEntries(tenants().map((t) => [t, 0]));
@@ -136,18 +120,19 @@ export class Metrics {
     new client.Counter({ name: 'flowgate_datagrams_dropped_total', help: 'Datagrams dropped whole, by reason (receiver and decoder)', labelNames: ['reason'], registers: [r],
       collect() {
         const dec = decoderStatusTotals(totals.all());
+        const received = g.accounting().datagrams.dropped;
         const values: [Record<string, string>, number][] = [
-          ...datagramDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, g.receiver.stats.dropped[reason]]),
-          ...datagramStatuses.map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
+          ...receiverDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, received[reason]]),
+          ...decoderDatagramStatuses.map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
         ];
         mirror(this, values);
       } });
     new client.Counter({ name: 'flowgate_records_dropped_total', help: 'Flow records decoded but not delivered, by reason', labelNames: ['reason'], registers: [r],
       collect() {
-        const a = g.pool.accounting().dropped;
+        const a = g.accounting().records.dropped;
         const dec = decoderStatusTotals(totals.all());
-        mirror(this, [...recordDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, a[reason] ?? 0]),
-          [{ reason: 'output_full' }, dec.output_full ?? 0]]);
+        mirror(this, [...recordDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, a[reason]]),
+          ...decoderRecordStatuses.map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0])]);
       } });
     new client.Counter({ name: 'flowgate_decoder_events_total', help: 'Decoder outcomes other than ok, by reason: one per datagram, set, template record or record as the reason says (README)', labelNames: ['reason'], registers: [r],
       collect() {
@@ -195,7 +180,7 @@ export class Metrics {
       collect() { mirror(this, [[{}, tap()?.sentRecords() ?? 0]]); } });
     new client.Counter({ name: 'flowgate_tap_records_skipped_total', help: 'Records a tap client asked for but did not get, by reason', labelNames: ['reason'], registers: [r],
       collect() {
-        const by = { slow_client: 0, rate_limit: 0, worker_cap: 0, ...(tap()?.skippedRecords() ?? {}) };
+        const by = { ...zeroCounts(tapSkipReasons), ...(tap()?.skippedRecords() ?? {}) };
         mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
       } });
     const exporters = () => this.#exporters;

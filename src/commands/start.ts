@@ -4,13 +4,12 @@
 import { createConnection } from 'node:net';
 import { argsAndConfig, serveUntilSignal } from './serve.js';
 import { createLogger, type LogLevel } from '../log.js';
+import { splitHostPort } from '../config/addresses.js';
 
-const localHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const localHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 
 function brokerAnswers(broker: string): Promise<boolean> {
-  const i = broker.lastIndexOf(':');
-  const host = broker.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(broker.slice(i + 1));
+  const { host, port } = splitHostPort(broker, true);
   return new Promise((resolve) => {
     const socket = createConnection({ host, port, timeout: 1_000 });
     socket.once('connect', () => { socket.destroy(); resolve(true); });
@@ -37,9 +36,9 @@ export async function runStart(argv: string[]): Promise<number> {
   const log = createLogger(config.log.level as LogLevel);
   let started: LocalKafka | undefined;
   const brokers = config.kafka.brokers;
-  const allLocal = brokers.every((b) => localHosts.has(b.slice(0, b.lastIndexOf(':'))));
+  const allLocal = brokers.every((b) => localHosts.has(splitHostPort(b, true).host));
   if (allLocal && !(await Promise.all(brokers.map(brokerAnswers))).some(Boolean)) {
-    const port = Number(brokers[0]!.slice(brokers[0]!.lastIndexOf(':') + 1));
+    const { port } = splitHostPort(brokers[0]!, true);
     log.info('no Kafka answering on this machine: starting the project broker (first start downloads its jars)', { port });
     const kafka = await localKafka();
     try {

@@ -205,3 +205,14 @@ export function parseEndpoint(text: string, hostnames: boolean): Endpoint | stri
   }
   return { host, port };
 }
+
+/**
+ * HOST:PORT of a value the config already validated, as host and port (brackets removed from
+ * IPv6). Throws with parseEndpoint's problem text when it is not one, which only a caller that
+ * skipped validation can see.
+ */
+export function splitHostPort(text: string, hostnames: boolean): Endpoint {
+  const endpoint = parseEndpoint(text, hostnames);
+  if (typeof endpoint === 'string') throw new RangeError(endpoint);
+  return endpoint;
+}

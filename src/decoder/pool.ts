@@ -1,14 +1,16 @@
 // Starts the decoder workers, one ring each, watches them and restarts one that dies. An
 // exporter always maps to the same worker (hash of its address), so its templates live in
 // one place. Records a dead worker had accepted but not delivered are counted as dropped
-// ("worker_failed") from the shared accounting slots it leaves behind.
+// ("worker_failed") from the accounting block it leaves behind (pipeline/accounting.ts).
 import { Worker } from 'node:worker_threads';
 import { PacketRing } from '../ring/ring.js';
 import { decoderModule } from './wasm.js';
 import { takePrewarmedWorker, workerBootUrl } from './prewarm.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker.js';
-import type { TapSpec, TapBatch } from '../tap/forwarder.js';
-import { ACCT_SLOTS, accountingView, unaccounted, Acct, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
+import type { TapSpec } from '../tap/forwarder.js';
+import type { TapSink, TapSource } from '../tap/source.js';
+import type { WorkerStats, ExporterView, TemplateView } from '../pipeline/stats.js';
+import { createAccounting, readAccounting, retireWorker, type AccountingTotals } from '../pipeline/accounting.js';
 import type { Logger } from '../log.js';
 
 export interface PoolOptions {
@@ -16,8 +18,6 @@ export interface PoolOptions {
   ring: { slots: number; slot_bytes: number };
   init: Omit<WorkerInit, 'index' | 'ring' | 'accounting' | 'module' | 'tap'>;
   log: Logger;
-  /** Records the live tap asked for, batched by each worker. */
-  onTap?: (batch: TapBatch, worker: number) => void;
 }
 
 interface Slot {
@@ -28,26 +28,26 @@ interface Slot {
   restartDelayMs: number;
 }
 
-export class DecoderPool {
+export class DecoderPool implements TapSource {
   readonly #options: PoolOptions;
   readonly #slots: Slot[];
   readonly #accounting: SharedArrayBuffer;
-  /** Accounting of workers that ended, added up (same slots as one worker). */
-  readonly retired = new Float64Array(ACCT_SLOTS);
-  #workerFailedRecords = 0;
   #restarts = 0;
+  /** Set once start() succeeded: a worker that dies before is a failed start, not a restart. */
+  #started = false;
   #stopping = false;
   #requestId = 0;
   readonly #pending = new Map<number, { left: number; reports: WorkerStats[]; resolve: (r: WorkerStats[]) => void }>();
   #lastReports = new Map<number, WorkerStats>();
   #routing: WorkerInit['routing'];
   #tap: TapSpec | null = null;
+  readonly #tapSinks = new Set<TapSink>();
   readonly #described = new Map<number, (e: ExporterView[], t: TemplateView[]) => void>();
 
   constructor(options: PoolOptions) {
     this.#options = options;
     this.#routing = options.init.routing;
-    this.#accounting = new SharedArrayBuffer(options.workers * ACCT_SLOTS * 8);
+    this.#accounting = createAccounting(options.workers);
     this.#slots = Array.from({ length: options.workers }, (_, index) => ({
       index,
       ring: PacketRing.create({ slots: options.ring.slots, slotBytes: options.ring.slot_bytes }),
@@ -63,9 +63,9 @@ export class DecoderPool {
     return this.#restarts;
   }
 
-  /** Records lost with workers that died (already added to their accounting as dropped). */
+  /** Records lost with workers that died (dropped{worker_failed} in the accounting). */
   get workerFailedRecords(): number {
-    return this.#workerFailedRecords;
+    return readAccounting(this.#accounting).dropped.worker_failed;
   }
 
   /** The thread of worker `index` while it runs (for thread ids in diagnostics, and tests). */
@@ -84,9 +84,19 @@ export class DecoderPool {
     return ((h ^ (h >>> 16)) >>> 0) % this.#slots.length;
   }
 
-  /** Starts every worker and resolves when all are ready. */
+  /**
+   * Starts every worker and resolves when all are ready. When one fails to start, the others are
+   * stopped (none is restarted) before the first failure is rethrown.
+   */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((s) => this.#spawn(s)));
+    const results = await Promise.allSettled(this.#slots.map((s) => this.#spawn(s)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failed) {
+      this.#started = true;
+      return;
+    }
+    await this.stop(0);
+    throw failed.reason;
   }
 
   #spawn(slot: Slot): Promise<void> {
@@ -112,7 +122,7 @@ export class DecoderPool {
         } else if (msg.type === 'describe') {
           this.#described.get(msg.id)?.(msg.exporters, msg.templates);
         } else if (msg.type === 'tap') {
-          this.#options.onTap?.(msg.batch, slot.index);
+          for (const sink of this.#tapSinks) sink(msg.batch, slot.index);
         } else if (msg.type === 'stats' || msg.type === 'stopped') {
           this.#lastReports.set(slot.index, msg.stats);
           if (msg.type === 'stats') this.#answer(msg.id, msg.stats);
@@ -126,6 +136,10 @@ export class DecoderPool {
         slot.worker = undefined;
         if (this.#stopping && code === 0) return;
         this.#retire(slot);
+        if (!this.#started) {
+          reject(new Error(`decoder worker ${slot.index} exited with code ${code} while starting`));
+          return;
+        }
         this.#restarts++;
         this.#options.log.error('decoder worker exited, restarting', { worker: slot.index, code, delayMs: slot.restartDelayMs });
         const delay = slot.restartDelayMs;
@@ -136,38 +150,15 @@ export class DecoderPool {
     return slot.ready;
   }
 
-  /** Folds a dead worker's accounting into `retired`; what it had not delivered or dropped is lost. */
+  /** Folds a dead worker's accounting into the retired block; what it had not settled is worker_failed. */
   #retire(slot: Slot): void {
-    const a = accountingView(this.#accounting, slot.index);
-    const lost = unaccounted(a);
-    this.#workerFailedRecords += lost;
-    for (let i = 0; i < ACCT_SLOTS; i++) this.retired[i]! += a[i]!;
-    a.fill(0);
+    retireWorker(this.#accounting, slot.index);
     for (const p of this.#pending.values()) p.left--;
   }
 
   /** Current accounting totals, live workers and retired ones, read from shared memory. */
-  accounting(): { datagrams: number; decoded: number; delivered: number; dropped: Record<string, number>; queued: number } {
-    const sum = Float64Array.from(this.retired);
-    let queued = 0;
-    for (const s of this.#slots) {
-      const a = accountingView(this.#accounting, s.index);
-      for (let i = 0; i < ACCT_SLOTS; i++) sum[i]! += a[i]!;
-      queued += unaccounted(a);
-    }
-    return {
-      datagrams: sum[Acct.datagrams]!,
-      decoded: sum[Acct.decoded]!,
-      delivered: sum[Acct.delivered]!,
-      dropped: {
-        no_tenant: sum[Acct.no_tenant]!,
-        queue_full: sum[Acct.queue_full]!,
-        kafka_rejected: sum[Acct.kafka_rejected]!,
-        shutdown: sum[Acct.shutdown]!,
-        worker_failed: this.#workerFailedRecords,
-      },
-      queued,
-    };
+  accounting(): AccountingTotals {
+    return readAccounting(this.#accounting);
   }
 
   #answer(id: number, stats: WorkerStats): void {
@@ -248,6 +239,12 @@ export class DecoderPool {
   setTap(spec: TapSpec | null): void {
     this.#tap = spec;
     for (const s of this.#slots) s.worker?.postMessage({ type: 'tap', spec } satisfies ToWorker);
+  }
+
+  subscribeTap(sink: TapSink): () => void {
+    const entry: TapSink = (batch, worker) => sink(batch, worker);
+    this.#tapSinks.add(entry);
+    return () => void this.#tapSinks.delete(entry);
   }
 
   /** Closes the rings (workers drain them), lets producers flush within the timeout, and waits for the workers to end. */

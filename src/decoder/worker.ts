@@ -12,14 +12,15 @@ import { FlowKeyWriter } from '../kafka/flow-key.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { addressText } from '../net/address.js';
 import { TapForwarder, TAP_FLUSH_MS, type TapSpec, type TapBatch } from '../tap/forwarder.js';
-import { emptyDropCounts, UNKNOWN_TENANT, Acct, accountingView, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
+import { UNKNOWN_TENANT, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
+import { workerAccounting, Slot } from '../pipeline/accounting.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 
 export interface WorkerInit {
   index: number;
   ring: SharedArrayBuffer;
-  /** Accounting slots of all workers (see pipeline/stats.ts); this worker writes its own. */
+  /** The accounting buffer of all workers (pipeline/accounting.ts); this worker writes its own block. */
   accounting: SharedArrayBuffer;
   module: WebAssembly.Module;
   decoder: DecoderOptions;
@@ -57,10 +58,10 @@ export function startWorker(init: WorkerInit): void {
   const ringBytes = Buffer.from(init.ring);
   const decoder = new WasmDecoder(init.decoder, init.module);
   let router = new TenantRouter(init.routing);
-  const acct = accountingView(init.accounting, init.index);
+  const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
-    worker: init.index, incarnation: randomUUID(), datagrams: 0, decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
-    dropped: emptyDropCounts(), droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
+    worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
+    droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
     kafkaErrors: {}, latencyMs: [],
   };
   const tap = new TapForwarder();
@@ -73,12 +74,11 @@ export function startWorker(init: WorkerInit): void {
     delivered(tenant, topic, records, latencyMs) {
       const key = `${tenant}\t${topic}`;
       stats.delivered[key] = (stats.delivered[key] ?? 0) + records;
-      acct[Acct.delivered] += records;
+      acct[Slot.delivered] += records;
       if (stats.latencyMs.length < 10_000) stats.latencyMs.push(latencyMs);
     },
     dropped(reason, tenant, records) {
-      stats.dropped[reason] += records;
-      acct[Acct[reason]] += records;
+      acct[Slot[reason]] += records;
       stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + records;
     },
     error(code) {
@@ -123,16 +123,14 @@ export function startWorker(init: WorkerInit): void {
     const now = ring.timeMs(slot);
     const addressOffset = ring.addressOffset(slot);
     const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
-    stats.datagrams++;
-    acct[Acct.datagrams]++;
+    acct[Slot.datagrams]++;
     if (n <= 0) return;
-    acct[Acct.decoded] += n;
+    acct[Slot.decoded] += n;
     const route = router.route(ringBytes, addressOffset);
     const tenant = route.tenant ?? UNKNOWN_TENANT;
     stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + n;
     if (route.topic === null) {
-      stats.dropped.no_tenant += n;
-      acct[Acct.no_tenant] += n;
+      acct[Slot.no_tenant] += n;
       stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + n;
       return;
     }

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { HttpServer, type Request, type Response } from './server.js';
 import { requestToken, tokenMatches } from './auth.js';
-import { parseListen } from '../udp/receiver.js';
+import { splitHostPort } from '../config/addresses.js';
 import { Metrics } from '../metrics.js';
-import { mountTap } from './tap.js';
+import { mountTap } from '../tap/hub.js';
 import type { Gateway } from '../gateway.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -30,7 +30,7 @@ const text = (status: number, body: string): Response => ({ status, headers: { '
 
 /** The live tap and its page, counted in the metrics. */
 const tapMount = (gateway: Gateway, log: Logger) => (server: HttpServer, metrics: Metrics): Mount => {
-  const hub = mountTap(server, { gateway, log });
+  const hub = mountTap(server, { source: gateway.pool, config: gateway.config, log });
   metrics.setTap(hub);
   return hub;
 };
@@ -74,7 +74,7 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
   }));
   const mounted = mounts.map((m) => m(server, metrics));
 
-  const { host, port } = parseListen(config.http.listen);
+  const { host, port } = splitHostPort(config.http.listen, false);
   const bound = await server.listen(host, port);
   log.info('http listening', { address: host, port: bound, metrics: '/metrics', tap: '/tap' });
   if (!config.http.admin_token && !config.routing.tenants.some((t) => t.tap_token)) {

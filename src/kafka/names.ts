@@ -2,8 +2,7 @@
 // start-up): the producer's drop reasons and the compression codecs this build ships. Keep it
 // (and what it imports) free of kafkajs.
 
-/** Why a record accepted from an exporter did not reach Kafka. */
-export const producerDropReasons = ['queue_full', 'kafka_rejected', 'shutdown'] as const;
-export type ProducerDropReason = (typeof producerDropReasons)[number];
+/** Why a record accepted from an exporter did not reach Kafka: defined with every other drop reason. */
+export { producerDropReasons, type ProducerDropReason } from '../pipeline/drop-reasons.js';
 
 export { compressionNames, supportedCompressions, type CompressionName } from './protocol/compression.js';

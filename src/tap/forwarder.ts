@@ -6,7 +6,7 @@
 //
 // The worker only narrows by tenant and exporter, both known per datagram without reading a
 // record. Finer filters (addresses, port, protocol) and each client's own rate are applied on the
-// main thread (src/http/tap.ts), on at most maxRecordsPerSecond records per worker.
+// main thread (hub.ts), on at most maxRecordsPerSecond records per worker.
 import { parseIP, parsePrefix, maskIPv4, maskIPv6, type Prefix } from '../config/addresses.js';
 
 export interface TapSpec {

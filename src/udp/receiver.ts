@@ -7,25 +7,17 @@ import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { platform } from 'node:os';
 import { addressBytes } from '../net/address.js';
+import { splitHostPort } from '../config/addresses.js';
+import { receiverDropReasons, zeroCounts, type ReceiverDropReason } from '../pipeline/drop-reasons.js';
 import type { PacketRing } from '../ring/ring.js';
 import { receiveDatagrams, type DatagramPath } from './datagram-hook.js';
 import { TickClock } from './tick-clock.js';
 import type { Logger } from '../log.js';
 
-export const datagramDropReasons = ['ring_full', 'too_large'] as const;
-export type DatagramDropReason = (typeof datagramDropReasons)[number];
-
 export interface ReceiverStats {
   datagrams: number;
   bytes: number;
-  dropped: Record<DatagramDropReason, number>;
-}
-
-/** "0.0.0.0:4739" or "[::]:4739" -> host and port. */
-export function parseListen(text: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  if (!m) throw new Error(`listen address must be HOST:PORT or [V6HOST]:PORT, got "${text}"`);
-  return { host: m[1]!, port: Number(m[2]) };
+  dropped: Record<ReceiverDropReason, number>;
 }
 
 interface Exporter {
@@ -55,7 +47,7 @@ export class UdpReceiver {
   readonly #exporters = new Map<string, Exporter>();
   readonly #clock = new TickClock();
   readonly #onDatagram = (msg: Buffer, from: string, port: number): void => this.#receive(msg, from, port);
-  readonly stats: ReceiverStats = { datagrams: 0, bytes: 0, dropped: { ring_full: 0, too_large: 0 } };
+  readonly stats: ReceiverStats = { datagrams: 0, bytes: 0, dropped: zeroCounts(receiverDropReasons) };
   /** How each socket delivers datagrams (the handle hook unless this Node's dgram changed). */
   readonly datagramPaths: DatagramPath[] = [];
 
@@ -71,7 +63,7 @@ export class UdpReceiver {
   async start(): Promise<AddressInfo[]> {
     const bound: AddressInfo[] = [];
     for (const text of this.#listen) {
-      const { host, port } = parseListen(text);
+      const { host, port } = splitHostPort(text, false);
       const v6 = host.includes(':');
       // ipv6Only keeps [::] from claiming the IPv4 port as well, so both can be listed.
       const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: this.#bufferBytes });

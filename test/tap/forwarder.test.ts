@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AddressSet, TapForwarder } from '../../src/tap/forwarder.js';
-import { parseFilter, defaultFilter } from '../../src/http/tap-filter.js';
+import { parseFilter, defaultFilter } from '../../src/tap/filter.js';
 
 /** One datagram's output as the decoder leaves it: records separated by one byte, ends in `index`. */
 function output(records: object[]): { out: Buffer; index: Uint32Array } {

@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log.js';
 import { HttpServer } from '../../src/http/server.js';
-import { mountTap, type TapHub } from '../../src/http/tap.js';
+import { mountTap, type TapHub } from '../../src/tap/hub.js';
 import type { TapBatch, TapSpec } from '../../src/tap/forwarder.js';
 import { testBrokers } from '../helpers/gateway.js';
 import { readTopic, topicCounts, uniqueTopic } from '../helpers/kafka.js';
@@ -58,13 +58,10 @@ stats: { log_interval_s: 0 }
     setTap(spec);
   };
   const server = new HttpServer(log);
-  const hub = mountTap(server, { gateway, log });
+  // Subscribed before the hub, so a batch is recorded before the hub dispatches it.
   const batches: TapBatch[] = [];
-  const dispatch = gateway.onTap!;
-  gateway.onTap = (batch, worker) => {
-    batches.push(batch);
-    dispatch(batch, worker);
-  };
+  gateway.pool.subscribeTap((batch) => batches.push(batch));
+  const hub = mountTap(server, { source: gateway.pool, config: gateway.config, log });
   const http = await server.listen('127.0.0.1', 0);
   t.after(async () => {
     hub.close();

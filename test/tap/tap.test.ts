@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../../src/config/addresses.js';
 import { AddressSet } from '../../src/tap/forwarder.js';
-import { CLOSE_TOKEN_REVOKED, CLOSE_TOO_SLOW, SLOW_CLIENT_CLOSE_MS } from '../../src/http/tap.js';
+import { CLOSE_TOKEN_REVOKED, CLOSE_TOO_SLOW, SLOW_CLIENT_CLOSE_MS } from '../../src/tap/hub.js';
 import { owners, replay, sleep, sorted, startTapGateway, TapClient, tokens, until, upgradeStatus } from './harness.js';
 
 /** Flow records in multi_exporter.pcap (385 data records less 6 options records). */

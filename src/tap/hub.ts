@@ -1,14 +1,15 @@
-// The live tap: WebSocket /tap, and its page (GET /, /tap.js, /tap.css).
+// The live tap's main-thread side: WebSocket /tap, fed by the decoder workers' forwarders
+// (forwarder.ts) through a TapSource (source.ts: the decoder pool), and its page (page-routes.ts).
 //
 //   ws://HOST:PORT/tap?token=TOKEN        (or the header "Authorization: Bearer TOKEN")
 //
 // Tokens: http.admin_token sees every tenant; routing.tenants[].tap_token sees that tenant's
 // records only, whatever its filter says. When any token is configured, an upgrade without a
 // valid one is refused (401). With none configured the tap is open to anyone who reaches the
-// port and sees everything. Tokens are compared in constant time (SHA-256 digests, so neither
-// content nor length shows in timing), kept only as digests, and never logged.
+// port and sees everything. Tokens are checked by http/auth.ts (constant time, on SHA-256
+// digests), kept only as digests, and never logged.
 //
-// Client -> server: a text frame holding a filter (see tap-filter.ts) sets or replaces the
+// Client -> server: a text frame holding a filter (see filter.ts) sets or replaces the
 // filter; an invalid one is answered with an error frame and the filter stays as it was.
 // Server -> client: text frames of one or more lines, each line one JSON object. A line with a
 // "type" key is a control message (records never have one):
@@ -29,18 +30,18 @@
 // max_rate, one second of burst; excess counted as rate_limit), and when more than
 // SLOW_CLIENT_BYTES are buffered for it its records are skipped (slow_client); a client that
 // stays over that for SLOW_CLIENT_CLOSE_MS is closed with code 4000.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { HttpServer, Request, Response, WsClient } from './server.js';
-import { requestToken } from './auth.js';
-import { defaultFilter, parseFilter, type TapFilter } from './tap-filter.js';
+import type { HttpServer, Request, Response, WsClient } from '../http/server.js';
+import { requestToken, tokenDigest, digestsMatch } from '../http/auth.js';
+import { defaultFilter, parseFilter, type TapFilter } from './filter.js';
+import { mountTapPage } from './page-routes.js';
 import { UNKNOWN_TENANT } from '../pipeline/stats.js';
-import type { TapBatch, TapSpec } from '../tap/forwarder.js';
-import type { Gateway } from '../gateway.js';
+import { tapSkipReasons, zeroCounts, type TapSkipReason } from '../pipeline/drop-reasons.js';
+import type { TapBatch, TapSpec } from './forwarder.js';
+import type { TapSource } from './source.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 
-export type TapSkipReason = 'slow_client' | 'rate_limit' | 'worker_cap';
+export type { TapSkipReason };
 
 export interface TapHub {
   /** Connected tap clients (for a gauge). */
@@ -95,28 +96,19 @@ interface Grant {
   tenant: string | null;
 }
 
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+export interface TapDeps {
+  /** The workers' side: what to forward, and their batches. */
+  source: TapSource;
+  /** The configuration at mount (tokens, tenants); reload() brings the next. */
+  config: Config;
+  log: Logger;
+}
 
-/** The page: read once at mount from src/http/page/ (compiled code runs from dist/src/http/). */
-const pageDir = new URL('../../../src/http/page/', import.meta.url);
-const pageFiles = [
-  { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
-  { path: '/tap.js', file: 'tap.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/tap.css', file: 'tap.css', type: 'text/css; charset=utf-8' },
-];
-const pageHeaders = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  // The page URL may carry ?token=: never send it on.
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-cache',
-};
-
-export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logger }): TapHub {
-  const { gateway } = deps;
+export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
+  const { source } = deps;
   const log = deps.log.child({ component: 'tap' });
   const clients = new Set<ClientState>();
-  const skipped: Record<TapSkipReason, number> = { slow_client: 0, rate_limit: 0, worker_cap: 0 };
+  const skipped = zeroCounts(tapSkipReasons);
   let sent = 0;
   let nextId = 1;
   let grants: Grant[] = [];
@@ -126,11 +118,11 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
 
   const configure = (config: Config): void => {
     grants = [];
-    if (config.http.admin_token) grants.push({ digest: digest(config.http.admin_token), tenant: null });
-    for (const t of config.routing.tenants) if (t.tap_token) grants.push({ digest: digest(t.tap_token), tenant: t.name });
+    if (config.http.admin_token) grants.push({ digest: tokenDigest(config.http.admin_token), tenant: null });
+    for (const t of config.routing.tenants) if (t.tap_token) grants.push({ digest: tokenDigest(t.tap_token), tenant: t.name });
     tenants = new Set([...config.routing.tenants.map((t) => t.name), UNKNOWN_TENANT]);
   };
-  configure(gateway.config);
+  configure(deps.config);
 
   /**
    * What a token digest may see: { tenant } (null = all), or undefined when refused. Every grant
@@ -141,7 +133,7 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
     if (grants.length === 0) return { tenant: null };
     if (given === null) return undefined;
     let match: Grant | undefined;
-    for (const g of grants) if (timingSafeEqual(given, g.digest) && match === undefined) match = g;
+    for (const g of grants) if (digestsMatch(given, g.digest) && match === undefined) match = g;
     return match && { tenant: match.tenant };
   };
 
@@ -173,7 +165,7 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
     const text = JSON.stringify(spec);
     if (text === lastSpec) return;
     lastSpec = text;
-    gateway.pool.setTap(spec);
+    source.setTap(spec);
   };
 
   const control = (c: ClientState, message: Record<string, unknown>): void => {
@@ -270,7 +262,7 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
   const timer = setInterval(tick, 1000);
   timer.unref();
 
-  gateway.onTap = dispatch;
+  const unsubscribe = source.subscribeTap(dispatch);
 
   const refuse = (status: number, body: string): Response => ({
     status,
@@ -284,13 +276,13 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
     upgrade(req: Request): ClientState | Response {
       if (closed) return refuse(503, 'the tap is stopping\n');
       const token = requestToken(req);
-      const tokenDigest = token === undefined || token === '' ? null : digest(token);
-      const grant = authorize(tokenDigest);
+      const given = token === undefined || token === '' ? null : tokenDigest(token);
+      const grant = authorize(given);
       if (!grant) return refuse(401, 'a valid tap token is required (?token=, or Authorization: Bearer)\n');
       if (clients.size >= MAX_TAP_CLIENTS) return refuse(503, `too many tap clients (at most ${MAX_TAP_CLIENTS})\n`);
       const filter = defaultFilter();
       return {
-        id: nextId++, scope: grant.tenant, tokenDigest, filter, bucket: filter.maxRate, bucketAt: Date.now(), slowSince: undefined,
+        id: nextId++, scope: grant.tenant, tokenDigest: given, filter, bucket: filter.maxRate, bucketAt: Date.now(), slowSince: undefined,
         sent: 0, skipped: { rate_limit: 0, slow_client: 0 }, workerCapAtOpen: skipped.worker_cap, lastStats: '', ws: undefined,
       };
     },
@@ -325,15 +317,7 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
     },
   });
 
-  for (const p of pageFiles) {
-    let body: string;
-    try {
-      body = readFileSync(new URL(p.file, pageDir), 'utf8');
-    } catch (err) {
-      throw new Error(`tap page: cannot read ${new URL(p.file, pageDir).pathname}: ${(err as Error).message}`);
-    }
-    server.get(p.path, () => ({ status: 200, headers: { 'content-type': p.type, ...pageHeaders }, body }));
-  }
+  mountTapPage(server);
 
   return {
     clients: () => clients.size,
@@ -354,11 +338,11 @@ export function mountTap(server: HttpServer, deps: { gateway: Gateway; log: Logg
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      if (gateway.onTap === dispatch) gateway.onTap = undefined;
+      unsubscribe();
       for (const c of [...clients]) c.ws?.close(1001, 'server stopping');
       clients.clear();
       lastSpec = 'null';
-      gateway.pool.setTap(null);
+      source.setTap(null);
     },
   };
 }

@@ -1,0 +1,47 @@
+// Every reason FlowGate counts something as dropped or skipped, by the stage that drops it: the
+// one definition the receiver, the router, the producer, the pool, the accounting layout and the
+// metrics import. Plain data, no imports: the main thread loads it without kafkajs or the decoder.
+//
+// Adding a record drop reason is one line in its stage's list below; recordDropReasons (and so
+// the accounting layout, pipeline/accounting.ts, and flowgate_records_dropped_total) follow.
+// The layout changes with it: bump ACCOUNTING_LAYOUT_VERSION there.
+
+/** Receiver (udp/receiver.ts): datagrams dropped before any worker saw them. */
+export const receiverDropReasons = ['ring_full', 'too_large'] as const;
+export type ReceiverDropReason = (typeof receiverDropReasons)[number];
+
+/**
+ * Decoder statuses (the decoder's own closed list: decoder/wasm.ts decodeStatuses, read from the
+ * module's exports) that reject a whole datagram: decode() returns -status for these only.
+ * Checked against the exports where they are counted (metrics.ts).
+ */
+export const decoderDatagramStatuses = ['truncated_header', 'bad_version', 'bad_length', 'exporter_limit'] as const;
+/**
+ * Decoder statuses counted per record that never left the decoder (no room in its output region).
+ * These records were never decoded, so they are outside the accounting identity (pipeline/accounting.ts).
+ */
+export const decoderRecordStatuses = ['output_full'] as const;
+
+/** Router (decoder/worker.ts): no tenant owns the exporter and unknown_exporters is "drop". */
+export const routerDropReasons = ['no_tenant'] as const;
+/** Producer (kafka/): the queue was full, Kafka refused the batch, or the worker stopped with it queued. */
+export const producerDropReasons = ['queue_full', 'kafka_rejected', 'shutdown'] as const;
+export type ProducerDropReason = (typeof producerDropReasons)[number];
+/** Pool (decoder/pool.ts): records a worker had taken in and not settled when it died. */
+export const poolDropReasons = ['worker_failed'] as const;
+
+/**
+ * Reasons a decoded record did not reach Kafka, in accounting-slot order. The identity:
+ *   records decoded = delivered + sum of dropped{reason} + queued
+ */
+export const recordDropReasons = [...routerDropReasons, ...producerDropReasons, ...poolDropReasons] as const;
+export type RecordDropReason = (typeof recordDropReasons)[number];
+
+/** Live tap (tap/hub.ts, tap/forwarder.ts): records a tap client asked for and did not get. */
+export const tapSkipReasons = ['slow_client', 'rate_limit', 'worker_cap'] as const;
+export type TapSkipReason = (typeof tapSkipReasons)[number];
+
+/** A zero for every reason of a list: counters that exist from start-up. */
+export function zeroCounts<R extends string>(reasons: readonly R[]): Record<R, number> {
+  return Object.fromEntries(reasons.map((r) => [r, 0])) as Record<R, number>;
+}
