@@ -7,6 +7,8 @@ import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
 import { TenantRouter } from '../route/tenants.js';
 import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
+import type { SpoolSettings } from '../kafka/spool-gate.js';
+import { join } from 'node:path';
 import { encodeHeaders } from '../kafka/protocol/record-batch.js';
 import { FlowKeyWriter } from '../kafka/flow-key.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -27,6 +29,8 @@ export interface WorkerInit {
   kafka: KafkaSettings;
   routing: Config['routing'];
   output: { key: 'none' | 'dvc' | 'flow'; records_per_message: 1 | 'datagram' };
+  /** The disk spool (kafka/spool-gate.ts): this worker's share of it, under `dir`/worker-<index>; null: none. */
+  spool: (SpoolSettings & { dir: string }) | null;
   /** The live tap's subscription when the worker starts (null: none). */
   tap: TapSpec | null;
   logLevel: LogLevel;
@@ -62,7 +66,7 @@ export function startWorker(init: WorkerInit): void {
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
     droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
-    kafkaErrors: {}, latencyMs: [],
+    kafkaErrors: {}, latencyMs: [], spool: null,
   };
   const tap = new TapForwarder();
   tap.configure(init.tap);
@@ -70,7 +74,8 @@ export function startWorker(init: WorkerInit): void {
     const batch = tap.flush();
     if (batch) port.postMessage({ type: 'tap', batch } satisfies FromWorker);
   }, TAP_FLUSH_MS);
-  const producer = new RecordProducer(init.kafka, {
+  const spool = init.spool ? { ...init.spool, dir: join(init.spool.dir, `worker-${init.index}`) } : null;
+  const producer = new RecordProducer({ ...init.kafka, spool }, {
     delivered(tenant, topic, records, latencyMs) {
       const key = `${tenant}\t${topic}`;
       stats.delivered[key] = (stats.delivered[key] ?? 0) + records;
@@ -80,6 +85,13 @@ export function startWorker(init: WorkerInit): void {
     dropped(reason, tenant, records) {
       acct[Slot[reason]] += records;
       stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + records;
+    },
+    spooled(delta) {
+      acct[Slot.spooled] += delta;
+    },
+    recovered(records) {
+      acct[Slot.recovered] += records;
+      acct[Slot.spooled] += records;
     },
     error(code) {
       stats.kafkaErrors[code] = (stats.kafkaErrors[code] ?? 0) + 1;
@@ -113,6 +125,7 @@ export function startWorker(init: WorkerInit): void {
     stats.queuedRecords = producer.queuedRecords;
     stats.queuedBytes = producer.queuedBytes;
     stats.kafkaConnected = producer.connected;
+    stats.spool = producer.spoolStats();
     const copy = structuredClone(stats);
     if (latency) stats.latencyMs.length = 0;
     else copy.latencyMs = [];

@@ -94,7 +94,7 @@ export function splitBatch(b: QueuedBatch): QueuedBatch[] {
       out[1]!.tenantRecords.push(n);
     }
   }
-  const parts = out.filter((x) => x.builder.count > 0);
-  if (b.origin) b.origin.parts += parts.length - 1;
-  return parts;
+  const halves = out.filter((x) => x.builder.count > 0);
+  if (b.origin) b.origin.parts += halves.length - 1;
+  return halves;
 }

@@ -152,6 +152,11 @@ export class Sender {
     return !q || q.failingSince === 0 || now - q.failingSince < UNAVAILABLE_AFTER_MS;
   }
 
+  /** The partitions the sender has queues for. */
+  *partitions(): IterableIterator<{ topic: string; partition: number }> {
+    for (const list of this.#queues.values()) for (const q of list) if (q) yield q;
+  }
+
   /** Batches of the partition waiting or in flight, and how many are in flight. */
   pending(topic: string, partition: number): { batches: readonly QueuedBatch[]; inFlight: number } {
     const q = this.#queues.get(topic)?.[partition];

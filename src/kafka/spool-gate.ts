@@ -23,8 +23,10 @@ export interface SpoolSettings extends SpoolOptions {
 
 /** What the gate tells the producer: the records it moved, dropped, or found. */
 export interface SpoolGateEvents {
-  /** Records moved from the memory queue into the spool (the batch's memory is released by the caller). */
+  /** `b` moved from the memory queue into the spool. */
   spooled(b: QueuedBatch): void;
+  /** `b` (from the memory queue) could not be spooled and is dropped: over spool.max_bytes. */
+  refused(b: QueuedBatch, reason: 'spool_full'): void;
   /** Records the spool refused: over max_bytes ("spool_full") or a disk error while no memory was left ("spool_error"). */
   dropped(reason: 'spool_full' | 'spool_error' | 'spool_corrupt', tenant: string, records: number): void;
   /** Records that left the spool: `delivered` or dropped; the spool holds that many fewer. */
@@ -200,8 +202,7 @@ export class SpoolGate {
     }
     if (result === 'full') {
       this.#log.sampled('error', 'spool-full', 'spool full (spool.max_bytes), records dropped', { dir: this.#spool.dir, bytes: this.#spool.bytes, records: b.records });
-      for (let i = 0; i < b.tenants.length; i++) this.#events.dropped('spool_full', b.tenants[i]!, b.tenantRecords[i]!);
-      this.#events.spooled({ ...b, records: 0 });
+      this.#events.refused(b, 'spool_full');
       return true;
     }
     this.#events.spooled(b);

@@ -24,6 +24,20 @@ export interface WorkerStats {
   kafkaErrors: Record<string, number>;
   /** Receive-to-ack latency samples in ms, one per acknowledged batch (the oldest record's). */
   latencyMs: number[];
+  /** This worker's disk spool (its records are in the accounting too), or null without one. */
+  spool: SpoolReport | null;
+}
+
+export interface SpoolReport {
+  bytes: number;
+  records: number;
+  /** Receive time of the oldest record spooled, ms since epoch; undefined when empty. */
+  oldestReceivedAt: number | undefined;
+  /** Records written to the spool and replayed from it since the worker started. */
+  written: number;
+  replayed: number;
+  /** Entries found damaged (at open or when read back) and cut off. */
+  corruptEntries: number;
 }
 
 /** An exporter as /api/exporters shows it (one decoder session: exporter, port, domain). */
