@@ -2,9 +2,9 @@
 // benchmarks and their checks: each with its exporter address, source port and capture time,
 // in capture order, captures sorted by name.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readCapture } from '../src/capture/pcap-reader.js';
+import { pcapsDir } from '../test/support/corpus.js';
 
 export interface CorpusDatagram {
   payload: Uint8Array;
@@ -19,22 +19,10 @@ export interface CorpusCapture {
   datagrams: CorpusDatagram[];
 }
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return dir;
-}
-
-export const repoRoot = findRoot();
-/** ../shared/corpus beside the repo (FLOWGATE_CORPUS overrides), as the tests find it. */
-export const corpusDir = process.env.FLOWGATE_CORPUS ?? join(repoRoot, '..', 'shared', 'corpus');
+export { repoRoot } from '../test/support/paths.js';
 
 /** Every capture in the corpus's pcaps/ folder. Payloads and addresses are copies, not views into the file. */
-export function loadCorpus(dir = join(corpusDir, 'pcaps')): CorpusCapture[] {
+export function loadCorpus(dir = pcapsDir): CorpusCapture[] {
   if (!existsSync(dir)) throw new Error(`corpus not found at ${dir} (set FLOWGATE_CORPUS to the corpus folder)`);
   const files = readdirSync(dir).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
   return files.map((file) => {

@@ -11,20 +11,20 @@
 //            (records/s; default half the sustained rate found in this run or in bench/results.json)
 //
 // A step: a fresh gateway and topic, templates first (2,000 records), then the offered rate for
-// --seconds, then wait until every received record is delivered or dropped. Lossless = no record
-// dropped anywhere (kernel, ring, queue), delivered == sent, and the last delivery within 3 s of
-// the generator's stop (else the queue was buffering a rate it could not keep up with). The ladder doubles from 50k/s and
-// then bisects between the last lossless step and the first lossy one.
+// --seconds, then wait until every received record is delivered or dropped. Lossless and the
+// search (a ladder from 50k/s, then bisection) are bench/lib/lossless-search.ts, the same for the
+// baselines.
 //
 // Figures go to stdout and into bench/results.json; with --records-per-message datagram the keys
 // are pipeline_datagram_* instead of pipeline_* (and p50_ms / p99_ms are left alone).
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { ensureBroker } from './lib/broker.js';
-import { Gateway } from './lib/gateway.js';
+import { ensureBroker } from '../test/support/broker.js';
+import { GatewayProcess } from '../test/support/gateway-process.js';
+import { delta, histogramQuantile, total } from '../test/support/prometheus.js';
 import { runLoadgen, type Sent } from './lib/loadgen.js';
+import { isLossless, searchLosslessRate, sentRate, type StepOutcome } from './lib/lossless-search.js';
 import { cpuSeconds, rssMb } from './lib/proc.js';
-import { delta, histogramQuantile, sumOf } from './lib/prom.js';
 import { mergeResults, readResults } from './lib/results.js';
 import { int } from './lib/table.js';
 
@@ -50,13 +50,9 @@ const phases = new Set((opts.only ?? (opts.full ? 'ready,kafka,discard,soak' : '
 const prefix = rpm === 'datagram' ? 'pipeline_datagram_' : 'pipeline_';
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
-interface Run {
-  offered: number;
+interface Run extends StepOutcome {
   sent: Sent;
-  /** Seconds from the generator's stop to the last delivery (or drop). */
-  drainS: number;
   received: number;
-  delivered: number;
   dropped: number;
   datagramDrops: number;
   kernelDrops: number;
@@ -66,14 +62,44 @@ interface Run {
   rssMb: number;
 }
 
-const sentRate = (r: Run | undefined): number => (r ? Math.round(r.sent.records / r.sent.seconds) : 0);
-const counterDelta = (m: Map<string, number>, before: Map<string, number>, name: string) => sumOf(m, `${name}{`) - sumOf(before, `${name}{`);
+const counterDelta = (m: Map<string, number>, before: Map<string, number>, name: string) => total(m, name) - total(before, name);
+
+/** A gateway under test: UDP and HTTP on 127.0.0.1 (ephemeral ports), one default topic. */
+function gatewayConfig(brokers: string, sink: 'kafka' | 'discard', topic: string): string {
+  return `listen: { udp: ["127.0.0.1:0"], receive_buffer_bytes: 33554432 }
+http: { listen: "127.0.0.1:0" }
+workers: ${workers}
+kafka:
+  brokers: ["${brokers}"]
+  sink: ${sink}
+  records_per_message: ${rpm === 'datagram' ? '"datagram"' : 1}
+routing: { default_topic: ${topic} }
+log: { level: info }
+stats: { log_interval_s: 0 }
+`;
+}
+
+/** Spawned, ready (/readyz 200) and its UDP port; stopped again if it never got ready. */
+async function startGateway(brokers: string, sink: 'kafka' | 'discard', topic: string): Promise<{ gw: GatewayProcess; udp: number }> {
+  const gw = new GatewayProcess(gatewayConfig(brokers, sink, topic), { keepEvents: 200 }); // a soak logs: keep the tail
+  try {
+    return { gw, udp: (await gw.ready()).udp.v4! };
+  } catch (err) {
+    await stopGateway(gw);
+    throw err;
+  }
+}
+
+async function stopGateway(gw: GatewayProcess): Promise<void> {
+  await gw.stop('SIGTERM');
+  await gw.dispose();
+}
 
 /**
  * Waits until the received count has stopped moving for a second (datagrams lost on the way
  * never arrive) and every record received is delivered or dropped; returns the metrics then.
  */
-async function settle(gw: Gateway, timeoutMs = 60_000): Promise<{ m: Map<string, number>; lastProgressAt: number }> {
+async function settle(gw: GatewayProcess, timeoutMs = 60_000): Promise<{ m: Map<string, number>; lastProgressAt: number }> {
   let m = await gw.metrics();
   let lastReceived = -1;
   let lastDone = -1;
@@ -86,7 +112,7 @@ async function settle(gw: Gateway, timeoutMs = 60_000): Promise<{ m: Map<string,
       lastReceived = received;
       stableSince = Date.now();
     }
-    const done = sumOf(m, 'flowgate_records_delivered_total{') + sumOf(m, 'flowgate_records_dropped_total{');
+    const done = total(m, 'flowgate_records_delivered_total') + total(m, 'flowgate_records_dropped_total');
     if (done !== lastDone) {
       lastDone = done;
       lastProgressAt = Date.now();
@@ -98,22 +124,14 @@ async function settle(gw: Gateway, timeoutMs = 60_000): Promise<{ m: Map<string,
   return { m, lastProgressAt };
 }
 
-/**
- * A step counts only if its last record was delivered within this many seconds after the
- * generator stopped: a queue that still drains longer was buffering a rate it could not
- * sustain (the same allowance as the nfacctd baseline's, which covers its 1 s refresh).
- */
-const DRAIN_ALLOWANCE_S = 3;
-
 /** A gateway with its templates learnt and its JIT warm: the start of every measured run. */
-async function warmGateway(brokers: string, sink: 'kafka' | 'discard'): Promise<{ gw: Gateway; before: Map<string, number> }> {
-  const gw = new Gateway({ brokers, sink, topic: `bench.${Date.now().toString(36)}.${process.pid}`, workers, recordsPerMessage: rpm });
+async function warmGateway(brokers: string, sink: 'kafka' | 'discard'): Promise<{ gw: GatewayProcess; udp: number; before: Map<string, number> }> {
+  const { gw, udp } = await startGateway(brokers, sink, `bench.${Date.now().toString(36)}.${process.pid}`);
   try {
-    await gw.ready();
-    await runLoadgen(gw.udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
-    return { gw, before: (await settle(gw)).m };
+    await runLoadgen(udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
+    return { gw, udp, before: (await settle(gw)).m };
   } catch (err) {
-    await gw.stop();
+    await stopGateway(gw);
     throw err;
   }
 }
@@ -123,9 +141,11 @@ function summarize(offered: number, sent: Sent, m: Map<string, number>, before: 
   return {
     offered,
     sent,
+    sentRecords: sent.records,
+    sentSeconds: sent.seconds,
     drainS,
-    received: (m.get('flowgate_records_received_total') ?? 0) - (before.get('flowgate_records_received_total') ?? 0),
-    delivered: counterDelta(m, before, 'flowgate_records_delivered_total'),
+    received: counterDelta(m, before, 'flowgate_records_received_total'),
+    deliveredRecords: counterDelta(m, before, 'flowgate_records_delivered_total'),
     dropped: counterDelta(m, before, 'flowgate_records_dropped_total'),
     datagramDrops: counterDelta(m, before, 'flowgate_datagrams_dropped_total'),
     kernelDrops: counterDelta(m, before, 'flowgate_udp_kernel_drops_total'),
@@ -138,75 +158,39 @@ function summarize(offered: number, sent: Sent, m: Map<string, number>, before: 
 
 /** One run at an offered rate (records/s): send for `seconds`, wait until everything is accounted for. */
 async function run(brokers: string, sink: 'kafka' | 'discard', offered: number): Promise<Run> {
-  const { gw, before } = await warmGateway(brokers, sink);
+  const { gw, udp, before } = await warmGateway(brokers, sink);
   try {
     const cpu0 = cpuSeconds(gw.pid);
     const t0 = performance.now();
-    const sent = await runLoadgen(gw.udp, ['--rate', String(offered), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
+    const sent = await runLoadgen(udp, ['--rate', String(offered), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
     const sendEnd = Date.now();
     const { m, lastProgressAt } = await settle(gw);
     const elapsed = (performance.now() - t0) / 1000;
     return summarize(offered, sent, m, before, cpuSeconds(gw.pid) - cpu0, elapsed, gw.pid, Math.max(0, (lastProgressAt - sendEnd) / 1000));
   } finally {
-    await gw.stop();
+    await stopGateway(gw);
   }
 }
 
-function lossless(r: Run): boolean {
-  return r.dropped === 0 && r.datagramDrops === 0 && r.kernelDrops === 0 && r.delivered === r.sent.records && r.drainS <= DRAIN_ALLOWANCE_S;
-}
-
-interface Search { sustained: Run | undefined; dropsAt: Run | undefined; runs: Run[] }
-
-async function search(brokers: string, sink: 'kafka' | 'discard'): Promise<Search> {
+async function search(brokers: string, sink: 'kafka' | 'discard') {
   const from = Number(opts.from ?? 0);
   const ladder = (opts.full ? [50e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3, 1.2e6, 1.6e6, 2.4e6] : [50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6, 3.2e6])
     .filter((r) => r >= from);
-  const runs: Run[] = [];
-  let sustained: Run | undefined;
-  let dropsAt: Run | undefined;
-  const step = async (rate: number): Promise<Run> => {
-    const r = await run(brokers, sink, Math.round(rate));
-    runs.push(r);
-    log(`${sink}${sink === 'kafka' ? ` (records per message ${rpm})` : ''} offered ${int(rate)}/s: sent ${int(sentRate(r))}/s, delivered ${r.delivered}/${r.sent.records}, `
+  return searchLosslessRate({ ladder, bisections: opts.full ? 2 : 1 }, async (rate) => {
+    const r = await run(brokers, sink, rate);
+    log(`${sink}${sink === 'kafka' ? ` (records per message ${rpm})` : ''} offered ${int(rate)}/s: sent ${int(sentRate(r))}/s, delivered ${r.deliveredRecords}/${r.sentRecords}, `
       + `dropped ${r.dropped}, datagram drops ${r.datagramDrops}, kernel drops ${r.kernelDrops}, drained ${r.drainS.toFixed(1)} s after the send, cpu ${r.cpuPct.toFixed(0)} %`);
     return r;
-  };
-  for (const rate of ladder) {
-    const r = await step(rate);
-    if (!lossless(r)) { dropsAt = r; break; }
-    sustained = r;
-    if (sentRate(r) < rate * 0.9) break; // the generator's own ceiling: nothing higher can be offered
-  }
-  // Below the ladder: halve until a step is lossless (twice at most).
-  for (let rate = ladder[0]! / 2, i = 0; !sustained && i < 2; rate /= 2, i++) {
-    const r = await step(rate);
-    if (lossless(r)) sustained = r;
-    else dropsAt = r;
-  }
-  // Bisect between the last lossless offered rate and the first lossy one.
-  for (let i = 0; i < (opts.full ? 2 : 1) && sustained && dropsAt; i++) {
-    const lo = sustained.offered;
-    const hi = dropsAt.offered;
-    if (hi / lo < 1.25) break;
-    const r = await step((lo + hi) / 2);
-    if (lossless(r)) sustained = r;
-    else dropsAt = r;
-  }
-  return { sustained, dropsAt, runs };
+  });
 }
 
 /** Spawn to listening and connected (broker up), median of 3. */
 async function readyTime(brokers: string): Promise<{ median: number; runs: number[] }> {
   const runs: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const gw = new Gateway({ brokers, sink: 'kafka', topic: 'bench.ready', workers, recordsPerMessage: rpm });
-    try {
-      await gw.ready();
-      runs.push(gw.readyMs);
-    } finally {
-      await gw.stop();
-    }
+    const { gw } = await startGateway(brokers, 'kafka', 'bench.ready');
+    runs.push(gw.readyMs);
+    await stopGateway(gw);
   }
   return { median: [...runs].sort((a, b) => a - b)[1]!, runs };
 }
@@ -222,14 +206,14 @@ const median = (xs: number[]): number => {
  * median of the first 3 after a warm-up of a fifth of the run: what a flat process keeps near 0.
  */
 async function soak(brokers: string, rate: number, soakSeconds: number) {
-  const { gw, before } = await warmGateway(brokers, 'kafka');
+  const { gw, udp, before } = await warmGateway(brokers, 'kafka');
   try {
     const interval = Math.max(1, Math.min(10, soakSeconds / 15)) * 1000;
     const samples: { t: number; rss: number; heap: number }[] = [];
     const t0 = performance.now();
     const cpu0 = cpuSeconds(gw.pid);
     let done = false;
-    const sending = runLoadgen(gw.udp, ['--rate', String(rate), '--duration', String(soakSeconds), '--records-per-packet', opts.rpp])
+    const sending = runLoadgen(udp, ['--rate', String(rate), '--duration', String(soakSeconds), '--records-per-packet', opts.rpp])
       .finally(() => (done = true));
     while (!done) {
       await new Promise((r) => setTimeout(r, interval));
@@ -246,7 +230,7 @@ async function soak(brokers: string, rate: number, soakSeconds: number) {
       ? median(warm.slice(-3).map((s) => s[key])) - median(warm.slice(0, 3).map((s) => s[key])) : NaN);
     return { run: r, samples, rssGrowth: growth('rss'), heapGrowth: growth('heap') };
   } finally {
-    await gw.stop();
+    await stopGateway(gw);
   }
 }
 
@@ -268,18 +252,18 @@ async function main(): Promise<void> {
       const half = s.sustained ? await run(brokers, 'kafka', Math.round(sentRate(s.sustained) / 2)) : undefined;
       out(`Kafka acks=-1, highest lossless: ${int(sentRate(s.sustained))} records/s (cpu ${s.sustained?.cpuPct.toFixed(0)} %, rss ${s.sustained?.rssMb.toFixed(0)} MB); `
         + `drops begin at ${s.dropsAt ? `${int(sentRate(s.dropsAt))} records/s` : 'n/a (not reached)'}`);
-      if (half) out(`latency at half that rate (${int(sentRate(half))}/s${lossless(half) ? '' : ', NOT lossless'}): p50 ${half.p50?.toFixed(1)} ms, p99 ${half.p99?.toFixed(1)} ms (receive to ack, per batch, its oldest record)`);
+      if (half) out(`latency at half that rate (${int(sentRate(half))}/s${isLossless(half) ? '' : ', NOT lossless'}): p50 ${half.p50?.toFixed(1)} ms, p99 ${half.p99?.toFixed(1)} ms (receive to ack, per batch, its oldest record)`);
       Object.assign(results, {
         [`${prefix}records_per_s`]: sentRate(s.sustained),
-        [`${prefix}records_sent`]: s.sustained?.sent.records ?? 0,
+        [`${prefix}records_sent`]: s.sustained?.sentRecords ?? 0,
         [`${prefix}drops_begin_records_per_s`]: s.dropsAt ? sentRate(s.dropsAt) : null,
         [`${prefix}cpu_pct`]: s.sustained ? Math.round(s.sustained.cpuPct) : null,
         [`${prefix}rss_mb`]: s.sustained ? Math.round(s.sustained.rssMb) : null,
         [`${prefix}half_rate_records_per_s`]: half ? sentRate(half) : null,
-        [`${prefix}half_rate_lossless`]: half ? lossless(half) : null,
+        [`${prefix}half_rate_lossless`]: half ? isLossless(half) : null,
         [`${prefix}p50_ms`]: half?.p50 ?? null,
         [`${prefix}p99_ms`]: half?.p99 ?? null,
-        [`${prefix}steps`]: s.runs.map((r) => ({ offered: r.offered, sent_per_s: sentRate(r), lossless: lossless(r), drain_s: Number(r.drainS.toFixed(2)), dropped_records: r.dropped, dropped_datagrams: r.datagramDrops, kernel_drops: r.kernelDrops })),
+        [`${prefix}steps`]: s.steps.map((r) => ({ offered: r.offered, sent_per_s: sentRate(r), lossless: isLossless(r), drain_s: Number(r.drainS.toFixed(2)), dropped_records: r.dropped, dropped_datagrams: r.datagramDrops, kernel_drops: r.kernelDrops })),
         ...(rpm === 1 ? { p50_ms: half?.p50 ?? null, p99_ms: half?.p99 ?? null } : {}),
       });
     }
@@ -300,7 +284,7 @@ async function main(): Promise<void> {
       const rate = Number(opts['soak-rate'] ?? Math.round(sustained / 2));
       if (!(rate > 0)) throw new Error('soak: no rate (pass --soak-rate, or run the kafka phase first)');
       const s = await soak(brokers, rate, soakSeconds);
-      out(`soak ${soakSeconds} s at ${int(rate)} records/s${lossless(s.run) ? ' (lossless)' : ` (NOT lossless: ${s.run.delivered}/${s.run.sent.records} delivered)`}: `
+      out(`soak ${soakSeconds} s at ${int(rate)} records/s${isLossless(s.run) ? ' (lossless)' : ` (NOT lossless: ${s.run.deliveredRecords}/${s.run.sentRecords} delivered)`}: `
         + `rss growth ${s.rssGrowth.toFixed(1)} MB, main-thread heap growth ${s.heapGrowth.toFixed(1)} MB, rss at end ${s.run.rssMb.toFixed(0)} MB`);
       out(`  samples (s: rss MB / heap MB): ${s.samples.map((x) => `${x.t.toFixed(0)}: ${x.rss.toFixed(0)}/${x.heap.toFixed(0)}`).join(', ')}`);
       Object.assign(results, {
@@ -308,7 +292,7 @@ async function main(): Promise<void> {
         soak_heap_growth_mb: Number(s.heapGrowth.toFixed(1)),
         soak_seconds: soakSeconds,
         soak_records_per_s: sentRate(s.run),
-        soak_lossless: lossless(s.run),
+        soak_lossless: isLossless(s.run),
         soak_rss_end_mb: Math.round(s.run.rssMb),
         soak_p99_ms: s.run.p99,
       });

@@ -31,7 +31,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { ensureBroker } from './lib/broker.js';
+import { ensureBroker } from '../test/support/broker.js';
 import { meanRecordBytes } from './lib/record-size.js';
 import { mergeResults, readResults, resultsPath } from './lib/results.js';
 import { SUMMARY_HEADER, summaryNotes, summaryRows } from './lib/summary.js';

@@ -1,31 +1,15 @@
-// Shared helpers for the baseline benchmarks (bench/baselines/): repo paths, Kafka's own tool jars,
-// fresh topics, and counting what reached a topic. Only 127.0.0.0/8 or ::1 brokers are accepted.
+// Shared helpers for the baseline benchmarks (bench/baselines/): Kafka's own tool jars, fresh
+// topics with broker append times, and counting and scanning what reached a topic. Only 127.0.0.0/8 or ::1 brokers are accepted.
 import kafkajs from 'kafkajs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../test/support/paths.js';
 
 // kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
 const { Kafka, logLevel } = kafkajs;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The repository root: the nearest parent holding package.json "flowgate" (works from bench/ and dist/bench/). */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'flowgate') return dir;
-      } catch {}
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the flowgate repository root');
-    dir = up;
-  }
-}
 
 /** Refuses anything but loopback brokers: these benchmarks never send traffic elsewhere. */
 export function loopbackBrokers(bootstrap: string): string[] {
@@ -54,7 +38,7 @@ export function javaBin(): string {
  * .kafka/lib-<version>/). mvn runs offline first, so a filled ~/.m2 needs no network.
  */
 export function ensureToolsJars(version = kafkaVersion(), log: (m: string) => void = (m) => console.error(m)): string {
-  const root = repoRoot();
+  const root = repoRoot;
   const kdir = path.resolve(process.env.KAFKA_DIR ?? path.join(root, '.kafka'));
   const libDir = path.resolve(process.env.KAFKA_TOOLS_LIB_DIR ?? path.join(kdir, `tools-lib-${version}`));
   if (fs.existsSync(path.join(libDir, '.complete'))) return libDir;
@@ -232,26 +216,4 @@ export async function scanTopic(
     await consumer.disconnect();
   }
   return out;
-}
-
-/** Drops counter of the UDP sockets bound to `port` (Linux /proc/net/udp and udp6); null when unavailable. */
-export function udpDrops(port: number): number | null {
-  let total: number | null = null;
-  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(f, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 13) continue;
-      const local = cols[1]!;
-      const p = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-      if (p !== port) continue;
-      total = (total ?? 0) + Number(cols[cols.length - 1]);
-    }
-  }
-  return total;
 }

@@ -3,7 +3,7 @@
 //
 //   apt-get install -y pmacct            (Debian 12: pmacct 1.7.7, built with --enable-kafka, librdkafka 2.0.2)
 //   npx tsc -p tsconfig.json
-//   node dist/bench/baselines/nfacctd.js --pcap /work/shared/corpus/pcaps/softflowd_v10_mixed.pcap --loop 1 --pps 2000
+//   node dist/bench/baselines/nfacctd.js --pcap ../shared/corpus/pcaps/softflowd_v10_mixed.pcap --loop 1 --pps 2000
 //   node dist/bench/baselines/nfacctd.js --loadgen '--max --duration 10 --exporters 16'
 //   node dist/bench/baselines/nfacctd.js --info          (version and Kafka support only)
 //   node dist/bench/baselines/nfacctd.js --search 50000,100000,200000 --seconds 5 [--loadgen '--exporters 16
@@ -52,11 +52,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { isMainModule } from '../lib/main-module.js';
 import os from 'node:os';
 import path from 'node:path';
+import { capturePath, replayTool } from '../../test/support/corpus.js';
+import { runLoadgen } from '../lib/loadgen.js';
+import { isLossless, searchLosslessRate, sentRate, type SearchResult, type StepOutcome } from '../lib/lossless-search.js';
+import { isMainModule } from '../lib/main-module.js';
+import { udpSocketCounters } from '../lib/proc-net-udp.js';
 import { mergeResults } from '../lib/results.js';
-import { createFreshTopic, loopbackBrokers, offsetPoller, repoRoot, scanTopic, sleep, udpDrops, type TopicScan } from './kafka-util.js';
+import { createFreshTopic, loopbackBrokers, offsetPoller, scanTopic, sleep, type TopicScan } from './kafka-util.js';
+
+/** Kernel drops on nfacctd's socket (127.0.0.1:port); null off Linux. */
+const udpDrops = (port: number): number | null => udpSocketCounters(port, '127.0.0.1')?.drops ?? null;
 
 /** Every primitive nfacctd 1.7.7 can fill from a plain IPFIX flow record (no BGP, no maps, no GeoIP). */
 export const DEFAULT_AGGREGATE = [
@@ -519,12 +526,11 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
 // ---------------------------------------------------------------------------------------------------------
 // Senders for the CLI
 
-/** Corpus replay: python3 /work/shared/corpus/tools/replay PCAP 127.0.0.1:PORT --loop N --pps R. */
+/** Corpus replay: tools/replay PCAP 127.0.0.1:PORT --loop N --pps R (test/support/corpus.ts finds the tool). */
 export function replaySender(pcap: string, loop: number, pps: number, flowRecords?: number) {
   return (port: number) =>
     new Promise<{ records: number; seconds: number }>((resolve, reject) => {
-      const tool = process.env.CORPUS_REPLAY ?? '/work/shared/corpus/tools/replay';
-      const args = [tool, pcap, `127.0.0.1:${port}`, '--loop', String(loop), ...(pps > 0 ? ['--pps', String(pps)] : [])];
+      const args = [replayTool, pcap, `127.0.0.1:${port}`, '--loop', String(loop), ...(pps > 0 ? ['--pps', String(pps)] : [])];
       let perLoop = flowRecords;
       if (perLoop === undefined) {
         const summary = path.join(path.dirname(path.dirname(pcap)), 'truth', `${path.basename(pcap, '.pcap')}.summary.json`);
@@ -542,51 +548,29 @@ export function replaySender(pcap: string, loop: number, pps: number, flowRecord
     });
 }
 
-/** bench/loadgen (node dist/bench/loadgen/main.js --target 127.0.0.1:PORT --json ARGS). */
+/** bench/loadgen with these arguments, as the pipeline benchmark runs it. */
 export function loadgenSender(extraArgs: string[]) {
-  return (port: number) =>
-    new Promise<{ records: number; seconds: number }>((resolve, reject) => {
-      const main = path.join(repoRoot(), 'dist', 'bench', 'loadgen', 'main.js');
-      if (!fs.existsSync(main)) return reject(new Error(`${main} not built (npx tsc -p tsconfig.json)`));
-      const p = spawn(process.execPath, [main, '--target', `127.0.0.1:${port}`, '--json', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      p.on('error', reject);
-      p.on('close', (code) => {
-        if (code !== 0) return reject(new Error(`loadgen exited ${code}: ${err}`));
-        const line = out.trim().split('\n').pop() ?? '';
-        try {
-          const j = JSON.parse(line) as { records: number; seconds: number };
-          resolve({ records: j.records, seconds: j.seconds });
-        } catch {
-          reject(new Error(`loadgen printed no JSON: ${out} ${err}`));
-        }
-      });
-    });
+  return (port: number): Promise<{ records: number; seconds: number }> => runLoadgen(port, extraArgs);
 }
 
-
 // ---------------------------------------------------------------------------------------------------------
-// Lossless rate search (the pipeline benchmark's question, asked of nfacctd)
+// Lossless rate search (the pipeline benchmark's question and rule, asked of nfacctd)
 
-export interface NfacctdStep {
-  offered: number;
-  /** Records the generator sent per second of sending: the figure for a lossless step. */
-  sent_per_s: number;
-  sent: number;
-  records_in_kafka: number;
-  udp_drops: number | null;
-  lossless: boolean;
-  /** Seconds from the generator's stop to the last record in Kafka (before nfacctd's own stop). */
-  drain_s: number;
-  /** Drained within the allowance: it kept up with the rate rather than buffering it. */
-  kept_up: boolean;
+/** One step of the search: the rule's measurements (StepOutcome) and nfacctd's own. */
+export interface NfacctdStep extends StepOutcome {
   /** nfacctd's own figure: records in Kafka before the stop / (broker time of the last one - start). */
-  records_per_s_to_last: number;
-  peak_rss_mb: number;
+  recordsPerSToLast: number;
+  peakRssMb: number;
   warnings: Record<string, number>;
+}
+
+/** A step as bench/results.json keeps it. */
+export function stepSummary(st: NfacctdStep): Record<string, unknown> {
+  return {
+    offered: st.offered, sent_per_s: sentRate(st), sent: st.sentRecords, records_in_kafka: st.deliveredRecords, udp_drops: st.kernelDrops,
+    lossless: isLossless(st), drain_s: Number(st.drainS.toFixed(2)), records_per_s_to_last: st.recordsPerSToLast, peak_rss_mb: st.peakRssMb,
+    warnings: st.warnings,
+  };
 }
 
 /** A free UDP port on 127.0.0.1 (bound, read, closed: nfacctd binds it next). */
@@ -600,68 +584,43 @@ async function freeUdpPort(): Promise<number> {
 }
 
 /**
- * A step counts only if the last record reached Kafka within this many seconds after the generator
- * stopped: covers nfacctd's refresh interval (1 s) and a purge, but not a backlog that a longer
- * run would lose (the same allowance as the pipeline benchmark's).
- */
-export const DRAIN_ALLOWANCE_S = 3;
-
-/**
  * nfacctd at increasing offered rates (bench/loadgen at --rate for `seconds`, the same packets as the
- * pipeline benchmark), a fresh daemon and topic per step. Lossless = every record sent is in Kafka,
- * no kernel drop on its socket, drained within DRAIN_ALLOWANCE_S. Stops at the first lossy step, then bisects `bisect` times.
+ * pipeline benchmark), a fresh daemon and topic per step; lossless and the search are those of
+ * bench/lib/lossless-search.ts, as for FlowGate.
  */
 export async function nfacctdSearch(o: {
-  bootstrap: string; rates: number[]; seconds: number; loadgenArgs: string[]; bisect?: number; drainAllowanceS?: number;
+  bootstrap: string; rates: number[]; seconds: number; loadgenArgs: string[]; bisect?: number;
   log?: (m: string) => void; extra?: Partial<NfacctdOptions>;
-}): Promise<{ sustained?: NfacctdStep; dropsAt?: NfacctdStep; steps: NfacctdStep[]; version: string }> {
+}): Promise<SearchResult<NfacctdStep> & { version: string }> {
   const log = o.log ?? ((m: string) => process.stderr.write(`[nfacctd] ${m}\n`));
-  const steps: NfacctdStep[] = [];
   let version = '';
-  const step = async (rate: number): Promise<NfacctdStep> => {
+  const result = await searchLosslessRate({ ladder: o.rates, bisections: o.bisect ?? 1 }, async (rate) => {
     const r = await nfacctdThroughput({
       bootstrap: o.bootstrap,
       listenPort: await freeUdpPort(),
       topic: `baseline.nfacctd.${randomBytes(4).toString('hex')}`,
-      send: loadgenSender([...o.loadgenArgs, '--rate', String(Math.round(rate)), '--duration', String(o.seconds)]),
+      send: loadgenSender([...o.loadgenArgs, '--rate', String(rate), '--duration', String(o.seconds)]),
       log: () => undefined,
       scan: false,
       ...(o.extra ?? {}),
     });
     version = r.details.version;
     const st: NfacctdStep = {
-      offered: Math.round(rate),
-      sent_per_s: Math.round(r.sent / r.details.send_seconds),
-      sent: r.sent,
-      records_in_kafka: r.records_in_kafka,
-      udp_drops: r.details.udp_drops,
-      lossless: r.records_in_kafka === r.sent && (r.details.udp_drops ?? 0) === 0,
-      drain_s: Number(r.details.drain_seconds.toFixed(2)),
-      kept_up: r.details.drain_seconds <= (o.drainAllowanceS ?? DRAIN_ALLOWANCE_S),
-      records_per_s_to_last: Math.round(r.records_per_s),
-      peak_rss_mb: r.details.peak_rss_mb,
+      offered: rate,
+      sentRecords: r.sent,
+      sentSeconds: r.details.send_seconds,
+      deliveredRecords: r.records_in_kafka,
+      kernelDrops: r.details.udp_drops,
+      drainS: r.details.drain_seconds,
+      recordsPerSToLast: Math.round(r.records_per_s),
+      peakRssMb: r.details.peak_rss_mb,
       warnings: r.details.log_warnings,
     };
-    steps.push(st);
-    log(`offered ${st.offered}/s: sent ${st.sent_per_s}/s, in Kafka ${st.records_in_kafka}/${st.sent}, kernel drops ${st.udp_drops}, drained ${st.drain_s} s after the send, `
-      + `to last record ${st.records_per_s_to_last}/s, rss ${st.peak_rss_mb} MB${Object.keys(st.warnings).length ? `, log: ${JSON.stringify(st.warnings)}` : ''}`);
+    log(`offered ${st.offered}/s: sent ${sentRate(st)}/s, in Kafka ${st.deliveredRecords}/${st.sentRecords}, kernel drops ${st.kernelDrops}, drained ${st.drainS.toFixed(2)} s after the send, `
+      + `to last record ${st.recordsPerSToLast}/s, rss ${st.peakRssMb} MB${Object.keys(st.warnings).length ? `, log: ${JSON.stringify(st.warnings)}` : ''}`);
     return st;
-  };
-  let sustained: NfacctdStep | undefined;
-  let dropsAt: NfacctdStep | undefined;
-  for (const rate of o.rates) {
-    const st = await step(rate);
-    if (!st.lossless || !st.kept_up) { dropsAt = st; break; }
-    sustained = st;
-    if (st.sent_per_s < rate * 0.9) break; // the generator's ceiling
-  }
-  for (let i = 0; i < (o.bisect ?? 1) && sustained && dropsAt; i++) {
-    if (dropsAt.offered / sustained.offered < 1.25) break;
-    const st = await step((sustained.offered + dropsAt.offered) / 2);
-    if (st.lossless && st.kept_up) sustained = st;
-    else dropsAt = st;
-  }
-  return { ...(sustained ? { sustained } : {}), ...(dropsAt ? { dropsAt } : {}), steps, version };
+  });
+  return { ...result, version };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -671,7 +630,7 @@ async function main(argv: string[]): Promise<number> {
   let bootstrap = '127.0.0.1:9092';
   let listenPort = 4739 + 1000 + Math.floor(Math.random() * 1000);
   let topic = `baseline.nfacctd.${randomBytes(4).toString('hex')}`;
-  let pcap = '/work/shared/corpus/pcaps/softflowd_v10_mixed.pcap';
+  let pcap = capturePath('softflowd_v10_mixed');
   let loop = 1;
   let pps = 2000;
   let loadgen: string[] | null = null;
@@ -729,14 +688,15 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const r = await nfacctdSearch({ bootstrap, rates: searchRates, seconds, loadgenArgs: loadgen ?? ['--exporters', '16', '--records-per-packet', '25'], extra });
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    const steps = r.steps.map(stepSummary);
+    process.stdout.write(`${JSON.stringify({ sustained: r.sustained && stepSummary(r.sustained), dropsAt: r.dropsAt && stepSummary(r.dropsAt), steps, version: r.version }, null, 2)}\n`);
     if (merge) {
       mergeResults({
-        nfacctd_records_per_s: r.sustained?.sent_per_s ?? 0,
-        nfacctd_drops_begin_records_per_s: r.dropsAt?.sent_per_s ?? null,
-        nfacctd_rss_mb: r.sustained?.peak_rss_mb ?? null,
+        nfacctd_records_per_s: sentRate(r.sustained),
+        nfacctd_drops_begin_records_per_s: r.dropsAt ? sentRate(r.dropsAt) : null,
+        nfacctd_rss_mb: r.sustained?.peakRssMb ?? null,
         nfacctd_version: r.version,
-        nfacctd_steps: r.steps,
+        nfacctd_steps: steps,
         nfacctd_command: `node dist/bench/baselines/nfacctd.js ${argv.join(' ')}`,
       });
     }

@@ -33,7 +33,8 @@ import fs from 'node:fs';
 import { isMainModule } from '../lib/main-module.js';
 import { rssMb } from '../lib/proc.js';
 import { mergeResults } from '../lib/results.js';
-import { createFreshTopic, ensureToolsJars, javaBin, kafkaVersion, loopbackBrokers, repoRoot, topicMessageCount } from './kafka-util.js';
+import { repoRoot } from '../../test/support/paths.js';
+import { createFreshTopic, ensureToolsJars, javaBin, kafkaVersion, loopbackBrokers, topicMessageCount } from './kafka-util.js';
 
 export interface BrokerCeilingOptions {
   bootstrap: string;
@@ -122,8 +123,8 @@ export async function brokerCeiling(opts: BrokerCeilingOptions): Promise<BrokerC
 
   const acks = opts.acks ?? '-1';
   const props: Record<string, string> = { acks, ...(opts.producerProps ?? {}) };
-  const log4j = path.join(repoRoot(), 'tools', 'kafka', 'log4j2.properties');
-  const tmpDir = path.join(repoRoot(), '.kafka', 'run', 'tmp');
+  const log4j = path.join(repoRoot, 'tools', 'kafka', 'log4j2.properties');
+  const tmpDir = path.join(repoRoot, '.kafka', 'run', 'tmp');
   fs.mkdirSync(tmpDir, { recursive: true });
   const args = [
     opts.heap ?? '-Xmx512M',

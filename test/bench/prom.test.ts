@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { delta, histogramQuantile, parseMetrics, sumOf } from '../../bench/lib/prom.js';
+import { delta, histogramQuantile, parseMetrics, sumOf } from '../support/prometheus.js';
 
 const text = `# HELP x_total x
 # TYPE x_total counter

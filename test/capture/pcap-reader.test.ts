@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CaptureError, readCapture, type CaptureStats, type CapturedDatagram } from '../../src/capture/pcap-reader.js';
+import { pcapsDir, truthDir } from '../support/corpus.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: byte building, address text, collecting datagrams
@@ -249,34 +249,19 @@ function assertDatagrams(actual: CapturedDatagram[], expected: Expected[]): void
 // Corpus
 // ---------------------------------------------------------------------------------------------
 
-/** The corpus lives beside the repo (../shared/corpus); find the repo root from wherever we were compiled to. */
-function findCorpus(): string | undefined {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) {
-      const corpus = path.join(dir, '..', 'shared', 'corpus');
-      return existsSync(path.join(corpus, 'pcaps')) ? corpus : undefined;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
+// Every capture of the shared corpus (test/support/corpus.ts finds it): a missing corpus fails here
+// rather than skipping the checks below.
+const corpusCaptures = existsSync(pcapsDir) ? readdirSync(pcapsDir).filter((f) => /\.pcap(ng)?$/.test(f)).sort() : [];
 
-const corpus = findCorpus();
-const corpusCaptures = corpus === undefined
-  ? []
-  : readdirSync(path.join(corpus, 'pcaps')).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
-
-test('corpus is present', { skip: corpus === undefined ? 'no ../shared/corpus beside the repo' : false }, () => {
-  assert.ok(corpusCaptures.length > 0);
+test('corpus is present', () => {
+  assert.ok(corpusCaptures.length > 0, `no captures in ${pcapsDir} (set FLOWGATE_CORPUS to the corpus folder)`);
 });
 
 for (const file of corpusCaptures) {
   test(`corpus ${file}: datagram count, exporters and truth frames`, () => {
     const name = file.replace(/\.pcap(ng)?$/, '');
-    const bytes = readFileSync(path.join(corpus!, 'pcaps', file));
-    const summary = JSON.parse(readFileSync(path.join(corpus!, 'truth', `${name}.summary.json`), 'utf8'));
+    const bytes = readFileSync(path.join(pcapsDir, file));
+    const summary = JSON.parse(readFileSync(path.join(truthDir, `${name}.summary.json`), 'utf8'));
     const { datagrams, stats } = collect(bytes);
 
     assert.equal(datagrams.length, summary.packets);
@@ -306,7 +291,7 @@ for (const file of corpusCaptures) {
     assert.deepEqual(versions, summary.versions);
 
     // Each truth record names its frame, exporter and port: check them against ours.
-    const truthPath = path.join(corpus!, 'truth', `${name}.jsonl`);
+    const truthPath = path.join(truthDir, `${name}.jsonl`);
     if (existsSync(truthPath)) {
       for (const line of readFileSync(truthPath, 'utf8').split('\n')) {
         if (line.trim() === '') continue;

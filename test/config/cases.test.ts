@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../support/paths.js';
 
 const casesDir = join(repoRoot, 'test', 'config', 'cases');
 

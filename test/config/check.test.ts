@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../support/paths.js';
 
 const checkModule = new URL('../../src/commands/check.js', import.meta.url).href;
 const runner = 'const [url, ...args] = process.argv.slice(1); const { runCheck } = await import(url); process.exitCode = await runCheck(args);';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
-import { repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../support/paths.js';
 
 const sample = readFileSync(join(repoRoot, 'config.yaml'), 'utf8');
 

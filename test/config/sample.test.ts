@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isPair, isScalar, parseDocument, type YAMLMap } from 'yaml';
 import { ConfigError, defaultConfig, parseConfig, type Config } from '../../src/config/load.js';
-import { repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../support/paths.js';
 
 const sampleText = readFileSync(join(repoRoot, 'config.yaml'), 'utf8');
 

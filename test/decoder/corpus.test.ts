@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { corpusCaptures, pcapsDir, truthDir, compareTool, repoRoot } from '../helpers/paths.js';
+import { corpusCaptures, pcapsDir, truthDir, compareTool } from '../support/corpus.js';
+import { repoRoot } from '../support/paths.js';
 
 const cli = join(repoRoot, 'bin', 'flowgate.js');
 

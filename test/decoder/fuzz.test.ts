@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { WasmDecoder, decodeStatuses, defaultDecoderOptions, recordFields, type DecoderOptions } from '../../src/decoder/wasm.js';
 import { readCapture } from '../../src/capture/pcap-reader.js';
-import { corpusCaptures, pcapsDir, repoRoot } from '../helpers/paths.js';
+import { corpusCaptures, pcapsDir } from '../support/corpus.js';
+import { repoRoot } from '../support/paths.js';
 
 type Property = 'bytes' | 'corpus' | 'templates';
 type Build = 'release' | 'debug';

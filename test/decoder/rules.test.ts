@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmDecoder, decodeStatuses, type DecoderOptions } from '../../src/decoder/wasm.js';
-import { hex, set, ipfix, v9, address } from '../helpers/packets.js';
+import { hex, set, ipfix, v9, address } from '../support/packets.js';
 
 const T0 = 1_700_000_000_000;
 const exporter = address('192.0.2.1');

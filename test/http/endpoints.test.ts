@@ -8,9 +8,9 @@ import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { startHttp } from '../../src/http/endpoints.js';
 import { createLogger } from '../../src/log.js';
-import { testBrokers } from '../helpers/gateway.js';
-import { uniqueTopic, waitForCount } from '../helpers/kafka.js';
-import { pcapsDir, replayTool } from '../helpers/paths.js';
+import { testBrokers } from '../support/broker.js';
+import { uniqueTopic, waitForCount } from '../support/kafka-topics.js';
+import { pcapsDir, replayTool } from '../support/corpus.js';
 
 function replay(capture: string, port: number): void {
   const r = spawnSync('python3', [replayTool, join(pcapsDir, `${capture}.pcap`), `127.0.0.1:${port}`, '--bind-original', '--pps', '3000'], { encoding: 'utf8' });

@@ -1,52 +1,88 @@
-// A decoder worker that dies is restarted and counted; the other keeps running, and the
-// records the dead one had accepted are accounted for as dropped ("worker_failed").
+// A decoder worker that dies is restarted and counted; the other keeps running, and the records
+// the dead one had accepted and not delivered are accounted for as dropped ("worker_failed"),
+// exactly: no more (the other worker's queued records are not its), no fewer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
+import { startHttp } from '../../src/http/endpoints.js';
 import { createLogger } from '../../src/log.js';
-import { testBrokers } from '../helpers/gateway.js';
-import { uniqueTopic, waitForCount } from '../helpers/kafka.js';
-import { pcapsDir, replayTool } from '../helpers/paths.js';
+import { testBrokers } from '../support/broker.js';
+import { replayAsync } from '../support/corpus.js';
+import { httpGet } from '../support/http.js';
+import { topicCounts, uniqueTopic, waitForCount } from '../support/kafka-topics.js';
+import { scrapeMetrics, total } from '../support/prometheus.js';
+import { waitUntil } from '../support/wait.js';
 
-function replay(capture: string, port: number): void {
-  const r = spawnSync('python3', [replayTool, join(pcapsDir, `${capture}.pcap`), `127.0.0.1:${port}`, '--bind-original', '--pps', '3000'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
+const v4 = (a: number, b: number, c: number, d: number) => Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d]);
+/** softflowd_v10_mixed: 1406 flow records from 127.0.0.1; softflowd_v10_milli_vlan: 111 from 127.0.0.14. */
+const MIXED = 1406;
+const MILLI = 111;
 
-test('a worker that dies is restarted and counted, and the identity still holds', async (t) => {
+test('a worker that dies holding queued records is restarted; worker_failed is exactly what it held, and the identity holds', async (t) => {
   const topic = uniqueTopic('flows.restart');
+  // A long linger: every record waits in its worker's Kafka queue until the gateway stops (and flushes).
   const config = parseConfig(`listen: { udp: ["127.0.0.1:0"] }
+http: { listen: "127.0.0.1:0" }
 workers: 2
-kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 60000, batch_max_records: 100000, queue_max_records: 1000000 }
 routing: { default_topic: ${topic} }
 stats: { log_interval_s: 0 }
 `);
-  const lines: string[] = [];
-  const gateway = await startGateway(config, createLogger('info', {}, (l) => lines.push(l)));
-  t.after(() => gateway.stop());
-  const port = gateway.addresses[0]!.port;
-  replay('softflowd_v10_mixed', port);
-  assert.equal(await waitForCount(testBrokers(), topic, 1406), 1406);
+  const events: Record<string, unknown>[] = [];
+  const log = createLogger('info', {}, (line) => events.push(JSON.parse(line) as Record<string, unknown>));
+  const gateway = await startGateway(config, log);
+  const http = await startHttp(gateway, log);
+  let stopped = false;
+  t.after(async () => {
+    http.close();
+    if (!stopped) await gateway.stop();
+  });
+  const base = `http://127.0.0.1:${http.port}`;
+  const metrics = () => scrapeMetrics(base);
+  await waitUntil('/readyz 200', async () => (await httpGet(`${base}/readyz`)).status === 200);
+  const target = `127.0.0.1:${gateway.addresses[0]!.port}`;
 
-  // The worker that owns 127.0.0.1 dies; the pool starts another on the same ring.
-  const owner = gateway.pool.workerFor(Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]));
-  await gateway.pool.thread(owner)!.terminate();
-  const deadline = Date.now() + 10_000;
-  while (!gateway.pool.thread(owner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(gateway.pool.restarts, 1);
-  assert.ok(lines.some((l) => l.includes('decoder worker exited, restarting')));
+  const victim = gateway.pool.workerFor(v4(127, 0, 0, 1));
+  const other = gateway.pool.workerFor(v4(127, 0, 0, 14));
+  assert.notEqual(other, victim, 'the two exporters must live on different workers for this test');
+  const queuedOn = (m: Map<string, number>, worker: number) => m.get(`flowgate_kafka_queue_records{worker="${worker}"}`);
+
+  // Both workers hold records in their queues: 1406 on the victim, 111 on the other.
+  await replayAsync('softflowd_v10_mixed', target, { bindOriginal: true });
+  await replayAsync('softflowd_v10_milli_vlan', target, { bindOriginal: true });
+  let m = await waitUntil(`${MIXED + MILLI} records decoded`, async () => {
+    const now = await metrics();
+    return total(now, 'flowgate_records_decoded_total') === MIXED + MILLI && now;
+  });
+  assert.equal(total(m, 'flowgate_records_delivered_total'), 0, 'nothing delivered yet: every record is queued');
+  assert.deepEqual([queuedOn(m, victim), queuedOn(m, other)], [MIXED, MILLI]);
+
+  await gateway.pool.thread(victim)!.terminate();
+  m = await waitUntil('the restart counted and the new worker ready', async () => {
+    const now = await metrics();
+    return now.get('flowgate_worker_restarts_total') === 1 && (await httpGet(`${base}/readyz`)).status === 200 && now;
+  });
+  assert.equal(m.get('flowgate_records_dropped_total{reason="worker_failed"}'), MIXED, 'exactly the records the dead worker held');
+  assert.deepEqual([queuedOn(m, victim), queuedOn(m, other)], [0, MILLI], 'a fresh worker; the other still holds its own');
+  assert.deepEqual(events.filter((e) => e.msg === 'decoder worker exited, restarting').map((e) => e.worker), [victim]);
 
   // The new worker has no templates yet: softflowd sends them again in its first datagram.
-  replay('softflowd_v10_mixed', port);
-  replay('softflowd_v10_milli_vlan', port); // another exporter, possibly the other worker
-  assert.equal(await waitForCount(testBrokers(), topic, 2 * 1406 + 111), 2 * 1406 + 111);
-  await gateway.stop();
+  await replayAsync('softflowd_v10_mixed', target, { bindOriginal: true });
+  await waitUntil('the replay decoded by the new worker', async () => total(await metrics(), 'flowgate_records_decoded_total') === 2 * MIXED + MILLI);
+  http.close();
+  await gateway.stop(); // flushes what the live workers hold
+  stopped = true;
+
   const a = gateway.accounting();
-  assert.equal(a.records.decoded, 2 * 1406 + 111);
-  assert.equal(a.records.delivered, 2 * 1406 + 111);
+  assert.equal(a.records.decoded, 2 * MIXED + MILLI);
+  assert.equal(a.records.delivered, MIXED + MILLI);
+  const { worker_failed: workerFailed, ...otherDrops } = a.records.dropped;
+  assert.equal(workerFailed, MIXED);
+  assert.ok(Object.values(otherDrops).every((n) => n === 0), JSON.stringify(a.records.dropped));
   assert.equal(a.records.queued, 0);
   assert.equal(a.records.decoded, a.records.delivered + Object.values(a.records.dropped).reduce((x, y) => x + y, 0));
+  // Kafka has what the gateway says it delivered, and nothing of what the dead worker held.
+  assert.equal(await waitForCount(testBrokers(), topic, MIXED + MILLI), MIXED + MILLI);
+  assert.deepEqual(await topicCounts(testBrokers(), [topic]), { [topic]: MIXED + MILLI });
 });

@@ -8,8 +8,8 @@ import { KafkaClient } from '../../src/kafka/client.js';
 import { BatchBuilder, encodeHeaders, sealBatch, NO_PRODUCER } from '../../src/kafka/protocol/record-batch.js';
 import { codecId } from '../../src/kafka/protocol/compression.js';
 import { createLogger } from '../../src/log.js';
-import { testBrokers as brokers } from '../helpers/gateway.js';
-import { createTopic, readTopic, topicCounts, uniqueTopic } from '../helpers/kafka.js';
+import { testBrokers as brokers } from '../support/broker.js';
+import { createTopic, readTopic, topicCounts, uniqueTopic } from '../support/kafka-topics.js';
 import { RecordProducer, type KafkaSettings } from '../../src/kafka/producer.js';
 import { createRequire } from 'node:module';
 

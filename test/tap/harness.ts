@@ -10,9 +10,9 @@ import { createLogger } from '../../src/log.js';
 import { HttpServer } from '../../src/http/server.js';
 import { mountTap, type TapHub } from '../../src/tap/hub.js';
 import type { TapBatch, TapSpec } from '../../src/tap/forwarder.js';
-import { testBrokers } from '../helpers/gateway.js';
-import { readTopic, topicCounts, uniqueTopic } from '../helpers/kafka.js';
-import { pcapsDir, replayTool } from '../helpers/paths.js';
+import { testBrokers } from '../support/broker.js';
+import { readTopic, topicCounts, uniqueTopic } from '../support/kafka-topics.js';
+import { pcapsDir, replayTool } from '../support/corpus.js';
 
 export const tokens = { admin: 'admin-7f3c9a', acme: 'acme-tap-51e2', globex: 'globex-tap-9d04' } as const;
 /** Exporters of multi_exporter.pcap: 127.0.0.21 to .25. */

@@ -1,5 +1,7 @@
-// Reading the gateway's /metrics (Prometheus text format) in the benchmarks: values by series,
-// sums over a metric's labels, and quantiles from a histogram's cumulative buckets.
+// Reading the gateway's /metrics (Prometheus text format) in tests and benchmarks: values by
+// series ("name{labels}" exactly as the gateway prints them), sums over a metric's labels,
+// quantiles from a histogram's cumulative buckets, and differences between two scrapes.
+import { httpGet } from './http.js';
 
 /** Prometheus text -> "name{labels}" -> value (comments and blank lines skipped). */
 export function parseMetrics(text: string): Map<string, number> {
@@ -13,11 +15,23 @@ export function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
+/** GET /metrics at `base` (http://127.0.0.1:PORT), parsed; throws on a status other than 200. */
+export async function scrapeMetrics(base: string): Promise<Map<string, number>> {
+  const r = await httpGet(`${base}/metrics`);
+  if (r.status !== 200) throw new Error(`GET ${base}/metrics: status ${r.status}: ${r.body.slice(0, 200)}`);
+  return parseMetrics(r.body);
+}
+
 /** Sum of every series whose key starts with `prefix` (e.g. "name{" for all label sets). */
 export function sumOf(m: Map<string, number>, prefix: string): number {
   let n = 0;
   for (const [k, v] of m) if (k.startsWith(prefix)) n += v;
   return n;
+}
+
+/** A metric summed over its label sets ("name" alone or "name{...}"); 0 when absent. */
+export function total(m: Map<string, number>, name: string): number {
+  return (m.get(name) ?? 0) + sumOf(m, `${name}{`);
 }
 
 /**

@@ -1,11 +1,14 @@
-// Reading what the gateway produced, with kafkajs, from the test broker.
+// Reading what the gateway produced, with kafkajs, from a test broker: fresh topic names,
+// message counts, and every message of a topic with its key and headers.
 import kafkajs from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import { randomBytes } from 'node:crypto';
 
 const { Kafka, logLevel, CompressionCodecs, CompressionTypes } = kafkajs;
-// The gateway may send snappy batches; a consumer needs the codec to read them.
+// The gateway may send snappy batches; this consumer needs the codec to read them.
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function uniqueTopic(prefix: string): string {
   return `${prefix}.${randomBytes(4).toString('hex')}`;
@@ -22,7 +25,7 @@ export async function topicCounts(brokers: string[], topics: string[], timeoutMs
       return await countOnce(brokers, topics);
     } catch (err) {
       if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
 }
@@ -72,7 +75,7 @@ export async function waitForCount(brokers: string[], topic: string, expected: n
   while (Date.now() < deadline) {
     n = (await topicCounts(brokers, [topic]))[topic]!;
     if (n >= expected) return n;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   return n;
 }

@@ -1,0 +1,48 @@
+// The shared corpus of real exporters' captures: ../shared/corpus beside the project
+// (FLOWGATE_CORPUS overrides), its pcaps, Wireshark's decoding of them (truth), and its tools
+// (replay sends a capture over UDP, compare checks records against the truth).
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+
+export const corpusDir = process.env.FLOWGATE_CORPUS ?? join(repoRoot, '..', 'shared', 'corpus');
+export const pcapsDir = join(corpusDir, 'pcaps');
+export const truthDir = join(corpusDir, 'truth');
+export const compareTool = join(corpusDir, 'tools', 'compare');
+export const replayTool = join(corpusDir, 'tools', 'replay');
+export const corpusCaptures = ['fprobe_v5_mixed', 'multi_exporter', 'ooo_softflowd_v9_mixed', 'pmacct_v10_mixed',
+  'softflowd_v10_bidir_mixed', 'softflowd_v10_milli_vlan', 'softflowd_v10_mixed', 'softflowd_v10_sampled_mixed',
+  'softflowd_v9_mixed'] as const;
+
+export const capturePath = (capture: string): string => join(pcapsDir, `${capture}.pcap`);
+
+export interface ReplayOptions {
+  /** Send from the capture's own exporter addresses (127.0.0.x), so routing sees them. */
+  bindOriginal?: boolean;
+  /** Datagrams per second (default 3000: fast, and no kernel drop on a busy machine). */
+  pps?: number;
+  /** Times the capture is sent (default 1). */
+  loop?: number;
+}
+
+function replayArgs(capture: string, target: string, o: ReplayOptions): string[] {
+  return [replayTool, capturePath(capture), target, ...(o.bindOriginal ? ['--bind-original'] : []),
+    '--pps', String(o.pps ?? 3000), ...(o.loop ? ['--loop', String(o.loop)] : [])];
+}
+
+/** Sends a capture to `target` (HOST:PORT, [v6]:PORT) and returns once it is sent; throws when the tool fails. */
+export function replay(capture: string, target: string, o: ReplayOptions = {}): void {
+  const r = spawnSync('python3', replayArgs(capture, target, o), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`replay ${capture} -> ${target} exited ${r.status}: ${r.stderr}`);
+}
+
+/** replay() without blocking this thread's event loop (for a gateway running in this process). */
+export function replayAsync(capture: string, target: string, o: ReplayOptions = {}): Promise<void> {
+  const child = spawn('python3', replayArgs(capture, target, o), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`replay ${capture} -> ${target} exited ${code}: ${stderr}`))));
+  });
+}
