@@ -105,10 +105,19 @@ export class SpoolGate {
   offer(b: QueuedBatch, queueFill: number, now: number): boolean {
     const sender = this.#sender!;
     if (now < this.#pausedUntil) return false;
-    const holds = this.#spool.holds(b.topic, b.partition);
-    if (!holds && queueFill < this.#settings.queueHighWater && sender.available(b.topic, b.partition, now)) return false;
-    // The partition's waiting batches first, when none is in flight: they are older.
-    if (!holds) for (const w of sender.withdraw(b.topic, b.partition)) this.#store(w, false);
+    if (this.#spool.holds(b.topic, b.partition)) return this.#store(b, false);
+    const unavailable = !sender.available(b.topic, b.partition, now);
+    if (!unavailable && queueFill < this.#settings.queueHighWater) return false;
+    if (sender.pending(b.topic, b.partition).inFlight > 0) {
+      // An unavailable partition with requests still out: its batches wait in memory until those
+      // are answered (soon: the connection is gone), then go to the spool together, in order.
+      // Past the high-water mark the broker is slow, not gone: the new batch is spooled, behind
+      // the older ones still in memory.
+      if (unavailable) return false;
+      return this.#store(b, false);
+    }
+    // The partition's waiting batches first: they are older.
+    for (const w of sender.withdraw(b.topic, b.partition)) this.#store(w, false);
     return this.#store(b, false);
   }
 

@@ -228,10 +228,11 @@ test('kill -9 while the broker is down and the spool holds records: a new gatewa
   sender.stop();
   const sent = sender.sent;
   // Wait until all is settled in memory: delivered before the outage, or spooled.
+  let last: Identity | undefined;
   const before = await waitUntil('the queue moved to the spool', async () => {
-    const i = await identity(first);
+    const i = (last = await identity(first));
     return i.decoded === sent && i.queued === 0 && i.spooled > 0 ? i : false;
-  }, { timeoutMs: 30_000 });
+  }, { timeoutMs: 30_000, last: () => ({ sent, ...last }) });
   await first.stop('SIGKILL');
 
   // The broker is still down when the next gateway starts: it recovers the spool and waits.
