@@ -29,7 +29,7 @@ export interface PartitionResult {
   topic: string;
   partition: number;
   errorCode: number;
-  /** kafkajs's name for the code, e.g. NOT_LEADER_OR_FOLLOWER; 'NONE' for success. */
+  /** kafkajs's name for the code, e.g. NOT_LEADER_FOR_PARTITION; 'NONE' for success. */
   type: string;
   retriable: boolean;
 }

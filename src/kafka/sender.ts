@@ -48,6 +48,8 @@ export interface BatchSource {
   partitionsKnown(topic: string, partitions: number): void;
   /** Seals the batches whose linger is over (all with `all`), which come back through enqueue(); ms until the next is due. */
   sealDue(now: number, all: boolean): number;
+  /** Records waiting in all (for the logs). */
+  readonly queuedRecords: number;
 }
 
 // The error types told apart (protocol/produce-response.ts lists them, kafkajs-internals.ts checks
@@ -247,7 +249,7 @@ export class Sender {
         }
       } catch (err) {
         this.#events.error(errorCode(err));
-        this.#log.sampled('warn', 'kafka-connect', 'kafka not reachable, records stay queued', { error: (err as Error).message });
+        this.#log.sampled('warn', 'kafka-connect', 'kafka not reachable, records stay queued', { error: (err as Error).message, queued: this.#source.queuedRecords });
         await this.#sleep(this.#backoff());
         continue;
       }
@@ -261,7 +263,7 @@ export class Sender {
           // A topic just created has no leader for a moment; the others can still be sent to.
           this.#metadataStale = true;
           this.#events.error(errorCode(err));
-          this.#log.sampled('warn', 'kafka-metadata', 'kafka topic metadata not ready, will retry', { error: (err as Error).message, code: errorCode(err) });
+          this.#log.sampled('warn', 'kafka-metadata', 'kafka topic metadata not ready, will retry', { error: (err as Error).message, code: errorCode(err), queued: this.#source.queuedRecords });
           if (!client.connected) {
             this.#connected = false;
             await this.#sleep(this.#backoff());
@@ -277,7 +279,7 @@ export class Sender {
           this.#sequences.reset(await client.initProducerId(), this.#queueList());
         } catch (err) {
           this.#events.error(errorCode(err));
-          this.#log.sampled('warn', 'kafka-pid', 'kafka gave no producer id yet, will retry', { error: (err as Error).message });
+          this.#log.sampled('warn', 'kafka-pid', 'kafka gave no producer id yet, will retry', { error: (err as Error).message, queued: this.#source.queuedRecords });
           if (!client.connected) this.#connected = false;
           // Nothing is sent without an id: a batch stamped without one would not be idempotent.
           await this.#sleep(this.#connected ? 100 : this.#backoff());
@@ -310,8 +312,16 @@ export class Sender {
     return next === Infinity ? 1_000 : Math.max(1, next);
   }
 
-  /** Sends, to each broker with room in its window, the next unsent batch of every partition it leads. */
+  /**
+   * Fills each broker's window: requests, each with the next unsent batch of every partition the
+   * broker leads, until the broker has max_in_flight outstanding or nothing is left to send.
+   */
   #launchRequests(): void {
+    while (this.#launchRound() > 0);
+  }
+
+  /** One request to each broker with room in its window; answers how many were sent. */
+  #launchRound(): number {
     const max = this.#settings.max_in_flight;
     const byLeader = new Map<number, Outgoing[]>();
     for (const list of this.#queues.values()) {
@@ -345,6 +355,7 @@ export class Sender {
       });
       this.#outstanding.add(done);
     }
+    return byLeader.size;
   }
 
   /** The batch as it goes on the wire: sealed (compressed) once, stamped again after a renumbering. */
@@ -377,7 +388,7 @@ export class Sender {
       // Nothing is known of the batches: they stay queued, with their sequences, and go again.
       const code = errorCode(err);
       this.#events.error(code);
-      this.#log.sampled('warn', 'kafka-send', 'kafka send failed, will retry', { error: (err as Error).message, code });
+      this.#log.sampled('warn', 'kafka-send', 'kafka send failed, will retry', { error: (err as Error).message, code, queued: this.#source.queuedRecords });
       if (!this.#client.connected) this.#connected = false;
       this.#metadataStale = true;
       for (const { q, b } of batches) {
@@ -390,7 +401,10 @@ export class Sender {
     }
     if (this.#closed) return;
     const now = Date.now();
+    /** A batch failed anew: back off before sending again. */
     let retry = false;
+    /** A batch failed only because an earlier one had: that failure set the backoff already. */
+    let followed = false;
     for (const { q, b } of batches) {
       const r = this.#settings.acks === 0 ? undefined : results.find((x) => x.topic === q.topic && x.partition === q.partition);
       const type = r ? r.type : this.#settings.acks === 0 ? 'NONE' : 'NO_RESPONSE_FOR_PARTITION';
@@ -411,9 +425,10 @@ export class Sender {
         q.batches.splice(q.batches.indexOf(b), 1, ...splitBatch(b));
         this.#unsent(q, true);
       } else if (type === OUT_OF_ORDER && q.retrying && q.batches[0] !== b) {
-        // An earlier batch of this window was not written, so this one could not follow it: resend in order.
+        // An earlier batch of this window was not written, so this one could not follow it: resend
+        // in order. Not a failure of its own: a window of them must not multiply the backoff.
         this.#events.retrying(b, type);
-        retry = true;
+        followed = true;
       } else if (PRODUCER_ID_ERRORS.has(type)) {
         this.#log.sampled('warn', `kafka-pid:${type}`, 'kafka lost track of this producer, renewing its id', { code: type, topic: q.topic, partition: q.partition });
         this.#sequences.lost();
@@ -435,7 +450,7 @@ export class Sender {
     }
     // An immediate retry would meet the same condition (leader moving, replicas catching up).
     if (retry) this.#retryAt = Date.now() + this.#backoff();
-    else this.#failures = 0;
+    else if (!followed) this.#failures = 0;
   }
 
   #remove(q: PartitionQueue, b: QueuedBatch): void {

@@ -1,0 +1,58 @@
+// The start-up check of the kafkajs internals FlowGate uses: the installed release passes; a
+// changed release fails with one error naming what changed and what FlowGate needs. And
+// FlowGate's codecs leave kafkajs's global codec table as it found it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { KAFKAJS_VERSION, checkKafkajs, kafkajsProblems, readInstalledKafkajs, type KafkajsFiles } from '../../src/kafka/kafkajs-internals.js';
+import { compress } from '../../src/kafka/protocol/compression.js';
+
+const require = createRequire(import.meta.url);
+
+function installed(): KafkajsFiles {
+  const found = readInstalledKafkajs();
+  return { version: found.version, files: { ...found.files } };
+}
+
+test('the installed kafkajs is the pinned release and has every shape FlowGate uses', () => {
+  assert.equal(KAFKAJS_VERSION, (require('../../../package.json') as { dependencies: Record<string, string> }).dependencies.kafkajs, 'package.json pins the checked version');
+  assert.deepEqual(kafkajsProblems(readInstalledKafkajs()), []);
+});
+
+test('a Cluster without a method FlowGate calls fails the check, naming the file, the method and the release needed', () => {
+  const found = installed();
+  const Cluster = found.files['src/cluster/index.js'] as new () => object;
+  class Changed extends Cluster {}
+  Object.defineProperty(Changed.prototype, 'findBroker', { value: undefined });
+  found.files['src/cluster/index.js'] = Changed;
+  assert.throws(() => checkKafkajs(found), (err: Error) => {
+    assert.match(err.message, /kafkajs\/src\/cluster\/index\.js has no method findBroker\(\)/);
+    assert.match(err.message, new RegExp(`needs kafkajs ${KAFKAJS_VERSION.replaceAll('.', '\\.')} exactly`));
+    return true;
+  });
+});
+
+test('another version, a missing file, a connection pool without send, an error table that renamed a code: each is named', () => {
+  const found = installed();
+  found.version = '2.3.0';
+  delete found.files['src/network/socketFactory.js'];
+  found.files['src/network/connectionPool.js'] = class {};
+  const errors = (found.files['src/protocol/error.js'] as { errorCodes: { type: string; code: number; retriable: boolean }[] }).errorCodes;
+  found.files['src/protocol/error.js'] = { errorCodes: errors.map((e) => (e.code === 46 ? { ...e, type: 'DUPLICATE_SEQUENCE' } : e)) };
+  const problems = kafkajsProblems(found);
+  assert.deepEqual(problems, [
+    'kafkajs/package.json says version 2.3.0',
+    'kafkajs/src/network/connectionPool.js has no method send()',
+    'kafkajs/src/network/socketFactory.js is missing',
+    'kafkajs/src/protocol/error.js errorCodes has DUPLICATE_SEQUENCE for code 46 (FlowGate needs DUPLICATE_SEQUENCE_NUMBER)',
+  ]);
+});
+
+test('compressing with snappy does not register a codec in kafkajs\'s global table', async () => {
+  const { Types, Codecs } = require('kafkajs/src/protocol/message/compression/index.js') as { Types: { Snappy: number }; Codecs: Record<number, () => unknown> };
+  const records = Buffer.from('{"n":1}'.repeat(100));
+  const compressed = await compress('snappy', records);
+  assert.ok(compressed.length < records.length);
+  // kafkajs's own entry, which refuses snappy, is still there.
+  assert.throws(() => Codecs[Types.Snappy]!(), /Snappy compression not implemented/);
+});
