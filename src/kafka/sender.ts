@@ -196,7 +196,8 @@ export class Sender {
    * (the producer spools it, or drops it as "shutdown") and disconnects. A broker that is down
    * will not take anything in time: it stops at once.
    */
-  async close(deadline: number, drained: () => boolean, leftover: (b: QueuedBatch) => void): Promise<void> {
+  async close(deadline: number, drained: () => boolean,
+    leftover: (b: QueuedBatch) => void = (b) => this.#events.dropped(b, 'shutdown', 'shutdown')): Promise<void> {
     this.#closing = true;
     this.#wake?.();
     while (!drained() && Date.now() < deadline && this.#connected) await new Promise((r) => setTimeout(r, 5));

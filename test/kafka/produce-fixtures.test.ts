@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../support/paths.js';
 import { BATCH_HEADER_BYTES, BatchBuilder, encodeHeaders, sealBatch } from '../../src/kafka/protocol/record-batch.js';
 import { codecId, compress, type CompressionName } from '../../src/kafka/protocol/compression.js';
 import { PRODUCE_API_KEY, encodeProduceRequest } from '../../src/kafka/protocol/produce-request.js';
