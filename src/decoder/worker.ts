@@ -243,6 +243,12 @@ export function startWorker(init: WorkerInit): void {
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
   run().catch((err: unknown) => {
     log.error('worker failed', { error: (err as Error).stack ?? String(err) });
+    // What it holds in memory goes to the spool first: the pool counts only the rest as worker_failed.
+    try {
+      producer.evacuate();
+    } catch (e) {
+      log.error('worker could not spool its queue before exiting', { error: (e as Error).message });
+    }
     process.exit(1);
   });
 }

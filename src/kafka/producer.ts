@@ -214,6 +214,21 @@ export class RecordProducer {
     this.#gate?.close();
   }
 
+  /**
+   * The worker is about to die (a bug): what it holds in memory goes to the spool, synchronously,
+   * so that only what the spool cannot take is lost (the pool counts that as worker_failed).
+   * Batches in flight go too: delivered at least once.
+   */
+  evacuate(): void {
+    const gate = this.#gate;
+    if (!gate || !this.#sender) return;
+    clearInterval(this.#pump);
+    this.#accumulator.closing = true;
+    this.#accumulator.sealDue(Date.now(), true);
+    for (const b of this.#sender.abandon()) if (!b.origin) gate.keep(b);
+    gate.close();
+  }
+
   #dropBatch(b: QueuedBatch, reason: ProducerDropReason | SpoolDropReason): void {
     for (let i = 0; i < b.tenants.length; i++) this.#events.dropped(reason, b.tenants[i]!, b.tenantRecords[i]!);
     this.#settle(b);

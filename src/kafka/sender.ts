@@ -180,6 +180,20 @@ export class Sender {
     return out;
   }
 
+  /**
+   * The worker is about to die: every batch, in flight or not, is taken out (for the spool) and
+   * the sender stops; answers still to come change nothing.
+   */
+  abandon(): QueuedBatch[] {
+    this.#stopped = true;
+    this.#closed = true;
+    const out: QueuedBatch[] = [];
+    for (const q of this.#queueList()) out.push(...q.batches.splice(0));
+    this.#queues.clear();
+    this.#wake?.();
+    return out;
+  }
+
   /** Something changed (a batch opened, a topic added): the loop looks again now. */
   wake(): void {
     this.#wake?.();

@@ -215,3 +215,29 @@ test('a spool too small for the outage drops exactly what does not fit, as spool
   assert.ok(order.every((x, i) => x >= 0 && (i === 0 || x > order[i - 1]!)), 'in order, each once');
   await producer.close();
 });
+
+test('a worker about to die evacuates its memory queue to the spool; the next producer delivers it', async (t) => {
+  const dir = tempDir(t);
+  const broker = new OutageBroker();
+  const first = producerFor(broker, dir);
+  await until(() => first.producer.connected, 'connected');
+  // A slow broker: batches wait in memory (not spooled: the partition is available, the queue low).
+  const slow = broker.produce.bind(broker);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => { release = r; });
+  broker.produce = async (...args) => { await gate; return slow(...args); };
+  const sent: string[] = [];
+  for (let d = 0; d < 10; d++) sent.push(...offer(first.producer));
+  await sleep(50);
+  assert.equal(first.producer.queuedRecords, 250, 'all in memory, some in flight');
+  first.producer.evacuate();
+  assert.equal(first.tally.spooled, 250, 'everything went to the spool, in flight included');
+  release();
+  broker.produce = slow;
+  const second = producerFor(broker, dir);
+  assert.equal(second.tally.recovered, 250);
+  await until(() => second.tally.delivered >= 250, 'the spool delivered');
+  // The batches that were in flight may have been written by the first producer too: at least once.
+  for (const v of sent) assert.ok(broker.log.includes(v), `${v} delivered`);
+  await second.producer.close();
+});
