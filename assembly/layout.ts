@@ -6,12 +6,20 @@ export const IN_CAPACITY: u32 = 65536; // a UDP payload is at most 65,507 bytes
 export const OUT_CAPACITY: u32 = 8 << 20; // JSON output of one datagram (and held sets released by it)
 export const OUT_SLACK: u32 = 4096; // one record never writes more than this: checked per record
 export const MAX_RECORDS_OUT: u32 = 65536; // record index entries per datagram
-export const INDEX_ENTRY: u32 = 8; // u32 end offset, u32 flow hash
+/**
+ * The record index at INDEX_PTR, one entry per record written (exported: the host reads
+ * every record through this layout, src/decoder/record-index.ts). Entries are `Words` u32
+ * words; word `EndAt` is the record's end offset in the output (where its "\n" is), word
+ * `HashAt` its flow hash. The next record starts `Gap` bytes after the end (the "\n").
+ */
+export const enum RecordIndex { Words = 2, EndAt = 0, HashAt = 1, Gap = 1 }
+export const INDEX_ENTRY: u32 = RecordIndex.Words * 4;
 
 export const MAX_FIELDS: u32 = 256; // fields per template (Cisco and nProbe templates stay below 120)
 export const TEMPLATE_HEADER: u32 = 48; // see T_STEP0 in templates.ts
-// Steps (4 bytes each), then the fields as sent (4 bytes each: element id with the enterprise bit, length) for describeTemplates().
-export const TEMPLATE_SIZE: u32 = TEMPLATE_HEADER + 8 * MAX_FIELDS;
+// Steps (4 bytes each), then the fields as sent (4 bytes each: element id with the enterprise bit, length) for describeTemplates(),
+// then each field's enterprise number (4 bytes) for state snapshots.
+export const TEMPLATE_SIZE: u32 = TEMPLATE_HEADER + 12 * MAX_FIELDS;
 export const MAX_TEMPLATES: u32 = 4096; // per decoder instance (per worker)
 export const TEMPLATE_INDEX_SLOTS: u32 = 8192; // power of two, at least 2x MAX_TEMPLATES
 

@@ -13,6 +13,7 @@ import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, m
 import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
 import { emitRecord } from "./record";
 import { countStatus } from "./counters";
+import { stateChanged } from "./generation";
 
 export let ignorePort: bool = false;
 export function setIgnorePort(v: bool): void { ignorePort = v; }
@@ -60,6 +61,7 @@ function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool, fl
         let mode = flags & (F_SEQ_BEFORE | F_SEQ_INCLUSIVE);
         if (mode == 0 && rfc == 0 && inclusive != 0) mode = F_SEQ_BEFORE;
         if (mode == 0 && inclusive == 0 && rfc != 0) mode = F_SEQ_INCLUSIVE;
+        if ((flags & (F_SEQ_BEFORE | F_SEQ_INCLUSIVE)) == 0 && mode != 0) stateChanged(); // learnt: worth saving
         store<u8>(s + S_FLAGS, flags | mode);
         let lostUnits = mode == F_SEQ_BEFORE ? rfc : mode == F_SEQ_INCLUSIVE ? inclusive : (rfc < inclusive ? rfc : inclusive);
         if (lostUnits < 0) lostUnits = 0;
@@ -81,8 +83,10 @@ function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool, fl
   } else if (uptimeReset && (flags & F_SEQ_INIT) != 0) {
     bump(C_EXPORTER_RESTARTS);
   }
-  // First message of the session, or the exporter restarted: a new base.
-  store<u8>(s + S_FLAGS, (flags & ~(F_SEQ_BEFORE | F_SEQ_INCLUSIVE)) | F_SEQ_INIT);
+  // First message of the session, or the exporter restarted: a new base. An exporter restart
+  // makes the reading be learnt again; a first message keeps one restored from a snapshot.
+  const keep: u8 = (flags & F_SEQ_INIT) != 0 ? ~(F_SEQ_BEFORE | F_SEQ_INCLUSIVE) : 0xff;
+  store<u8>(s + S_FLAGS, (flags & keep) | F_SEQ_INIT);
   store<u32>(s + S_BASE_SEQ, seq);
   store<u32>(s + S_LAST_SEQ, seq);
   store<f64>(s + S_UNITS, <f64>units);

@@ -1,6 +1,6 @@
 // Runs a compiled template over one record's bytes (filling the value slots at REC_PTR)
 // and writes the record as one line of JSON into the output region.
-import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
+import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, INDEX_ENTRY, RecordIndex, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
 import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
 import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op } from "./templates";
 import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
@@ -13,7 +13,7 @@ const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 const SELECTOR_FLAG: u32 = 0x40000000;
 const ID_MASK: u32 = 0x3fffffff;
 
-export let outPos: usize = 0;
+export let outPos: usize = OUT_PTR; // no output before the first decode()
 export let recordCount: u32 = 0;
 export let fieldMask: u32 = 0xffffffff;
 
@@ -159,17 +159,23 @@ function rateFromValues(mask: u64): u32 {
 export function applyOptions(t: usize, s: usize): void {
   const mask = load<u64>(t + T_MASK);
   if (has(mask, Slot.SysInit)) {
-    store<f64>(s + S_SYSINIT, <f64>val(Slot.SysInit));
+    const sysInit = <f64>val(Slot.SysInit);
+    if ((load<u8>(s + S_FLAGS) & F_HAS_SYSINIT) == 0 || load<f64>(s + S_SYSINIT) != sysInit) stateChanged();
+    store<f64>(s + S_SYSINIT, sysInit);
     store<u8>(s + S_FLAGS, load<u8>(s + S_FLAGS) | F_HAS_SYSINIT);
   }
   const rate = rateFromValues(mask);
   if (rate == 0) return;
   if (has(mask, Slot.SamplerId)) setSamplerRateFor(s, <u32>val(Slot.SamplerId) & ID_MASK, rate);
   else if (has(mask, Slot.SelectorId)) setSamplerRateFor(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & ID_MASK), rate);
-  else store<u32>(s + S_DEFAULT_RATE, rate);
+  else if (load<u32>(s + S_DEFAULT_RATE) != rate) {
+    store<u32>(s + S_DEFAULT_RATE, rate);
+    stateChanged();
+  }
 }
 
 import { setSamplerRate } from "./sessions";
+import { stateChanged } from "./generation";
 @inline function setSamplerRateFor(s: usize, id: u32, rate: u32): void {
   setSamplerRate(s, id, rate);
 }
@@ -313,11 +319,11 @@ export function emitRecord(t: usize, s: usize): bool {
   } else {
     store<u8>(start, 123); // the first field's comma becomes "{"
   }
-  store<u16>(o, 0x0a7d); // "}\n"
+  store<u16>(o, 0x0a7d); // "}\n": the end offset is the "\n", RecordIndex.Gap bytes before the next record
   const endOffset = <u32>(o + 1 - OUT_PTR);
-  const e = INDEX_PTR + (<usize>recordCount << 3);
-  store<u32>(e, endOffset);
-  store<u32>(e + 4, flowHash(mask));
+  const e = INDEX_PTR + <usize>recordCount * INDEX_ENTRY;
+  store<u32>(e + (<usize>RecordIndex.EndAt << 2), endOffset);
+  store<u32>(e + (<usize>RecordIndex.HashAt << 2), flowHash(mask));
   outPos = o + 2;
   recordCount++;
   return true;

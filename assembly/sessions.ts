@@ -4,6 +4,7 @@
 // change source ports. Fixed-size slots, a free list and an open-addressing index.
 import { MAX_SESSIONS, SESSION_INDEX_SLOTS, SESSION_SIZE, SESSIONS_PTR, SESSION_INDEX_PTR, MAX_SAMPLERS } from "./layout";
 import { G_SESSIONS, setGauge } from "./counters";
+import { stateChanged } from "./generation";
 
 // Slot layout (byte offsets).
 export const S_USED: usize = 0; // u32: 1 when used; next free slot + 1 when free
@@ -120,6 +121,7 @@ export function releaseSession(idx: u32): void {
   freeHead = idx + 1;
   active--;
   setGauge(G_SESSIONS, active);
+  stateChanged();
 }
 
 @inline export function sessionUsed(idx: u32): bool {
@@ -132,6 +134,8 @@ export function setSamplerRate(s: usize, id: u32, rate: u32): void {
     const e = s + S_SAMPLERS + (i << 3);
     const stored = load<u32>(e);
     if (stored == 0 || stored == id + 1) {
+      if (stored != 0 && load<u32>(e + 4) == rate) return;
+      stateChanged();
       store<u32>(e, id + 1);
       store<u32>(e + 4, rate);
       return;

@@ -9,6 +9,7 @@ import { findTemplate, allocateTemplate, removeTemplate, templatePtr, templateUs
   specHash, T_OWNER, T_ID, T_KIND, T_MIN_LEN, T_LAST_SEEN, T_SPEC_HASH, T_SPEC_LEN, KIND_DATA, KIND_OPTIONS, VARLEN } from "./templates";
 import { runRecord, emitRecord, applyOptions } from "./record";
 import { holdSet, releaseHeld, heldSetCount } from "./held";
+import { stateChanged } from "./generation";
 
 export let templateLifetimeMs: f64 = 1800000;
 /** Data records (flow and options) decoded in the current message, for sequence tracking. */
@@ -79,6 +80,7 @@ function define(tid: u32, kind: u8, fields: usize, fieldsEnd: usize, fieldCount:
     const t = templatePtr(<u32>idx);
     if (load<u32>(t + T_SPEC_HASH) == hash && load<u32>(t + T_SPEC_LEN) == specLen && load<u8>(t + T_KIND) == kind) {
       store<f64>(t + T_LAST_SEEN, ctx.nowMs);
+      stateChanged(); // its lifetime starts again, in a snapshot too
       bump(C_TEMPLATES_REFRESHED);
       return;
     }

@@ -8,6 +8,7 @@ import { Action, lookupElement, lengthFits } from "./elements";
 import { slotOffset } from "./fields";
 import { G_TEMPLATES, setGauge } from "./counters";
 import { sessionPtr, S_TEMPLATES } from "./sessions";
+import { stateChanged } from "./generation";
 
 // Slot layout (byte offsets).
 export const T_OWNER: usize = 0; // u32: session + 1 when used; next free slot + 1 (high bit set) when free
@@ -22,11 +23,22 @@ export const T_MASK: usize = 16; // u64 presence mask of value slots
 export const T_LAST_SEEN: usize = 24; // f64 ms
 export const T_SPEC_HASH: usize = 32; // u32 hash of the template record as sent
 export const T_SPEC_LEN: usize = 36; // u32 its length
+export const T_V9_SCOPE: usize = 40; // u8: 1 when its scope fields were NetFlow v9 scope types (compiled as skips)
 export const T_STEP0: usize = 48; // steps: u16 length (0xffff = variable), u8 action (an Op once compiled), u8 value offset / 4
-export const T_RAW0: usize = T_STEP0 + 4 * <usize>MAX_FIELDS; // fields as sent: u32 (element id incl. enterprise bit) << 16 | length
+export const T_RAW0: usize = T_STEP0 + 4 * <usize>MAX_FIELDS; // fields as sent: TemplateField words
+export const T_PEN0: usize = T_RAW0 + 4 * <usize>MAX_FIELDS; // u32 per field: its enterprise number (0: none), so a snapshot can re-create it
 
-export const KIND_DATA: u8 = 1;
-export const KIND_OPTIONS: u8 = 2;
+/** Template kinds as stored and described (exported: describeTemplates() writes them). */
+export const enum TemplateKind { Data = 1, Options = 2 }
+export const KIND_DATA: u8 = <u8>TemplateKind.Data;
+export const KIND_OPTIONS: u8 = <u8>TemplateKind.Options;
+
+/**
+ * One field as sent, as kept at T_RAW0 and written by describeTemplates() (exported): a u32
+ * of `Bytes` bytes holding the element id at IdShift (IdMask wide), the enterprise bit at
+ * EnterpriseBit and the length (65535 = variable) under LengthMask.
+ */
+export const enum TemplateField { Bytes = 4, IdShift = 16, IdMask = 0x7fff, EnterpriseBit = 31, LengthMask = 0xffff }
 export const VARLEN: u32 = 0xffff;
 
 /**
@@ -120,6 +132,7 @@ export function removeTemplate(idx: u32): void {
   setGauge(G_TEMPLATES, active);
   const s = sessionPtr(session);
   store<u32>(s + S_TEMPLATES, load<u32>(s + S_TEMPLATES) - 1);
+  stateChanged();
 }
 
 /** A free slot registered under (session, id), or -1 when the per-session or total limit is reached. */
@@ -166,6 +179,7 @@ export function beginCompile(idx: u32): void {
   hasVar = false;
   presence = 0;
   rawCount = 0;
+  v9Scope = false;
   memory.fill(ownerRankPtr(), 0xff, 64);
 }
 
@@ -178,13 +192,18 @@ export function beginCompile(idx: u32): void {
 }
 
 let rawCount: u32 = 0;
+let v9Scope: bool = false;
 
 /** Adds one field; `scope` fields are only skipped (v9 scope types are not elements). */
 export function addField(ie: u32, pen: u32, length: u32, scope: bool): void {
   if (rawCount < MAX_FIELDS) {
-    store<u32>(compiling + T_RAW0 + (<usize>rawCount << 2), ((ie | (pen != 0 ? 0x8000 : 0)) << 16) | (length & 0xffff));
+    const enterprise: u32 = pen != 0 ? 1 << TemplateField.EnterpriseBit : 0;
+    store<u32>(compiling + T_RAW0 + <usize>rawCount * TemplateField.Bytes,
+      (ie << TemplateField.IdShift) | enterprise | (length & TemplateField.LengthMask));
+    store<u32>(compiling + T_PEN0 + (<usize>rawCount << 2), pen);
     rawCount++;
   }
+  if (scope) v9Scope = true;
   if (length == VARLEN) {
     hasVar = true;
     minLen += 1;
@@ -250,6 +269,8 @@ export function endCompile(kind: u8, fieldCount: u32, scopeCount: u32, now: f64,
   store<f64>(t + T_LAST_SEEN, now);
   store<u32>(t + T_SPEC_HASH, hash);
   store<u32>(t + T_SPEC_LEN, specLen);
+  store<u8>(t + T_V9_SCOPE, v9Scope ? 1 : 0);
+  stateChanged();
   return minLen > 0 && minLen < 0xffff;
 }
 

@@ -1,6 +1,6 @@
 // Is wasm worth it? Records/s of the wasm decoder (assembly/, through src/decoder/wasm.ts)
 // on the corpus packets, against bench/ts-decoder.ts, a plain TypeScript DataView decoder
-// writing the same JSON bytes (bench/ts-decoder.check.ts proves they agree), measured in the
+// writing the same JSON bytes (test/decoder/ts-decoder.test.ts proves they agree), measured in the
 // same run, one thread each. A second line does the same on the load generator's packets
 // (bench/loadgen/ipfix.ts), what bench/pipeline.bench.ts sends.
 //
@@ -37,7 +37,8 @@ import { parseArgs } from 'node:util';
 import { performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { WasmDecoder } from '../src/decoder/wasm.js';
 import { TsDecoder } from './ts-decoder.js';
-import { loadCorpus, repoRoot } from './corpus-packets.js';
+import { loadCorpus } from './corpus-packets.js';
+import { projectRoot } from '../src/paths.js';
 import { buildPool, exporterAddress, Schedule } from './loadgen/ipfix.js';
 import { addressBytes } from '../src/net/address.js';
 
@@ -202,7 +203,7 @@ warmUp(runTs);
 const recordsPerPass = runWasm();
 const tsRecordsPerPass = runTs();
 if (recordsPerPass !== tsRecordsPerPass) {
-  process.stderr.write(`decode.bench: the decoders disagree on the records per pass (wasm ${recordsPerPass}, ts ${tsRecordsPerPass}); run node dist/bench/ts-decoder.check.js\n`);
+  process.stderr.write(`decode.bench: the decoders disagree on the records per pass (wasm ${recordsPerPass}, ts ${tsRecordsPerPass}); run node --test dist/test/decoder/ts-decoder.test.js\n`);
   process.exit(1);
 }
 
@@ -358,6 +359,7 @@ const widths = rows[0]!.map((_, c) => Math.max(...[...rows, ...loadgenRows].map(
 const line = (row: string[]): string => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
 
 const cpu = cpus();
+const repoRoot = projectRoot();
 const script = relative(repoRoot, process.argv[1]!);
 const command = `cd ${repoRoot} && npm run build && node ${[...process.execArgv, script, ...process.argv.slice(2)].join(' ')}`;
 

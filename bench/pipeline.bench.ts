@@ -27,8 +27,9 @@ import { isLossless, searchLosslessRate, sentRate, type StepOutcome } from './li
 import { cpuSeconds, rssMb } from './lib/proc.js';
 import { mergeResults, readResults } from './lib/results.js';
 import { int } from './lib/table.js';
+import { projectRoot } from '../src/paths.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = projectRoot();
 const { values: opts } = parseArgs({
   options: {
     full: { type: 'boolean', default: false },
@@ -41,8 +42,16 @@ const { values: opts } = parseArgs({
     'soak-seconds': { type: 'string' },
     'soak-rate': { type: 'string' },
     from: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (opts.help) {
+  process.stdout.write(`usage: node dist/bench/pipeline.bench.js [--full] [--workers N] [--rpp N] [--records-per-message 1|datagram] [--seconds S]
+         [--bootstrap HOST:PORT] [--only ready,kafka,discard,soak] [--from R] [--soak-seconds S] [--soak-rate R]
+(see the header of bench/pipeline.bench.ts)
+`);
+  process.exit(0);
+}
 const seconds = Number(opts.seconds ?? (opts.full ? 10 : 5));
 const rpm: 1 | 'datagram' = opts['records-per-message'] === 'datagram' ? 'datagram' : 1;
 const workers = Number(opts.workers);

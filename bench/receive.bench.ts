@@ -52,7 +52,7 @@
 // receive_datagram_bytes, receive_bench_command) into bench/results.json, except in the diagnostic
 // modes (--work other than ring, --consumer other than sleep).
 
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import { availableParallelism, loadavg } from 'node:os';
@@ -64,8 +64,10 @@ import { addressBytes } from '../src/net/address.js';
 import { PacketRing } from '../src/ring/ring.js';
 import { UdpReceiver } from '../src/udp/receiver.js';
 import { createLogger } from '../src/log.js';
+import { runLoadgen } from './lib/loadgen.js';
 import { udpSocketCounters } from './lib/proc-net-udp.js';
 import { mergeResults } from './lib/results.js';
+import { projectRoot } from '../src/paths.js';
 
 const SLOTS = 4096;
 const SLOT_BYTES = 9216;
@@ -250,7 +252,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-interface LoadgenResult { datagrams: number; records: number; seconds: number; datagrams_per_s: number; bytes: number; cpu_s: number; sender: string }
 
 interface Step {
   offered: number | 'max';
@@ -273,7 +274,6 @@ interface Step {
 }
 
 const self = fileURLToPath(import.meta.url);
-const loadgen = fileURLToPath(new URL('./loadgen/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Busy CPU time of the whole machine so far, seconds (/proc/stat: user nice system irq softirq steal). */
@@ -282,23 +282,9 @@ function machineBusySeconds(): number {
   return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
 }
 
-function runLoadgen(args: string[]): Promise<LoadgenResult> {
-  const child = spawn(process.execPath, [loadgen, ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').pop();
-      if (code !== 0 || !line) reject(new Error(`loadgen exited with ${code}: ${args.join(' ')}`));
-      else resolve(JSON.parse(line) as LoadgenResult);
-    });
-  });
-}
-
 async function harness(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const command = `cd ${fileURLToPath(new URL('../../', import.meta.url))} && npm run build && node dist/bench/receive.bench.js ${process.argv.slice(2).join(' ')}`.trim();
+  const command = `cd ${projectRoot()} && npm run build && node dist/bench/receive.bench.js ${process.argv.slice(2).join(' ')}`.trim();
   const child = fork(self, ['--receiver', '--work', a.work, '--workers', String(a.workers), '--consumer', a.consumer, '--receive-buffer', String(a.receiveBuffer)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting: ((m: FromReceiver) => void)[] = [];
   child.on('message', (m: FromReceiver) => waiting.shift()?.(m));
@@ -333,7 +319,7 @@ async function harness(): Promise<void> {
 
   /** Datagrams/s -> the loadgen's records/s (template messages are datagrams too). */
   const recordRate = (datagrams: number) => Math.round((datagrams * a.recordsPerPacket * TEMPLATE_EVERY) / (TEMPLATE_EVERY + 1));
-  const common = ['--target', `127.0.0.1:${port}`, '--exporters', String(a.exporters), '--records-per-packet', String(a.recordsPerPacket),
+  const common = ['--exporters', String(a.exporters), '--records-per-packet', String(a.recordsPerPacket),
     '--template-every', String(TEMPLATE_EVERY), '--pool-records', '20000'];
 
   const step = async (offered: number | 'max', seconds: number): Promise<Step> => {
@@ -342,7 +328,7 @@ async function harness(): Promise<void> {
     const wall0 = performance.now();
     const main0 = mainThreadCpuUs();
     const busy0 = machineBusySeconds();
-    const result = await runLoadgen([...common, ...(offered === 'max' ? ['--max'] : ['--rate', String(recordRate(offered))]), '--duration', String(seconds)]);
+    const result = await runLoadgen(port, [...common, ...(offered === 'max' ? ['--max'] : ['--rate', String(recordRate(offered))]), '--duration', String(seconds)]);
     // Let the receiver drain its socket before reading the counters: everything sent is then either received or dropped.
     let s1 = await stats();
     for (let i = 0; i < 50; i++) {

@@ -24,6 +24,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PacketRing, RING_FULL } from '../src/ring/ring.js';
+import { projectPath } from '../src/paths.js';
 
 type Mode = 'ring' | 'postMessage';
 
@@ -279,7 +280,7 @@ async function main(): Promise<void> {
   console.log(`1-minute load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`);
   console.log(`command: node dist/bench/ring.bench.js${quick ? ' --quick' : ''}`);
 
-  const resultsPath = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+  const resultsPath = projectPath('bench', 'results.json');
   const previous: Record<string, unknown> = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
   writeFileSync(resultsPath, JSON.stringify({ ...previous, ring_packets_per_s: Math.round(rate('ring')) }, null, 2) + '\n');
   console.log(`wrote ring_packets_per_s to ${resultsPath}`);

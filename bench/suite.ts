@@ -36,8 +36,9 @@ import { meanRecordBytes } from './lib/record-size.js';
 import { mergeResults, readResults, resultsPath } from './lib/results.js';
 import { SUMMARY_HEADER, summaryNotes, summaryRows } from './lib/summary.js';
 import { renderTable } from './lib/table.js';
+import { projectRoot } from '../src/paths.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = projectRoot();
 const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak'] as const;
 type Step = (typeof STEPS)[number];
 
@@ -49,8 +50,15 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     rpp: { type: 'string', default: '25' },
     workers: { type: 'string', default: '1' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (opts.help) {
+  process.stdout.write(`usage: npm run bench -- [--full] [--lock FILE] [--skip STEPS] [--only STEPS] [--rpp N] [--workers N]
+steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak (see the header of bench/suite.ts)
+`);
+  process.exit(0);
+}
 const full = opts.full;
 const chosen = new Set<Step>((opts.only ? opts.only.split(',') : STEPS).filter((s): s is Step => (STEPS as readonly string[]).includes(s)));
 for (const s of opts.skip.split(',')) chosen.delete(s as Step);

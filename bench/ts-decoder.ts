@@ -1,10 +1,16 @@
-// A plain TypeScript decoder of the packets the wasm decoder (assembly/) reads, written as a
+// NOT PART OF FLOWGATE: the baseline of the "wasm vs TS" decode figure, kept on purpose.
+// FlowGate decodes with the WebAssembly decoder (assembly/, src/decoder/wasm.ts) only; this
+// second decoder exists so bench/decode.bench.ts can answer "is wasm worth it?" against a
+// fair opponent. Nothing in src/ imports it. Its byte-for-byte agreement with the wasm decoder
+// runs in `npm test` (test/decoder/ts-decoder.test.ts), so a
+// change to the decoder's output that is not made here too fails the tests, not the figure.
+//
+// A plain TypeScript decoder of the packets the wasm decoder reads, written as a
 // competent TypeScript developer would write a fast one: DataView reads from one input
 // buffer, templates compiled once into steps, record values in a Float64Array, JSON written
-// as bytes into a preallocated Uint8Array, no object per record. It is the baseline of
-// bench/decode.bench.ts ("is wasm worth it?") and writes the same JSON lines, byte for byte,
-// and the same record index (end offset, flow hash) as the wasm decoder with default options
-// (checked by bench/ts-decoder.check.ts).
+// as bytes into a preallocated Uint8Array, no object per record. It writes the same JSON
+// lines, byte for byte, and the same records in its index (end offset, flow hash; its own
+// layout, described as a RecordIndex) as the wasm decoder with default options.
 //
 // Wire layouts read (all fields big-endian):
 //   IPFIX message (RFC 7011 section 3.1): version 10 | length | export time | sequence | observation domain (16 bytes),
@@ -30,6 +36,8 @@
 // One known difference outside the corpus: a selectorId whose low 31 bits are all ones keys
 // the wasm decoder's sampler table with 0 (its free-slot mark) and loses its rate; here it works.
 
+import type { RecordIndex } from '../src/decoder/record-index.js';
+
 const IN_CAPACITY = 65536;
 const OUT_CAPACITY = 8 << 20;
 const OUT_SLACK = 4096;
@@ -45,11 +53,11 @@ const NTP_UNIX_OFFSET = 2208988800;
 const SELECTOR_FLAG = 0x80000000;
 const PEN_REVERSE = 29305;
 
-/** Outcome codes, the same numbers as assembly/status.ts. */
+/** Outcome codes, the same numbers as assembly/status.ts (the agreement test compares return values). */
 export const enum Status {
-  Ok = 0, TruncatedHeader = 1, BadVersion = 2, BadLength = 3, BadSet = 4, BadTemplate = 5, TooManyFields = 6,
-  TemplateLimit = 7, ExporterLimit = 8, UnknownTemplate = 9, HeldExpired = 10, HeldOverflow = 11, BadRecord = 12,
-  OutputFull = 13,
+  Ok = 0, TruncatedHeader = 1, BadVersion = 2, BadLength = 3, ExporterLimit = 4, DecoderTrap = 5, BadSet = 6,
+  BadTemplate = 7, TooManyFields = 8, TemplateLimit = 9, UnknownTemplate = 10, HeldExpired = 11, HeldOverflow = 12,
+  BadRecord = 13, OutputFull = 14,
 }
 
 const enum Action { Skip = 0, SkipVar = 1, Uint = 2, Addr4 = 3, Addr6 = 4, TimeSec = 5, TimeMs = 6, TimeNtp = 7 }
@@ -376,8 +384,9 @@ export interface TsDecoderOptions {
 export class TsDecoder {
   /** JSON lines written by the last decode(), each ending in "\n". */
   readonly output = new Uint8Array(OUT_CAPACITY + OUT_SLACK);
+  readonly #entries = new Uint32Array(MAX_RECORDS_OUT * 2);
   /** Per record of the last decode(): [offset of its "\n" in output, flow hash]. */
-  readonly index = new Uint32Array(MAX_RECORDS_OUT * 2);
+  readonly index: RecordIndex = { entries: this.#entries, stride: 2, endAt: 0, hashAt: 1, gap: 1 };
   /** Status events at 0..15, then the TS_COUNTER_* slots. */
   readonly counters = new Float64Array(32);
 
@@ -1097,8 +1106,8 @@ export class TsDecoder {
     out[o] = 125; // }
     out[o + 1] = 10; // \n
     const e = this.#records << 1;
-    this.index[e] = o + 1;
-    this.index[e + 1] = this.#flowHash(pr);
+    this.#entries[e] = o + 1;
+    this.#entries[e + 1] = this.#flowHash(pr);
     this.#outPos = o + 2;
     this.#records++;
     return true;

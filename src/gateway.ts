@@ -31,7 +31,7 @@ export interface Gateway {
 }
 
 /** Keys that a reload cannot change: they shape sockets, threads and memory. */
-const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'spool', 'http'] as const;
+const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'spool', 'http', 'state'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
@@ -110,6 +110,7 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         segmentBytes: spool.segment_bytes, queueHighWater: spool.queue_high_water,
       },
       logLevel: config.log.level as LogLevel,
+      state: { ...config.state, workers },
     },
   };
 }

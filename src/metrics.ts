@@ -5,11 +5,12 @@
 // labelled series with a closed set of label values (pipeline/drop-reasons.ts) exists at 0 from
 // start-up.
 import client from 'prom-client';
-import { decodeStatuses, ABI_VERSION } from './decoder/wasm.js';
-import { receiverDropReasons, decoderDatagramStatuses, decoderRecordStatuses, recordDropReasons, tapSkipReasons, zeroCounts, type TapSkipReason } from './pipeline/drop-reasons.js';
+import { decodeStatuses, datagramStatuses, ABI_VERSION } from './decoder/wasm.js';
+import { receiverDropReasons, decoderRecordStatuses, recordDropReasons, tapSkipReasons, zeroCounts, type TapSkipReason } from './pipeline/drop-reasons.js';
 import { UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
 import { udpSocketStats } from './udp/proc-net-udp.js';
 import type { Gateway } from './gateway.js';
+import { stateFileRejectReasons } from './state/file.js';
 
 /** Per-exporter series are capped: the exporters with the most records keep their own series. */
 export const MAX_EXPORTER_SERIES = 100;
@@ -22,8 +23,8 @@ export interface TapStats {
 
 /** The decoder statuses the drop reasons name must be the decoder's own (its exports). */
 function checkDecoderStatuses(): void {
-  const missing = [...decoderDatagramStatuses, ...decoderRecordStatuses].filter((s) => !decodeStatuses.includes(s));
-  if (missing.length) throw new Error(`the decoder exports no status ${missing.join(', ')} (pipeline/drop-reasons.ts names them; exported: ${decodeStatuses.join(', ')})`);
+  const missing = decoderRecordStatuses.filter((s) => !decodeStatuses().includes(s));
+  if (missing.length) throw new Error(`the decoder exports no status ${missing.join(', ')} (pipeline/drop-reasons.ts names them; exported: ${decodeStatuses().join(', ')})`);
 }
 
 /** Counters mirrored from elsewhere: prom-client counters only go up, so collect() resets and sets. */
@@ -71,6 +72,7 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
+    stateFilesRejected: addInto(a.stateFilesRejected ?? {}, b.stateFilesRejected ?? {}),
   };
 }
 
@@ -123,7 +125,7 @@ export class Metrics {
         const received = g.accounting().datagrams.dropped;
         const values: [Record<string, string>, number][] = [
           ...receiverDropReasons.map((reason): [Record<string, string>, number] => [{ reason }, received[reason]]),
-          ...decoderDatagramStatuses.map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
+          ...datagramStatuses().map((reason): [Record<string, string>, number] => [{ reason }, dec[reason] ?? 0]),
         ];
         mirror(this, values);
       } });
@@ -137,7 +139,7 @@ export class Metrics {
     new client.Counter({ name: 'flowgate_decoder_events_total', help: 'Decoder outcomes other than ok, by reason: one per datagram, set, template record or record as the reason says (README)', labelNames: ['reason'], registers: [r],
       collect() {
         const dec = decoderStatusTotals(totals.all());
-        mirror(this, decodeStatuses.filter((s) => s !== 'ok').map((reason) => [{ reason }, dec[reason] ?? 0]));
+        mirror(this, decodeStatuses().filter((s) => s !== 'ok').map((reason) => [{ reason }, dec[reason] ?? 0]));
       } });
     new client.Gauge({ name: 'flowgate_templates', help: 'Templates known, all workers', registers: [r],
       collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.templates, 0)); } });
@@ -188,6 +190,12 @@ export class Metrics {
       collect() { for (let i = 0; i < g.pool.size; i++) { const ring = g.pool.ring(i); this.set({ worker: String(i) }, ring.length / ring.slots); } } });
     new client.Counter({ name: 'flowgate_worker_restarts_total', help: 'Decoder workers restarted after they died', registers: [r],
       collect() { mirror(this, [[{}, g.pool.restarts]]); } });
+    new client.Counter({ name: 'flowgate_state_files_rejected_total', help: 'Exporter state files set aside at start-up (corrupt, torn or incompatible), by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        let by: Record<string, number> = Object.fromEntries(stateFileRejectReasons.map((reason) => [reason, 0]));
+        for (const w of totals.all()) by = addInto(by, w.stateFilesRejected ?? {});
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
     new client.Gauge({ name: 'flowgate_udp_receive_queue_bytes', help: 'Bytes waiting in the kernel receive queue of our UDP sockets (/proc/net/udp, Linux only)', labelNames: ['socket'], registers: [r],
       collect() { this.reset(); for (const s of udpSocketStats(g.receiver.boundPorts())) this.set({ socket: s.socket }, s.rxQueue); } });
     new client.Counter({ name: 'flowgate_udp_kernel_drops_total', help: 'Datagrams the kernel dropped for our UDP sockets (/proc/net/udp, Linux only)', labelNames: ['socket'], registers: [r],
@@ -227,6 +235,6 @@ export class Metrics {
 
 function decoderStatusTotals(reports: WorkerStats[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const w of reports) decodeStatuses.forEach((name, code) => (out[name] = (out[name] ?? 0) + (w.decoder.statuses[code] ?? 0)));
+  for (const w of reports) decodeStatuses().forEach((name, code) => (out[name] = (out[name] ?? 0) + (w.decoder.statuses[code] ?? 0)));
   return out;
 }

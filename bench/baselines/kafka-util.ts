@@ -4,6 +4,7 @@ import kafkajs from 'kafkajs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { topicCounts } from '../../test/support/kafka-topics.js';
 import { repoRoot } from '../../test/support/paths.js';
 
 // kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
@@ -102,16 +103,9 @@ export async function createFreshTopic(
   }
 }
 
-/** Sum over partitions of (high watermark - low watermark). */
+/** Messages in a topic (sum over partitions of high - low watermark); 0 when it does not exist. */
 export async function topicMessageCount(bootstrap: string, topic: string): Promise<number> {
-  const admin = client(bootstrap).admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchTopicOffsets(topic);
-    return offs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  return (await topicCounts(loopbackBrokers(bootstrap), [topic]))[topic]!;
 }
 
 /** A long-lived admin connection for polling a topic's message count cheaply. */

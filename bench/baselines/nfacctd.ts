@@ -646,6 +646,10 @@ async function main(argv: string[]): Promise<number> {
       return x;
     };
     switch (a) {
+      case '--help':
+        process.stdout.write('usage: node dist/bench/baselines/nfacctd.js [--info] [--bootstrap HOST:PORT] [--pcap FILE --loop N --pps R | --loadgen ARGS]\n'
+          + '       [--search RATES --seconds S [--merge]] [nfacctd settings: see the header of bench/baselines/nfacctd.ts]\n');
+        return 0;
       case '--info': {
         const inf = nfacctdInfo();
         const { raw, ...rest } = inf;

@@ -203,6 +203,10 @@ function parseArgs(argv: string[]): BrokerCeilingOptions & { merge: boolean; run
       return x;
     };
     switch (a) {
+      case '--help':
+        process.stdout.write('usage: node dist/bench/baselines/producer-perf.js [--bootstrap 127.0.0.1:9092] [--records N] [--record-size B] [--acks -1]\n'
+          + '       [--topic NAME] [--partitions N] [--warmup-records N] [--prop key=value ...] [--heap -XmxNM] [--merge] [--runs N]\n');
+        process.exit(0);
       case '--bootstrap': o.bootstrap = v(); break;
       case '--records': o.records = Number(v()); break;
       case '--record-size': o.recordSize = Number(v()); break;

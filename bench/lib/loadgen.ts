@@ -1,11 +1,14 @@
-// Runs bench/loadgen (a process of its own) against a local port and returns its JSON summary.
+// Runs bench/loadgen (a process of its own) against a local port and returns its JSON summary:
+// the one way every benchmark and baseline drives the generator.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** The generator's --json summary (bench/loadgen/main.ts), the fields the benchmarks read. */
 export interface Sent {
   records: number;
   datagrams: number;
   seconds: number;
+  datagrams_per_s: number;
   bytes: number;
   cpu_s: number;
   sender: string;

@@ -1,9 +1,9 @@
 // bench/results.json (git-ignored): one JSON object that every benchmark merges its own keys into.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../../src/paths.js';
 
 /** bench/results.json of the repository (this file runs from dist/bench/lib/). */
-export const resultsPath = fileURLToPath(new URL('../../../bench/results.json', import.meta.url));
+export const resultsPath = projectPath('bench', 'results.json');
 /** The same path under the name this module first exported it by (bench/pipeline.bench.ts's version). */
 export const resultsFile = resultsPath;
 

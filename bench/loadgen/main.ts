@@ -57,6 +57,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPool, encodePool, exporterAddress, finalPacket, Schedule, type Pool } from './ipfix.js';
+import { projectPath } from '../../src/paths.js';
 
 interface Options {
   host: string;
@@ -176,7 +177,7 @@ function sources(o: Options): string[] {
 // C sender
 // ---------------------------------------------------------------------------------------------
 
-const senderSource = fileURLToPath(new URL('../../../bench/loadgen/sender.c', import.meta.url));
+const senderSource = projectPath('bench', 'loadgen', 'sender.c');
 const senderBinary = fileURLToPath(new URL('./sender', import.meta.url));
 
 /** Compiles sender.c when the binary is missing or older than the source; false if that fails. */

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readCapture, CaptureError } from '../capture/pcap-reader.js';
-import { WasmDecoder, DecoderError, type DecoderCounters } from '../decoder/wasm.js';
+import { WasmDecoder, DecoderError, defaultDecoderOptions, type DecoderCounters } from '../decoder/wasm.js';
 
 const help = `usage: flowgate decode FILE [options]
 
@@ -12,7 +12,7 @@ const help = `usage: flowgate decode FILE [options]
   --port N                 only datagrams sent to UDP port N
   --fields LIST            comma-separated record fields (default: all; see README "Record")
   --ignore-port            key templates by exporter address and domain, not the source port
-  --template-lifetime S    seconds a template lives without being re-sent (default 1800)
+  --template-lifetime S    seconds a template lives without being re-sent (default ${defaultDecoderOptions.templateLifetimeSec})
 `;
 
 /** Collects output in large chunks: one write per MiB, not one per datagram. */
@@ -85,7 +85,7 @@ export async function runDecode(argv: string[]): Promise<number> {
     process.stderr.write(`flowgate decode: --port must be a UDP port number, got "${args.values.port}"\n`);
     return 1;
   }
-  const lifetime = args.values['template-lifetime'] === undefined ? 1800 : Number(args.values['template-lifetime']);
+  const lifetime = args.values['template-lifetime'] === undefined ? defaultDecoderOptions.templateLifetimeSec : Number(args.values['template-lifetime']);
   if (!(Number.isInteger(lifetime) && lifetime >= 0)) {
     process.stderr.write(`flowgate decode: --template-lifetime must be whole seconds, got "${args.values['template-lifetime']}"\n`);
     return 1;

@@ -5,6 +5,8 @@ import { createConnection } from 'node:net';
 import { argsAndConfig, serveUntilSignal } from './serve.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { splitHostPort } from '../config/addresses.js';
+import { pathToFileURL } from 'node:url';
+import { projectPath } from '../paths.js';
 
 const localHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -25,8 +27,7 @@ interface LocalKafka {
 
 async function localKafka(): Promise<LocalKafka> {
   // scripts/kafka.js is plain JS beside dist/; resolved from the repo root at run time.
-  const url = new URL('../../../scripts/kafka.js', import.meta.url);
-  return (await import(url.href)) as LocalKafka;
+  return (await import(pathToFileURL(projectPath('scripts', 'kafka.js')).href)) as LocalKafka;
 }
 
 export async function runStart(argv: string[]): Promise<number> {

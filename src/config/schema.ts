@@ -5,11 +5,8 @@
 import { z } from 'zod';
 import { formatPrefix, parseEndpoint, parsePrefix } from './addresses.js';
 import type { Path, Problem } from './problems.js';
-
-/** Record fields the decoder can emit, by JSON name (assembly Field enum order). */
-export const recordFields = ['dvc', 'src', 'srcp', 'dst', 'dstp', 'proto', 'flags', 'bytes', 'pkts', 'time', 'start', 'end',
-  'in_if', 'out_if', 'tos', 'src_as', 'dst_as', 'next_hop', 'vlan', 'icmp_type', 'icmp_code', 'direction', 'sampling',
-  'rbytes', 'rpkts', 'version', 'odid', 'tid'] as const;
+import { defaultDecoderOptions as decoderDefaults } from '../decoder/options.js';
+import { recordFields } from '../decoder/wasm.js';
 
 /** Kafka's own rule for topic names (kafka.common.internals.Topic). */
 export const topicPattern = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -75,6 +72,11 @@ function strictMapping<S extends z.core.$ZodLooseShape>(shape: S) {
   return z.strictObject(shape, { error: (issue) => (issue.code === 'invalid_type' ? map(issue) : undefined) });
 }
 
+/** A record field name: one the decoder emits (its Field.* exports, read on first use). */
+const recordField = z.string({ error: (issue) => expected(`one of ${recordFields().join(', ')}`)(issue) }).superRefine((s, ctx) => {
+  if (!recordFields().includes(s)) ctx.addIssue({ code: 'custom', message: `expected one of ${recordFields().join(', ')}, got ${describeValue(s)}`, input: s });
+});
+
 const listenAddress = checkedString('"HOST:PORT" with an IP address', (s) => parseEndpoint(s, false));
 const brokerAddress = checkedString('"HOST:PORT"', (s) => parseEndpoint(s, true));
 const topic = checkedString('a Kafka topic name', (s) =>
@@ -125,14 +127,15 @@ export const configSchema = strictMapping({
     slot_bytes: int(1504, 65528, 'a multiple of 8 from 1504 to 65528', (n) => n % 8 === 0).default(9216),
   }),
   decoder: section({
-    template_lifetime_s: int(0, MAX_INT32).default(1800),
-    ignore_exporter_port: bool().default(false),
-    fields: list(oneOf(recordFields), 'record field names').default(() => []),
-    held_max_bytes: int(1, 1048576).default(1048576),
-    held_per_template_bytes: int(1, 1048576).default(65536),
-    held_max_age_ms: int(1, MAX_INT32).default(30000),
-    max_templates_per_exporter: int(1, 4096).default(256),
-    max_sessions: int(1, 2048).default(2048),
+    // Defaults: the decoder's own (decoder/options.ts).
+    template_lifetime_s: int(0, MAX_INT32).default(decoderDefaults.templateLifetimeSec),
+    ignore_exporter_port: bool().default(decoderDefaults.ignoreExporterPort),
+    fields: list(recordField, 'record field names').default(() => []),
+    held_max_bytes: int(1, 1048576).default(decoderDefaults.heldMaxBytes),
+    held_per_template_bytes: int(1, 1048576).default(decoderDefaults.heldPerTemplateBytes),
+    held_max_age_ms: int(1, MAX_INT32).default(decoderDefaults.heldMaxAgeMs),
+    max_templates_per_exporter: int(1, 4096).default(decoderDefaults.maxTemplatesPerExporter),
+    max_sessions: int(1, 2048).default(decoderDefaults.maxSessions),
   }),
   kafka: section({
     brokers: list(brokerAddress, '"HOST:PORT" addresses', 'broker').default(() => ['127.0.0.1:9092']),
@@ -172,6 +175,10 @@ export const configSchema = strictMapping({
     default_topic: topic.default('ipfix'),
     unknown_exporters: oneOf(['default', 'drop']).default('default'),
     tenants: list(tenant, 'tenants').default(() => []),
+  }),
+  state: section({
+    dir: z.string({ error: expected('a directory path, or "" for no state') }).default(''),
+    save_interval_ms: int(100, 3600000).default(2000),
   }),
   stats: section({
     log_interval_s: int(0, 86400).default(10),

@@ -12,6 +12,7 @@ import type { TapSink, TapSource } from '../tap/source.js';
 import type { WorkerStats, ExporterView, TemplateView } from '../pipeline/stats.js';
 import { createAccounting, readAccounting, retireWorker, type AccountingTotals } from '../pipeline/accounting.js';
 import type { Logger } from '../log.js';
+import { ownerWorker } from '../net/exporter-owner.js';
 
 export interface PoolOptions {
   workers: number;
@@ -79,9 +80,7 @@ export class DecoderPool implements TapSource {
 
   /** The worker that owns an exporter: a hash of its 16 address bytes at `offset`. */
   workerFor(address: Uint8Array, offset = 0): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < 16; i++) h = Math.imul(h ^ address[offset + i]!, 0x01000193);
-    return ((h ^ (h >>> 16)) >>> 0) % this.#slots.length;
+    return ownerWorker(address, offset, this.#slots.length);
   }
 
   /**

@@ -1,45 +1,15 @@
-// The only module that touches WebAssembly: loads the decoder built from assembly/, checks
-// its ABI, and gives the host typed access to its regions. One WasmDecoder per worker; each
-// has its own memory, so templates live where the exporter's datagrams are decoded.
+// The only module that runs WebAssembly: loads the decoder built from assembly/, and gives
+// the host typed access to its regions through the layouts the module describes (abi.ts).
+// One WasmDecoder per worker; each has its own memory, so templates live where the
+// exporter's datagrams are decoded. Nothing is compiled or instantiated at import: the
+// module on first use, its description once per module.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { decoderWasmPath } from '../paths.js';
+import { ABI_VERSION, DecoderError, readAbi, type DecoderAbi } from './abi.js';
+import { defaultDecoderOptions, type DecoderOptions } from './options.js';
+import type { RecordIndex } from './record-index.js';
 
-/** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 2;
-
-export class DecoderError extends Error {
-  readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
-  constructor(code: DecoderError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-export interface DecoderOptions {
-  /** Seconds after which a template that was not sent again is forgotten (RFC 7011 section 8.4). 0 = never. */
-  templateLifetimeSec: number;
-  /** Key templates by (exporter address, domain) only, for exporters that change source ports. */
-  ignoreExporterPort: boolean;
-  /** Output fields, by JSON name; undefined = all (KFlow's ten always, the others when present). */
-  fields?: readonly string[];
-  /** Data sets waiting for their template: bytes in total, per (exporter, domain, template id), and age. */
-  heldMaxBytes: number;
-  heldPerTemplateBytes: number;
-  heldMaxAgeMs: number;
-  maxTemplatesPerExporter: number;
-  /** Transport sessions (exporter, port, domain) one decoder keeps. */
-  maxSessions: number;
-}
-
-export const defaultDecoderOptions: DecoderOptions = {
-  templateLifetimeSec: 1800,
-  ignoreExporterPort: false,
-  heldMaxBytes: 1 << 20,
-  heldPerTemplateBytes: 64 << 10,
-  heldMaxAgeMs: 30_000,
-  maxTemplatesPerExporter: 256,
-  maxSessions: 2048,
-};
+export { ABI_VERSION, DecoderError, defaultDecoderOptions, type DecoderAbi, type DecoderOptions, type RecordIndex };
 
 interface DecoderExports {
   memory: WebAssembly.Memory;
@@ -57,6 +27,9 @@ interface DecoderExports {
   sweep(nowMs: number): void;
   describeSessions(): number;
   describeTemplates(): number;
+  exportState(): number;
+  importState(len: number, nowMs: number): number;
+  stateGeneration(): number;
 }
 
 /** One exporter session (exporter, port, observation domain) as the decoder keeps it. */
@@ -86,54 +59,77 @@ export interface TemplateInfo {
   definedMs: number;
 }
 
-const wasmUrl = new URL('../../../build/flowgate.wasm', import.meta.url);
+/** The datagram a decode() trapped on, kept for quarantine (design.md: "save the input"). */
+export interface DecoderTrap {
+  bytes: Uint8Array;
+  /** 16 bytes, IPv4 as ::ffff:a.b.c.d */
+  address: Uint8Array;
+  port: number;
+  receivedMs: number;
+  /** The RuntimeError's message, e.g. "unreachable". */
+  error: string;
+}
+
 let compiled: WebAssembly.Module | undefined;
 
-/** The compiled release module; compiled once per thread, or handed to workers. */
+/** The compiled release module; compiled once per thread on first use, or handed to workers. */
 export function decoderModule(): WebAssembly.Module {
-  if (!compiled) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(fileURLToPath(wasmUrl));
-    } catch (err) {
-      throw new DecoderError('FG_ERR_DECODER_LOAD', `cannot read ${fileURLToPath(wasmUrl)} (run npm install to build it): ${(err as Error).message}`);
-    }
-    compiled = new WebAssembly.Module(new Uint8Array(bytes));
-  }
+  if (!compiled) compiled = compileDecoder(decoderWasmPath('release'));
   return compiled;
 }
 
-function global(instance: WebAssembly.Instance, name: string): number {
-  const g = instance.exports[name];
-  if (!(g instanceof WebAssembly.Global)) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder does not export ${name}`);
-  return Number(g.value);
-}
-
-/** "UnknownTemplate" -> "unknown_template" */
-function snake(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-}
-
-function exportedEnum(instance: WebAssembly.Instance, prefix: string): string[] {
-  const names: string[] = [];
-  for (const key of Object.keys(instance.exports)) {
-    if (!key.startsWith(prefix)) continue;
-    names[global(instance, key)] = snake(key.slice(prefix.length));
+/** Compiles a decoder build (tests load the debug and trap builds, see src/paths.ts). */
+export function compileDecoder(path: string): WebAssembly.Module {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new DecoderError('FG_ERR_DECODER_LOAD', `cannot read ${path} (run npm install to build it): ${(err as Error).message}`);
   }
-  return names;
+  return new WebAssembly.Module(new Uint8Array(bytes));
 }
 
-// An instance that is never initialised, only read for the names the module exports.
-const described = new WebAssembly.Instance(decoderModule(), { env: { abort } });
-
-/** Decode outcomes by code, as the decoder names them: index 0 is "ok", every other is a drop reason. */
-export const decodeStatuses: readonly string[] = exportedEnum(described, 'Status.');
-
-/** Output field names in emit order (JSON keys). */
-export const recordFields: readonly string[] = exportedEnum(described, 'Field.');
+const imports = { env: { abort } };
 
 function abort(): never {
   throw new Error('decoder aborted');
+}
+
+const abis = new WeakMap<WebAssembly.Module, DecoderAbi>();
+
+/** The description of `module`, read once (from `instance` when given, else from an instance never initialised). */
+export function decoderAbi(module: WebAssembly.Module = decoderModule(), instance?: WebAssembly.Instance): DecoderAbi {
+  let abi = abis.get(module);
+  if (!abi) {
+    abi = readAbi(instance ?? new WebAssembly.Instance(module, imports));
+    abis.set(module, abi);
+  }
+  return abi;
+}
+
+/** Decode outcomes by code, as the decoder names them: index 0 is "ok", every other is a drop reason. */
+export function decodeStatuses(): readonly string[] {
+  return decoderAbi().statuses;
+}
+
+/** The decode outcomes that drop a whole datagram (the others are counted per set, template or record). */
+export function datagramStatuses(): readonly string[] {
+  return decoderAbi().datagramStatuses;
+}
+
+/** Output field names in emit order (JSON keys). */
+export function recordFields(): readonly string[] {
+  return decoderAbi().recordFields;
+}
+
+/** The snapshot layout of assembly/state.ts: what src/state/ needs to pick sessions out of one. */
+export function stateLayout(): DecoderAbi['state'] {
+  return decoderAbi().state;
+}
+
+/** The largest datagram decode() takes: the module's input region. Longer ones are rejected as bad_length without a copy. */
+export function maxDatagram(): number {
+  return decoderAbi().inCapacity;
 }
 
 export interface DecoderCounters {
@@ -159,67 +155,110 @@ export interface DecoderCounters {
   heldSets: number;
 }
 
-export function fieldMask(fields: readonly string[] | undefined): number {
+export function fieldMask(fields: readonly string[] | undefined, abi: DecoderAbi = decoderAbi()): number {
   if (!fields) return 0xffffffff;
   let mask = 0;
   for (const name of fields) {
-    const bit = recordFields.indexOf(name);
-    if (bit < 0) throw new DecoderError('FG_ERR_DECODER_CONFIG', `unknown record field "${name}" (known: ${recordFields.join(', ')})`);
+    const bit = abi.recordFields.indexOf(name);
+    if (bit < 0) throw new DecoderError('FG_ERR_DECODER_CONFIG', `unknown record field "${name}" (known: ${abi.recordFields.join(', ')})`);
     mask |= 1 << bit;
   }
   return mask >>> 0;
 }
 
 export class WasmDecoder {
-  readonly #ex: DecoderExports;
-  readonly #mem: Uint8Array;
-  readonly #memBuffer: Buffer;
-  readonly #in: number;
-  readonly #addr: number;
-  readonly #counters: Uint32Array;
-  readonly #slot: Record<string, number> = {};
-  /** JSON lines written by the last decode(), each ending in "\n". */
-  readonly output: Uint8Array;
-  /** Per record of the last decode(): [end offset in output (the "\n"), flow hash]. */
-  readonly index: Uint32Array;
-  readonly statusNames = decodeStatuses;
+  readonly #module: WebAssembly.Module;
+  readonly #options: DecoderOptions;
+  readonly #fieldMask: number;
+  readonly #maxDatagram: number;
+  /** Counter slots of the instances replaced after a trap (gauges excluded): added to the live ones. */
+  readonly #carried: Float64Array;
+  readonly #gaugeSlots: readonly number[];
+  readonly abi: DecoderAbi;
+  readonly statusNames: readonly string[];
+  // The live instance and views of its memory; replaced together when a decode traps.
+  #ex!: DecoderExports;
+  #mem!: Uint8Array;
+  #memBuffer!: Buffer;
+  #in = 0;
+  #addr = 0;
+  #counters!: Uint32Array;
+  #output!: Uint8Array;
+  #outputBuffer!: Buffer;
+  #index!: RecordIndex;
+  /** The datagram of the last trap, if any; its count is statuses[abi.trapStatus]. */
+  lastTrap: DecoderTrap | undefined;
 
   constructor(options: Partial<DecoderOptions> = {}, module: WebAssembly.Module = decoderModule()) {
-    const o = { ...defaultDecoderOptions, ...options };
-    const instance = new WebAssembly.Instance(module, { env: { abort } });
-    const version = global(instance, 'ABI_VERSION');
-    if (version !== ABI_VERSION) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder ABI ${version}, host expects ${ABI_VERSION}: rebuild with npm run build`);
-    this.#ex = instance.exports as unknown as DecoderExports;
-    const rc = this.#ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, fieldMask(o.fields), o.heldMaxBytes,
+    this.#module = module;
+    this.#options = { ...defaultDecoderOptions, ...options };
+    const instance = new WebAssembly.Instance(module, imports);
+    this.abi = decoderAbi(module, instance);
+    this.statusNames = this.abi.statuses;
+    this.#fieldMask = fieldMask(this.#options.fields, this.abi);
+    this.#maxDatagram = this.abi.inCapacity;
+    this.#carried = new Float64Array(this.abi.counterSlots);
+    this.#gaugeSlots = Object.entries(this.abi.slots).filter(([name]) => name.startsWith('GAUGE_')).map(([, slot]) => slot);
+    this.#attach(instance);
+  }
+
+  /** Initialises `instance` with this decoder's options and points the views at its memory. */
+  #attach(instance: WebAssembly.Instance): void {
+    const ex = instance.exports as unknown as DecoderExports;
+    const o = this.#options;
+    const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, this.#fieldMask, o.heldMaxBytes,
       o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions);
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
-    // init() grew memory once; it never grows again, so these views stay valid.
-    const buffer = this.#ex.memory.buffer;
+    // init() grew memory once; it never grows again, so these views stay valid for this instance.
+    const buffer = ex.memory.buffer;
+    const abi = this.abi;
+    this.#ex = ex;
     this.#mem = new Uint8Array(buffer);
     this.#memBuffer = Buffer.from(buffer);
-    this.#in = this.#ex.inPtr();
-    this.#addr = this.#ex.addrPtr();
-    this.output = new Uint8Array(buffer, this.#ex.outPtr(), global(instance, 'OUT_CAPACITY'));
-    this.outputBuffer = Buffer.from(buffer, this.#ex.outPtr(), global(instance, 'OUT_CAPACITY'));
-    this.index = new Uint32Array(buffer, this.#ex.indexPtr(), global(instance, 'MAX_RECORDS_OUT') * 2);
-    this.#counters = new Uint32Array(buffer, this.#ex.countersPtr(), global(instance, 'COUNTER_SLOTS') * 2);
-    for (const key of Object.keys(instance.exports)) {
-      if (key.startsWith('COUNTER_') || key.startsWith('GAUGE_')) this.#slot[key] = global(instance, key);
-    }
+    this.#in = ex.inPtr();
+    this.#addr = ex.addrPtr();
+    this.#output = new Uint8Array(buffer, ex.outPtr(), abi.outCapacity);
+    this.#outputBuffer = Buffer.from(buffer, ex.outPtr(), abi.outCapacity);
+    const { stride, endAt, hashAt, gap } = abi.index;
+    this.#index = { entries: new Uint32Array(buffer, ex.indexPtr(), abi.maxRecordsOut * stride), stride, endAt, hashAt, gap };
+    this.#counters = new Uint32Array(buffer, ex.countersPtr(), abi.counterSlots * 2);
   }
 
   /** The largest datagram decode() takes: the module's input region. Longer ones are rejected as bad_length without a copy. */
-  static readonly maxDatagram = global(described, 'IN_CAPACITY');
+  static get maxDatagram(): number {
+    return maxDatagram();
+  }
+
+  /** JSON lines written by the last decode(), each ending in "\n". A new view after a trap: read it after each decode. */
+  get output(): Uint8Array {
+    return this.#output;
+  }
+
+  /** The output region as a Buffer (the same bytes as `output`): valid until the next decode(). */
+  get outputBuffer(): Buffer {
+    return this.#outputBuffer;
+  }
+
+  /** Where the records of the last decode() end, and their flow hashes (record-index.ts). */
+  get index(): RecordIndex {
+    return this.#index;
+  }
 
   /**
    * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,
    * received at `nowMs`. Returns the number of records in `output` / `index`, or -status.
    */
   decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number): number {
-    if (datagram.length > WasmDecoder.maxDatagram) return this.#ex.decode(datagram.length, port, nowMs);
-    this.#mem.set(datagram, this.#in);
-    this.#mem.set(address, this.#addr);
-    return this.#ex.decode(datagram.length, port, nowMs);
+    const length = datagram.length;
+    if (length <= this.#maxDatagram) {
+      this.#mem.set(datagram, this.#in);
+      this.#mem.set(address, this.#addr);
+    }
+    try {
+      return this.#ex.decode(length, port, nowMs);
+    } catch (err) {
+      return this.#trapped(err, datagram, 0, length, address, 0, port, nowMs);
+    }
   }
 
   /**
@@ -227,14 +266,38 @@ export class WasmDecoder {
    * with Buffer.copy, which allocates nothing per datagram.
    */
   decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number): number {
-    if (length > WasmDecoder.maxDatagram) return this.#ex.decode(length, port, nowMs);
-    source.copy(this.#memBuffer, this.#in, offset, offset + length);
-    source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
-    return this.#ex.decode(length, port, nowMs);
+    if (length <= this.#maxDatagram) {
+      source.copy(this.#memBuffer, this.#in, offset, offset + length);
+      source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
+    }
+    try {
+      return this.#ex.decode(length, port, nowMs);
+    } catch (err) {
+      return this.#trapped(err, source, offset, length, source, addressOffset, port, nowMs);
+    }
   }
 
-  /** The output region as a Buffer (the same bytes as `output`): valid until the next decode(). */
-  readonly outputBuffer: Buffer;
+  /**
+   * A decode trapped: a decoder bug, never bad input (design.md). Counts it, keeps the
+   * datagram (lastTrap), and replaces the instance, whose state a trap leaves half-updated,
+   * by a new one with the same options: its templates and sessions are lost, its counters
+   * carried over. Returns -Status.DecoderTrap. Anything but a trap (an abort from a debug
+   * build's assertion) is rethrown.
+   */
+  #trapped(err: unknown, source: Uint8Array, offset: number, length: number, address: Uint8Array, addressOffset: number,
+    port: number, nowMs: number): number {
+    if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+    this.lastTrap = {
+      bytes: new Uint8Array(source.subarray(offset, offset + length)),
+      address: new Uint8Array(address.subarray(addressOffset, addressOffset + 16)),
+      port, receivedMs: nowMs, error: err.message,
+    };
+    for (let slot = 0; slot < this.#carried.length; slot++) this.#carried[slot]! += this.#slot(slot);
+    for (const slot of this.#gaugeSlots) this.#carried[slot] = 0;
+    this.#carried[this.abi.slots.COUNTER_STATUS_BASE! + this.abi.trapStatus]! += 1;
+    this.#attach(new WebAssembly.Instance(this.#module, imports));
+    return -this.abi.trapStatus;
+  }
 
   /** Bytes of output written by the last decode(). */
   outputLength(): number {
@@ -252,44 +315,70 @@ export class WasmDecoder {
   /** The decoder's exporter sessions. Overwrites the output of the last decode(). */
   sessions(): SessionInfo[] {
     const n = this.#ex.describeSessions();
-    const view = new DataView(this.output.buffer, this.output.byteOffset);
-    const out: SessionInfo[] = [];
-    for (let i = 0, o = 0; i < n; i++, o += 72) {
-      out.push({
-        address: this.output.slice(o, o + 16),
-        port: view.getUint16(o + 16, true),
-        version: view.getUint8(o + 18),
-        domain: view.getUint32(o + 20, true),
-        templates: view.getUint32(o + 24, true),
-        samplingRate: view.getUint32(o + 28, true),
-        datagrams: view.getFloat64(o + 32, true),
-        records: view.getFloat64(o + 40, true),
-        sequenceLostRecords: view.getFloat64(o + 48, true),
-        lastSeenMs: view.getFloat64(o + 56, true),
-        index: view.getUint32(o + 64, true),
+    const out = this.#output;
+    const view = new DataView(out.buffer, out.byteOffset);
+    const L = this.abi.session;
+    const sessions: SessionInfo[] = [];
+    for (let i = 0, o = 0; i < n; i++, o += L.Bytes) {
+      sessions.push({
+        address: out.slice(o + L.Address, o + L.Address + 16),
+        port: view.getUint16(o + L.Port, true),
+        version: view.getUint8(o + L.Version),
+        domain: view.getUint32(o + L.Domain, true),
+        templates: view.getUint32(o + L.Templates, true),
+        samplingRate: view.getUint32(o + L.SamplingRate, true),
+        datagrams: view.getFloat64(o + L.Datagrams, true),
+        records: view.getFloat64(o + L.Records, true),
+        sequenceLostRecords: view.getFloat64(o + L.SequenceLostRecords, true),
+        lastSeenMs: view.getFloat64(o + L.LastSeenMs, true),
+        index: view.getUint32(o + L.Index, true),
       });
     }
-    return out;
+    return sessions;
   }
 
   /** The decoder's templates. Overwrites the output of the last decode(). */
   templates(): TemplateInfo[] {
     const n = this.#ex.describeTemplates();
-    const view = new DataView(this.output.buffer, this.output.byteOffset);
-    const out: TemplateInfo[] = [];
+    const out = this.#output;
+    const view = new DataView(out.buffer, out.byteOffset);
+    const L = this.abi.template;
+    const F = this.abi.templateField;
+    const enterprise = 2 ** F.EnterpriseBit;
+    const templates: TemplateInfo[] = [];
     let o = 0;
     for (let i = 0; i < n; i++) {
-      const count = view.getUint16(o + 8, true);
+      const count = view.getUint16(o + L.FieldCount, true);
       const fields: TemplateInfo['fields'] = [];
-      for (let f = 0; f < count; f++) {
-        const v = view.getUint32(o + 24 + f * 4, true);
-        fields.push({ id: (v >>> 16) & 0x7fff, enterprise: (v >>> 31) === 1, length: v & 0xffff });
+      for (let f = 0, at = o + L.Bytes; f < count; f++, at += F.Bytes) {
+        const v = view.getUint32(at, true);
+        fields.push({ id: (v >>> F.IdShift) & F.IdMask, enterprise: (v & enterprise) !== 0, length: v & F.LengthMask });
       }
-      out.push({ session: view.getUint32(o, true), id: view.getUint16(o + 4, true), kind: view.getUint8(o + 6) === 2 ? 'options' : 'data',
-        scopeFields: view.getUint16(o + 10, true), fields, definedMs: view.getFloat64(o + 16, true) });
-      o += 24 + count * 4;
+      templates.push({
+        session: view.getUint32(o + L.Session, true), id: view.getUint16(o + L.Id, true),
+        kind: view.getUint8(o + L.Kind) === this.abi.templateKindOptions ? 'options' : 'data',
+        scopeFields: view.getUint16(o + L.ScopeFields, true), fields, definedMs: view.getFloat64(o + L.DefinedMs, true),
+      });
+      o += L.Bytes + count * F.Bytes;
     }
-    return out;
+    return templates;
+  }
+
+  /** A snapshot of the exporters' persistent state (a copy; layout: stateLayout()). Overwrites the last output. */
+  exportState(): Uint8Array {
+    return this.output.slice(0, this.#ex.exportState());
+  }
+
+  /** Restores a snapshot as of `nowMs`: sessions restored, -1 for another STATE_VERSION, -2 malformed or too large. */
+  importState(bytes: Uint8Array, nowMs: number): number {
+    if (bytes.length > stateLayout().capacity) return -2;
+    this.output.set(bytes);
+    return this.#ex.importState(bytes.length, nowMs);
+  }
+
+  /** Changes whenever persistent state changes (exportState is worth calling again). */
+  stateGeneration(): number {
+    return this.#ex.stateGeneration();
   }
 
   /** Expires templates, held sets and idle sessions; call about once a second. */
@@ -297,14 +386,19 @@ export class WasmDecoder {
     this.#ex.sweep(nowMs);
   }
 
+  /** Counter slot `slot` of the live instance (u64 read as two u32 halves). */
+  #slot(slot: number): number {
+    return this.#counters[slot * 2]! + this.#counters[slot * 2 + 1]! * 0x1_0000_0000;
+  }
+
   #read(name: string): number {
-    const i = this.#slot[name]! * 2;
-    return this.#counters[i]! + this.#counters[i + 1]! * 0x1_0000_0000;
+    const slot = this.abi.slots[name]!;
+    return this.#slot(slot) + this.#carried[slot]!;
   }
 
   counters(): DecoderCounters {
-    const base = this.#slot.COUNTER_STATUS_BASE! * 2;
-    const statuses = decodeStatuses.map((_, code) => this.#counters[base + code * 2]! + this.#counters[base + code * 2 + 1]! * 0x1_0000_0000);
+    const base = this.abi.slots.COUNTER_STATUS_BASE!;
+    const statuses = this.abi.statuses.map((_, code) => this.#slot(base + code) + this.#carried[base + code]!);
     return {
       statuses,
       packets: this.#read('COUNTER_PACKETS'),

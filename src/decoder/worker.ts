@@ -18,6 +18,7 @@ import { UNKNOWN_TENANT, type WorkerStats, type ExporterView, type TemplateView 
 import { workerAccounting, Slot } from '../pipeline/accounting.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import { StateKeeper, type StateSettings } from '../state/keeper.js';
 
 export interface WorkerInit {
   index: number;
@@ -34,6 +35,8 @@ export interface WorkerInit {
   /** The live tap's subscription when the worker starts (null: none). */
   tap: TapSpec | null;
   logLevel: LogLevel;
+  /** Where exporter state is kept, and how many workers share the exporters (state/keeper.ts). */
+  state: StateSettings & { workers: number };
 }
 
 export type ToWorker =
@@ -61,12 +64,14 @@ export function startWorker(init: WorkerInit): void {
   const ring = PacketRing.attach(init.ring);
   const ringBytes = Buffer.from(init.ring);
   const decoder = new WasmDecoder(init.decoder, init.module);
+  const keeper = StateKeeper.open(init.state, init.index, init.state.workers, log);
+  keeper.restore(decoder, Date.now()); // before the first datagram: restored exporters decode at once
   let router = new TenantRouter(init.routing);
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
     droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
-    kafkaErrors: {}, latencyMs: [], spool: null,
+    kafkaErrors: {}, latencyMs: [], spool: null, stateFilesRejected: keeper.rejected,
   };
   const tap = new TapForwarder();
   tap.configure(init.tap);
@@ -117,7 +122,7 @@ export function startWorker(init: WorkerInit): void {
   const lastAddress = Buffer.alloc(16, 0xff);
   let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0) };
   const flowKey = new FlowKeyWriter();
-  const output = decoder.outputBuffer;
+  const trapped = -decoder.abi.trapStatus; // counted by the decoder, in stats.decoder.statuses
 
   /** `latency`: hand over (and forget) the latency samples; only the metrics scrape takes them. */
   const snapshot = (latency = true): WorkerStats => {
@@ -137,6 +142,7 @@ export function startWorker(init: WorkerInit): void {
     const addressOffset = ring.addressOffset(slot);
     const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
     acct[Slot.datagrams]++;
+    if (n === trapped) log.error('decoder trapped: instance restarted without its templates, datagram kept', { exporter: addressText(ringBytes, addressOffset), bytes: ring.payloadLength(slot) });
     if (n <= 0) return;
     acct[Slot.decoded] += n;
     const route = router.route(ringBytes, addressOffset);
@@ -152,26 +158,29 @@ export function startWorker(init: WorkerInit): void {
       ringBytes.copy(lastAddress, 0, addressOffset, addressOffset + 16);
     }
     const length = decoder.outputLength();
-    // The records are copied from the decoder's memory straight into Kafka batches.
-    if (tap.active) tap.offer(tenant, last.text, output, decoder.index, n);
+    // The records are copied from the decoder's memory straight into Kafka batches. Its views
+    // are read per datagram: a trap replaces the instance and its memory.
+    const output = decoder.outputBuffer;
+    const index = decoder.index;
+    if (tap.active) tap.offer(tenant, last.text, output, index, n);
     const keyMode = init.output.key;
     if (init.output.records_per_message === 'datagram') {
       producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, 0, length, last.headers, n, now);
       return;
     }
-    const index = decoder.index;
     if (keyMode !== 'flow') {
       // One partition for the datagram's records: framed in one run, nothing allocated per record.
       producer.appendRecords(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, index, n, last.headers, now);
       return;
     }
     // A key per record, so a partition per record.
+    const { entries, stride, endAt, hashAt, gap } = index;
     let start = 0;
     for (let i = 0; i < n; i++) {
-      const end = index[i * 2]!;
-      const keyLength = flowKey.write(index[i * 2 + 1]!);
+      const end = entries[i * stride + endAt]!;
+      const keyLength = flowKey.write(entries[i * stride + hashAt]!);
       producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
-      start = end + 1;
+      start = end + gap;
     }
   };
 
@@ -214,12 +223,14 @@ export function startWorker(init: WorkerInit): void {
       const now = Date.now();
       if (now - lastSweep >= 1000) {
         decoder.sweep(now);
+        keeper.maybeSave(decoder, now);
         lastSweep = now;
       }
       if (ring.closed && ring.peek() < 0) break;
       if (handled === 0 || stopping !== undefined) await ring.waitForData(stopping !== undefined ? 5 : 200);
       else await yieldToEventLoop();
     }
+    await keeper.save(decoder);
     clearInterval(tapTimer);
     await producer.close(stopping);
     port.postMessage({ type: 'stopped', stats: snapshot() } satisfies FromWorker);

@@ -9,6 +9,7 @@ import { mountTap } from '../tap/hub.js';
 import type { Gateway } from '../gateway.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { projectPath } from '../paths.js';
 
 export interface HttpEndpoint {
   readonly port: number;
@@ -23,7 +24,7 @@ export interface Mount {
   close?(): void;
 }
 
-const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
 
 const json = (status: number, body: unknown): Response => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) + '\n' });
 const text = (status: number, body: string): Response => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body });

@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { ProducerDropReason } from './names.js';
 import { partitionForKey } from './partitioner.js';
 import { BatchBuilder } from './protocol/record-batch.js';
+import type { RecordIndex } from '../decoder/record-index.js';
 import { countRecords, newBatch, type QueuedBatch } from './queued-batch.js';
 
 export interface AccumulatorSettings {
@@ -34,11 +35,11 @@ export interface AccumulatorEvents {
   dropped(reason: ProducerDropReason, tenant: string, records: number): void;
 }
 
-// The decoder's record index: record k's value ends at index[k * INDEX_STRIDE], the next record
-// starting one byte (a newline) later. The only place this module reads the index.
-const INDEX_STRIDE = 2;
-function recordEnd(index: Uint32Array, k: number): number {
-  return index[k * INDEX_STRIDE]!;
+// The decoder's record index (decoder/record-index.ts, its layout read from the module's
+// exports): record k's value ends at entries[k * stride + endAt], the next one starts `gap`
+// bytes later. The only place this module reads the index.
+function recordEnd(index: RecordIndex, k: number): number {
+  return index.entries[k * index.stride + index.endAt]!;
 }
 
 /** Spare batch buffers kept (each up to about batch_max_bytes). */
@@ -133,11 +134,12 @@ export class Accumulator {
   }
 
   /** See RecordProducer.appendRecords. */
-  appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: Uint32Array, n: number,
+  appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: RecordIndex, n: number,
     headers: Buffer, receivedAt: number): void {
     if (n <= 0) return;
     const perMessage = messageBytes(keyLength, 0, headers.length);
-    const size = recordEnd(index, n - 1) - (n - 1) + n * perMessage;
+    const gap = index.gap;
+    const size = recordEnd(index, n - 1) - (n - 1) * gap + n * perMessage;
     const t = this.#admit(topic, tenant, n, size);
     if (t === null) return;
     let from = 0;
@@ -147,7 +149,7 @@ export class Accumulator {
       for (let i = 0; i < n; i++) {
         const end = recordEnd(index, i);
         t.staged.push({ tenant, key: k, value: Buffer.from(output.subarray(from, end)), headers, records: 1, bytes: end - from + perMessage, receivedAt });
-        from = end + 1;
+        from = end + gap;
       }
       return;
     }
@@ -156,7 +158,7 @@ export class Accumulator {
       const partition = keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky;
       const p = t.partitions[partition]!;
       const b = p.open ?? this.#open(t, partition, receivedAt);
-      const m = b.builder.appendRun(key, 0, keyLength, output, from, index, INDEX_STRIDE, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
+      const m = b.builder.appendRun(key, 0, keyLength, output, from, index, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
       if (m === 0) {
         if (b.builder.count > 0) {
           this.#seal(t, partition);
@@ -165,13 +167,13 @@ export class Accumulator {
         const end = recordEnd(index, done);
         this.#tooLarge(tenant, 1, end - from + perMessage, end - from);
         done++;
-        from = end + 1;
+        from = end + gap;
         continue;
       }
       const end = recordEnd(index, done + m - 1);
-      countRecords(b, tenant, m, end - from - (m - 1) + m * perMessage);
+      countRecords(b, tenant, m, end - from - (m - 1) * gap + m * perMessage);
       done += m;
-      from = end + 1;
+      from = end + gap;
       if (b.builder.count >= this.#settings.batch_max_records) this.#seal(t, partition);
     }
   }

@@ -19,6 +19,7 @@ import type { QueuedBatch } from './queued-batch.js';
 import { Sender } from './sender.js';
 import { SpoolGate, type SpoolSettings } from './spool-gate.js';
 import type { SpoolDropReason } from '../pipeline/drop-reasons.js';
+import type { RecordIndex } from '../decoder/record-index.js';
 
 export { supportedCompressions, producerDropReasons, type ProducerDropReason };
 
@@ -180,11 +181,11 @@ export class RecordProducer {
 
   /**
    * Queues `n` one-record messages straight from the decoder's output: message k's value runs
-   * up to `index[k * 2]` (the decoder's record index), the next one starting after a newline.
+   * up to record k's end in `index` (the decoder's record index), the next one starting `index.gap` bytes later.
    * All get key `key[0, keyLength)` (or none, -1) and `headers`, so they go to one partition.
    * Either all are queued, or none (counted as dropped): the caller never waits.
    */
-  appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: Uint32Array, n: number,
+  appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: RecordIndex, n: number,
     headers: Buffer, receivedAt: number): void {
     if (n <= 0) return;
     if (!this.#sender) {

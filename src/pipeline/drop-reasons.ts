@@ -10,12 +10,9 @@
 export const receiverDropReasons = ['ring_full', 'too_large'] as const;
 export type ReceiverDropReason = (typeof receiverDropReasons)[number];
 
-/**
- * Decoder statuses (the decoder's own closed list: decoder/wasm.ts decodeStatuses, read from the
- * module's exports) that reject a whole datagram: decode() returns -status for these only.
- * Checked against the exports where they are counted (metrics.ts).
- */
-export const decoderDatagramStatuses = ['truncated_header', 'bad_version', 'bad_length', 'exporter_limit'] as const;
+// Decoder statuses are the decoder's own closed list (assembly/status.ts, read from the module's
+// exports by decoder/wasm.ts: decodeStatuses(), and datagramStatuses() for those that reject a
+// whole datagram). The one the host counts per record is named here, checked against the exports.
 /**
  * Decoder statuses counted per record that never left the decoder (no room in its output region).
  * These records were never decoded, so they are outside the accounting identity (pipeline/accounting.ts).

@@ -24,6 +24,8 @@ export interface WorkerStats {
   kafkaErrors: Record<string, number>;
   /** Receive-to-ack latency samples in ms, one per acknowledged batch (the oldest record's). */
   latencyMs: number[];
+  /** State files this worker set aside, by reason (state/file.ts). */
+  stateFilesRejected: Record<string, number>;
   /** This worker's disk spool (its records are in the accounting too), or null without one. */
   spool: SpoolReport | null;
 }

@@ -8,6 +8,7 @@
 // record. Finer filters (addresses, port, protocol) and each client's own rate are applied on the
 // main thread (hub.ts), on at most maxRecordsPerSecond records per worker.
 import { parseIP, parsePrefix, maskIPv4, maskIPv6, type Prefix } from '../config/addresses.js';
+import type { RecordIndex } from '../decoder/record-index.js';
 
 export interface TapSpec {
   /** Tenants some client may see (null: all). */
@@ -115,7 +116,7 @@ export class TapForwarder {
   }
 
   /** Offers the `count` records of one datagram (JSON lines in `output`, ends in `index`). */
-  offer(tenant: string, exporter: string, output: Buffer, index: Uint32Array, count: number): void {
+  offer(tenant: string, exporter: string, output: Buffer, index: RecordIndex, count: number): void {
     if (!this.#active) return;
     if (this.#tenants && !this.#tenants.has(tenant)) return;
     if (this.#exporters && !this.#exporters.has(exporter)) return;
@@ -124,16 +125,17 @@ export class TapForwarder {
       this.#windowStart = now;
       this.#inWindow = 0;
     }
+    const { entries, stride, endAt, gap } = index;
     let start = 0;
     for (let i = 0; i < count; i++) {
-      const end = index[i * 2]!;
+      const end = entries[i * stride + endAt]!;
       if (this.#inWindow < this.#max) {
         this.#batch.push({ tenant, exporter, json: output.toString('utf8', start, end) });
         this.#inWindow++;
       } else {
         this.#skipped++;
       }
-      start = end + 1;
+      start = end + gap;
     }
   }
 

@@ -2,9 +2,10 @@
 // and served with a strict content security policy (the page only talks to /tap on this origin).
 import { readFileSync } from 'node:fs';
 import type { HttpServer } from '../http/server.js';
+import { projectPath } from '../paths.js';
 
-/** src/tap/page/, from the compiled module in dist/src/tap/ (the files are not copied into dist). */
-const pageDir = new URL('../../../src/tap/page/', import.meta.url);
+/** A file of src/tap/page/ (the sources: they are not copied into dist/). */
+const pageFile = (name: string): string => projectPath('src', 'tap', 'page', name);
 const pageFiles = [
   { path: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
   { path: '/tap.js', file: 'tap.js', type: 'text/javascript; charset=utf-8' },
@@ -23,9 +24,9 @@ export function mountTapPage(server: HttpServer): void {
   for (const p of pageFiles) {
     let body: string;
     try {
-      body = readFileSync(new URL(p.file, pageDir), 'utf8');
+      body = readFileSync(pageFile(p.file), 'utf8');
     } catch (err) {
-      throw new Error(`tap page: cannot read ${new URL(p.file, pageDir).pathname}: ${(err as Error).message}`);
+      throw new Error(`tap page: cannot read ${pageFile(p.file)}: ${(err as Error).message}`);
     }
     server.get(p.path, () => ({ status: 200, headers: { 'content-type': p.type, ...pageHeaders }, body }));
   }

@@ -1,5 +1,5 @@
 // A UDP socket's kernel counters from /proc/net/udp (udp6 for IPv6), Linux only: the one parser
-// of that file (the metrics use it; bench/ has its own readers to switch to it). A row:
+// of that file (the metrics and bench/lib/proc-net-udp.ts use it). A row:
 //   sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops
 // local_address is HEX_ADDRESS:HEX_PORT (the address in host byte order per 32-bit word, so
 // 127.0.0.1 is 0100007F); `drops` (the last field) counts datagrams the kernel dropped because

@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { startHttp } from '../../src/http/endpoints.js';
 import { createLogger } from '../../src/log.js';
+import { ABI_VERSION } from '../../src/decoder/wasm.js';
 import { testBrokers } from '../support/broker.js';
 import { uniqueTopic, waitForCount } from '../support/kafka-topics.js';
 import { pcapsDir, replayTool } from '../support/corpus.js';
@@ -53,7 +54,7 @@ stats: { log_interval_s: 0 }
 test('after a replay, the main series have exactly the values of the capture, and every reason is present at zero', async (t) => {
   const { base, udp, topics } = await setup(t);
   const before = parseMetrics(await (await fetch(`${base}/metrics`)).text());
-  for (const reason of ['ring_full', 'too_large', 'bad_version', 'bad_length', 'truncated_header', 'exporter_limit']) {
+  for (const reason of ['ring_full', 'too_large', 'bad_version', 'bad_length', 'truncated_header', 'exporter_limit', 'decoder_trap']) {
     assert.equal(before.get(`flowgate_datagrams_dropped_total{reason="${reason}"}`), 0, reason);
   }
   for (const reason of ['no_tenant', 'queue_full', 'kafka_rejected', 'shutdown', 'worker_failed', 'output_full']) {
@@ -87,7 +88,7 @@ test('after a replay, the main series have exactly the values of the capture, an
   assert.ok(m.get('flowgate_kafka_produce_latency_seconds_count')! > 0);
   assert.equal(m.get('flowgate_exporter_records_total{exporter="127.0.0.22"}'), 111);
   assert.ok([...m.keys()].some((k) => k.startsWith('flowgate_udp_kernel_drops_total{socket="udp:')), 'kernel drops read from /proc/net/udp');
-  assert.ok(m.has('process_cpu_user_seconds_total') && m.has('flowgate_build_info{version="0.1.0",node="' + process.version + '",abi="2"}'));
+  assert.ok(m.has('process_cpu_user_seconds_total') && m.has('flowgate_build_info{version="0.1.0",node="' + process.version + '",abi="' + ABI_VERSION + '"}'));
 });
 
 test('/healthz, /readyz and the exporter and template APIs describe what the gateway has seen', async (t) => {

@@ -1,6 +1,7 @@
 // The accumulator: records into batches per partition (sticky for keyless records, murmur2 for
 // keyed ones), records staged until the topic's partitions are known, linger, and admission
 // (the queue's limits, all or nothing per datagram).
+import type { RecordIndex } from '../../src/decoder/record-index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Accumulator, type AccumulatorSettings } from '../../src/kafka/accumulator.js';
@@ -24,7 +25,7 @@ function setup(over: Partial<AccumulatorSettings> = {}) {
 }
 
 /** A decoder output of `values` and its record index ([end, hash] per record). */
-function output(values: string[]): { output: Buffer; index: Uint32Array } {
+function output(values: string[]): { output: Buffer; index: RecordIndex } {
   const index = new Uint32Array(values.length * 2);
   let end = 0;
   values.forEach((v, i) => {
@@ -32,7 +33,7 @@ function output(values: string[]): { output: Buffer; index: Uint32Array } {
     index[i * 2] = end;
     end += 1;
   });
-  return { output: Buffer.from(values.join('\n') + '\n'), index };
+  return { output: Buffer.from(values.join('\n') + '\n'), index: { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 } };
 }
 
 const valuesOf = (b: QueuedBatch) => recordViews(b.builder).map((v) => b.builder.buffer.toString('utf8', v.valueStart, v.valueEnd));

@@ -41,7 +41,7 @@ async function run(fault: (request: number) => Fault, over: Partial<KafkaSetting
       index[i * 2] = end;
       end += 1;
     });
-    producer.appendRecords('flows', 'acme', null, -1, output, index, values.length, headers, Date.now());
+    producer.appendRecords('flows', 'acme', null, -1, output, { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 }, values.length, headers, Date.now());
     if (!burst && d % 4 === 3) await new Promise((r) => setTimeout(r, 2));
   }
   // close() does not wait for a broker it is not connected to: let the first connect happen.

@@ -107,7 +107,7 @@ function offer(producer: RecordProducer): string[] {
     index[i * 2] = end;
     end += 1;
   });
-  producer.appendRecords('flows', 'acme', null, -1, output, index, values.length, headers, Date.now());
+  producer.appendRecords('flows', 'acme', null, -1, output, { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 }, values.length, headers, Date.now());
   return values;
 }
 

@@ -137,6 +137,7 @@ test('a run of records from the decoder output frames byte for byte as appending
     index[i * 2] = end;
     end += 1;
   });
+  const recordIndex = { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 };
   const key = Buffer.from('192.0.2.1');
   for (const [capacity, keyLength] of [[1 << 20, -1], [1 << 20, key.length], [3000, key.length], [1500, -1]] as const) {
     const one = new BatchBuilder(capacity, 64);
@@ -148,14 +149,14 @@ test('a run of records from the decoder output frames byte for byte as appending
       start = index[i * 2]! + 1;
     }
     const run = new BatchBuilder(capacity, 64);
-    const m1 = run.appendRun(key, 0, keyLength, output, 0, index, 2, 0, 5, headers, 77, 1_000_000);
+    const m1 = run.appendRun(key, 0, keyLength, output, 0, recordIndex, 0, 5, headers, 77, 1_000_000);
     const from = index[(m1 - 1) * 2]! + 1;
-    const m2 = run.appendRun(key, 0, keyLength, output, from, index, 2, m1, values.length - m1, headers, 77, 1_000_000);
+    const m2 = run.appendRun(key, 0, keyLength, output, from, recordIndex, m1, values.length - m1, headers, 77, 1_000_000);
     assert.equal(m1 + m2, fitOne, `records that fit, capacity ${capacity}`);
     assert.equal(run.length, one.length);
     assert.ok(run.records().equals(one.records()), `bytes, capacity ${capacity} key ${keyLength}`);
   }
   const capped = new BatchBuilder(1 << 20, 64);
-  assert.equal(capped.appendRun(null, 0, -1, output, 0, index, 2, 0, values.length, headers, 1, 7), 7);
-  assert.equal(capped.appendRun(null, 0, -1, output, index[12]! + 1, index, 2, 7, 3, headers, 1, 7), 0);
+  assert.equal(capped.appendRun(null, 0, -1, output, 0, recordIndex, 0, values.length, headers, 1, 7), 7);
+  assert.equal(capped.appendRun(null, 0, -1, output, index[12]! + 1, recordIndex, 7, 3, headers, 1, 7), 0);
 });

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { kafkaScript, repoRoot } from './paths.js';
+import { kafkaScript } from './paths.js';
 
 interface KafkaScript {
+  kafkaConfig(o?: object): { libDir: string };
   probeKafka(port?: number, timeoutMs?: number): Promise<unknown>;
   startKafka(o?: object): Promise<{ bootstrap: string; alreadyRunning: boolean }>;
   stopKafka(o?: object): Promise<unknown>;
@@ -62,12 +63,13 @@ export interface PrivateBroker {
 
 /**
  * A broker of the caller's own, in a temporary directory, on its own ports: a test may stop it
- * mid-stream without disturbing the shared one. Uses the jars of the project's broker.
+ * mid-stream without disturbing the shared one.
  */
 export async function startPrivateBroker(ports: { port: number; controllerPort: number }): Promise<PrivateBroker> {
   const kafka = await loadScript();
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-kafka-'));
-  const opts = { dir, ...ports, libDir: join(repoRoot, '.kafka', 'lib-4.3.1'), log: () => undefined };
+  // The jars of the project's broker (KAFKA_DIR, KAFKA_LIB_DIR, KAFKA_VERSION as it reads them), not a download of its own.
+  const opts = { dir, ...ports, libDir: kafka.kafkaConfig().libDir, log: () => undefined };
   const { bootstrap } = await kafka.startKafka(opts);
   return {
     bootstrap,

@@ -3,6 +3,7 @@
 // readiness from the "ready" event (the bound ports) and then /readyz, /metrics, and a stop by
 // signal with a SIGKILL after a grace period, by pid, with the exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Accounting } from '../../src/gateway.js'; // the "stopped" event's fields
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { httpGet } from './http.js';
 import { flowgateBin } from './paths.js';
 import { scrapeMetrics } from './prometheus.js';
 
+export type { Accounting };
+
 /** One log record: `msg` is the event's name, the other fields its details. */
 export interface LogEvent {
   level: string;
@@ -18,11 +21,6 @@ export interface LogEvent {
   [key: string]: unknown;
 }
 
-/** The accounting fields of the "stopped" event (src/gateway.ts). */
-export interface Accounting {
-  datagrams: { received: number; dropped: Record<string, number>; decoded: number };
-  records: { decoded: number; delivered: number; dropped: Record<string, number>; queued: number };
-}
 
 export interface Listening {
   /** UDP ports by family. */

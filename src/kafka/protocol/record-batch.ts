@@ -9,6 +9,7 @@
 // baseSequence i32 · records count i32 · records. A record: length varint · attributes i8 ·
 // timestampDelta varlong · offsetDelta varint · key (varint length, -1 = null) · value · headers.
 import { createRequire } from 'node:module';
+import type { RecordIndex } from '../../decoder/record-index.js';
 
 // @node-rs/crc32 is a native addon: loaded at the first batch, not on a worker's start-up path
 // (its dlopen is ~10 ms of the ~100 ms a worker takes to be ready).
@@ -157,14 +158,15 @@ export class BatchBuilder {
 
   /**
    * Appends up to `n` one-record messages from the decoder's output: message k's value is
-   * `value[start_k, end_k)` with end_k = index[(first + k) * stride], start_0 = `start` and
-   * start_k+1 = end_k + 1 (one newline between records). All get the same key, headers and
+   * `value[start_k, end_k)` with end_k the end of record `first + k` in `index`, start_0 =
+   * `start` and start_k+1 = end_k + index.gap (see decoder/record-index.ts). All get the same key, headers and
    * timestamp. Returns how many were appended (fewer when the batch fills or `maxCount` is met).
    * The values are copied in one block behind the batch and moved into place with copyWithin,
    * so nothing is allocated per record (Buffer.copy at an offset allocates a view per call).
    */
-  appendRun(key: Uint8Array | null, keyStart: number, keyLength: number, value: Buffer, start: number, index: Uint32Array, stride: number,
+  appendRun(key: Uint8Array | null, keyStart: number, keyLength: number, value: Buffer, start: number, index: RecordIndex,
     first: number, n: number, headers: Buffer, timestamp: number, maxCount: number): number {
+    const { entries, stride, endAt, gap } = index;
     if (this.count === 0) {
       this.baseTimestamp = timestamp;
       this.maxTimestamp = timestamp;
@@ -177,17 +179,17 @@ export class BatchBuilder {
     let m = 0;
     let from = start;
     while (m < limit) {
-      const end = index[(first + m) * stride]!;
+      const end = entries[(first + m) * stride + endAt]!;
       const length = end - from;
       const body = fixed + varintSize(this.count + m) + varintSize(length) + length;
       const size = varintSize(body) + body;
       if (this.length + total + size > this.capacity) break;
       total += size;
       m++;
-      from = end + 1;
+      from = end + gap;
     }
     if (m === 0) return 0;
-    const spanEnd = index[(first + m - 1) * stride]!;
+    const spanEnd = entries[(first + m - 1) * stride + endAt]!;
     const scratch = this.length + total; // every record lands below this: no overlap with its source
     this.#ensure(scratch + spanEnd - start);
     const b = this.buffer;
@@ -196,7 +198,7 @@ export class BatchBuilder {
     let at = this.length;
     from = start;
     for (let k = 0; k < m; k++) {
-      const end = index[(first + k) * stride]!;
+      const end = entries[(first + k) * stride + endAt]!;
       const length = end - from;
       at = writeVarint(b, at, fixed + varintSize(this.count) + varintSize(length) + length);
       b[at++] = 0;
@@ -215,7 +217,7 @@ export class BatchBuilder {
       for (let i = 0; i < headers.length; i++) b[at + i] = headers[i]!;
       at += headers.length;
       this.count++;
-      from = end + 1;
+      from = end + gap;
     }
     this.length = at;
     if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;

@@ -1,0 +1,188 @@
+// The decoder module's description of itself, read from its exports and checked once per
+// module: its ABI version, closed lists (decode statuses, record fields), capacities, counter
+// slots, and every layout the host reads in its memory (the record index, the describe
+// entries). Nothing here is a copy of a number in assembly/: a missing or inconsistent export
+// is a DecoderError naming it. Only the value types of the layouts (u8 / u16 / u32 / f64 at
+// the exported offsets) are the host's, and they belong to ABI_VERSION.
+
+/** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
+export const ABI_VERSION = 4;
+
+export class DecoderError extends Error {
+  readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
+  constructor(code: DecoderError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Widths in bytes of the describeSessions() entry fields the host reads (assembly/describe.ts SessionEntry). */
+const SESSION_FIELDS = {
+  Address: 16, Port: 2, Version: 1, Domain: 4, Templates: 4, SamplingRate: 4, Datagrams: 8, Records: 8,
+  SequenceLostRecords: 8, LastSeenMs: 8, Index: 4,
+} as const;
+/** Widths of the describeTemplates() entry header fields (assembly/describe.ts TemplateEntry). */
+const TEMPLATE_FIELDS = { Session: 4, Id: 2, Kind: 1, FieldCount: 2, ScopeFields: 2, DefinedMs: 8 } as const;
+
+/** Byte offsets of an entry's fields, and `Bytes`: the entry size. */
+export type EntryLayout<F> = { readonly [K in keyof F]: number } & { readonly Bytes: number };
+
+/** A template field word (assembly/templates.ts TemplateField). */
+export interface TemplateFieldLayout {
+  readonly Bytes: number;
+  readonly IdShift: number;
+  readonly IdMask: number;
+  readonly EnterpriseBit: number;
+  readonly LengthMask: number;
+}
+
+export interface DecoderAbi {
+  /** Decode outcomes by code, as the decoder names them: index 0 is "ok", every other is a drop reason. */
+  readonly statuses: readonly string[];
+  /** The statuses that reject a whole datagram (codes 1 to LAST_DATAGRAM_STATUS). */
+  readonly datagramStatuses: readonly string[];
+  /** Status.DecoderTrap: counted by the host when decode() traps. */
+  readonly trapStatus: number;
+  /** Output field names in emit order (JSON keys). */
+  readonly recordFields: readonly string[];
+  /** The largest datagram decode() takes (the input region). */
+  readonly inCapacity: number;
+  readonly outCapacity: number;
+  readonly maxRecordsOut: number;
+  readonly counterSlots: number;
+  /** COUNTER_* and GAUGE_* slot numbers by export name. */
+  readonly slots: Readonly<Record<string, number>>;
+  /** The record index layout (see record-index.ts), without its memory. */
+  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly gap: number };
+  readonly session: EntryLayout<typeof SESSION_FIELDS>;
+  readonly template: EntryLayout<typeof TEMPLATE_FIELDS>;
+  readonly templateField: TemplateFieldLayout;
+  readonly templateKindOptions: number;
+  /** The exporter-state snapshot (assembly/state.ts): what src/state/ needs to pick sessions out of one. */
+  readonly state: {
+    readonly version: number; readonly capacity: number; readonly headerBytes: number;
+    readonly lengthOffset: number; readonly addressOffset: number; readonly keyBytes: number;
+  };
+}
+
+function mismatch(message: string): DecoderError {
+  return new DecoderError('FG_ERR_ABI_MISMATCH', `decoder ABI: ${message} (rebuild with npm run build)`);
+}
+
+function global(instance: WebAssembly.Instance, name: string): number {
+  const g = instance.exports[name];
+  if (!(g instanceof WebAssembly.Global)) throw mismatch(`the module does not export ${name}`);
+  return Number(g.value);
+}
+
+/** "UnknownTemplate" -> "unknown_template" */
+function snake(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/** The members of exported enum `name` by value, snake_cased; checked to run 0..count-1 without gaps. */
+function exportedEnum(instance: WebAssembly.Instance, name: string, count: number): string[] {
+  const names: string[] = [];
+  for (const key of Object.keys(instance.exports)) {
+    if (key.startsWith(`${name}.`)) names[global(instance, key)] = snake(key.slice(name.length + 1));
+  }
+  for (let i = 0; i < count; i++) {
+    if (names[i] === undefined) throw mismatch(`${name} has no member ${i} of ${count}`);
+  }
+  if (names.length !== count) throw mismatch(`${name} has ${names.length} members, its count says ${count}`);
+  return names;
+}
+
+/** Reads entry layout `name` (offsets of `widths`' fields and Bytes), checking each field lies inside the entry and none overlap. */
+function entryLayout<F extends Record<string, number>>(instance: WebAssembly.Instance, name: string, widths: F): EntryLayout<F> {
+  const bytes = global(instance, `${name}.Bytes`);
+  const layout: Record<string, number> = { Bytes: bytes };
+  const spans: [string, number, number][] = [];
+  for (const [field, width] of Object.entries(widths)) {
+    const at = global(instance, `${name}.${field}`);
+    if (!Number.isInteger(at) || at < 0 || at + width > bytes) {
+      throw mismatch(`${name}.${field} = ${at} (${width} bytes) does not fit ${name}.Bytes = ${bytes}`);
+    }
+    for (const [other, from, to] of spans) {
+      if (at < to && from < at + width) throw mismatch(`${name}.${field} = ${at} overlaps ${name}.${other} = ${from}`);
+    }
+    spans.push([field, at, at + width]);
+    layout[field] = at;
+  }
+  return layout as EntryLayout<F>;
+}
+
+function indexLayout(instance: WebAssembly.Instance): DecoderAbi['index'] {
+  const stride = global(instance, 'RecordIndex.Words');
+  const endAt = global(instance, 'RecordIndex.EndAt');
+  const hashAt = global(instance, 'RecordIndex.HashAt');
+  const gap = global(instance, 'RecordIndex.Gap');
+  if (!(Number.isInteger(stride) && stride >= 1)) throw mismatch(`RecordIndex.Words = ${stride}, expected at least 1`);
+  for (const [name, at] of [['EndAt', endAt], ['HashAt', hashAt]] as const) {
+    if (!(Number.isInteger(at) && at >= 0 && at < stride)) throw mismatch(`RecordIndex.${name} = ${at} is not a word of a ${stride}-word entry`);
+  }
+  if (endAt === hashAt) throw mismatch(`RecordIndex.EndAt and RecordIndex.HashAt are both word ${endAt}`);
+  if (!(Number.isInteger(gap) && gap >= 0)) throw mismatch(`RecordIndex.Gap = ${gap}, expected a byte count`);
+  return { stride, endAt, hashAt, gap };
+}
+
+function templateFieldLayout(instance: WebAssembly.Instance): TemplateFieldLayout {
+  const f = {
+    Bytes: global(instance, 'TemplateField.Bytes'),
+    IdShift: global(instance, 'TemplateField.IdShift'),
+    IdMask: global(instance, 'TemplateField.IdMask'),
+    EnterpriseBit: global(instance, 'TemplateField.EnterpriseBit'),
+    LengthMask: global(instance, 'TemplateField.LengthMask'),
+  };
+  if (f.Bytes !== 4) throw mismatch(`TemplateField.Bytes = ${f.Bytes}, the host reads u32 words`);
+  const id = f.IdMask * 2 ** f.IdShift; // the id's bits in the word
+  const enterprise = 2 ** f.EnterpriseBit;
+  const fits = id < 2 ** 32 && f.EnterpriseBit < 32 && f.LengthMask < 2 ** 32;
+  const disjoint = fits && (id & f.LengthMask) === 0 && (enterprise & (id | f.LengthMask)) === 0;
+  if (!fits || !disjoint) throw mismatch('TemplateField id, enterprise bit and length overlap or do not fit a u32');
+  return f;
+}
+
+/** Reads and checks the description of the module `instance` belongs to (not initialised: only its constants are read). */
+export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
+  const version = global(instance, 'ABI_VERSION');
+  if (version !== ABI_VERSION) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder ABI ${version}, host expects ${ABI_VERSION}: rebuild with npm run build`);
+  const statusCount = global(instance, 'STATUS_COUNT');
+  const statuses = exportedEnum(instance, 'Status', statusCount);
+  if (statuses[0] !== 'ok') throw mismatch(`Status 0 is ${statuses[0]}, expected Ok`);
+  const lastDatagram = global(instance, 'LAST_DATAGRAM_STATUS');
+  if (!(lastDatagram >= 1 && lastDatagram < statusCount)) throw mismatch(`LAST_DATAGRAM_STATUS = ${lastDatagram} is not a status`);
+  const trapStatus = global(instance, 'Status.DecoderTrap');
+  if (trapStatus > lastDatagram) throw mismatch('Status.DecoderTrap is not a whole-datagram status (above LAST_DATAGRAM_STATUS)');
+  const counterSlots = global(instance, 'COUNTER_SLOTS');
+  const slots: Record<string, number> = {};
+  for (const key of Object.keys(instance.exports)) {
+    if (!key.startsWith('COUNTER_') && !key.startsWith('GAUGE_')) continue;
+    if (key === 'COUNTER_SLOTS') continue;
+    slots[key] = global(instance, key);
+    if (slots[key]! >= counterSlots) throw mismatch(`${key} = ${slots[key]} is past COUNTER_SLOTS = ${counterSlots}`);
+  }
+  if (slots.COUNTER_STATUS_BASE === undefined) throw mismatch('the module does not export COUNTER_STATUS_BASE');
+  if (slots.COUNTER_STATUS_BASE + statusCount > counterSlots) throw mismatch('the status counters run past COUNTER_SLOTS');
+  return Object.freeze({
+    statuses: Object.freeze(statuses),
+    datagramStatuses: Object.freeze(statuses.slice(1, lastDatagram + 1)),
+    trapStatus,
+    recordFields: Object.freeze(exportedEnum(instance, 'Field', global(instance, 'FIELD_COUNT'))),
+    inCapacity: global(instance, 'IN_CAPACITY'),
+    outCapacity: global(instance, 'OUT_CAPACITY'),
+    maxRecordsOut: global(instance, 'MAX_RECORDS_OUT'),
+    counterSlots,
+    slots: Object.freeze(slots),
+    index: Object.freeze(indexLayout(instance)),
+    session: Object.freeze(entryLayout(instance, 'SessionEntry', SESSION_FIELDS)),
+    template: Object.freeze(entryLayout(instance, 'TemplateEntry', TEMPLATE_FIELDS)),
+    templateField: Object.freeze(templateFieldLayout(instance)),
+    templateKindOptions: global(instance, 'TemplateKind.Options'),
+    state: Object.freeze({
+      version: global(instance, 'STATE_VERSION'), capacity: global(instance, 'STATE_CAPACITY'),
+      headerBytes: global(instance, 'STATE_HEADER_BYTES'), lengthOffset: global(instance, 'STATE_SESSION_LENGTH'),
+      addressOffset: global(instance, 'STATE_SESSION_ADDRESS'), keyBytes: global(instance, 'STATE_SESSION_KEY_BYTES'),
+    }),
+  });
+}

@@ -1,0 +1,29 @@
+// The decoder's settings and their defaults, defined once: the config schema's `decoder`
+// section (src/config/schema.ts) and `flowgate decode` take their defaults from here.
+// No WebAssembly here, so the config can import it without loading the decoder.
+
+export interface DecoderOptions {
+  /** Seconds after which a template that was not sent again is forgotten (RFC 7011 section 8.4). 0 = never. */
+  templateLifetimeSec: number;
+  /** Key templates by (exporter address, domain) only, for exporters that change source ports. */
+  ignoreExporterPort: boolean;
+  /** Output fields, by JSON name; undefined = all (KFlow's ten always, the others when present). */
+  fields?: readonly string[];
+  /** Data sets waiting for their template: bytes in total, per (exporter, domain, template id), and age. */
+  heldMaxBytes: number;
+  heldPerTemplateBytes: number;
+  heldMaxAgeMs: number;
+  maxTemplatesPerExporter: number;
+  /** Transport sessions (exporter, port, domain) one decoder keeps. */
+  maxSessions: number;
+}
+
+export const defaultDecoderOptions: Readonly<DecoderOptions> = Object.freeze({
+  templateLifetimeSec: 1800,
+  ignoreExporterPort: false,
+  heldMaxBytes: 1 << 20,
+  heldPerTemplateBytes: 64 << 10,
+  heldMaxAgeMs: 30_000,
+  maxTemplatesPerExporter: 256,
+  maxSessions: 2048,
+});

@@ -1,0 +1,23 @@
+// The decoder's record index as every host reader sees it. The decoder writes its records as
+// JSON lines and one index entry per record; the entry layout is the module's own
+// (assembly/layout.ts RecordIndex, exported, read and checked by src/decoder/abi.ts at load),
+// so no reader assumes it. Record k of a decode runs from `start_k` to
+// `end_k = entries[k * stride + endAt]` (exclusive: where its "\n" is), its flow hash is
+// `entries[k * stride + hashAt]`, and `start_0 = 0`, `start_k+1 = end_k + gap`.
+//
+// Hot loops read the fields into locals once per datagram, e.g.
+//   const { entries, stride, endAt, gap } = index;
+//   for (let k = 0, start = 0; k < n; k++) { const end = entries[k * stride + endAt]!; ...; start = end + gap; }
+
+export interface RecordIndex {
+  /** u32 words, `stride` per record, valid for the records of the last decode. */
+  readonly entries: Uint32Array;
+  /** Words per record. */
+  readonly stride: number;
+  /** Word of an entry holding the record's end offset in the output. */
+  readonly endAt: number;
+  /** Word of an entry holding the record's flow hash. */
+  readonly hashAt: number;
+  /** Bytes from one record's end offset to the next record's start (the newline). */
+  readonly gap: number;
+}

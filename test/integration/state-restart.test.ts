@@ -1,0 +1,166 @@
+// Exporter state survives a gateway restart (real processes, real UDP, the real broker): a
+// gateway learns a capture's templates, stops (SIGTERM) or is killed (SIGKILL, once the state
+// was saved), and a new gateway on the same state.dir decodes datagrams that carry only data
+// at once: nothing held, no unknown template, every record delivered. A corrupt state file is
+// set aside, logged and counted, and the gateway starts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WasmDecoder, stateLayout } from '../../src/decoder/wasm.js';
+import { readStateFile } from '../../src/state/file.js';
+import { GatewayProcess } from '../support/gateway-process.js';
+import { testBrokers } from '../support/broker.js';
+import { uniqueTopic, waitForCount } from '../support/kafka-topics.js';
+import { pcapsDir } from '../support/corpus.js';
+import { readDatagrams, dataOnly, type CaptureDatagram } from '../state/capture-split.js';
+
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+function configYaml(stateDir: string, topic: string, workers: number, saveIntervalMs = 2000): string {
+  return `listen: { udp: ["127.0.0.1:0"] }
+http: { listen: "127.0.0.1:0" }
+workers: ${workers}
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
+routing: { default_topic: ${topic} }
+state: { dir: ${JSON.stringify(stateDir)}, save_interval_ms: ${saveIntervalMs} }
+stats: { log_interval_s: 0 }
+`;
+}
+
+async function start(t: { after(fn: () => unknown): void }, yaml: string): Promise<{ gw: GatewayProcess; udp: number; metrics: () => Promise<Map<string, number>> }> {
+  const gw = new GatewayProcess(yaml);
+  t.after(() => gw.dispose());
+  const ready = await gw.waitFor('ready');
+  const udp = (await gw.ready()).udp.v4!;
+  const metrics = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${ready.http as number}/metrics`)).text());
+  return { gw, udp, metrics };
+}
+
+/** Sends each datagram's `part` from one socket (one exporter: 127.0.0.1 and the socket's port). */
+async function send(socket: Socket, port: number, datagrams: CaptureDatagram[], part: (m: Uint8Array) => Uint8Array | null): Promise<void> {
+  let n = 0;
+  for (const d of datagrams) {
+    const message = part(d.payload);
+    if (!message) continue;
+    await new Promise<void>((resolve, reject) => socket.send(message, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+    if (++n % 32 === 0) await new Promise((r) => setTimeout(r, 2)); // stays far below what the rings take
+  }
+}
+
+async function exporterSocket(t: { after(fn: () => unknown): void }): Promise<Socket> {
+  const socket = createSocket('udp4');
+  t.after(() => socket.close());
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return socket;
+}
+
+/** Records the data-only datagrams give once the whole capture's templates are known. */
+function expectedRecords(datagrams: CaptureDatagram[]): { full: number; dataOnly: number } {
+  const d = new WasmDecoder();
+  let full = 0;
+  for (const g of datagrams) full += Math.max(0, d.decode(g.payload, g.address, g.port, g.timeMs));
+  let data = 0;
+  for (const g of datagrams) {
+    const m = dataOnly(g.payload);
+    if (m) data += Math.max(0, d.decode(m, g.address, g.port, g.timeMs));
+  }
+  return { full, dataOnly: data };
+}
+
+function stateDir(t: { after(fn: () => unknown): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-state-it-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Checks the restarted gateway decoded every data-only record at once and delivered it. */
+async function assertDecodedAtOnce(gw: { metrics: () => Promise<Map<string, number>> }, topic: string, expected: number): Promise<void> {
+  assert.equal(await waitForCount(testBrokers(), topic, expected), expected);
+  const m = await gw.metrics();
+  assert.equal(m.get('flowgate_held_sets'), 0);
+  assert.equal(m.get('flowgate_decoder_events_total{reason="unknown_template"}'), 0);
+  assert.equal(m.get('flowgate_records_received_total'), expected);
+  assert.equal(m.get(`flowgate_records_delivered_total{tenant="_unknown",topic="${topic}"}`), expected);
+  assert.equal(m.get('flowgate_state_files_rejected_total{reason="bad_checksum"}'), 0);
+}
+
+for (const [capture, workers] of [['softflowd_v10_mixed', 2], ['softflowd_v9_mixed', 1]] as const) {
+  test(`${capture}: after SIGTERM, a new gateway on the same state.dir decodes data-only datagrams at once`, async (t) => {
+    const datagrams = readDatagrams(join(pcapsDir, `${capture}.pcap`));
+    const expected = expectedRecords(datagrams);
+    const dir = stateDir(t);
+    const socket = await exporterSocket(t);
+
+    const topic1 = uniqueTopic('flows.state1');
+    const first = await start(t, configYaml(dir, topic1, workers));
+    await send(socket, first.udp, datagrams, (m) => m);
+    assert.equal(await waitForCount(testBrokers(), topic1, expected.full), expected.full);
+    const stopped = await first.gw.stop('SIGTERM');
+    assert.equal(stopped.code, 0);
+    assert.ok(readdirSync(dir).some((n) => /^worker-\d+\.state$/.test(n)));
+
+    const topic2 = uniqueTopic('flows.state2');
+    const second = await start(t, configYaml(dir, topic2, workers));
+    await second.gw.waitFor('exporter state restored', { timeoutMs: 10_000, match: (l) => (l.sessions as number) === 1 });
+    await send(socket, second.udp, datagrams, dataOnly);
+    await assertDecodedAtOnce(second, topic2, expected.dataOnly);
+  });
+}
+
+test('after SIGKILL, templates saved before the kill are restored: data-only datagrams decode at once', async (t) => {
+  const datagrams = readDatagrams(join(pcapsDir, 'softflowd_v10_mixed.pcap'));
+  const expected = expectedRecords(datagrams);
+  const dir = stateDir(t);
+  const socket = await exporterSocket(t);
+  const topic1 = uniqueTopic('flows.statek1');
+  const first = await start(t, configYaml(dir, topic1, 1, 500));
+  await send(socket, first.udp, datagrams, (m) => m);
+  assert.equal(await waitForCount(testBrokers(), topic1, expected.full), expected.full);
+  // Wait (no time assumed) until a periodic save holds the templates, then kill without a stop.
+  const learnt = new WasmDecoder();
+  for (const g of datagrams) learnt.decode(g.payload, g.address, g.port, g.timeMs);
+  const templates = learnt.templates().length;
+  const saved = (): number => {
+    const file = readStateFile(join(dir, 'worker-0.state'), stateLayout().version);
+    if (!file || 'reason' in file) return 0;
+    const d = new WasmDecoder();
+    d.importState(file.payload, Date.now());
+    return d.templates().length;
+  };
+  for (let i = 0; i < 200 && saved() < templates; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(saved(), templates);
+  first.gw.child.kill('SIGKILL');
+  assert.equal(await first.gw.exited, null);
+
+  const topic2 = uniqueTopic('flows.statek2');
+  const second = await start(t, configYaml(dir, topic2, 1, 500));
+  await send(socket, second.udp, datagrams, dataOnly);
+  await assertDecodedAtOnce(second, topic2, expected.dataOnly);
+});
+
+test('a corrupt state file: the gateway starts, logs it once and counts it', async (t) => {
+  const dir = stateDir(t);
+  writeFileSync(join(dir, 'worker-0.state'), 'FGST this is not what a state file holds');
+  const topic = uniqueTopic('flows.statebad');
+  const gw = await start(t, configYaml(dir, topic, 1));
+  const line = await gw.gw.waitFor('state file set aside: starting without its exporter state');
+  assert.equal(line.reason, 'format_version');
+  assert.equal(gw.gw.count(line.msg), 1);
+  const m = await gw.metrics();
+  assert.equal(m.get('flowgate_state_files_rejected_total{reason="format_version"}'), 1);
+  assert.equal(m.get('flowgate_state_files_rejected_total{reason="bad_checksum"}'), 0);
+  assert.ok(readdirSync(dir).some((n) => n.startsWith('worker-0.state.bad-')));
+  const stopped = await gw.gw.stop('SIGTERM');
+  assert.equal(stopped.code, 0);
+});
