@@ -19,6 +19,7 @@ import { workerAccounting, Slot } from '../pipeline/accounting.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { StateKeeper, type StateSettings } from '../state/keeper.js';
+import { quarantine } from '../state/quarantine.js';
 
 export interface WorkerInit {
   index: number;
@@ -142,7 +143,7 @@ export function startWorker(init: WorkerInit): void {
     const addressOffset = ring.addressOffset(slot);
     const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
     acct[Slot.datagrams]++;
-    if (n === trapped) log.error('decoder trapped: instance restarted without its templates, datagram kept', { exporter: addressText(ringBytes, addressOffset), bytes: ring.payloadLength(slot) });
+    if (n === trapped) recoverFromTrap(now);
     if (n <= 0) return;
     acct[Slot.decoded] += n;
     const route = router.route(ringBytes, addressOffset);
@@ -182,6 +183,24 @@ export function startWorker(init: WorkerInit): void {
       producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
       start = end + gap;
     }
+  };
+
+  /**
+   * The decoder trapped (a bug: counted as decoder_trap, its instance already re-created empty):
+   * the datagram goes to the quarantine folder and the exporters' saved state is restored, so
+   * their data decodes on without waiting for templates to be sent again.
+   */
+  const recoverFromTrap = (now: number): void => {
+    const trap = decoder.lastTrap!;
+    let file: string | null = null;
+    try {
+      file = quarantine(init.state.dir, trap);
+    } catch (err) {
+      log.sampled('error', 'quarantine', 'could not quarantine a datagram the decoder trapped on', { error: (err as Error).message });
+    }
+    const sessions = keeper.restore(decoder, now);
+    log.sampled('error', 'decoder-trap', 'decoder trapped: instance re-created with the saved exporter state, datagram quarantined',
+      { exporter: addressText(trap.address), port: trap.port, bytes: trap.bytes.length, error: trap.error, quarantined: file, sessionsRestored: sessions });
   };
 
   /** What /api/exporters and /api/templates show: read from the decoder, not kept per packet. */
