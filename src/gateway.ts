@@ -1,6 +1,7 @@
 // The gateway's components, built in data-path order and stopped in reverse:
 //   UdpReceiver -> PacketRing (per worker) -> worker: WasmDecoder -> TenantRouter -> RecordProducer -> Kafka
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DecoderPool, type PoolOptions } from './decoder/pool.js';
 import { discardPrewarmedWorkers } from './decoder/prewarm.js';
@@ -30,7 +31,7 @@ export interface Gateway {
 }
 
 /** Keys that a reload cannot change: they shape sockets, threads and memory. */
-const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'http', 'state'] as const;
+const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'spool', 'http', 'state'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
@@ -84,6 +85,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 /** The decoder pool a configuration asks for: worker count, rings, and what each worker starts with. */
 export function poolOptions(config: Config, log: Logger): PoolOptions {
   const workers = config.workers || availableParallelism();
+  const spool = config.spool;
   return {
     workers,
     ring: config.ring,
@@ -102,6 +104,11 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
       kafka: config.kafka,
       routing: config.routing,
       output: { key: config.kafka.key, records_per_message: config.kafka.records_per_message },
+      // Each worker spools into a directory of its own, with an equal share of spool.max_bytes.
+      spool: spool.dir === '' ? null : {
+        dir: resolve(spool.dir), maxBytes: Math.floor(spool.max_bytes / workers), fsyncIntervalMs: spool.fsync_interval_ms,
+        segmentBytes: spool.segment_bytes, queueHighWater: spool.queue_high_water,
+      },
       logLevel: config.log.level as LogLevel,
       state: { ...config.state, workers },
     },

@@ -159,6 +159,25 @@ export class Metrics {
       collect() { this.reset(); for (const w of totals.live()) this.set({ worker: String(w.worker) }, w.queuedRecords); } });
     new client.Gauge({ name: 'flowgate_kafka_queue_bytes', help: 'Bytes waiting for Kafka, by worker', labelNames: ['worker'], registers: [r],
       collect() { this.reset(); for (const w of totals.live()) this.set({ worker: String(w.worker) }, w.queuedBytes); } });
+    // The disk spool: its record count is the accounting's (exact); the rest from the workers' reports.
+    const spools = (which: WorkerStats[]) => which.map((w) => w.spool).filter((x) => x !== null);
+    new client.Gauge({ name: 'flowgate_spool_bytes', help: 'Bytes of the disk spool\'s files, all workers', registers: [r],
+      collect() { this.set(spools(totals.live()).reduce((n, s) => n + s.bytes, 0)); } });
+    new client.Gauge({ name: 'flowgate_spool_records', help: 'Flow records in the disk spool waiting for Kafka', registers: [r],
+      collect() { this.set(g.accounting().records.spooled); } });
+    new client.Gauge({ name: 'flowgate_spool_oldest_record_age_seconds', help: 'Age of the oldest record in the disk spool (0 when empty)', registers: [r],
+      collect() {
+        const oldest = Math.min(...spools(totals.live()).map((s) => s.oldestReceivedAt ?? Infinity));
+        this.set(oldest === Infinity ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      } });
+    new client.Counter({ name: 'flowgate_spool_written_records_total', help: 'Flow records written to the disk spool', registers: [r],
+      collect() { mirror(this, [[{}, spools(totals.all()).reduce((n, s) => n + s.written, 0)]]); } });
+    new client.Counter({ name: 'flowgate_spool_replayed_records_total', help: 'Flow records read back from the disk spool and sent to Kafka', registers: [r],
+      collect() { mirror(this, [[{}, spools(totals.all()).reduce((n, s) => n + s.replayed, 0)]]); } });
+    new client.Counter({ name: 'flowgate_spool_recovered_records_total', help: 'Flow records found in the disk spool at start (taken in by an earlier run)', registers: [r],
+      collect() { mirror(this, [[{}, g.accounting().records.recovered]]); } });
+    new client.Counter({ name: 'flowgate_spool_corrupt_entries_total', help: 'Spool entries found damaged on disk and cut off (records counted in records_dropped_total{reason="spool_corrupt"} when known)', registers: [r],
+      collect() { mirror(this, [[{}, spools(totals.all()).reduce((n, s) => n + s.corruptEntries, 0)]]); } });
     new client.Gauge({ name: 'flowgate_kafka_connected', help: '1 when the worker\'s producer is connected', labelNames: ['worker'], registers: [r],
       collect() { this.reset(); for (const w of totals.live()) this.set({ worker: String(w.worker) }, w.kafkaConnected ? 1 : 0); } });
     new client.Counter({ name: 'flowgate_kafka_errors_total', help: 'Kafka client errors, by code (kafkajs error type)', labelNames: ['code'], registers: [r],

@@ -16,7 +16,7 @@ import { parseYamlValue } from './yaml.js';
 
 export const envPrefix = 'FLOWGATE_';
 /** FLOWGATE_ variables that are not configuration keys (the test corpus location). */
-export const envNotConfig: ReadonlySet<string> = new Set(['FLOWGATE_CORPUS']);
+export const envNotConfig: ReadonlySet<string> = new Set(['FLOWGATE_CORPUS', 'FLOWGATE_DECODER_BUILD']);
 
 export interface Override {
   path: Path;

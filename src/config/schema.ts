@@ -163,6 +163,14 @@ export const configSchema = strictMapping({
     }).default(false),
     sasl: z.union([z.null(), saslOptions], { error: expected('null or a mapping of mechanism, username, password') }).default(null),
   }),
+  spool: section({
+    dir: z.string({ error: expected('a directory path, or "" for no spool') }).default(''),
+    max_bytes: int(1 << 20, Number.MAX_SAFE_INTEGER, 'an integer of at least 1048576').default(1073741824),
+    fsync_interval_ms: int(0, 60000).default(1000),
+    segment_bytes: int(1 << 20, 1 << 30).default(16777216),
+    queue_high_water: z.number({ error: expected('a number from 0.1 to 1') }).min(0.1, { error: 'expected a number from 0.1 to 1' })
+      .max(1, { error: 'expected a number from 0.1 to 1' }).default(0.75),
+  }),
   routing: section({
     default_topic: topic.default('ipfix'),
     unknown_exporters: oneOf(['default', 'drop']).default('default'),

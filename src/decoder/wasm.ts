@@ -74,8 +74,19 @@ let compiled: WebAssembly.Module | undefined;
 
 /** The compiled release module; compiled once per thread on first use, or handed to workers. */
 export function decoderModule(): WebAssembly.Module {
-  if (!compiled) compiled = compileDecoder(decoderWasmPath('release'));
+  if (!compiled) compiled = compileDecoder(decoderWasmPath(decoderBuild()));
   return compiled;
+}
+
+/**
+ * The decoder build the gateway runs: release, unless FLOWGATE_DECODER_BUILD names another
+ * (debug: assertions kept; trap: traps on demand, for the tests that prove a trap is survived).
+ */
+function decoderBuild(): 'release' | 'debug' | 'trap' {
+  const build = process.env.FLOWGATE_DECODER_BUILD;
+  if (build === undefined || build === '' || build === 'release') return 'release';
+  if (build === 'debug' || build === 'trap') return build;
+  throw new DecoderError('FG_ERR_DECODER_CONFIG', `FLOWGATE_DECODER_BUILD="${build}": expected release, debug or trap`);
 }
 
 /** Compiles a decoder build (tests load the debug and trap builds, see src/paths.ts). */

@@ -7,6 +7,8 @@ import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
 import { TenantRouter } from '../route/tenants.js';
 import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
+import type { SpoolSettings } from '../kafka/spool-gate.js';
+import { join } from 'node:path';
 import { encodeHeaders } from '../kafka/protocol/record-batch.js';
 import { FlowKeyWriter } from '../kafka/flow-key.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -17,6 +19,7 @@ import { workerAccounting, Slot } from '../pipeline/accounting.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { StateKeeper, type StateSettings } from '../state/keeper.js';
+import { quarantine } from '../state/quarantine.js';
 
 export interface WorkerInit {
   index: number;
@@ -28,6 +31,8 @@ export interface WorkerInit {
   kafka: KafkaSettings;
   routing: Config['routing'];
   output: { key: 'none' | 'dvc' | 'flow'; records_per_message: 1 | 'datagram' };
+  /** The disk spool (kafka/spool-gate.ts): this worker's share of it, under `dir`/worker-<index>; null: none. */
+  spool: (SpoolSettings & { dir: string }) | null;
   /** The live tap's subscription when the worker starts (null: none). */
   tap: TapSpec | null;
   logLevel: LogLevel;
@@ -67,7 +72,7 @@ export function startWorker(init: WorkerInit): void {
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
     droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
-    kafkaErrors: {}, latencyMs: [], stateFilesRejected: keeper.rejected,
+    kafkaErrors: {}, latencyMs: [], spool: null, stateFilesRejected: keeper.rejected,
   };
   const tap = new TapForwarder();
   tap.configure(init.tap);
@@ -75,7 +80,8 @@ export function startWorker(init: WorkerInit): void {
     const batch = tap.flush();
     if (batch) port.postMessage({ type: 'tap', batch } satisfies FromWorker);
   }, TAP_FLUSH_MS);
-  const producer = new RecordProducer(init.kafka, {
+  const spool = init.spool ? { ...init.spool, dir: join(init.spool.dir, `worker-${init.index}`) } : null;
+  const producer = new RecordProducer({ ...init.kafka, spool }, {
     delivered(tenant, topic, records, latencyMs) {
       const key = `${tenant}\t${topic}`;
       stats.delivered[key] = (stats.delivered[key] ?? 0) + records;
@@ -85,6 +91,13 @@ export function startWorker(init: WorkerInit): void {
     dropped(reason, tenant, records) {
       acct[Slot[reason]] += records;
       stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + records;
+    },
+    spooled(delta) {
+      acct[Slot.spooled] += delta;
+    },
+    recovered(records) {
+      acct[Slot.recovered] += records;
+      acct[Slot.spooled] += records;
     },
     error(code) {
       stats.kafkaErrors[code] = (stats.kafkaErrors[code] ?? 0) + 1;
@@ -118,6 +131,7 @@ export function startWorker(init: WorkerInit): void {
     stats.queuedRecords = producer.queuedRecords;
     stats.queuedBytes = producer.queuedBytes;
     stats.kafkaConnected = producer.connected;
+    stats.spool = producer.spoolStats();
     const copy = structuredClone(stats);
     if (latency) stats.latencyMs.length = 0;
     else copy.latencyMs = [];
@@ -129,7 +143,7 @@ export function startWorker(init: WorkerInit): void {
     const addressOffset = ring.addressOffset(slot);
     const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
     acct[Slot.datagrams]++;
-    if (n === trapped) log.error('decoder trapped: instance restarted without its templates, datagram kept', { exporter: addressText(ringBytes, addressOffset), bytes: ring.payloadLength(slot) });
+    if (n === trapped) recoverFromTrap(now);
     if (n <= 0) return;
     acct[Slot.decoded] += n;
     const route = router.route(ringBytes, addressOffset);
@@ -169,6 +183,24 @@ export function startWorker(init: WorkerInit): void {
       producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
       start = end + gap;
     }
+  };
+
+  /**
+   * The decoder trapped (a bug: counted as decoder_trap, its instance already re-created empty):
+   * the datagram goes to the quarantine folder and the exporters' saved state is restored, so
+   * their data decodes on without waiting for templates to be sent again.
+   */
+  const recoverFromTrap = (now: number): void => {
+    const trap = decoder.lastTrap!;
+    let file: string | null = null;
+    try {
+      file = quarantine(init.state.dir, trap);
+    } catch (err) {
+      log.sampled('error', 'quarantine', 'could not quarantine a datagram the decoder trapped on', { error: (err as Error).message });
+    }
+    const sessions = keeper.restore(decoder, now);
+    log.sampled('error', 'decoder-trap', 'decoder trapped: instance re-created with the saved exporter state, datagram quarantined',
+      { exporter: addressText(trap.address), port: trap.port, bytes: trap.bytes.length, error: trap.error, quarantined: file, sessionsRestored: sessions });
   };
 
   /** What /api/exporters and /api/templates show: read from the decoder, not kept per packet. */
@@ -241,6 +273,12 @@ export function startWorker(init: WorkerInit): void {
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
   run().catch((err: unknown) => {
     log.error('worker failed', { error: (err as Error).stack ?? String(err) });
+    // What it holds in memory goes to the spool first: the pool counts only the rest as worker_failed.
+    try {
+      producer.evacuate();
+    } catch (e) {
+      log.error('worker could not spool its queue before exiting', { error: (e as Error).message });
+    }
     process.exit(1);
   });
 }

@@ -5,16 +5,20 @@
 //   sequences.ts    idempotence: producer id and per-partition sequence numbers
 //   protocol/       the wire: RecordBatch v2, the Produce request and response, compression
 //   client.ts       the broker connection (kafkajs, through kafkajs-internals.ts)
-// Every record ends up delivered or dropped with a reason: a broker that is down keeps batches
-// queued and retried; only when the queue is full are new records dropped ("queue_full"); errors
-// the broker will repeat drop the batch ("kafka_rejected"); what is left when the flush timeout
-// runs out at exit is "shutdown".
+//   spool-gate.ts   with spool.dir: batches that cannot be delivered now go to the disk spool
+//                   (src/spool/) and come back from it when their partition takes them again
+// Every record ends up delivered, spooled, or dropped with a reason: a broker that is down keeps
+// batches queued and retried (spooled, with a spool); only when the queue is full are new records
+// dropped ("queue_full"); errors the broker will repeat drop the batch ("kafka_rejected"); what
+// is left when the flush timeout runs out at exit is spooled, or dropped ("shutdown").
 import type { Logger } from '../log.js';
 import { Accumulator } from './accumulator.js';
 import { KafkaClient, type ClientSettings, type ProduceClient } from './client.js';
 import { producerDropReasons, supportedCompressions, type CompressionName, type ProducerDropReason } from './names.js';
 import type { QueuedBatch } from './queued-batch.js';
 import { Sender } from './sender.js';
+import { SpoolGate, type SpoolSettings } from './spool-gate.js';
+import type { SpoolDropReason } from '../pipeline/drop-reasons.js';
 import type { RecordIndex } from '../decoder/record-index.js';
 
 export { supportedCompressions, producerDropReasons, type ProducerDropReason };
@@ -33,13 +37,22 @@ export interface KafkaSettings extends ClientSettings {
   max_in_flight: number;
   /** discard: count records as delivered without sending them (benchmarks: what Kafka costs). */
   sink: 'kafka' | 'discard';
+  /** The disk spool of this producer (its own directory), or null for none. */
+  spool?: (SpoolSettings & { dir: string }) | null;
 }
 
 export interface ProducerEvents {
   delivered(tenant: string, topic: string, records: number, latencyMs: number): void;
-  dropped(reason: ProducerDropReason, tenant: string, records: number): void;
+  dropped(reason: ProducerDropReason | SpoolDropReason, tenant: string, records: number): void;
+  /** Records the disk spool holds changed by `delta` (+ spooled, - delivered or dropped from it). */
+  spooled?(delta: number): void;
+  /** The spool held `records` records of an earlier run when it opened. */
+  recovered?(records: number): void;
   error(code: string): void;
 }
+
+/** How often the spool is looked at: unavailable partitions spooled, spooled entries replayed, data synced. */
+const SPOOL_PUMP_MS = 50;
 
 export class RecordProducer {
   readonly #settings: KafkaSettings;
@@ -47,6 +60,8 @@ export class RecordProducer {
   readonly #accumulator: Accumulator;
   /** null: the discard sink. */
   readonly #sender: Sender | null;
+  readonly #gate: SpoolGate | null = null;
+  #pump: NodeJS.Timeout | undefined;
   #started = false;
 
   /** `client`: the broker connection; tests of the retry logic pass a scripted one. */
@@ -58,7 +73,9 @@ export class RecordProducer {
     this.#events = events;
     let sender: Sender | null = null;
     this.#accumulator = new Accumulator(settings, {
-      sealed: (b) => sender!.enqueue(b),
+      sealed: (b) => {
+        if (!this.#gate?.offer(b, this.#queueFill(), Date.now())) sender!.enqueue(b);
+      },
       opened: () => sender?.wake(),
       topicAdded: () => sender?.topicAdded(),
       dropped: (reason, tenant, records) => events.dropped(reason, tenant, records),
@@ -67,7 +84,7 @@ export class RecordProducer {
       sender = new Sender(settings, client ?? new KafkaClient(settings, log), this.#accumulator, {
         acknowledged: (b, now) => {
           for (let i = 0; i < b.tenants.length; i++) events.delivered(b.tenants[i]!, b.topic, b.tenantRecords[i]!, now - b.firstReceivedAt);
-          this.#accumulator.release(b);
+          this.#settle(b);
         },
         retrying: () => undefined,
         dropped: (b, reason) => this.#dropBatch(b, reason),
@@ -76,6 +93,43 @@ export class RecordProducer {
       }, log);
     }
     this.#sender = sender;
+    if (sender && settings.spool) {
+      this.#gate = SpoolGate.open(settings.spool.dir, settings.spool, {
+        spooled: (b) => {
+          this.#accumulator.release(b);
+          events.spooled?.(b.records);
+        },
+        refused: (b, reason) => this.#dropBatch(b, reason),
+        dropped: (reason, tenant, records) => events.dropped(reason, tenant, records),
+        left: (records) => events.spooled?.(-records),
+        error: (code) => events.error(`spool:${code}`),
+      }, log);
+      this.#gate?.attach(sender);
+    }
+  }
+
+  /** Records the disk spool holds (0 without one). */
+  get spooledRecords(): number {
+    return this.#gate?.records ?? 0;
+  }
+
+  /** The spool's figures for metrics, or null without one. */
+  spoolStats(): { bytes: number; records: number; oldestReceivedAt: number | undefined; written: number; replayed: number; corruptEntries: number } | null {
+    const g = this.#gate;
+    if (!g) return null;
+    const s = g.spool;
+    return { bytes: s.bytes, records: g.records, oldestReceivedAt: s.oldestReceivedAt, written: s.counters.writtenRecords, replayed: g.replayedRecords.total, corruptEntries: s.counters.corruptEntries };
+  }
+
+  /** Memory queue fill, 0-1: the larger of records and bytes. */
+  #queueFill(): number {
+    return Math.max(this.#accumulator.queuedRecords / this.#settings.queue_max_records, this.#accumulator.queuedBytes / this.#settings.queue_max_bytes);
+  }
+
+  /** `b` was acknowledged or dropped: the memory queue, or the spool it came from, lets it go. */
+  #settle(b: QueuedBatch): void {
+    if (b.origin) this.#gate!.settled(b);
+    else this.#accumulator.release(b);
   }
 
   get queuedRecords(): number {
@@ -95,6 +149,18 @@ export class RecordProducer {
     this.#started = true;
     if (!this.#sender) return;
     for (const t of topics) this.#accumulator.addTopic(t);
+    const gate = this.#gate;
+    if (gate) {
+      if (gate.records > 0) this.#events.recovered?.(gate.records);
+      // Spooled topics need their metadata to be replayed, configured or not.
+      for (const t of gate.topics()) this.#accumulator.addTopic(t);
+      this.#pump = setInterval(() => {
+        const now = Date.now();
+        // The sender seals lingering batches only while connected: with the broker away, here.
+        if (!this.#sender!.connected) this.#accumulator.sealDue(now, false);
+        gate.pump(this.#sender!.partitions(), now);
+      }, SPOOL_PUMP_MS);
+    }
     this.#sender.start();
   }
 
@@ -129,17 +195,43 @@ export class RecordProducer {
     this.#accumulator.appendRecords(topic, tenant, key, keyLength, output, index, n, headers, receivedAt);
   }
 
-  /** Sends what is queued within `timeoutMs`, then counts the rest as dropped ("shutdown") and disconnects. */
+  /**
+   * Sends what is queued within `timeoutMs`, then spools the rest (with a spool; a broker that is
+   * down is not waited for) or counts it as dropped ("shutdown"), and disconnects.
+   */
   async close(timeoutMs = this.#settings.flush_timeout_ms): Promise<void> {
     if (!this.#sender) return;
+    clearInterval(this.#pump);
     this.#accumulator.closing = true;
     const deadline = Date.now() + timeoutMs;
-    await this.#sender.close(deadline, () => this.#accumulator.queuedRecords === 0);
-    this.#accumulator.dropAll('shutdown', (b) => this.#dropBatch(b, 'shutdown'));
+    const leftover = (b: QueuedBatch): void => {
+      if (!this.#gate) return this.#dropBatch(b, 'shutdown');
+      if (b.origin) return; // still in the spool, counted there
+      if (this.#gate.keep(b)) return;
+      this.#dropBatch(b, 'spool_error');
+    };
+    await this.#sender.close(deadline, () => this.#accumulator.queuedRecords === 0, leftover);
+    this.#accumulator.dropAll('shutdown', leftover);
+    this.#gate?.close();
   }
 
-  #dropBatch(b: QueuedBatch, reason: ProducerDropReason): void {
+  /**
+   * The worker is about to die (a bug): what it holds in memory goes to the spool, synchronously,
+   * so that only what the spool cannot take is lost (the pool counts that as worker_failed).
+   * Batches in flight go too: delivered at least once.
+   */
+  evacuate(): void {
+    const gate = this.#gate;
+    if (!gate || !this.#sender) return;
+    clearInterval(this.#pump);
+    this.#accumulator.closing = true;
+    this.#accumulator.sealDue(Date.now(), true);
+    for (const b of this.#sender.abandon()) if (!b.origin) gate.keep(b);
+    gate.close();
+  }
+
+  #dropBatch(b: QueuedBatch, reason: ProducerDropReason | SpoolDropReason): void {
     for (let i = 0; i < b.tenants.length; i++) this.#events.dropped(reason, b.tenants[i]!, b.tenantRecords[i]!);
-    this.#accumulator.release(b);
+    this.#settle(b);
   }
 }

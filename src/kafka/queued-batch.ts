@@ -2,6 +2,16 @@
 // sender (and, later, what a disk spool stores and gives back for replay). The one definition of
 // what the producer knows about a batch besides its bytes.
 import { BatchBuilder, recordViews } from './protocol/record-batch.js';
+import type { SpoolEntry } from '../spool/spool.js';
+
+/** Where a batch replayed from the disk spool came from: the entry leaves the spool when all its parts are acknowledged. */
+export interface SpoolOrigin {
+  readonly entry: SpoolEntry;
+  /** Batches the entry is sent as (more than one after a split) not acknowledged or dropped yet. */
+  parts: number;
+  /** Records of parts already acknowledged or dropped (the entry still counts them until it leaves). */
+  settledRecords: number;
+}
 
 export interface QueuedBatch {
   readonly topic: string;
@@ -21,13 +31,15 @@ export interface QueuedBatch {
   wire: Buffer | null;
   /** Sequence stamped on the wire batch (idempotence, sequences.ts); -1 when none is assigned. */
   baseSequence: number;
+  /** Set for a batch replayed from the disk spool: its records are counted there, not in the memory queue. */
+  origin: SpoolOrigin | null;
 }
 
 /** Why a batch left the producer unwritten (also a record drop reason, names.ts). */
 export type BatchDropReason = 'kafka_rejected' | 'shutdown';
 
 export function newBatch(topic: string, partition: number, builder: BatchBuilder, firstReceivedAt: number): QueuedBatch {
-  return { topic, partition, builder, tenants: [], tenantRecords: [], records: 0, bytes: 0, firstReceivedAt, wire: null, baseSequence: -1 };
+  return { topic, partition, builder, tenants: [], tenantRecords: [], records: 0, bytes: 0, firstReceivedAt, wire: null, baseSequence: -1, origin: null };
 }
 
 /** Counts `records` flow records of `tenant` taking `bytes` of the queue into `b`. */
@@ -59,6 +71,7 @@ export function splitBatch(b: QueuedBatch): QueuedBatch[] {
       builder.append(b.builder.buffer, v.keyStart, v.keyLength, b.builder.buffer, v.valueStart, v.valueEnd, headers, b.builder.baseTimestamp + v.timestampDelta);
     }
     const part = newBatch(b.topic, b.partition, builder, b.firstReceivedAt);
+    part.origin = b.origin;
     part.records = k === 0 ? Math.round((b.records * parts[0]!.length) / views.length) : b.records - assigned;
     part.bytes = k === 0 ? Math.round((b.bytes * parts[0]!.length) / views.length) : b.bytes - assignedBytes;
     assigned += part.records;
@@ -81,5 +94,7 @@ export function splitBatch(b: QueuedBatch): QueuedBatch[] {
       out[1]!.tenantRecords.push(n);
     }
   }
-  return out.filter((x) => x.builder.count > 0);
+  const halves = out.filter((x) => x.builder.count > 0);
+  if (b.origin) b.origin.parts += halves.length - 1;
+  return halves;
 }

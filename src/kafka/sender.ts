@@ -72,8 +72,13 @@ interface PartitionQueue {
   retrying: boolean;
   /** Batches left the partition unwritten (dropped, split): renumber the rest once none is in flight. */
   resequence: boolean;
+  /** When the partition's batches started failing (ms), 0 while they are written. */
+  failingSince: number;
   readonly sequence: PartitionSequence;
 }
+
+/** A partition whose batches have failed this long is unavailable: its batches go to the disk spool. */
+export const UNAVAILABLE_AFTER_MS = 1_000;
 
 interface Outgoing {
   q: PartitionQueue;
@@ -132,11 +137,61 @@ export class Sender {
     if (!list) this.#queues.set(b.topic, (list = []));
     let q = list[b.partition];
     if (!q) {
-      q = { topic: b.topic, partition: b.partition, batches: [], inFlight: 0, retrying: false, resequence: false, sequence: this.#sequences.partition() };
+      q = { topic: b.topic, partition: b.partition, batches: [], inFlight: 0, retrying: false, resequence: false, failingSince: 0, sequence: this.#sequences.partition() };
       list[b.partition] = q;
     }
     q.batches.push(b);
     this.#wake?.();
+  }
+
+  /**
+   * Whether batches of the partition can be delivered now: the broker is connected, the partition
+   * has a leader, and its batches have not been failing for UNAVAILABLE_AFTER_MS.
+   */
+  available(topic: string, partition: number, now: number): boolean {
+    if (!this.#connected || this.#client.leaderOf(topic, partition) < 0) return false;
+    const q = this.#queues.get(topic)?.[partition];
+    return !q || q.failingSince === 0 || now - q.failingSince < UNAVAILABLE_AFTER_MS;
+  }
+
+  /** The partitions the sender has queues for. */
+  *partitions(): IterableIterator<{ topic: string; partition: number }> {
+    for (const list of this.#queues.values()) for (const q of list) if (q) yield q;
+  }
+
+  /** Batches of the partition waiting or in flight, and how many are in flight. */
+  pending(topic: string, partition: number): { batches: readonly QueuedBatch[]; inFlight: number } {
+    const q = this.#queues.get(topic)?.[partition];
+    return q ? q : { batches: [], inFlight: 0 };
+  }
+
+  /**
+   * Takes every batch of the partition back (for the disk spool), in order; only when none is in
+   * flight (an answer could still come for it). The sequences of what comes later start again
+   * from the last acknowledged one.
+   */
+  withdraw(topic: string, partition: number): QueuedBatch[] {
+    const q = this.#queues.get(topic)?.[partition];
+    if (!q || q.inFlight > 0 || q.batches.length === 0) return [];
+    const out = q.batches.splice(0);
+    for (const b of out) if (b.baseSequence >= 0) q.resequence = true;
+    q.retrying = false;
+    q.failingSince = 0;
+    return out;
+  }
+
+  /**
+   * The worker is about to die: every batch, in flight or not, is taken out (for the spool) and
+   * the sender stops; answers still to come change nothing.
+   */
+  abandon(): QueuedBatch[] {
+    this.#stopped = true;
+    this.#closed = true;
+    const out: QueuedBatch[] = [];
+    for (const q of this.#queueList()) out.push(...q.batches.splice(0));
+    this.#queues.clear();
+    this.#wake?.();
+    return out;
   }
 
   /** Something changed (a batch opened, a topic added): the loop looks again now. */
@@ -151,10 +206,12 @@ export class Sender {
   }
 
   /**
-   * Sends what is queued until `drained()` or `deadline`, then drops what is left ("shutdown")
-   * and disconnects. A broker that is down will not take anything in time: it stops at once.
+   * Sends what is queued until `drained()` or `deadline`, then hands what is left to `leftover`
+   * (the producer spools it, or drops it as "shutdown") and disconnects. A broker that is down
+   * will not take anything in time: it stops at once.
    */
-  async close(deadline: number, drained: () => boolean): Promise<void> {
+  async close(deadline: number, drained: () => boolean,
+    leftover: (b: QueuedBatch) => void = (b) => this.#events.dropped(b, 'shutdown', 'shutdown')): Promise<void> {
     this.#closing = true;
     this.#wake?.();
     while (!drained() && Date.now() < deadline && this.#connected) await new Promise((r) => setTimeout(r, 5));
@@ -165,7 +222,7 @@ export class Sender {
     await Promise.race([this.#loop, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
     this.#closed = true;
     for (const list of this.#queues.values()) {
-      for (const q of list) if (q) for (const b of q.batches) this.#events.dropped(b, 'shutdown', 'shutdown');
+      for (const q of list) if (q) for (const b of q.batches) leftover(b);
     }
     this.#queues.clear();
     await this.#client.disconnect();
@@ -370,6 +427,7 @@ export class Sender {
       if (type === 'NONE' || type === DUPLICATE) {
         this.#remove(q, b);
         q.retrying = false;
+        q.failingSince = 0;
         this.#sequences.acknowledged(q.sequence, b);
         this.#events.acknowledged(b, now);
         continue;
@@ -422,6 +480,7 @@ export class Sender {
    */
   #unsent(q: PartitionQueue, renumber: boolean): void {
     q.retrying = true;
+    if (q.failingSince === 0) q.failingSince = Date.now();
     if (renumber) q.resequence = true;
   }
 }

@@ -6,11 +6,11 @@
 // what it had taken in and not settled becomes dropped{worker_failed}.
 //
 // The identity every reader can check:
-//   records decoded = delivered + sum of dropped{reason} + queued
-// where queued is what live workers hold (decoded - delivered - dropped, per block). A new drop
-// reason is one line in drop-reasons.ts (its slot follows); a new settled state (the spool's
-// `spooled`) is one name in accountingSlotNames, subtracted in unsettled() and summed in
-// readAccounting(). Either way: bump ACCOUNTING_LAYOUT_VERSION.
+//   records decoded + recovered = delivered + sum of dropped{reason} + queued + spooled
+// where `recovered` is what the workers' disk spools held when they opened (records an earlier
+// run took in), `spooled` what the spools hold now, and queued what live workers hold in memory
+// (the rest, per block). A new drop reason is one line in drop-reasons.ts (its slot follows);
+// either way: bump ACCOUNTING_LAYOUT_VERSION.
 //
 // What stays in the workers' message reports (pipeline/stats.ts WorkerStats) is diagnostics, not
 // the identity: per-tenant and per-topic breakdowns, decoder counters, Kafka errors, latency.
@@ -28,10 +28,10 @@ import { recordDropReasons, zeroCounts, type RecordDropReason } from './drop-rea
 /** 'FGA1' little-endian: tells attachAccounting() that a buffer really is an accounting buffer. */
 export const ACCOUNTING_MAGIC = 0x31414746;
 /** Bump on any change to the slots (a drop reason added to drop-reasons.ts is one). */
-export const ACCOUNTING_LAYOUT_VERSION = 1;
+export const ACCOUNTING_LAYOUT_VERSION = 2;
 
 /** Slot names in block order: the counters, then one per record drop reason. */
-export const accountingSlotNames = ['datagrams', 'decoded', 'delivered', ...recordDropReasons] as const;
+export const accountingSlotNames = ['datagrams', 'decoded', 'delivered', 'recovered', 'spooled', ...recordDropReasons] as const;
 export type AccountingSlotName = (typeof accountingSlotNames)[number];
 export const ACCOUNTING_SLOTS = accountingSlotNames.length;
 
@@ -83,14 +83,16 @@ export function workerAccounting(buffer: SharedArrayBuffer, worker: number): Flo
 
 /** Records a block took in and has neither delivered nor dropped. */
 function unsettled(b: Float64Array): number {
-  let n = b[Slot.decoded]! - b[Slot.delivered]!;
+  let n = b[Slot.decoded]! + b[Slot.recovered]! - b[Slot.delivered]! - b[Slot.spooled]!;
   for (const reason of recordDropReasons) n -= b[Slot[reason]]!;
   return n;
 }
 
 /**
  * Folds a worker that ended into the retired block and zeroes its own, so the worker started in
- * its place counts from zero. What it had not settled is dropped{worker_failed}; returns that.
+ * its place counts from zero. What it had in memory is dropped{worker_failed}; returns that.
+ * What it had spooled is not lost: the worker started in its place recovers it from the spool
+ * (counting it as its own `recovered`), so the retired block gives it up.
  * Call only once the worker's thread has exited (it must not write meanwhile).
  */
 export function retireWorker(buffer: SharedArrayBuffer, worker: number): number {
@@ -99,6 +101,8 @@ export function retireWorker(buffer: SharedArrayBuffer, worker: number): number 
   const lost = unsettled(dead);
   for (let i = 0; i < ACCOUNTING_SLOTS; i++) retired[i]! += dead[i]!;
   retired[Slot.worker_failed]! += lost;
+  retired[Slot.recovered]! -= dead[Slot.spooled]!;
+  retired[Slot.spooled]! -= dead[Slot.spooled]!;
   dead.fill(0);
   return lost;
 }
@@ -109,8 +113,12 @@ export interface AccountingTotals {
   decoded: number;
   delivered: number;
   dropped: Record<RecordDropReason, number>;
-  /** Records live workers hold (queued for Kafka). */
+  /** Records live workers hold in memory (queued for Kafka). */
   queued: number;
+  /** Records found in the disk spools when they opened (taken in by an earlier run). */
+  recovered: number;
+  /** Records the disk spools hold now. */
+  spooled: number;
 }
 
 /** The one sum: retired block plus every live worker's. */
@@ -125,5 +133,6 @@ export function readAccounting(buffer: SharedArrayBuffer): AccountingTotals {
   }
   const dropped = zeroCounts(recordDropReasons);
   for (const reason of recordDropReasons) dropped[reason] = sum[Slot[reason]]!;
-  return { datagrams: sum[Slot.datagrams]!, decoded: sum[Slot.decoded]!, delivered: sum[Slot.delivered]!, dropped, queued };
+  return { datagrams: sum[Slot.datagrams]!, decoded: sum[Slot.decoded]!, delivered: sum[Slot.delivered]!, dropped, queued,
+    recovered: sum[Slot.recovered]!, spooled: sum[Slot.spooled]! };
 }

@@ -24,14 +24,20 @@ export const routerDropReasons = ['no_tenant'] as const;
 /** Producer (kafka/): the queue was full, Kafka refused the batch, or the worker stopped with it queued. */
 export const producerDropReasons = ['queue_full', 'kafka_rejected', 'shutdown'] as const;
 export type ProducerDropReason = (typeof producerDropReasons)[number];
+/**
+ * Disk spool (kafka/spool-gate.ts): over spool.max_bytes; a disk error while no memory could keep
+ * the batch (at shutdown); an entry damaged on disk since it was written.
+ */
+export const spoolDropReasons = ['spool_full', 'spool_error', 'spool_corrupt'] as const;
+export type SpoolDropReason = (typeof spoolDropReasons)[number];
 /** Pool (decoder/pool.ts): records a worker had taken in and not settled when it died. */
 export const poolDropReasons = ['worker_failed'] as const;
 
 /**
  * Reasons a decoded record did not reach Kafka, in accounting-slot order. The identity:
- *   records decoded = delivered + sum of dropped{reason} + queued
+ *   records decoded + recovered = delivered + sum of dropped{reason} + queued + spooled
  */
-export const recordDropReasons = [...routerDropReasons, ...producerDropReasons, ...poolDropReasons] as const;
+export const recordDropReasons = [...routerDropReasons, ...producerDropReasons, ...spoolDropReasons, ...poolDropReasons] as const;
 export type RecordDropReason = (typeof recordDropReasons)[number];
 
 /** Live tap (tap/hub.ts, tap/forwarder.ts): records a tap client asked for and did not get. */

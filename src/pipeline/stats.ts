@@ -26,6 +26,20 @@ export interface WorkerStats {
   latencyMs: number[];
   /** State files this worker set aside, by reason (state/file.ts). */
   stateFilesRejected: Record<string, number>;
+  /** This worker's disk spool (its records are in the accounting too), or null without one. */
+  spool: SpoolReport | null;
+}
+
+export interface SpoolReport {
+  bytes: number;
+  records: number;
+  /** Receive time of the oldest record spooled, ms since epoch; undefined when empty. */
+  oldestReceivedAt: number | undefined;
+  /** Records written to the spool and replayed from it since the worker started. */
+  written: number;
+  replayed: number;
+  /** Entries found damaged (at open or when read back) and cut off. */
+  corruptEntries: number;
 }
 
 /** An exporter as /api/exporters shows it (one decoder session: exporter, port, domain). */

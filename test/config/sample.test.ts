@@ -21,11 +21,14 @@ test('the sample config.yaml parses and has the documented values', () => {
     { name: 'acme', topic: 'flows.acme', exporters: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'], tap_token: '' },
     { name: 'globex', topic: 'flows.globex', exporters: ['127.0.0.21', '127.0.0.22', '203.0.113.0/24'], tap_token: '' },
   ]);
-  // npm start uses the sample: it keeps exporter state under the git-ignored .data/ (the default is none).
+  // npm start uses the sample: it spools and keeps exporter state under the git-ignored .data/
+  // (the defaults are none).
+  assert.equal(config.spool.dir, '.data/spool');
   assert.equal(config.state.dir, '.data/state');
-  // Apart from workers, the state directory and the tenants, the sample shows the defaults.
+  // Apart from workers, the two directories and the tenants, the sample shows the defaults.
   const expected: Config = structuredClone(defaultConfig);
   expected.workers = 2;
+  expected.spool.dir = '.data/spool';
   expected.state.dir = '.data/state';
   expected.routing.tenants = config.routing.tenants;
   assert.deepEqual(config, expected);

@@ -14,13 +14,15 @@ import { producerDropReasons as kafkaProducerDropReasons } from '../../src/kafka
 import { decodeStatuses } from '../../src/decoder/wasm.js';
 
 test('the layout version names its slots: a slot added or moved must bump ACCOUNTING_LAYOUT_VERSION', () => {
-  assert.equal(ACCOUNTING_LAYOUT_VERSION, 1);
-  assert.deepEqual(accountingSlotNames, ['datagrams', 'decoded', 'delivered', 'no_tenant', 'queue_full', 'kafka_rejected', 'shutdown', 'worker_failed']);
+  assert.equal(ACCOUNTING_LAYOUT_VERSION, 2);
+  assert.deepEqual(accountingSlotNames, ['datagrams', 'decoded', 'delivered', 'recovered', 'spooled', 'no_tenant', 'queue_full', 'kafka_rejected', 'shutdown',
+    'spool_full', 'spool_error', 'spool_corrupt', 'worker_failed']);
   assert.equal(ACCOUNTING_SLOTS, accountingSlotNames.length);
   accountingSlotNames.forEach((name, i) => assert.equal(Slot[name], i));
   // Blocks are whole cache lines (8 Float64 cells), so two workers never write the same line.
   assert.equal((BLOCK_CELLS * 8) % 64, 0);
   assert.equal(createAccounting(3).byteLength, 64 + 4 * BLOCK_CELLS * 8);
+  assert.equal(BLOCK_CELLS, 16, 'thirteen slots take two cache lines');
 });
 
 test('the drop reasons have one definition: the producer\'s are the ones kafka/names.ts gives', () => {
@@ -41,7 +43,7 @@ test('a buffer of another layout is refused, and a worker outside it has no bloc
 });
 
 const identityHolds = (a: AccountingTotals): boolean =>
-  a.decoded === a.delivered + Object.values(a.dropped).reduce((x, y) => x + y, 0) + a.queued;
+  a.decoded + a.recovered === a.delivered + Object.values(a.dropped).reduce((x, y) => x + y, 0) + a.queued + a.spooled;
 
 test('a retired worker stays in the sum: what it had not settled is worker_failed, its successor counts from zero', () => {
   const buffer = createAccounting(2);
@@ -52,19 +54,23 @@ test('a retired worker stays in the sum: what it had not settled is worker_faile
   w0[Slot.delivered] = 60;
   w0[Slot.no_tenant] = 5;
   w0[Slot.queue_full] = 5;
+  w0[Slot.spooled] = 8; // on disk: not lost with the worker
   w1[Slot.datagrams] = 4;
   w1[Slot.decoded] = 50;
   w1[Slot.delivered] = 45;
-  assert.equal(retireWorker(buffer, 0), 30);
+  assert.equal(retireWorker(buffer, 0), 22);
   assert.ok(w0.every((v) => v === 0), 'the dead worker\'s block is cleared for its successor');
+  // The successor opens the spool and finds the 8 records.
+  w0[Slot.recovered] = 8;
+  w0[Slot.spooled] = 8;
   w0[Slot.datagrams] = 2;
   w0[Slot.decoded] = 20;
   w0[Slot.delivered] = 10;
   const a = readAccounting(buffer);
   assert.deepEqual(a, {
     datagrams: 16, decoded: 170, delivered: 115,
-    dropped: { no_tenant: 5, queue_full: 5, kafka_rejected: 0, shutdown: 0, worker_failed: 30 },
-    queued: 5 + 10,
+    dropped: { no_tenant: 5, queue_full: 5, kafka_rejected: 0, shutdown: 0, spool_full: 0, spool_error: 0, spool_corrupt: 0, worker_failed: 22 },
+    queued: 5 + 10, recovered: 0, spooled: 8,
   });
   assert.ok(identityHolds(a));
 });

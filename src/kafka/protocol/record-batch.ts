@@ -99,6 +99,17 @@ export class BatchBuilder {
   maxTimestamp = 0;
   readonly capacity: number;
 
+  /** A builder holding an uncompressed records section written earlier (a batch read back from the disk spool). */
+  static fromRecords(records: Buffer, count: number, baseTimestamp: number, maxTimestamp: number): BatchBuilder {
+    const b = new BatchBuilder(BATCH_HEADER_BYTES + records.length, BATCH_HEADER_BYTES + records.length);
+    records.copy(b.buffer, BATCH_HEADER_BYTES);
+    b.length = BATCH_HEADER_BYTES + records.length;
+    b.count = count;
+    b.baseTimestamp = baseTimestamp;
+    b.maxTimestamp = maxTimestamp;
+    return b;
+  }
+
   /** `reuse`: a buffer of an earlier, delivered batch (saves growing a new one). */
   constructor(capacity: number, initialBytes = 16 * 1024, reuse?: Buffer) {
     this.capacity = Math.max(capacity, BATCH_HEADER_BYTES + 64);
