@@ -9,18 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { httpGet } from './http.js';
+import { eventsNamed, type LogEvent } from './log-events.js';
 import { flowgateBin } from './paths.js';
 import { scrapeMetrics } from './prometheus.js';
 
-export type { Accounting };
-
-/** One log record: `msg` is the event's name, the other fields its details. */
-export interface LogEvent {
-  level: string;
-  msg: string;
-  [key: string]: unknown;
-}
-
+export type { Accounting, LogEvent };
 
 export interface Listening {
   /** UDP ports by family. */
@@ -116,7 +109,7 @@ export class GatewayProcess {
 
   /** Events named `msg` seen so far. */
   count(msg: string, match: (e: LogEvent) => boolean = () => true): number {
-    return this.events.filter((e) => e.msg === msg && match(e)).length;
+    return eventsNamed(this.events, msg, match).length;
   }
 
   /**

@@ -4,13 +4,13 @@
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/log.js';
 import { HttpServer } from '../../src/http/server.js';
 import { mountTap, type TapHub } from '../../src/tap/hub.js';
 import type { TapBatch, TapSpec } from '../../src/tap/forwarder.js';
 import { testBrokers } from '../support/broker.js';
 import { readTopic, topicCounts, uniqueTopic } from '../support/kafka-topics.js';
 import { replayAsync, type ReplayOptions } from '../support/corpus.js';
+import { recordingLogger, type LogEvent } from '../support/log-events.js';
 import { waitUntil } from '../support/wait.js';
 
 export const tokens = { admin: 'admin-7f3c9a', acme: 'acme-tap-51e2', globex: 'globex-tap-9d04' } as const;
@@ -28,7 +28,8 @@ export interface TapSetup {
   specs: (TapSpec | null)[];
   /** Batches the workers posted, with their records. */
   batches: TapBatch[];
-  logs: string[];
+  /** Every log record of the gateway and the tap, parsed. */
+  events: LogEvent[];
   configYaml(opts?: { withTokens?: boolean; acmeToken?: string }): string;
   /** Every message delivered to Kafka so far (all three topics), once `total` are delivered. */
   kafkaRecords(total: number): Promise<{ topic: string; value: string }[]>;
@@ -47,8 +48,7 @@ routing:
     - { name: globex, topic: ${topics.globex}, exporters: ${JSON.stringify(owners.globex)}, tap_token: "${o.withTokens ? tokens.globex : ''}" }
 stats: { log_interval_s: 0 }
 `;
-  const logs: string[] = [];
-  const log = createLogger('info', {}, (line) => logs.push(line));
+  const { log, events } = recordingLogger('info');
   const gateway = await startGateway(parseConfig(configYaml()), log);
   const specs: (TapSpec | null)[] = [];
   const setTap = gateway.pool.setTap.bind(gateway.pool);
@@ -69,7 +69,7 @@ stats: { log_interval_s: 0 }
   });
   const brokers = testBrokers();
   return {
-    gateway, hub, server, http, udp: gateway.addresses[0]!.port, topics, specs, batches, logs, configYaml,
+    gateway, hub, server, http, udp: gateway.addresses[0]!.port, topics, specs, batches, events, configYaml,
     async kafkaRecords(total) {
       await waitUntil(`${total} records delivered to Kafka`, () => gateway.accounting().records.delivered >= total, { timeoutMs: 30_000 });
       const names = Object.values(topics);
