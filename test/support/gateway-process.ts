@@ -32,6 +32,17 @@ export interface GatewayProcessOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The bound ports a "ready" event names (its udp list is ADDRESS:PORT, IPv6 unbracketed). */
+export function listeningFrom(ready: LogEvent): Listening {
+  const udp: Listening['udp'] = {};
+  for (const a of ready.udp as string[]) {
+    const port = Number(a.slice(a.lastIndexOf(':') + 1));
+    if (a.split(':').length > 2) udp.v6 = port;
+    else udp.v4 = port;
+  }
+  return { udp, http: ready.http as number };
+}
+
 export class GatewayProcess {
   readonly dir = mkdtempSync(join(tmpdir(), 'flowgate-gw-'));
   readonly configFile = join(this.dir, 'config.yaml');
@@ -118,14 +129,7 @@ export class GatewayProcess {
    */
   async ready(timeoutMs = 60_000): Promise<Listening> {
     const deadline = Date.now() + timeoutMs;
-    const event = await this.waitFor('ready', { timeoutMs });
-    const udp: Listening['udp'] = {};
-    for (const a of event.udp as string[]) {
-      const port = Number(a.slice(a.lastIndexOf(':') + 1));
-      if (a.split(':').length > 2) udp.v6 = port;
-      else udp.v4 = port;
-    }
-    this.listening = { udp, http: event.http as number };
+    this.listening = listeningFrom(await this.waitFor('ready', { timeoutMs }));
     for (;;) {
       const r = await httpGet(`${this.base}/readyz`).catch(() => undefined);
       if (r?.status === 200) break;
