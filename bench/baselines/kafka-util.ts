@@ -4,8 +4,10 @@ import kafkajs from 'kafkajs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { splitHostPort } from '../../src/config/addresses.js';
 import { topicCounts } from '../../test/support/kafka-topics.js';
 import { repoRoot } from '../../test/support/paths.js';
+import { isLoopback } from '../lib/loopback.js';
 
 // kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
 const { Kafka, logLevel } = kafkajs;
@@ -17,8 +19,7 @@ export function loopbackBrokers(bootstrap: string): string[] {
   const brokers = bootstrap.split(',').map((s) => s.trim()).filter(Boolean);
   if (brokers.length === 0) throw new Error('empty bootstrap');
   for (const b of brokers) {
-    const host = b.startsWith('[') ? b.slice(1, b.indexOf(']')) : b.slice(0, b.lastIndexOf(':'));
-    if (!(/^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost')) {
+    if (!isLoopback(splitHostPort(b, true).host, true)) {
       throw new Error(`broker ${b} is not on 127.0.0.0/8 or ::1: refused`);
     }
   }

@@ -54,6 +54,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { splitHostPort } from '../../src/config/addresses.js';
 import { capturePath, replayTool } from '../../test/support/corpus.js';
 import { runLoadgen } from '../lib/loadgen.js';
 import { isLossless, searchLosslessRate, sentRate, type SearchResult, type StepOutcome } from '../lib/lossless-search.js';
@@ -336,7 +337,7 @@ function treeStats(root: number): { cpuTicks: number; writers: number; procs: nu
 export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[nfacctd] ${m}\n`));
   const brokers = loopbackBrokers(opts.bootstrap);
-  const [host, portStr] = [brokers[0]!.slice(0, brokers[0]!.lastIndexOf(':')), brokers[0]!.slice(brokers[0]!.lastIndexOf(':') + 1)];
+  const broker = splitHostPort(brokers[0]!, true);
   const bin = opts.nfacctdPath ?? 'nfacctd';
   const info = nfacctdInfo(bin);
   if (!info.found) throw new NotMeasurable(`nfacctd not found (${info.raw}); install the Debian package pmacct`);
@@ -359,8 +360,9 @@ export async function nfacctdThroughput(opts: NfacctdOptions): Promise<NfacctdRe
   const config = renderConfig({
     listenPort: opts.listenPort,
     topic: opts.topic,
-    host,
-    port: Number(portStr),
+    // An IPv6 broker keeps its brackets in kafka_broker_host, as it always has been written here.
+    host: broker.host.includes(':') ? `[${broker.host}]` : broker.host,
+    port: broker.port,
     aggregate: opts.aggregate ?? DEFAULT_AGGREGATE,
     refreshS,
     pluginPipeSize: opts.pluginPipeSize ?? 102_400_000,

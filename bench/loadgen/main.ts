@@ -57,7 +57,9 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPool, encodePool, exporterAddress, finalPacket, Schedule, type Pool } from './ipfix.js';
+import { parseEndpoint } from '../../src/config/addresses.js';
 import { projectPath } from '../../src/paths.js';
+import { isLoopback } from '../lib/loopback.js';
 
 interface Options {
   host: string;
@@ -98,12 +100,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function isLoopback(host: string): boolean {
-  if (host === '::1') return true;
-  const m = /^127\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
-  return !!m && m.slice(1).every((x) => Number(x) <= 255);
-}
-
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     host: '', port: 0, exporters: 16, rate: 0, duration: 0, records: 0, recordsPerPacket: [25, 25],
@@ -120,10 +116,9 @@ function parseArgs(argv: string[]): Options {
     };
     switch (flag) {
       case '--target': {
-        const t = value();
-        const m = /^\[([^\]]+)\]:(\d+)$/.exec(t) ?? /^([^:]+):(\d+)$/.exec(t);
-        if (!m) fail('--target must be HOST:PORT or [::1]:PORT');
-        o.host = m[1]!; o.port = Number(m[2]);
+        const target = parseEndpoint(value(), false);
+        if (typeof target === 'string') fail(`--target: ${target}`);
+        o.host = target.host; o.port = target.port;
         if (!isLoopback(o.host)) fail('--target must be in 127.0.0.0/8 or ::1 (this generator only sends to this machine)');
         if (o.port < 1 || o.port > 65535) fail('--target port out of range');
         break;

@@ -7,6 +7,7 @@ import { formatPrefix, parseEndpoint, parsePrefix } from './addresses.js';
 import type { Path, Problem } from './problems.js';
 import { defaultDecoderOptions as decoderDefaults } from '../decoder/options.js';
 import { recordFields } from '../decoder/wasm.js';
+import { compressionNames } from '../kafka/names.js';
 
 /** Kafka's own rule for topic names (kafka.common.internals.Topic). */
 export const topicPattern = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -44,7 +45,7 @@ function bool() {
   return z.boolean({ error: expected('true or false') });
 }
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+function oneOf<const T extends readonly string[]>(values: T) {
   return z.enum(values, { error: expected(`one of ${values.join(', ')}`) });
 }
 
@@ -144,7 +145,7 @@ export const configSchema = strictMapping({
       error: expected('-1 (all in-sync replicas), 1 (leader only) or 0 (no acknowledgement)'),
     }).default(-1),
     idempotent: bool().default(true),
-    compression: oneOf(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
+    compression: oneOf(compressionNames).default('none'),
     key: oneOf(['none', 'dvc', 'flow']).default('none'),
     records_per_message: z.union([z.literal(1), z.literal('datagram')], { error: expected('1 or "datagram"') }).default(1),
     sink: oneOf(['kafka', 'discard'] as const).default('kafka'),

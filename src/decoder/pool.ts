@@ -39,7 +39,6 @@ export class DecoderPool implements TapSource {
   #stopping = false;
   #requestId = 0;
   readonly #pending = new Map<number, { left: number; reports: WorkerStats[]; resolve: (r: WorkerStats[]) => void }>();
-  #lastReports = new Map<number, WorkerStats>();
   #routing: WorkerInit['routing'];
   #tap: TapSpec | null = null;
   readonly #tapSinks = new Set<TapSink>();
@@ -122,9 +121,8 @@ export class DecoderPool implements TapSource {
           this.#described.get(msg.id)?.(msg.exporters, msg.templates);
         } else if (msg.type === 'tap') {
           for (const sink of this.#tapSinks) sink(msg.batch, slot.index);
-        } else if (msg.type === 'stats' || msg.type === 'stopped') {
-          this.#lastReports.set(slot.index, msg.stats);
-          if (msg.type === 'stats') this.#answer(msg.id, msg.stats);
+        } else if (msg.type === 'stats') {
+          this.#answer(msg.id, msg.stats);
         }
       });
       worker.once('error', (err) => {
@@ -221,11 +219,6 @@ export class DecoderPool implements TapSource {
   /** Whether every worker is running now. */
   allRunning(): boolean {
     return this.#slots.every((s) => s.worker !== undefined);
-  }
-
-  /** The last report each worker sent (kept after a worker stopped). */
-  lastReports(): WorkerStats[] {
-    return [...this.#lastReports.values()];
   }
 
   /** Swaps routing in every worker (and for workers started later); templates and queues stay. */

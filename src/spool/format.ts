@@ -15,7 +15,7 @@
 //
 // A reader meets three kinds of damage, each cut off and counted, never trusted: a torn tail (a
 // write a crash interrupted), an entry whose checksum fails, a header of another version.
-import { createRequire } from 'node:module';
+import { crc32c } from '../crc32c.js';
 
 export const SPOOL_FORMAT_VERSION = 1;
 export const SEGMENT_MAGIC = 0x50534746; // "FGSP" read as a little-endian u32
@@ -29,14 +29,6 @@ export const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 export const SEGMENT_SUFFIX = '.seg';
 export const LEDGER_FILE = 'acked';
 export const LOCK_FILE = 'lock';
-
-// @node-rs/crc32 (SIMD CRC-32C) is a native addon: loaded at first use, off the start-up path.
-const require = createRequire(import.meta.url);
-let crc32cNative: ((data: Buffer) => number) | undefined;
-export function crc32c(data: Buffer): number {
-  crc32cNative ??= (require('@node-rs/crc32') as { crc32c(data: Buffer): number }).crc32c;
-  return crc32cNative(data) >>> 0;
-}
 
 /** What the spool keeps of a batch besides its bytes: enough to send it and account for it. */
 export interface EntryMeta {

@@ -12,8 +12,9 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync,
   renameSync, rmSync, writeFileSync, writeSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
+import { crc32c } from '../crc32c.js';
 import {
-  ENTRY_FRAME_BYTES, LEDGER_FILE, LEDGER_RECORD_BYTES, LOCK_FILE, MAX_ENTRY_BYTES, SEGMENT_HEADER_BYTES, crc32c,
+  ENTRY_FRAME_BYTES, LEDGER_FILE, LEDGER_RECORD_BYTES, LOCK_FILE, MAX_ENTRY_BYTES, SEGMENT_HEADER_BYTES,
   decodeEntryBody, decodeLedger, decodeSegmentHeader, encodeEntry, encodeLedgerHeader, encodeLedgerRecord, encodeSegmentHeader,
   segmentFirstId, segmentName, type EntryMeta,
 } from './format.js';

@@ -7,12 +7,10 @@
 //   "FGST" | u32 file format version | u32 decoder STATE_VERSION | u32 payload length |
 //   u32 CRC-32C of the bytes after it (the rest of the header and the payload) | u32 worker |
 //   f64 saved at (ms since epoch)
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-
-const require = createRequire(import.meta.url);
+import { crc32c } from '../crc32c.js';
 
 export const STATE_FILE_MAGIC = 0x54534746; // "FGST" read as a little-endian u32
 /** Bump on any change to the header above. */
@@ -23,14 +21,6 @@ const AT_FORMAT = 4, AT_STATE_VERSION = 8, AT_LENGTH = 12, AT_CRC = 16, AT_WORKE
 /** Why a state file was set aside (the label of state_files_rejected). */
 export const stateFileRejectReasons = ['unreadable', 'torn', 'bad_magic', 'bad_checksum', 'format_version', 'state_version', 'malformed'] as const;
 export type StateFileRejectReason = (typeof stateFileRejectReasons)[number];
-
-// @node-rs/crc32 is a native addon: loaded at the first state file read or written, not on a
-// worker's start-up path when no state directory is configured.
-let crc32cNative: ((data: Buffer) => number) | undefined;
-function crc32c(data: Buffer): number {
-  crc32cNative ??= (require('@node-rs/crc32') as { crc32c(data: Buffer): number }).crc32c;
-  return crc32cNative(data) >>> 0;
-}
 
 export interface StateFile {
   stateVersion: number;

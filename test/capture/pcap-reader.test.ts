@@ -4,22 +4,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CaptureError, readCapture, type CaptureStats, type CapturedDatagram } from '../../src/capture/pcap-reader.js';
 import { pcapsDir, truthDir } from '../support/corpus.js';
+import { concatBytes } from '../support/packets.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: byte building, address text, collecting datagrams
 // ---------------------------------------------------------------------------------------------
 
 type Bytes = Uint8Array | number[];
-
-function cat(...parts: Bytes[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 function u16(n: number, le = false): Uint8Array {
   const b = new Uint8Array(2);
@@ -34,7 +25,7 @@ function u32(n: number, le = false): Uint8Array {
 }
 
 function pad4(b: Bytes): Uint8Array {
-  return cat(b, new Uint8Array((4 - (b.length % 4)) % 4));
+  return concatBytes(b, new Uint8Array((4 - (b.length % 4)) % 4));
 }
 
 function text(s: string): Uint8Array {
@@ -52,7 +43,7 @@ function v6(s: string): Uint8Array {
   const h = groups(head);
   const t = tail === undefined ? [] : groups(tail);
   const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  return cat(...all.map((g) => u16(g)));
+  return concatBytes(...all.map((g) => u16(g)));
 }
 
 /** Text form of a 16-byte address: dotted quad for IPv4-mapped, RFC 5952 otherwise. */
@@ -94,7 +85,7 @@ function assertNear(actual: number, expected: number, what: string): void {
 // ---------------------------------------------------------------------------------------------
 
 function udp(srcPort: number, dstPort: number, payload: Bytes, lengthField = 8 + payload.length): Uint8Array {
-  return cat(u16(srcPort), u16(dstPort), u16(lengthField), [0, 0], payload);
+  return concatBytes(u16(srcPort), u16(dstPort), u16(lengthField), [0, 0], payload);
 }
 
 interface V4Options {
@@ -108,7 +99,7 @@ interface V4Options {
 function ipv4(src: number[], dst: number[], proto: number, l4: Bytes, o: V4Options = {}): Uint8Array {
   const ihl = o.ihl ?? 5;
   const total = o.totalLength ?? ihl * 4 + l4.length;
-  return cat(
+  return concatBytes(
     [0x40 | ihl, 0], u16(total), u16(0x1234), u16(o.frag ?? 0x4000), [64, proto, 0, 0],
     src, dst, new Uint8Array((ihl - 5) * 4), l4,
   );
@@ -116,24 +107,24 @@ function ipv4(src: number[], dst: number[], proto: number, l4: Bytes, o: V4Optio
 
 /** l4 includes any extension headers; nextHeader names the first of them. */
 function ipv6(src: string, dst: string, nextHeader: number, l4: Bytes): Uint8Array {
-  return cat([0x60, 0, 0, 0], u16(l4.length), [nextHeader, 64], v6(src), v6(dst), l4);
+  return concatBytes([0x60, 0, 0, 0], u16(l4.length), [nextHeader, 64], v6(src), v6(dst), l4);
 }
 
 /** Ethernet II frame, optional VLAN tags [tpid, vid], padded to the 60-byte minimum like real NICs. */
 function eth(ethertype: number, l3: Bytes, tags: Array<[number, number]> = []): Uint8Array {
-  const frame = cat(
+  const frame = concatBytes(
     [0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 2],
-    ...tags.map(([tpid, vid]) => cat(u16(tpid), u16(vid))), u16(ethertype), l3,
+    ...tags.map(([tpid, vid]) => concatBytes(u16(tpid), u16(vid))), u16(ethertype), l3,
   );
-  return frame.length >= 60 ? frame : cat(frame, new Uint8Array(60 - frame.length));
+  return frame.length >= 60 ? frame : concatBytes(frame, new Uint8Array(60 - frame.length));
 }
 
 function sll(protocol: number, l3: Bytes): Uint8Array {
-  return cat(u16(0), u16(772), u16(0), new Uint8Array(8), u16(protocol), l3);
+  return concatBytes(u16(0), u16(772), u16(0), new Uint8Array(8), u16(protocol), l3);
 }
 
 function sll2(protocol: number, l3: Bytes): Uint8Array {
-  return cat(u16(protocol), u16(0), u32(1), u16(772), [0, 0], new Uint8Array(8), l3);
+  return concatBytes(u16(protocol), u16(0), u32(1), u16(772), [0, 0], new Uint8Array(8), l3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,10 +139,10 @@ interface PcapRecord {
 }
 
 function pcap(le: boolean, nano: boolean, linkType: number, records: PcapRecord[]): Uint8Array {
-  return cat(
+  return concatBytes(
     u32(nano ? 0xa1b23c4d : 0xa1b2c3d4, le), u16(2, le), u16(4, le), u32(0, le), u32(0, le),
     u32(262144, le), u32(linkType, le),
-    ...records.map((r) => cat(
+    ...records.map((r) => concatBytes(
       u32(r.sec, le), u32(r.frac, le), u32(r.data.length, le), u32(r.origLen ?? r.data.length, le), r.data,
     )),
   );
@@ -160,32 +151,32 @@ function pcap(le: boolean, nano: boolean, linkType: number, records: PcapRecord[
 function block(le: boolean, type: number, body: Bytes): Uint8Array {
   const padded = pad4(body);
   const total = 12 + padded.length;
-  return cat(u32(type, le), u32(total, le), padded, u32(total, le));
+  return concatBytes(u32(type, le), u32(total, le), padded, u32(total, le));
 }
 
 function shb(le: boolean): Uint8Array {
   // byte-order magic, version 1.0, section length -1 (unknown)
-  return block(le, 0x0a0d0d0a, cat(u32(0x1a2b3c4d, le), u16(1, le), u16(0, le), u32(0xffffffff), u32(0xffffffff)));
+  return block(le, 0x0a0d0d0a, concatBytes(u32(0x1a2b3c4d, le), u16(1, le), u16(0, le), u32(0xffffffff), u32(0xffffffff)));
 }
 
 function option(le: boolean, code: number, value: Bytes): Uint8Array {
-  return cat(u16(code, le), u16(value.length, le), pad4(value));
+  return concatBytes(u16(code, le), u16(value.length, le), pad4(value));
 }
 
 function idb(le: boolean, linkType: number, options: Uint8Array[] = []): Uint8Array {
-  const opts = options.length > 0 ? cat(...options, u32(0)) : new Uint8Array(0); // + opt_endofopt
-  return block(le, 1, cat(u16(linkType, le), u16(0, le), u32(65535, le), opts));
+  const opts = options.length > 0 ? concatBytes(...options, u32(0)) : new Uint8Array(0); // + opt_endofopt
+  return block(le, 1, concatBytes(u16(linkType, le), u16(0, le), u32(65535, le), opts));
 }
 
 function epb(le: boolean, ifId: number, ticks: bigint, data: Uint8Array): Uint8Array {
-  return block(le, 6, cat(
+  return block(le, 6, concatBytes(
     u32(ifId, le), u32(Number(ticks >> 32n), le), u32(Number(ticks & 0xffffffffn), le),
     u32(data.length, le), u32(data.length, le), pad4(data),
   ));
 }
 
 function spb(le: boolean, data: Uint8Array): Uint8Array {
-  return block(le, 3, cat(u32(data.length, le), pad4(data)));
+  return block(le, 3, concatBytes(u32(data.length, le), pad4(data)));
 }
 
 function int64(n: bigint, le: boolean): Uint8Array {
@@ -220,13 +211,13 @@ const SECTION_EXPECTED: Expected[] = [
 
 function section(le: boolean): Uint8Array {
   const hopByHop = [17, 0, 1, 4, 0, 0, 0, 0]; // next = UDP, 8 bytes, PadN
-  return cat(
+  return concatBytes(
     shb(le),
     idb(le, 1),
     epb(le, 0, 1700000000123456n, eth(0x0800, ipv4([192, 0, 2, 1], [198, 51, 100, 7], 17, udp(40000, 4739, P1)), [[0x8100, 100]])),
     block(le, 0x7fff0001, pattern(9, 1)), // unknown block: skipped by its length
     idb(le, 101, [option(le, 9, [9])]), // if_tsresol = 10^-9
-    epb(le, 1, 1700000000987654321n, ipv6('2001:db8::1', '2001:db8::2', 0, cat(hopByHop, udp(50000, 4739, P2)))),
+    epb(le, 1, 1700000000987654321n, ipv6('2001:db8::1', '2001:db8::2', 0, concatBytes(hopByHop, udp(50000, 4739, P2)))),
     epb(le, 0, 1700000001000000n, eth(0x0800, ipv4([10, 1, 2, 3], [10, 0, 0, 1], 17, udp(2055, 2055, P3)), [[0x88a8, 10], [0x8100, 20]])),
   );
 }
@@ -325,7 +316,7 @@ test('pcapng big-endian: same content', () => {
 test('pcapng: sections of both byte orders, interfaces reset per section, SPB', () => {
   const le = false;
   const v4 = ipv4([127, 0, 0, 9], [127, 0, 0, 1], 17, udp(1234, 9995, P3));
-  const bytes = cat(
+  const bytes = concatBytes(
     section(true),
     shb(le),
     idb(le, 276),
@@ -341,7 +332,7 @@ test('pcapng: sections of both byte orders, interfaces reset per section, SPB', 
 
 test('pcapng: binary if_tsresol and if_tsoffset', () => {
   const le = true;
-  const bytes = cat(
+  const bytes = concatBytes(
     shb(le),
     idb(le, 101, [option(le, 9, [0x80 | 20]), option(le, 14, int64(100n, le))]), // 2^-20 s ticks, +100 s
     epb(le, 0, 5n * 2n ** 20n + 2n ** 19n, ipv4([1, 2, 3, 4], [5, 6, 7, 8], 17, udp(1, 2, P1))),
@@ -379,13 +370,13 @@ test('link types: Ethernet, SLL, SLL2, raw (101/12/14), NULL in both orders, LOO
     ['raw 101 v4', 101, v4, '198.51.100.1'],
     ['raw 12 v6', 12, v6pkt, 'fe80::1:2'],
     ['raw 14 v4', 14, v4, '198.51.100.1'],
-    ['null AF_INET little-endian host', 0, cat(u32(2, true), v4), '198.51.100.1'],
-    ['null AF_INET big-endian host', 0, cat(u32(2, false), v4), '198.51.100.1'],
-    ['null AF_INET6 NetBSD/OpenBSD (24)', 0, cat(u32(24, true), v6pkt), 'fe80::1:2'],
-    ['null AF_INET6 FreeBSD (28) big-endian host', 0, cat(u32(28, false), v6pkt), 'fe80::1:2'],
-    ['null AF_INET6 Darwin (30)', 0, cat(u32(30, true), v6pkt), 'fe80::1:2'],
-    ['loop AF_INET', 108, cat(u32(2, false), v4), '198.51.100.1'],
-    ['loop AF_INET6 Darwin', 108, cat(u32(30, false), v6pkt), 'fe80::1:2'],
+    ['null AF_INET little-endian host', 0, concatBytes(u32(2, true), v4), '198.51.100.1'],
+    ['null AF_INET big-endian host', 0, concatBytes(u32(2, false), v4), '198.51.100.1'],
+    ['null AF_INET6 NetBSD/OpenBSD (24)', 0, concatBytes(u32(24, true), v6pkt), 'fe80::1:2'],
+    ['null AF_INET6 FreeBSD (28) big-endian host', 0, concatBytes(u32(28, false), v6pkt), 'fe80::1:2'],
+    ['null AF_INET6 Darwin (30)', 0, concatBytes(u32(30, true), v6pkt), 'fe80::1:2'],
+    ['loop AF_INET', 108, concatBytes(u32(2, false), v4), '198.51.100.1'],
+    ['loop AF_INET6 Darwin', 108, concatBytes(u32(30, false), v6pkt), 'fe80::1:2'],
   ];
   for (const [what, linkType, data, src] of cases) {
     const { datagrams, stats } = collect(pcap(true, false, linkType, [{ sec: 1, frac: 500, data }]));
@@ -419,14 +410,14 @@ test('non-UDP, fragments, non-IP, truncated and malformed frames are counted in 
     { data: eth(0x86dd, ipv6('2001:db8::1', '2001:db8::2', 58, pattern(8, 0))) }, // ICMPv6
     { data: eth(0x0800, ipv4(a, b, 17, u, { frag: 0x2000 })) }, // first fragment, MF set
     { data: eth(0x0800, ipv4(a, b, 17, pattern(40, 0), { frag: 185 })) }, // later fragment
-    { data: eth(0x86dd, ipv6('2001:db8::1', '2001:db8::2', 44, cat([17, 0, 0, 1, 0, 0, 0, 1], u))) }, // fragment header
-    { data: eth(0x86dd, ipv6('2001:db8::1', '2001:db8::2', 0, cat([44, 0, 1, 4, 0, 0, 0, 0], [17, 0, 0, 1, 0, 0, 0, 1], u))) }, // HBH, then fragment
+    { data: eth(0x86dd, ipv6('2001:db8::1', '2001:db8::2', 44, concatBytes([17, 0, 0, 1, 0, 0, 0, 1], u))) }, // fragment header
+    { data: eth(0x86dd, ipv6('2001:db8::1', '2001:db8::2', 0, concatBytes([44, 0, 1, 4, 0, 0, 0, 0], [17, 0, 0, 1, 0, 0, 0, 1], u))) }, // HBH, then fragment
     { data: eth(0x0806, pattern(28, 0)) }, // ARP
     { data: eth(0x0800, ipv4(a, b, 17, u)).subarray(0, 60), origLen: 14 + 20 + u.length }, // snaplen cut
     { data: eth(0x0800, ipv4(a, b, 17, udp(1000, 2000, P2, 500))) }, // UDP length beyond the IP packet
     { data: eth(0x0800, ipv4(a, b, 17, udp(1, 2, P1), { ihl: 6 })) }, // IP options: payload after IHL
     { data: eth(0x0800, ipv4(a, b, 17, udp(3, 4, P2), { frag: 0 })) }, // no DF: still a whole datagram
-    { data: eth(0x8100, cat(u16(7), u16(0x86dd), ipv6('2001:db8::1', '2001:db8::2', 60, cat([17, 1, 0, 0, 0, 0, 0, 0, 1, 6, 0, 0, 0, 0, 0, 0], udp(5, 6, P3))))) }, // VLAN + dest-opts (16 bytes)
+    { data: eth(0x8100, concatBytes(u16(7), u16(0x86dd), ipv6('2001:db8::1', '2001:db8::2', 60, concatBytes([17, 1, 0, 0, 0, 0, 0, 0, 1, 6, 0, 0, 0, 0, 0, 0], udp(5, 6, P3))))) }, // VLAN + dest-opts (16 bytes)
   ].map((r) => ({ sec: 1, frac: 0, ...r }));
   const { datagrams, stats } = collect(pcap(true, false, 1, frames));
   assert.deepEqual(stats, {
@@ -459,17 +450,17 @@ test('header-level corruption throws CaptureError naming the offset', () => {
   assertCaptureError(pcap(true, false, 1, []).subarray(0, 20), /global header/);
 
   const okPcap = pcap(true, false, 101, [{ sec: 1, frac: 0, data: ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, udp(1, 2, P1)) }]);
-  const overrun = cat(okPcap, u32(0, true), u32(0, true), u32(1000, true), u32(1000, true), pattern(10, 0));
+  const overrun = concatBytes(okPcap, u32(0, true), u32(0, true), u32(1000, true), u32(1000, true), pattern(10, 0));
   let delivered = 0;
   assert.throws(() => readCapture(overrun, () => delivered++), /offset 75 claims 1000 captured bytes/);
   assert.equal(delivered, 1, 'datagrams before the damage are delivered');
 
-  const head = cat(shb(true), idb(true, 1)); // 28 + 20 bytes
-  assertCaptureError(cat(head, u32(6, true), u32(0, true), u32(0, true)), /invalid block length 0 at offset 48/);
-  assertCaptureError(cat(head, u32(6, true), u32(8, true), u32(8, true)), /invalid block length 8 at offset 48/);
-  assertCaptureError(cat(head, u32(6, true), u32(4096, true), new Uint8Array(100)), /offset 48 has length 4096/);
-  assertCaptureError(cat(head, u32(6, true), u32(16, true), u32(0, true), u32(20, true)), /offset 48 has mismatched/);
-  assertCaptureError(cat(head, u32(6, true), u32(16, true)), /offset 48 cut short/);
+  const head = concatBytes(shb(true), idb(true, 1)); // 28 + 20 bytes
+  assertCaptureError(concatBytes(head, u32(6, true), u32(0, true), u32(0, true)), /invalid block length 0 at offset 48/);
+  assertCaptureError(concatBytes(head, u32(6, true), u32(8, true), u32(8, true)), /invalid block length 8 at offset 48/);
+  assertCaptureError(concatBytes(head, u32(6, true), u32(4096, true), new Uint8Array(100)), /offset 48 has length 4096/);
+  assertCaptureError(concatBytes(head, u32(6, true), u32(16, true), u32(0, true), u32(20, true)), /offset 48 has mismatched/);
+  assertCaptureError(concatBytes(head, u32(6, true), u32(16, true)), /offset 48 cut short/);
   const badBom = shb(true);
   badBom[8] = 0x99;
   assertCaptureError(badBom, /byte-order magic/);
@@ -508,7 +499,7 @@ test('random byte corruption never throws anything but CaptureError', () => {
   const sources = [
     section(true),
     section(false),
-    pcap(true, false, 1, [{ sec: 1, frac: 2, data: eth(0x86dd, ipv6('::1', '::2', 0, cat([17, 0, 0, 0, 0, 0, 0, 0], udp(1, 2, P2)))) }]),
+    pcap(true, false, 1, [{ sec: 1, frac: 2, data: eth(0x86dd, ipv6('::1', '::2', 0, concatBytes([17, 0, 0, 0, 0, 0, 0, 0], udp(1, 2, P2)))) }]),
   ];
   for (let i = 0; i < 3000; i++) {
     const file = sources[i % sources.length]!.slice();

@@ -20,6 +20,7 @@ import { WasmDecoder, compileDecoder, decodeStatuses, defaultDecoderOptions, rec
 import { decoderWasmPath } from '../../src/paths.js';
 import { readCapture } from '../../src/capture/pcap-reader.js';
 import { corpusCaptures, pcapsDir } from '../support/corpus.js';
+import { concatBytes } from '../support/packets.js';
 import { repoRoot } from '../support/paths.js';
 
 type Property = 'bytes' | 'corpus' | 'templates';
@@ -79,16 +80,6 @@ function toHex(b: Uint8Array): string {
 
 function be16(b: Uint8Array, at: number): number {
   return (b[at]! << 8) | b[at + 1]!;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function mapped(a: number, b: number, c: number, d: number): Uint8Array {
@@ -602,11 +593,11 @@ function mutate(d: Uint8Array, m: Mutation, corpus: Datagram[]): Uint8Array {
       return d.slice(0, m.to % (d.length + 1));
     case 'insert': {
       const at = m.at % (d.length + 1);
-      return concat(d.subarray(0, at), m.bytes, d.subarray(at));
+      return concatBytes(d.subarray(0, at), m.bytes, d.subarray(at));
     }
     case 'delete': {
       const at = m.at % (d.length + 1);
-      return concat(d.subarray(0, at), d.subarray(at + m.count));
+      return concatBytes(d.subarray(0, at), d.subarray(at + m.count));
     }
     case 'splice': {
       // Bytes of another datagram over this one: templates where data was, and so on.

@@ -1,32 +1,27 @@
 // Metrics, health and the exporter / template APIs of a real gateway fed real captures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { startHttp } from '../../src/http/endpoints.js';
 import { createLogger } from '../../src/log.js';
 import { ABI_VERSION } from '../../src/decoder/wasm.js';
 import { testBrokers } from '../support/broker.js';
+import { replayAsync } from '../support/corpus.js';
+import { httpGet } from '../support/http.js';
 import { uniqueTopic, waitForCount } from '../support/kafka-topics.js';
-import { pcapsDir, replayTool } from '../support/corpus.js';
+import { scrapeMetrics, total } from '../support/prometheus.js';
+import { waitUntil } from '../support/wait.js';
 
-function replay(capture: string, port: number): void {
-  const r = spawnSync('python3', [replayTool, join(pcapsDir, `${capture}.pcap`), `127.0.0.1:${port}`, '--bind-original', '--pps', '3000'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
+/** Sends a capture from its own exporter addresses (127.0.0.21 to .25), so routing sees them. */
+const replay = (capture: string, port: number) => replayAsync(capture, `127.0.0.1:${port}`, { bindOriginal: true });
 
-/** Prometheus text -> "name{labels}" -> value. */
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
+/** Polls /metrics until `holds` is true of a scrape, and resolves with that scrape. */
+async function metricsWhen(base: string, what: string, holds: (m: Map<string, number>) => boolean): Promise<Map<string, number>> {
+  let last = new Map<string, number>();
+  const counters = () => Object.fromEntries([...last].filter(([k]) => /^flowgate_(records|datagrams)_/.test(k)));
+  return waitUntil(what, async () => holds((last = await scrapeMetrics(base))) && last, { timeoutMs: 10_000, last: counters });
 }
 
 async function setup(t: { after(fn: () => unknown): void }, extra = '') {
@@ -53,7 +48,7 @@ stats: { log_interval_s: 0 }
 
 test('after a replay, the main series have exactly the values of the capture, and every reason is present at zero', async (t) => {
   const { base, udp, topics } = await setup(t);
-  const before = parseMetrics(await (await fetch(`${base}/metrics`)).text());
+  const before = await scrapeMetrics(base);
   for (const reason of ['ring_full', 'too_large', 'bad_version', 'bad_length', 'truncated_header', 'exporter_limit', 'decoder_trap']) {
     assert.equal(before.get(`flowgate_datagrams_dropped_total{reason="${reason}"}`), 0, reason);
   }
@@ -62,7 +57,7 @@ test('after a replay, the main series have exactly the values of the capture, an
   }
   assert.equal(before.get(`flowgate_records_delivered_total{tenant="acme",topic="${topics.acme}"}`), 0);
 
-  replay('multi_exporter', udp);
+  await replay('multi_exporter', udp);
   // A datagram that is no flow export at all.
   const junk = createSocket('udp4');
   await new Promise<void>((r) => junk.send(Buffer.from('hello, not ipfix'), udp, '127.0.0.1', () => r()));
@@ -70,8 +65,9 @@ test('after a replay, the main series have exactly the values of the capture, an
   // acme owns .21 (12 records) and .22 (111); the rest (256) goes to the default topic.
   assert.equal(await waitForCount(testBrokers(), topics.acme, 123), 123);
   assert.equal(await waitForCount(testBrokers(), topics.other, 256), 256);
-  await new Promise((r) => setTimeout(r, 200));
-  const m = parseMetrics(await (await fetch(`${base}/metrics`)).text());
+  // Kafka has them before the producer has read the acks: the counters follow.
+  const m = await metricsWhen(base, 'every record counted as delivered and the junk datagram as dropped',
+    (s) => total(s, 'flowgate_records_delivered_total') >= 379 && total(s, 'flowgate_datagrams_dropped_total') >= 1);
   assert.equal(m.get('flowgate_datagrams_received_total'), 51);
   assert.equal(m.get('flowgate_datagrams_decoded_total'), 51);
   assert.equal(m.get('flowgate_datagrams_dropped_total{reason="bad_version"}'), 1);
@@ -93,30 +89,27 @@ test('after a replay, the main series have exactly the values of the capture, an
 
 test('/healthz, /readyz and the exporter and template APIs describe what the gateway has seen', async (t) => {
   const { base, udp } = await setup(t);
-  assert.equal(await (await fetch(`${base}/healthz`)).text(), 'ok\n');
+  assert.equal((await httpGet(`${base}/healthz`)).body, 'ok\n');
   // Ready once every worker's producer has connected.
-  let ready = 0;
-  for (let i = 0; i < 100 && ready !== 200; i++) {
-    ready = (await fetch(`${base}/readyz`)).status;
-    if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.equal(ready, 200);
-  replay('multi_exporter', udp);
-  await new Promise((r) => setTimeout(r, 500));
-  const { exporters } = (await (await fetch(`${base}/api/exporters`)).json()) as { exporters: { exporter: string; domain: number; tenant: string | null; records: number; templates: number; version: number }[] };
+  let ready: { status: number; body: string } | undefined;
+  await waitUntil('/readyz to answer 200', async () => (ready = await httpGet(`${base}/readyz`)).status === 200, { timeoutMs: 10_000, last: () => ready });
+  await replay('multi_exporter', udp);
+  // The workers have decoded every record of the capture: their exporter and template tables are complete.
+  await metricsWhen(base, 'the 379 records of the capture decoded', (s) => total(s, 'flowgate_records_received_total') >= 379);
+  const { exporters } = JSON.parse((await httpGet(`${base}/api/exporters`)).body) as { exporters: { exporter: string; domain: number; tenant: string | null; records: number; templates: number; version: number }[] };
   assert.deepEqual(exporters.map((e) => `${e.exporter}/${e.domain}`).sort(),
     ['127.0.0.21/0', '127.0.0.22/0', '127.0.0.23/1', '127.0.0.23/2', '127.0.0.24/7', '127.0.0.25/1']);
   const e21 = exporters.find((e) => e.exporter === '127.0.0.21')!;
   assert.deepEqual([e21.tenant, e21.records, e21.templates, e21.version], ['acme', 12, 5, 10]);
   assert.equal(exporters.find((e) => e.exporter === '127.0.0.24')!.tenant, null);
-  const { sessions } = (await (await fetch(`${base}/api/templates`)).json()) as { sessions: { exporter: string; domain: number; templates: { id: number; kind: string; fields: { id: number }[] }[] }[] };
+  const { sessions } = JSON.parse((await httpGet(`${base}/api/templates`)).body) as { sessions: { exporter: string; domain: number; templates: { id: number; kind: string; fields: { id: number }[] }[] }[] };
   const s25 = sessions.find((s) => s.exporter === '127.0.0.25')!;
   assert.deepEqual(s25.templates.map((x) => x.id).sort(), [256, 257]);
   const s23 = sessions.find((s) => s.exporter === '127.0.0.23' && s.domain === 2)!;
   assert.deepEqual(s23.templates.map((x) => x.id).sort(), [1025, 1026, 2049, 2050, 4099]);
   assert.equal(s23.templates.find((x) => x.id === 4099)!.kind, 'options');
   assert.ok(s23.templates.find((x) => x.id === 1025)!.fields.some((f) => f.id === 8), 'template 1025 lists sourceIPv4Address');
-  assert.equal((await fetch(`${base}/nothing-here`)).status, 404);
+  assert.equal((await httpGet(`${base}/nothing-here`)).status, 404);
 });
 
 test('with protect_api, /metrics and /api/* need the admin token (bearer or query); health stays open', async (t) => {

@@ -15,17 +15,8 @@ import { GatewayProcess } from '../support/gateway-process.js';
 import { testBrokers } from '../support/broker.js';
 import { uniqueTopic, waitForCount } from '../support/kafka-topics.js';
 import { pcapsDir } from '../support/corpus.js';
+import { waitUntil } from '../support/wait.js';
 import { readDatagrams, dataOnly, type CaptureDatagram } from '../state/capture-split.js';
-
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 function configYaml(stateDir: string, topic: string, workers: number, saveIntervalMs = 2000): string {
   return `listen: { udp: ["127.0.0.1:0"] }
@@ -41,10 +32,8 @@ stats: { log_interval_s: 0 }
 async function start(t: { after(fn: () => unknown): void }, yaml: string): Promise<{ gw: GatewayProcess; udp: number; metrics: () => Promise<Map<string, number>> }> {
   const gw = new GatewayProcess(yaml);
   t.after(() => gw.dispose());
-  const ready = await gw.waitFor('ready');
   const udp = (await gw.ready()).udp.v4!;
-  const metrics = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${ready.http as number}/metrics`)).text());
-  return { gw, udp, metrics };
+  return { gw, udp, metrics: () => gw.metrics() };
 }
 
 /** Sends each datagram's `part` from one socket (one exporter: 127.0.0.1 and the socket's port). */
@@ -138,7 +127,7 @@ test('after SIGKILL, templates saved before the kill are restored: data-only dat
     d.importState(file.payload, Date.now());
     return d.templates().length;
   };
-  for (let i = 0; i < 200 && saved() < templates; i++) await new Promise((r) => setTimeout(r, 100));
+  await waitUntil(`a save holding the ${templates} templates`, () => saved() >= templates, { timeoutMs: 20_000, intervalMs: 100, last: saved });
   assert.equal(saved(), templates);
   first.gw.child.kill('SIGKILL');
   assert.equal(await first.gw.exited, null);

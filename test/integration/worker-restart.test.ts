@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { startHttp } from '../../src/http/endpoints.js';
-import { createLogger } from '../../src/log.js';
 import { testBrokers } from '../support/broker.js';
 import { replayAsync } from '../support/corpus.js';
 import { httpGet } from '../support/http.js';
 import { topicCounts, uniqueTopic, waitForCount } from '../support/kafka-topics.js';
+import { eventsNamed, recordingLogger } from '../support/log-events.js';
 import { scrapeMetrics, total } from '../support/prometheus.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -29,8 +29,7 @@ kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 60000, batch_max_
 routing: { default_topic: ${topic} }
 stats: { log_interval_s: 0 }
 `);
-  const events: Record<string, unknown>[] = [];
-  const log = createLogger('info', {}, (line) => events.push(JSON.parse(line) as Record<string, unknown>));
+  const { log, events } = recordingLogger('info');
   const gateway = await startGateway(config, log);
   const http = await startHttp(gateway, log);
   let stopped = false;
@@ -65,7 +64,7 @@ stats: { log_interval_s: 0 }
   });
   assert.equal(m.get('flowgate_records_dropped_total{reason="worker_failed"}'), MIXED, 'exactly the records the dead worker held');
   assert.deepEqual([queuedOn(m, victim), queuedOn(m, other)], [0, MILLI], 'a fresh worker; the other still holds its own');
-  assert.deepEqual(events.filter((e) => e.msg === 'decoder worker exited, restarting').map((e) => e.worker), [victim]);
+  assert.deepEqual(eventsNamed(events, 'decoder worker exited, restarting').map((e) => e.worker), [victim]);
 
   // The new worker has no templates yet: softflowd sends them again in its first datagram.
   await replayAsync('softflowd_v10_mixed', target, { bindOriginal: true });

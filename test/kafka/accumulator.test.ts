@@ -1,7 +1,6 @@
 // The accumulator: records into batches per partition (sticky for keyless records, murmur2 for
 // keyed ones), records staged until the topic's partitions are known, linger, and admission
 // (the queue's limits, all or nothing per datagram).
-import type { RecordIndex } from '../../src/decoder/record-index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Accumulator, type AccumulatorSettings } from '../../src/kafka/accumulator.js';
@@ -9,6 +8,7 @@ import { encodeHeaders, recordViews } from '../../src/kafka/protocol/record-batc
 import { partitionForKey } from '../../src/kafka/partitioner.js';
 import { splitBatch, type QueuedBatch } from '../../src/kafka/queued-batch.js';
 import { createLogger } from '../../src/log.js';
+import { decoderOutput } from '../support/decoder-output.js';
 
 const base: AccumulatorSettings = { linger_ms: 60_000, batch_max_records: 1000, batch_max_bytes: 1 << 20, queue_max_records: 1_000_000, queue_max_bytes: 1 << 30 };
 const headers = encodeHeaders({ schema: '1' });
@@ -24,18 +24,6 @@ function setup(over: Partial<AccumulatorSettings> = {}) {
   return { acc, sealed, dropped, topics };
 }
 
-/** A decoder output of `values` and its record index ([end, hash] per record). */
-function output(values: string[]): { output: Buffer; index: RecordIndex } {
-  const index = new Uint32Array(values.length * 2);
-  let end = 0;
-  values.forEach((v, i) => {
-    end += Buffer.byteLength(v);
-    index[i * 2] = end;
-    end += 1;
-  });
-  return { output: Buffer.from(values.join('\n') + '\n'), index: { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 } };
-}
-
 const valuesOf = (b: QueuedBatch) => recordViews(b.builder).map((v) => b.builder.buffer.toString('utf8', v.valueStart, v.valueEnd));
 
 test('keyless records stay on one partition until its batch is sealed, then move to another', () => {
@@ -43,7 +31,7 @@ test('keyless records stay on one partition until its batch is sealed, then move
   acc.addTopic('t');
   acc.partitionsKnown('t', 3);
   const values = Array.from({ length: 12 }, (_, i) => `{"n":${i}}`);
-  const { output: out, index } = output(values);
+  const { output: out, index } = decoderOutput(values);
   acc.appendRecords('t', 'acme', null, -1, out, index, 12, headers, 1);
   assert.equal(sealed.length, 3);
   assert.deepEqual(sealed.map(valuesOf), [values.slice(0, 4), values.slice(4, 8), values.slice(8, 12)]);
@@ -71,7 +59,7 @@ test('a keyed record goes to the key\'s murmur2 partition', () => {
 test('records that arrive before the topic\'s partitions are known are queued, then framed in order once they are', () => {
   const { acc, sealed, topics } = setup();
   const values = ['{"n":0}', '{"n":1}', '{"n":2}'];
-  const { output: out, index } = output(values);
+  const { output: out, index } = decoderOutput(values);
   acc.appendRecords('new', 'acme', null, -1, out, index, 2, headers, 1);
   const one = Buffer.from(values[2]!);
   assert.equal(acc.append('new', 'acme', null, -1, one, 0, one.length, headers, 1, 1), true);
@@ -101,7 +89,7 @@ test('a datagram that does not fit the queue is dropped whole as queue_full; rel
   const { acc, sealed, dropped } = setup({ queue_max_records: 5, batch_max_records: 4 });
   acc.addTopic('t');
   acc.partitionsKnown('t', 1);
-  const { output: out, index } = output(['{"n":0}', '{"n":1}', '{"n":2}', '{"n":3}']);
+  const { output: out, index } = decoderOutput(['{"n":0}', '{"n":1}', '{"n":2}', '{"n":3}']);
   acc.appendRecords('t', 'acme', null, -1, out, index, 4, headers, 1);
   const [records, bytes] = [acc.queuedRecords, acc.queuedBytes];
   acc.appendRecords('t', 'acme', null, -1, out, index, 2, headers, 1);
@@ -119,7 +107,7 @@ test('a record larger than a whole batch is dropped as kafka_rejected; those aro
   acc.addTopic('t');
   acc.partitionsKnown('t', 1);
   const big = `{"pad":"${'x'.repeat(3000)}"}`;
-  const { output: out, index } = output(['{"n":0}', big, '{"n":2}']);
+  const { output: out, index } = decoderOutput(['{"n":0}', big, '{"n":2}']);
   acc.appendRecords('t', 'acme', null, -1, out, index, 3, headers, 1);
   acc.sealDue(Date.now(), true);
   assert.deepEqual(dropped, [{ reason: 'kafka_rejected', tenant: 'acme', records: 1 }]);

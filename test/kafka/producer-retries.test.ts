@@ -10,6 +10,7 @@ import { RecordProducer, type KafkaSettings, type ProducerDropReason } from '../
 import { ScriptedBroker, type Fault } from './scripted-broker.js';
 import { encodeHeaders } from '../../src/kafka/protocol/record-batch.js';
 import { createLogger } from '../../src/log.js';
+import { decoderOutput } from '../support/decoder-output.js';
 
 const settings: KafkaSettings = {
   brokers: ['127.0.0.1:1'], client_id: 'test', request_timeout_ms: 1000, connection_timeout_ms: 1000, retries: 3, ssl: false, sasl: null,
@@ -33,15 +34,8 @@ async function run(fault: (request: number) => Fault, over: Partial<KafkaSetting
   for (let d = 0; d < 80; d++) {
     const values = datagram(d);
     sent.push(...values);
-    const output = Buffer.from(values.join('\n') + '\n');
-    const index = new Uint32Array(values.length * 2);
-    let end = 0;
-    values.forEach((v, i) => {
-      end += v.length;
-      index[i * 2] = end;
-      end += 1;
-    });
-    producer.appendRecords('flows', 'acme', null, -1, output, { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 }, values.length, headers, Date.now());
+    const { output, index } = decoderOutput(values);
+    producer.appendRecords('flows', 'acme', null, -1, output, index, values.length, headers, Date.now());
     if (!burst && d % 4 === 3) await new Promise((r) => setTimeout(r, 2));
   }
   // close() does not wait for a broker it is not connected to: let the first connect happen.

@@ -13,6 +13,7 @@ import { RecordProducer, type KafkaSettings } from '../../src/kafka/producer.js'
 import type { PartitionResult, ProduceClient, ProduceTopic } from '../../src/kafka/client.js';
 import { encodeHeaders } from '../../src/kafka/protocol/record-batch.js';
 import { createLogger } from '../../src/log.js';
+import { decoderOutput } from '../support/decoder-output.js';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js');
@@ -99,15 +100,8 @@ let serial = 0;
 /** Offers one datagram of 25 records; returns their values. */
 function offer(producer: RecordProducer): string[] {
   const values = Array.from({ length: 25 }, () => `{"n":${serial++}}`);
-  const output = Buffer.from(values.join('\n') + '\n');
-  const index = new Uint32Array(values.length * 2);
-  let end = 0;
-  values.forEach((v, i) => {
-    end += v.length;
-    index[i * 2] = end;
-    end += 1;
-  });
-  producer.appendRecords('flows', 'acme', null, -1, output, { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 }, values.length, headers, Date.now());
+  const { output, index } = decoderOutput(values);
+  producer.appendRecords('flows', 'acme', null, -1, output, index, values.length, headers, Date.now());
   return values;
 }
 

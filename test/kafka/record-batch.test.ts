@@ -8,6 +8,7 @@ import { BatchBuilder, encodeHeaders, readVarint, recordViews, sealBatch, stampB
 import { murmur2, partitionForKey } from '../../src/kafka/partitioner.js';
 import { FlowKeyWriter } from '../../src/kafka/flow-key.js';
 import { codecId, compress } from '../../src/kafka/protocol/compression.js';
+import { decoderOutput } from '../support/decoder-output.js';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js');
@@ -129,15 +130,8 @@ test('the flow key is the hash in hex without leading zeros', () => {
 test('a run of records from the decoder output frames byte for byte as appending them one by one, and stops where the batch is full', () => {
   const headers = encodeHeaders({ schema: '1', exporter: '192.0.2.1' });
   const values = Array.from({ length: 40 }, (_, i) => `{"n":${i},"v":"${'z'.repeat((i * 37) % 300)}"}`);
-  const output = Buffer.from(values.join('\n') + '\n');
-  const index = new Uint32Array(values.length * 2);
-  let end = 0;
-  values.forEach((v, i) => {
-    end += Buffer.byteLength(v);
-    index[i * 2] = end;
-    end += 1;
-  });
-  const recordIndex = { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 };
+  const { output, index: recordIndex } = decoderOutput(values);
+  const index = recordIndex.entries;
   const key = Buffer.from('192.0.2.1');
   for (const [capacity, keyLength] of [[1 << 20, -1], [1 << 20, key.length], [3000, key.length], [1500, -1]] as const) {
     const one = new BatchBuilder(capacity, 64);

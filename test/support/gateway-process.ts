@@ -9,18 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { httpGet } from './http.js';
+import { eventsNamed, type LogEvent } from './log-events.js';
 import { flowgateBin } from './paths.js';
 import { scrapeMetrics } from './prometheus.js';
 
-export type { Accounting };
-
-/** One log record: `msg` is the event's name, the other fields its details. */
-export interface LogEvent {
-  level: string;
-  msg: string;
-  [key: string]: unknown;
-}
-
+export type { Accounting, LogEvent };
 
 export interface Listening {
   /** UDP ports by family. */
@@ -38,6 +31,17 @@ export interface GatewayProcessOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The bound ports a "ready" event names (its udp list is ADDRESS:PORT, IPv6 unbracketed). */
+export function listeningFrom(ready: LogEvent): Listening {
+  const udp: Listening['udp'] = {};
+  for (const a of ready.udp as string[]) {
+    const port = Number(a.slice(a.lastIndexOf(':') + 1));
+    if (a.split(':').length > 2) udp.v6 = port;
+    else udp.v4 = port;
+  }
+  return { udp, http: ready.http as number };
+}
 
 export class GatewayProcess {
   readonly dir = mkdtempSync(join(tmpdir(), 'flowgate-gw-'));
@@ -116,7 +120,7 @@ export class GatewayProcess {
 
   /** Events named `msg` seen so far. */
   count(msg: string, match: (e: LogEvent) => boolean = () => true): number {
-    return this.events.filter((e) => e.msg === msg && match(e)).length;
+    return eventsNamed(this.events, msg, match).length;
   }
 
   /**
@@ -125,14 +129,7 @@ export class GatewayProcess {
    */
   async ready(timeoutMs = 60_000): Promise<Listening> {
     const deadline = Date.now() + timeoutMs;
-    const event = await this.waitFor('ready', { timeoutMs });
-    const udp: Listening['udp'] = {};
-    for (const a of event.udp as string[]) {
-      const port = Number(a.slice(a.lastIndexOf(':') + 1));
-      if (a.split(':').length > 2) udp.v6 = port;
-      else udp.v4 = port;
-    }
-    this.listening = { udp, http: event.http as number };
+    this.listening = listeningFrom(await this.waitFor('ready', { timeoutMs }));
     for (;;) {
       const r = await httpGet(`${this.base}/readyz`).catch(() => undefined);
       if (r?.status === 200) break;

@@ -8,7 +8,8 @@ export function hex(text: string): Uint8Array {
   return Uint8Array.from(clean.match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The parts one after another in one Uint8Array (a number[] part gives its numbers as bytes). */
+export function concatBytes(...parts: (Uint8Array | readonly number[])[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -29,18 +30,18 @@ function u32(n: number): string {
 /** A set: id, length (filled in), body. */
 export function set(id: number, body: string): Uint8Array {
   const b = hex(body);
-  return concat([hex(u16(id) + u16(b.length + 4)), b]);
+  return concatBytes(hex(u16(id) + u16(b.length + 4)), b);
 }
 
 /** An IPFIX message (RFC 7011 section 3.1) with its length filled in. */
 export function ipfix(opts: { exportTime?: number; seq?: number; domain?: number }, ...sets: Uint8Array[]): Uint8Array {
-  const body = concat(sets);
-  return concat([hex('000a' + u16(body.length + 16) + u32(opts.exportTime ?? 1700000000) + u32(opts.seq ?? 0) + u32(opts.domain ?? 0)), body]);
+  const body = concatBytes(...sets);
+  return concatBytes(hex('000a' + u16(body.length + 16) + u32(opts.exportTime ?? 1700000000) + u32(opts.seq ?? 0) + u32(opts.domain ?? 0)), body);
 }
 
 /** A NetFlow v9 packet (RFC 3954 section 5.1). */
 export function v9(opts: { uptime: number; unixSecs: number; seq?: number; sourceId?: number; count?: number }, ...sets: Uint8Array[]): Uint8Array {
-  return concat([hex('0009' + u16(opts.count ?? sets.length) + u32(opts.uptime) + u32(opts.unixSecs) + u32(opts.seq ?? 0) + u32(opts.sourceId ?? 0)), ...sets]);
+  return concatBytes(hex('0009' + u16(opts.count ?? sets.length) + u32(opts.uptime) + u32(opts.unixSecs) + u32(opts.seq ?? 0) + u32(opts.sourceId ?? 0)), ...sets);
 }
 
 /** 16-byte exporter address: IPv4 text as ::ffff:a.b.c.d, or IPv6 text. */

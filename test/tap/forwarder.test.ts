@@ -3,19 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AddressSet, TapForwarder } from '../../src/tap/forwarder.js';
 import { parseFilter, defaultFilter } from '../../src/tap/filter.js';
-import type { RecordIndex } from '../../src/decoder/record-index.js';
+import { decoderOutput } from '../support/decoder-output.js';
 
-/** One datagram's output as the decoder leaves it: records separated by one byte, ends in `index`. */
-function output(records: object[]): { out: Buffer; index: RecordIndex } {
-  const texts = records.map((r) => JSON.stringify(r));
-  const out = Buffer.from(texts.join('\n'));
-  const index = new Uint32Array(texts.length * 2);
-  let end = -1;
-  texts.forEach((t, i) => {
-    end += t.length + 1;
-    index[i * 2] = end;
-  });
-  return { out, index: { entries: index, stride: 2, endAt: 0, hashAt: 1, gap: 1 } };
+/** One datagram's output as the decoder leaves it. */
+function output(records: object[]) {
+  const { output: out, index } = decoderOutput(records.map((r) => JSON.stringify(r)));
+  return { out, index };
 }
 
 test('an address set matches addresses and prefixes of both families, IPv4-mapped IPv6 as IPv4, and nothing else', () => {

@@ -1,18 +1,17 @@
 // A real gateway (in-process, real broker, real UDP) with the live tap mounted on its own HTTP
 // server, tap clients over the ws package, and captures replayed without blocking the event
 // loop (the receiver and the tap run on this thread).
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/log.js';
 import { HttpServer } from '../../src/http/server.js';
 import { mountTap, type TapHub } from '../../src/tap/hub.js';
 import type { TapBatch, TapSpec } from '../../src/tap/forwarder.js';
 import { testBrokers } from '../support/broker.js';
 import { readTopic, topicCounts, uniqueTopic } from '../support/kafka-topics.js';
-import { pcapsDir, replayTool } from '../support/corpus.js';
+import { replayAsync, type ReplayOptions } from '../support/corpus.js';
+import { recordingLogger, type LogEvent } from '../support/log-events.js';
+import { waitUntil } from '../support/wait.js';
 
 export const tokens = { admin: 'admin-7f3c9a', acme: 'acme-tap-51e2', globex: 'globex-tap-9d04' } as const;
 /** Exporters of multi_exporter.pcap: 127.0.0.21 to .25. */
@@ -29,7 +28,8 @@ export interface TapSetup {
   specs: (TapSpec | null)[];
   /** Batches the workers posted, with their records. */
   batches: TapBatch[];
-  logs: string[];
+  /** Every log record of the gateway and the tap, parsed. */
+  events: LogEvent[];
   configYaml(opts?: { withTokens?: boolean; acmeToken?: string }): string;
   /** Every message delivered to Kafka so far (all three topics), once `total` are delivered. */
   kafkaRecords(total: number): Promise<{ topic: string; value: string }[]>;
@@ -48,8 +48,7 @@ routing:
     - { name: globex, topic: ${topics.globex}, exporters: ${JSON.stringify(owners.globex)}, tap_token: "${o.withTokens ? tokens.globex : ''}" }
 stats: { log_interval_s: 0 }
 `;
-  const logs: string[] = [];
-  const log = createLogger('info', {}, (line) => logs.push(line));
+  const { log, events } = recordingLogger('info');
   const gateway = await startGateway(parseConfig(configYaml()), log);
   const specs: (TapSpec | null)[] = [];
   const setTap = gateway.pool.setTap.bind(gateway.pool);
@@ -70,9 +69,9 @@ stats: { log_interval_s: 0 }
   });
   const brokers = testBrokers();
   return {
-    gateway, hub, server, http, udp: gateway.addresses[0]!.port, topics, specs, batches, logs, configYaml,
+    gateway, hub, server, http, udp: gateway.addresses[0]!.port, topics, specs, batches, events, configYaml,
     async kafkaRecords(total) {
-      await until(() => gateway.accounting().records.delivered >= total, 30_000, `${total} records delivered to Kafka`);
+      await waitUntil(`${total} records delivered to Kafka`, () => gateway.accounting().records.delivered >= total, { timeoutMs: 30_000 });
       const names = Object.values(topics);
       const counts = await topicCounts(brokers, names);
       const out: { topic: string; value: string }[] = [];
@@ -86,26 +85,11 @@ stats: { log_interval_s: 0 }
 }
 
 /** Replays a corpus capture from its original exporter addresses; resolves when it is sent. */
-export function replay(capture: string, port: number, extra: string[] = []): Promise<void> {
-  const child = spawn('python3', [replayTool, join(pcapsDir, `${capture}.pcap`), `127.0.0.1:${port}`, '--bind-original', '--pps', '3000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`replay ${capture} exited ${code}: ${stderr}`))));
-  });
-}
+export const replay = (capture: string, port: number, o: ReplayOptions = {}): Promise<void> =>
+  replayAsync(capture, `127.0.0.1:${port}`, { bindOriginal: true, ...o });
 
+/** A window in which nothing more may arrive (the negative checks: no batch, no extra record). */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `test` until it holds; fails saying `what` after `timeoutMs`. */
-export async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(50);
-  }
-}
 
 export interface Control {
   type: string;
@@ -140,7 +124,7 @@ export class TapClient {
   static async open(url: string, headers: Record<string, string> = {}): Promise<TapClient> {
     const c = new TapClient(url, headers);
     await c.opened;
-    await until(() => c.controls.some((m) => m.type === 'hello'), 5_000, 'hello');
+    await waitUntil('hello', () => c.controls.some((m) => m.type === 'hello'), { timeoutMs: 5_000 });
     return c;
   }
 
@@ -152,9 +136,7 @@ export class TapClient {
   async filter(filter: unknown): Promise<Control> {
     const seen = this.controls.length;
     this.ws.send(typeof filter === 'string' ? filter : JSON.stringify(filter));
-    let answer: Control | undefined;
-    await until(() => (answer = this.controls.slice(seen).find((m) => m.type === 'filter' || m.type === 'error')) !== undefined, 5_000, 'filter answer');
-    return answer!;
+    return waitUntil('filter answer', () => this.controls.slice(seen).find((m) => m.type === 'filter' || m.type === 'error'), { timeoutMs: 5_000 });
   }
 
   parsed(): Record<string, unknown>[] {

@@ -8,17 +8,8 @@
 // lastOffsetDelta i32 · baseTimestamp i64 · maxTimestamp i64 · producerId i64 · producerEpoch i16 ·
 // baseSequence i32 · records count i32 · records. A record: length varint · attributes i8 ·
 // timestampDelta varlong · offsetDelta varint · key (varint length, -1 = null) · value · headers.
-import { createRequire } from 'node:module';
+import { crc32c } from '../../crc32c.js';
 import type { RecordIndex } from '../../decoder/record-index.js';
-
-// @node-rs/crc32 is a native addon: loaded at the first batch, not on a worker's start-up path
-// (its dlopen is ~10 ms of the ~100 ms a worker takes to be ready).
-const require = createRequire(import.meta.url);
-let crc32cNative: ((data: Buffer) => number) | undefined;
-function crc32c(data: Buffer): number {
-  crc32cNative ??= (require('@node-rs/crc32') as { crc32c(data: Buffer): number }).crc32c;
-  return crc32cNative(data);
-}
 
 export const BATCH_HEADER_BYTES = 61;
 /** Room past a full batch's capacity for appendRun's copy of one datagram's records. */
