@@ -105,6 +105,7 @@ export class RecordProducer {
         error: (code) => events.error(`spool:${code}`),
       }, log, settings.spool.adopt);
       this.#gate?.attach(sender);
+      if (this.#gate) this.#accumulator.frameUnassigned = () => !sender.connected;
     }
   }
 

@@ -15,6 +15,10 @@ import { rmSync } from 'node:fs';
 import { Spool, SpoolError, type PartitionQueue, type SpoolEntry, type SpoolOptions } from '../spool/spool.js';
 import { BatchBuilder } from './protocol/record-batch.js';
 import { newBatch, type QueuedBatch } from './queued-batch.js';
+import { UNASSIGNED } from './accumulator.js';
+import { recordViews } from './protocol/record-batch.js';
+import { partitionForKey } from './partitioner.js';
+import type { EntryMeta } from '../spool/format.js';
 import type { Sender } from './sender.js';
 
 export interface SpoolSettings extends SpoolOptions {
@@ -26,8 +30,8 @@ export interface SpoolSettings extends SpoolOptions {
 export interface SpoolGateEvents {
   /** `b` moved from the memory queue into the spool. */
   spooled(b: QueuedBatch): void;
-  /** `b` (from the memory queue) could not be spooled and is dropped: over spool.max_bytes. */
-  refused(b: QueuedBatch, reason: 'spool_full'): void;
+  /** `b` (from the memory queue) could not be spooled and is dropped: over spool.max_bytes, or a disk error with nowhere else to go. */
+  refused(b: QueuedBatch, reason: 'spool_full' | 'spool_error'): void;
   /** Records the spool refused: over max_bytes ("spool_full") or a disk error while no memory was left ("spool_error"). */
   dropped(reason: 'spool_full' | 'spool_error' | 'spool_corrupt', tenant: string, records: number): void;
   /** Records that left the spool: `delivered` or dropped; the spool holds that many fewer. */
@@ -66,6 +70,10 @@ export class SpoolGate {
   readonly #loaded = new Map<string, number>();
   #loadedBytes = 0;
   #pausedUntil = 0;
+  /** Round robin over partitions for keyless entries given a partition. */
+  #assigned = 0;
+  /** Records written again when an UNASSIGNED entry got its partition (not new to the spool). */
+  #reassignedRecords = 0;
   /** Records of entries partly settled (split batches): still in the spool, no longer to deliver. */
   #settledPartial = 0;
   readonly replayedRecords = { total: 0 };
@@ -125,7 +133,7 @@ export class SpoolGate {
       const o = s.oldestReceivedAt;
       if (o !== undefined && (oldest === undefined || o < oldest)) oldest = o;
     }
-    return { bytes, entries, oldestReceivedAt: oldest, written: this.#spool.counters.writtenRecords, corruptEntries };
+    return { bytes, entries, oldestReceivedAt: oldest, written: this.#spool.counters.writtenRecords - this.#reassignedRecords, corruptEntries };
   }
 
   /** Records the spools hold that are still to be delivered. */
@@ -169,6 +177,11 @@ export class SpoolGate {
    */
   offer(b: QueuedBatch, queueFill: number, now: number): boolean {
     const sender = this.#sender!;
+    // Framed before its topic's partitions were known: only the spool can hold it (one is given there).
+    if (b.partition === UNASSIGNED) {
+      if (!this.#store(b, true)) this.#events.refused(b, 'spool_error');
+      return true;
+    }
     if (now < this.#pausedUntil) return false;
     if (this.#holds(b.topic, b.partition)) return this.#store(b, false);
     const unavailable = !sender.available(b.topic, b.partition, now);
@@ -201,6 +214,7 @@ export class SpoolGate {
         for (const w of sender.withdraw(topic, partition)) this.#store(w, false);
       }
     }
+    this.#assign();
     this.#replay(now);
     this.#spool.sync();
   }
@@ -293,6 +307,51 @@ export class SpoolGate {
     this.#log.sampled('error', `spool-error:${code}`, 'spool disk error, batches stay in memory', { dir: this.#spool.dir, code, error: (err as Error).message });
   }
 
+  /**
+   * Entries framed before their topic's partitions were known get a partition once the metadata
+   * says how many there are: keyless messages all go to one (round robin, as a sticky batch
+   * would), keyed ones to their key's partition (murmur2, as when framed live). They are written
+   * again as entries of those partitions (behind what those hold), then leave as UNASSIGNED.
+   */
+  #assign(): void {
+    const sender = this.#sender!;
+    for (const spool of this.#all()) {
+      for (const q of [...spool.partitions()]) {
+        if (q.partition !== UNASSIGNED) continue;
+        const count = sender.partitionCount(q.topic);
+        if (count === 0) continue;
+        for (const entry of [...q.entries]) {
+          let records: Buffer | null;
+          try {
+            records = spool.read(entry);
+          } catch (err) {
+            this.#diskError(err);
+            return;
+          }
+          if (records === null) {
+            for (const t of entry.meta.tenants) this.#events.dropped('spool_corrupt', t.name, t.records);
+            this.#events.left(entry.meta.records);
+            continue;
+          }
+          try {
+            for (const part of assignPartitions(entry.meta, records, count, this.#assigned++)) {
+              if (this.#spool.append(part.meta, part.records) === 'full') {
+                for (const t of part.meta.tenants) this.#events.dropped('spool_full', t.name, t.records);
+                this.#events.left(part.meta.records);
+              } else {
+                this.#reassignedRecords += part.meta.records;
+              }
+            }
+            spool.ack(entry);
+          } catch (err) {
+            this.#diskError(err);
+            return;
+          }
+        }
+      }
+    }
+  }
+
   /** Loads the next spooled entries of each partition that can take them into the sender. */
   #replay(now: number): void {
     const sender = this.#sender!;
@@ -355,4 +414,47 @@ export class SpoolGate {
     b.origin = { spool, entry, parts: 1, settledRecords: 0 };
     return b;
   }
+}
+
+/**
+ * The parts of an UNASSIGNED entry's records by partition: one part when no message has a key,
+ * else one per key partition. Records and tenants are shared out in proportion to the messages.
+ */
+export function assignPartitions(meta: EntryMeta, records: Buffer, partitions: number, turn: number): { meta: EntryMeta; records: Buffer }[] {
+  const whole = BatchBuilder.fromRecords(records, meta.messages, meta.baseTimestamp, meta.maxTimestamp);
+  const views = recordViews(whole);
+  if (views.every((v) => v.keyLength < 0)) return [{ meta: { ...meta, partition: turn % partitions }, records }];
+  const byPartition = new Map<number, typeof views>();
+  for (const v of views) {
+    const p = v.keyLength < 0 ? turn % partitions : partitionForKey(whole.buffer, v.keyStart, v.keyLength, partitions);
+    let list = byPartition.get(p);
+    if (!list) byPartition.set(p, (list = []));
+    list.push(v);
+  }
+  const parts: { meta: EntryMeta; records: Buffer }[] = [];
+  let recordsLeft = meta.records;
+  let messagesLeft = meta.messages;
+  const tenantsLeft = meta.tenants.map((t) => ({ ...t }));
+  for (const [partition, list] of byPartition) {
+    const builder = new BatchBuilder(whole.length, whole.length);
+    for (const v of list) {
+      builder.append(whole.buffer, v.keyStart, v.keyLength, whole.buffer, v.valueStart, v.valueEnd,
+        whole.buffer.subarray(v.headersStart, v.headersEnd), whole.baseTimestamp + v.timestampDelta);
+    }
+    const last = list.length === messagesLeft;
+    const share = last ? recordsLeft : Math.round((meta.records * list.length) / meta.messages);
+    recordsLeft -= share;
+    messagesLeft -= list.length;
+    // Tenants in order: this part takes records from the first tenants with some left.
+    const tenants: EntryMeta['tenants'] = [];
+    let need = share;
+    for (const t of tenantsLeft) {
+      const take = Math.min(need, t.records);
+      if (take > 0) tenants.push({ name: t.name, records: take });
+      t.records -= take;
+      need -= take;
+    }
+    parts.push({ meta: { ...meta, partition, records: share, messages: builder.count, baseTimestamp: builder.baseTimestamp, maxTimestamp: builder.maxTimestamp, tenants }, records: Buffer.from(builder.records()) });
+  }
+  return parts;
 }

@@ -268,3 +268,22 @@ test('the spool of a worker that no longer exists is adopted: replayed before th
   assert.equal(adopter.producer.spooledRecords, 0);
   await adopter.producer.close();
 });
+
+test('a producer that starts while the broker is down spools what it takes in; it gets its partitions once the broker is back', async (t) => {
+  const dir = tempDir(t);
+  const broker = new OutageBroker();
+  broker.down = true;
+  const { producer, tally } = producerFor(broker, dir);
+  const sent: string[] = [];
+  for (let d = 0; d < 12; d++) {
+    sent.push(...offer(producer));
+    await sleep(5);
+  }
+  await until(() => producer.queuedRecords === 0, 'what came in before any metadata is in the spool');
+  assert.equal(tally.spooled, 300);
+  broker.down = false;
+  await until(() => tally.delivered === 300, 'delivered once the broker answers');
+  assert.deepEqual(broker.log, sent);
+  assert.equal(producer.spooledRecords, 0);
+  await producer.close();
+});
