@@ -9,6 +9,7 @@ import { TenantRouter } from '../route/tenants.js';
 import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
 import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { encodeHeaders } from '../kafka/protocol/record-batch.js';
 import { FlowKeyWriter } from '../kafka/flow-key.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -80,7 +81,7 @@ export function startWorker(init: WorkerInit): void {
     const batch = tap.flush();
     if (batch) port.postMessage({ type: 'tap', batch } satisfies FromWorker);
   }, TAP_FLUSH_MS);
-  const spool = init.spool ? { ...init.spool, dir: join(init.spool.dir, `worker-${init.index}`) } : null;
+  const spool = init.spool ? { ...init.spool, ...spoolDirs(init.spool.dir, init.index, init.state.workers) } : null;
   const producer = new RecordProducer({ ...init.kafka, spool }, {
     delivered(tenant, topic, records, latencyMs) {
       const key = `${tenant}\t${topic}`;
@@ -281,6 +282,25 @@ export function startWorker(init: WorkerInit): void {
     }
     process.exit(1);
   });
+}
+
+/**
+ * This worker's spool directory, and those of workers that no longer exist (the worker count went
+ * down) that fall to it (worker-j for j >= workers, j mod workers = index): it replays them.
+ */
+function spoolDirs(parent: string, index: number, workers: number): { dir: string; adopt: string[] } {
+  const adopt: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    // Not there yet: the spool creates it.
+  }
+  for (const name of names) {
+    const j = /^worker-(\d+)$/.exec(name)?.[1];
+    if (j !== undefined && Number(j) >= workers && Number(j) % workers === index) adopt.push(join(parent, name));
+  }
+  return { dir: join(parent, `worker-${index}`), adopt };
 }
 
 /** Topics the routing names, so their metadata is loaded before the first record. */

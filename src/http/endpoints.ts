@@ -73,6 +73,22 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
     }
     return json(200, { sessions: [...groups.values()] });
   }));
+  server.get('/api/spool', guard(async () => {
+    // Records from the accounting (exact); files and ages from the workers' reports.
+    const reports = (await gateway.pool.reports(1_000)).sort((a, b) => a.worker - b.worker);
+    const records = gateway.accounting().records;
+    const now = Date.now();
+    const workers = reports.map((r) => r.spool === null ? { worker: r.worker, enabled: false } : {
+      worker: r.worker, enabled: true, bytes: r.spool.bytes, records: r.spool.records,
+      oldest_record_age_s: r.spool.oldestReceivedAt === undefined ? null : Math.max(0, (now - r.spool.oldestReceivedAt) / 1000),
+      written_records: r.spool.written, replayed_records: r.spool.replayed, corrupt_entries: r.spool.corruptEntries,
+    });
+    return json(200, {
+      enabled: config.spool.dir !== '', dir: config.spool.dir, max_bytes: config.spool.max_bytes,
+      records: records.spooled, recovered_records: records.recovered,
+      bytes: reports.reduce((n, r) => n + (r.spool?.bytes ?? 0), 0), workers,
+    });
+  }));
   const mounted = mounts.map((m) => m(server, metrics));
 
   const { host, port } = splitHostPort(config.http.listen, false);

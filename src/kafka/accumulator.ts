@@ -42,6 +42,9 @@ function recordEnd(index: RecordIndex, k: number): number {
   return index.entries[k * index.stride + index.endAt]!;
 }
 
+/** The partition of a batch framed before its topic's partitions were known (spooled, given one later). */
+export const UNASSIGNED = -1;
+
 /** Spare batch buffers kept (each up to about batch_max_bytes). */
 const SPARE_BUFFERS = 8;
 /** Initial size of a batch buffer; it doubles up to the batch cap. */
@@ -71,6 +74,8 @@ interface TopicState {
   sticky: number;
   /** Records that arrived before the topic's metadata was known (broker down at start, new topic). */
   staged: StagedRecord[];
+  /** With frameUnassigned: the open batch of records that arrived before the metadata. */
+  unassigned: OpenPartition;
 }
 
 /** Queue bytes a message counts for: its bytes plus a record's framing. */
@@ -88,6 +93,12 @@ export class Accumulator {
   #queuedBytes = 0;
   /** New records are refused ("shutdown"): the producer is closing. */
   closing = false;
+  /**
+   * Asked when a record's topic has no metadata yet: true (a disk spool takes the batches and the
+   * broker is away) frames it into a batch of partition UNASSIGNED, spooled and given a partition
+   * there, instead of waiting in memory for metadata that may not come soon.
+   */
+  frameUnassigned: () => boolean = () => false;
   /** Batch size cap in force: batch_max_bytes, halved each time the broker says a batch is too large. */
   #batchBytes: number;
   #stickyCounter = 0;
@@ -125,7 +136,7 @@ export class Accumulator {
     const size = messageBytes(keyLength, end - start, headers.length);
     const t = this.#admit(topic, tenant, records, size);
     if (t === null) return false;
-    if (t.partitions.length === 0) {
+    if (t.partitions.length === 0 && !this.frameUnassigned()) {
       t.staged.push({ tenant, key: keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null, value: Buffer.from(value.subarray(start, end)), headers, records, bytes: size, receivedAt });
       return true;
     }
@@ -143,7 +154,7 @@ export class Accumulator {
     const t = this.#admit(topic, tenant, n, size);
     if (t === null) return;
     let from = 0;
-    if (t.partitions.length === 0) {
+    if (t.partitions.length === 0 && !this.frameUnassigned()) {
       // No metadata yet (slow path, copies per record): framed once the partitions are known.
       const k = keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null;
       for (let i = 0; i < n; i++) {
@@ -155,9 +166,8 @@ export class Accumulator {
     }
     let done = 0;
     while (done < n) {
-      const partition = keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky;
-      const p = t.partitions[partition]!;
-      const b = p.open ?? this.#open(t, partition, receivedAt);
+      const partition = this.#partitionOf(t, key, keyLength);
+      const b = this.#slot(t, partition).open ?? this.#open(t, partition, receivedAt);
       const m = b.builder.appendRun(key, 0, keyLength, output, from, index, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
       if (m === 0) {
         if (b.builder.count > 0) {
@@ -183,6 +193,8 @@ export class Accumulator {
     const t = this.#topics.get(topic);
     if (!t || count <= t.partitions.length) return;
     const first = t.partitions.length === 0;
+    // What was framed before the partitions were known goes first (to the spool, assigned there).
+    if (first) this.#seal(t, UNASSIGNED);
     // Partitions added later: keyed records move (as with any Kafka client), existing ones stay.
     for (let i = t.partitions.length; i < count; i++) t.partitions.push({ open: null, openedAt: 0 });
     if (first) t.sticky = this.#stickyCounter++ % count;
@@ -200,8 +212,8 @@ export class Accumulator {
   sealDue(now: number, all: boolean): number {
     let next = Infinity;
     for (const t of this.#topics.values()) {
-      for (let i = 0; i < t.partitions.length; i++) {
-        const p = t.partitions[i]!;
+      for (let i = t.partitions.length === 0 ? UNASSIGNED : 0; i < t.partitions.length; i++) {
+        const p = this.#slot(t, i);
         if (p.open === null || p.open.builder.count === 0) continue;
         const left = p.openedAt + this.#settings.linger_ms - now;
         if (all || left <= 0) this.#seal(t, i);
@@ -232,6 +244,7 @@ export class Accumulator {
     for (const t of this.#topics.values()) {
       for (const s of t.staged) this.#events.dropped(reason, s.tenant, s.records);
       for (const p of t.partitions) if (p.open) dropBatch(p.open);
+      if (t.unassigned.open) dropBatch(t.unassigned.open);
     }
     this.#topics.clear();
     this.#lastTopic = undefined;
@@ -262,13 +275,13 @@ export class Accumulator {
 
   #frame(t: TopicState, tenant: string, key: Uint8Array | null, keyLength: number, value: Buffer, start: number, end: number,
     headers: Buffer, records: number, size: number, receivedAt: number): void {
-    const partition = keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky;
-    let b = t.partitions[partition]!.open ?? this.#open(t, partition, receivedAt);
+    const partition = this.#partitionOf(t, key, keyLength);
+    let b = this.#slot(t, partition).open ?? this.#open(t, partition, receivedAt);
     if (!b.builder.append(key, 0, keyLength, value, start, end, headers, receivedAt)) {
       this.#seal(t, partition);
       b = this.#open(t, partition, receivedAt);
       if (!b.builder.append(key, 0, keyLength, value, start, end, headers, receivedAt)) {
-        t.partitions[partition]!.open = null;
+        this.#slot(t, partition).open = null;
         this.#tooLarge(tenant, records, size, end - start);
         return;
       }
@@ -277,9 +290,19 @@ export class Accumulator {
     if (b.builder.count >= this.#settings.batch_max_records) this.#seal(t, partition);
   }
 
+  /** The partition a record goes to: by key, the sticky one, or UNASSIGNED before the metadata. */
+  #partitionOf(t: TopicState, key: Uint8Array | null, keyLength: number): number {
+    if (t.partitions.length === 0) return UNASSIGNED;
+    return keyLength >= 0 ? partitionForKey(key!, 0, keyLength, t.partitions.length) : t.sticky;
+  }
+
+  #slot(t: TopicState, partition: number): OpenPartition {
+    return partition === UNASSIGNED ? t.unassigned : t.partitions[partition]!;
+  }
+
   #open(t: TopicState, partition: number, receivedAt: number): QueuedBatch {
     const b = newBatch(t.name, partition, new BatchBuilder(this.#batchBytes, INITIAL_BATCH_BYTES, this.#spare.pop()), receivedAt);
-    const p = t.partitions[partition]!;
+    const p = this.#slot(t, partition);
     p.open = b;
     p.openedAt = Date.now();
     this.#events.opened();
@@ -287,7 +310,7 @@ export class Accumulator {
   }
 
   #seal(t: TopicState, partition: number): void {
-    const p = t.partitions[partition]!;
+    const p = this.#slot(t, partition);
     const b = p.open;
     if (b === null) return;
     p.open = null;
@@ -298,7 +321,7 @@ export class Accumulator {
   #topic(name: string): TopicState {
     let t = this.#topics.get(name);
     if (!t) {
-      t = { name, partitions: [], sticky: 0, staged: [] };
+      t = { name, partitions: [], sticky: 0, staged: [], unassigned: { open: null, openedAt: 0 } };
       this.#topics.set(name, t);
       this.#events.topicAdded(name);
     }

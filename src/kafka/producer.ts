@@ -38,7 +38,7 @@ export interface KafkaSettings extends ClientSettings {
   /** discard: count records as delivered without sending them (benchmarks: what Kafka costs). */
   sink: 'kafka' | 'discard';
   /** The disk spool of this producer (its own directory), or null for none. */
-  spool?: (SpoolSettings & { dir: string }) | null;
+  spool?: (SpoolSettings & { dir: string; adopt?: string[] }) | null;
 }
 
 export interface ProducerEvents {
@@ -103,8 +103,9 @@ export class RecordProducer {
         dropped: (reason, tenant, records) => events.dropped(reason, tenant, records),
         left: (records) => events.spooled?.(-records),
         error: (code) => events.error(`spool:${code}`),
-      }, log);
+      }, log, settings.spool.adopt);
       this.#gate?.attach(sender);
+      if (this.#gate) this.#accumulator.frameUnassigned = () => !sender.connected;
     }
   }
 
@@ -117,8 +118,8 @@ export class RecordProducer {
   spoolStats(): { bytes: number; records: number; oldestReceivedAt: number | undefined; written: number; replayed: number; corruptEntries: number } | null {
     const g = this.#gate;
     if (!g) return null;
-    const s = g.spool;
-    return { bytes: s.bytes, records: g.records, oldestReceivedAt: s.oldestReceivedAt, written: s.counters.writtenRecords, replayed: g.replayedRecords.total, corruptEntries: s.counters.corruptEntries };
+    const s = g.stats();
+    return { bytes: s.bytes, records: g.records, oldestReceivedAt: s.oldestReceivedAt, written: s.written, replayed: g.replayedRecords.total, corruptEntries: s.corruptEntries };
   }
 
   /** Memory queue fill, 0-1: the larger of records and bytes. */

@@ -2,10 +2,11 @@
 // sender (and, later, what a disk spool stores and gives back for replay). The one definition of
 // what the producer knows about a batch besides its bytes.
 import { BatchBuilder, recordViews } from './protocol/record-batch.js';
-import type { SpoolEntry } from '../spool/spool.js';
+import type { Spool, SpoolEntry } from '../spool/spool.js';
 
 /** Where a batch replayed from the disk spool came from: the entry leaves the spool when all its parts are acknowledged. */
 export interface SpoolOrigin {
+  readonly spool: Spool;
   readonly entry: SpoolEntry;
   /** Batches the entry is sent as (more than one after a split) not acknowledged or dropped yet. */
   parts: number;

@@ -154,6 +154,11 @@ export class Sender {
     return !q || q.failingSince === 0 || now - q.failingSince < UNAVAILABLE_AFTER_MS;
   }
 
+  /** Partitions of `topic` with a leader each, from the metadata; 0 while not known. */
+  partitionCount(topic: string): number {
+    return this.#connected ? this.#client.partitionCount(topic) : 0;
+  }
+
   /** The partitions the sender has queues for. */
   *partitions(): IterableIterator<{ topic: string; partition: number }> {
     for (const list of this.#queues.values()) for (const q of list) if (q) yield q;

@@ -11,9 +11,14 @@
 // - spooled entries are replayed only once the partition has no batch from memory left.
 // An entry leaves the spool when the broker acknowledged it (or refused it for good, counted).
 import type { Logger } from '../log.js';
-import { Spool, SpoolError, type SpoolEntry, type SpoolOptions } from '../spool/spool.js';
+import { rmSync } from 'node:fs';
+import { Spool, SpoolError, type PartitionQueue, type SpoolEntry, type SpoolOptions } from '../spool/spool.js';
 import { BatchBuilder } from './protocol/record-batch.js';
 import { newBatch, type QueuedBatch } from './queued-batch.js';
+import { UNASSIGNED } from './accumulator.js';
+import { recordViews } from './protocol/record-batch.js';
+import { partitionForKey } from './partitioner.js';
+import type { EntryMeta } from '../spool/format.js';
 import type { Sender } from './sender.js';
 
 export interface SpoolSettings extends SpoolOptions {
@@ -25,8 +30,8 @@ export interface SpoolSettings extends SpoolOptions {
 export interface SpoolGateEvents {
   /** `b` moved from the memory queue into the spool. */
   spooled(b: QueuedBatch): void;
-  /** `b` (from the memory queue) could not be spooled and is dropped: over spool.max_bytes. */
-  refused(b: QueuedBatch, reason: 'spool_full'): void;
+  /** `b` (from the memory queue) could not be spooled and is dropped: over spool.max_bytes, or a disk error with nowhere else to go. */
+  refused(b: QueuedBatch, reason: 'spool_full' | 'spool_error'): void;
   /** Records the spool refused: over max_bytes ("spool_full") or a disk error while no memory was left ("spool_error"). */
   dropped(reason: 'spool_full' | 'spool_error' | 'spool_corrupt', tenant: string, records: number): void;
   /** Records that left the spool: `delivered` or dropped; the spool holds that many fewer. */
@@ -40,12 +45,23 @@ const REPLAY_MAX_BYTES = 32 << 20;
 /** After a disk error the spool is not tried again for this long. */
 const ERROR_PAUSE_MS = 5_000;
 
-function key(topic: string, partition: number): string {
-  return `${partition}\u0000${topic}`;
+/** Replay bookkeeping is per spool and partition. */
+const spoolIds = new WeakMap<Spool, number>();
+let nextSpoolId = 0;
+function key(topic: string, partition: number, spool: Spool): string {
+  let id = spoolIds.get(spool);
+  if (id === undefined) spoolIds.set(spool, (id = nextSpoolId++));
+  return `${id}\u0000${partition}\u0000${topic}`;
 }
 
 export class SpoolGate {
+  /** The spool this producer writes. */
   readonly #spool: Spool;
+  /**
+   * Spools of workers that no longer exist (the worker count went down), adopted by this one:
+   * replayed (before its own entries of the same partition: they are older), never written.
+   */
+  readonly #adopted: Spool[] = [];
   readonly #settings: SpoolSettings;
   readonly #events: SpoolGateEvents;
   readonly #log: Logger;
@@ -54,6 +70,10 @@ export class SpoolGate {
   readonly #loaded = new Map<string, number>();
   #loadedBytes = 0;
   #pausedUntil = 0;
+  /** Round robin over partitions for keyless entries given a partition. */
+  #assigned = 0;
+  /** Records written again when an UNASSIGNED entry got its partition (not new to the spool). */
+  #reassignedRecords = 0;
   /** Records of entries partly settled (split batches): still in the spool, no longer to deliver. */
   #settledPartial = 0;
   readonly replayedRecords = { total: 0 };
@@ -65,28 +85,81 @@ export class SpoolGate {
     this.#log = log;
   }
 
-  /** Opens the spool of `dir`; null (logged) when it cannot be used: the producer runs on its memory queue. */
-  static open(dir: string, settings: SpoolSettings, events: SpoolGateEvents, log: Logger): SpoolGate | null {
-    try {
-      const spool = Spool.open(dir, settings);
+  /**
+   * Opens the spool of `dir`, and those of `adopt` (directories of workers that no longer exist);
+   * null (logged) when its own cannot be used: the producer runs on its memory queue.
+   */
+  static open(dir: string, settings: SpoolSettings, events: SpoolGateEvents, log: Logger, adopt: readonly string[] = []): SpoolGate | null {
+    const openOne = (d: string): Spool => {
+      const spool = Spool.open(d, settings);
       const r = spool.recovery;
-      for (const problem of r.problems) log.error('spool damage found and cut off', { dir, problem });
-      if (r.entries > 0) log.info('spool recovered', { dir, entries: r.entries, records: r.records, bytes: spool.bytes });
-      return new SpoolGate(spool, settings, events, log);
+      for (const problem of r.problems) log.error('spool damage found and cut off', { dir: d, problem });
+      if (r.entries > 0) log.info('spool recovered', { dir: d, entries: r.entries, records: r.records, bytes: spool.bytes });
+      return spool;
+    };
+    let gate: SpoolGate;
+    try {
+      gate = new SpoolGate(openOne(dir), settings, events, log);
     } catch (err) {
       events.error((err as SpoolError).code ?? 'EIO');
       log.error('spool not usable, running on the memory queue only', { dir, error: (err as Error).message });
       return null;
     }
+    for (const d of adopt) {
+      try {
+        const spool = openOne(d);
+        if (spool.entries > 0) gate.#adopted.push(spool);
+        else gate.#retire(spool);
+      } catch (err) {
+        events.error((err as SpoolError).code ?? 'EIO');
+        log.error('spool of a former worker not usable: its entries stay on disk', { dir: d, error: (err as Error).message });
+      }
+    }
+    return gate;
   }
 
-  get spool(): Spool {
-    return this.#spool;
+  /** The spools this gate reads: adopted ones first (older), then its own. */
+  #all(): Spool[] {
+    return this.#adopted.length ? [...this.#adopted, this.#spool] : [this.#spool];
   }
 
-  /** Records the spool holds that are still to be delivered. */
+  /** Figures over every spool the gate holds. */
+  stats(): { bytes: number; entries: number; oldestReceivedAt: number | undefined; written: number; corruptEntries: number } {
+    let bytes = 0, entries = 0, corruptEntries = 0, oldest: number | undefined;
+    for (const s of this.#all()) {
+      bytes += s.bytes;
+      entries += s.entries;
+      corruptEntries += s.counters.corruptEntries;
+      const o = s.oldestReceivedAt;
+      if (o !== undefined && (oldest === undefined || o < oldest)) oldest = o;
+    }
+    return { bytes, entries, oldestReceivedAt: oldest, written: this.#spool.counters.writtenRecords - this.#reassignedRecords, corruptEntries };
+  }
+
+  /** Records the spools hold that are still to be delivered. */
   get records(): number {
-    return this.#spool.records - this.#settledPartial;
+    let n = -this.#settledPartial;
+    for (const s of this.#all()) n += s.records;
+    return n;
+  }
+
+  /** Whether any spool holds entries of the partition (its new batches must go behind them). */
+  #holds(topic: string, partition: number): boolean {
+    for (const s of this.#all()) if (s.holds(topic, partition)) return true;
+    return false;
+  }
+
+  /** An adopted spool with nothing left: closed, and its directory removed. */
+  #retire(spool: Spool): void {
+    const i = this.#adopted.indexOf(spool);
+    if (i >= 0) this.#adopted.splice(i, 1);
+    try {
+      spool.close();
+      rmSync(spool.dir, { recursive: true, force: true });
+      this.#log.info('spool of a former worker delivered and removed', { dir: spool.dir });
+    } catch (err) {
+      this.#diskError(err);
+    }
   }
 
   attach(sender: Sender): void {
@@ -95,7 +168,7 @@ export class SpoolGate {
 
   /** Topics with spooled entries (their metadata is needed to replay them). */
   topics(): string[] {
-    return [...new Set([...this.#spool.partitions()].map((q) => q.topic))];
+    return [...new Set(this.#all().flatMap((s) => [...s.partitions()].map((q) => q.topic)))];
   }
 
   /**
@@ -104,8 +177,13 @@ export class SpoolGate {
    */
   offer(b: QueuedBatch, queueFill: number, now: number): boolean {
     const sender = this.#sender!;
+    // Framed before its topic's partitions were known: only the spool can hold it (one is given there).
+    if (b.partition === UNASSIGNED) {
+      if (!this.#store(b, true)) this.#events.refused(b, 'spool_error');
+      return true;
+    }
     if (now < this.#pausedUntil) return false;
-    if (this.#spool.holds(b.topic, b.partition)) return this.#store(b, false);
+    if (this.#holds(b.topic, b.partition)) return this.#store(b, false);
     const unavailable = !sender.available(b.topic, b.partition, now);
     if (!unavailable && queueFill < this.#settings.queueHighWater) return false;
     if (sender.pending(b.topic, b.partition).inFlight > 0) {
@@ -130,12 +208,13 @@ export class SpoolGate {
     const sender = this.#sender!;
     if (now >= this.#pausedUntil) {
       for (const { topic, partition } of partitions) {
-        if (sender.available(topic, partition, now) || this.#spool.holds(topic, partition)) continue;
+        if (sender.available(topic, partition, now) || this.#holds(topic, partition)) continue;
         const waiting = sender.pending(topic, partition);
         if (waiting.inFlight > 0 || waiting.batches.length === 0) continue;
         for (const w of sender.withdraw(topic, partition)) this.#store(w, false);
       }
     }
+    this.#assign();
     this.#replay(now);
     this.#spool.sync();
   }
@@ -153,7 +232,7 @@ export class SpoolGate {
   settled(b: QueuedBatch): void {
     const origin = b.origin!;
     origin.parts--;
-    const k = key(b.topic, b.partition);
+    const k = key(b.topic, b.partition, origin.spool);
     if (origin.parts > 0) {
       origin.settledRecords += b.records;
       this.#settledPartial += b.records;
@@ -163,25 +242,28 @@ export class SpoolGate {
     this.#loaded.set(k, Math.max(0, (this.#loaded.get(k) ?? 1) - 1));
     this.#loadedBytes -= origin.entry.length;
     try {
-      this.#spool.ack(origin.entry);
+      origin.spool.ack(origin.entry);
     } catch (err) {
       this.#diskError(err);
     }
     this.#events.left(origin.entry.meta.records);
+    if (origin.spool !== this.#spool && origin.spool.entries === 0) this.#retire(origin.spool);
   }
 
   /** A replayed batch went back (its partition became unavailable): it is read again later. */
   unloaded(b: QueuedBatch): void {
-    const k = key(b.topic, b.partition);
+    const k = key(b.topic, b.partition, b.origin!.spool);
     this.#loaded.set(k, Math.max(0, (this.#loaded.get(k) ?? 1) - 1));
     this.#loadedBytes -= b.origin!.entry.length;
   }
 
   close(): void {
-    try {
-      this.#spool.close();
-    } catch (err) {
-      this.#diskError(err);
+    for (const s of this.#all()) {
+      try {
+        s.close();
+      } catch (err) {
+        this.#diskError(err);
+      }
     }
   }
 
@@ -225,43 +307,102 @@ export class SpoolGate {
     this.#log.sampled('error', `spool-error:${code}`, 'spool disk error, batches stay in memory', { dir: this.#spool.dir, code, error: (err as Error).message });
   }
 
-  /** Loads the next spooled entries of each partition that can take them into the sender. */
-  #replay(now: number): void {
+  /**
+   * Entries framed before their topic's partitions were known get a partition once the metadata
+   * says how many there are: keyless messages all go to one (round robin, as a sticky batch
+   * would), keyed ones to their key's partition (murmur2, as when framed live). They are written
+   * again as entries of those partitions (behind what those hold), then leave as UNASSIGNED.
+   */
+  #assign(): void {
     const sender = this.#sender!;
-    for (const q of this.#spool.partitions()) {
-      if (this.#loadedBytes >= REPLAY_MAX_BYTES) return;
-      if (!sender.available(q.topic, q.partition, now)) continue;
-      const waiting = sender.pending(q.topic, q.partition);
-      // Batches from memory go first: they are older than anything spooled for the partition.
-      if (waiting.batches.some((b) => b.origin === null)) continue;
-      const k = key(q.topic, q.partition);
-      let loaded = this.#loaded.get(k) ?? 0;
-      while (loaded < REPLAY_WINDOW && loaded < q.entries.length && this.#loadedBytes < REPLAY_MAX_BYTES) {
-        const entry = q.entries[loaded]!;
-        let records: Buffer | null;
-        try {
-          records = this.#spool.read(entry);
-        } catch (err) {
-          this.#diskError(err);
-          return;
+    for (const spool of this.#all()) {
+      for (const q of [...spool.partitions()]) {
+        if (q.partition !== UNASSIGNED) continue;
+        const count = sender.partitionCount(q.topic);
+        if (count === 0) continue;
+        for (const entry of [...q.entries]) {
+          let records: Buffer | null;
+          try {
+            records = spool.read(entry);
+          } catch (err) {
+            this.#diskError(err);
+            return;
+          }
+          if (records === null) {
+            for (const t of entry.meta.tenants) this.#events.dropped('spool_corrupt', t.name, t.records);
+            this.#events.left(entry.meta.records);
+            continue;
+          }
+          try {
+            for (const part of assignPartitions(entry.meta, records, count, this.#assigned++)) {
+              if (this.#spool.append(part.meta, part.records) === 'full') {
+                for (const t of part.meta.tenants) this.#events.dropped('spool_full', t.name, t.records);
+                this.#events.left(part.meta.records);
+              } else {
+                this.#reassignedRecords += part.meta.records;
+              }
+            }
+            spool.ack(entry);
+          } catch (err) {
+            this.#diskError(err);
+            return;
+          }
         }
-        if (records === null) {
-          // Damaged since it was written: gone from the spool, counted.
-          this.#log.sampled('error', 'spool-corrupt', 'spooled batch failed its checksum, dropped', { dir: this.#spool.dir, topic: q.topic, partition: q.partition, records: entry.meta.records });
-          for (const t of entry.meta.tenants) this.#events.dropped('spool_corrupt', t.name, t.records);
-          this.#events.left(entry.meta.records);
-          continue;
-        }
-        sender.enqueue(this.#batchOf(entry, records));
-        loaded++;
-        this.#loadedBytes += entry.length;
-        this.replayedRecords.total += entry.meta.records;
       }
-      this.#loaded.set(k, loaded);
     }
   }
 
-  #batchOf(entry: SpoolEntry, records: Buffer): QueuedBatch {
+  /** Loads the next spooled entries of each partition that can take them into the sender. */
+  #replay(now: number): void {
+    const sender = this.#sender!;
+    const spools = this.#all();
+    for (const [rank, spool] of spools.entries()) {
+      for (const q of spool.partitions()) {
+        if (this.#loadedBytes >= REPLAY_MAX_BYTES) return;
+        this.#replayPartition(spool, q, spools.slice(0, rank), now);
+      }
+    }
+  }
+
+  /**
+   * Loads the next entries of `q` (a partition of `spool`) into the sender, when the partition can
+   * take them and nothing older waits: batches from memory, or entries of an `older` spool.
+   */
+  #replayPartition(spool: Spool, q: PartitionQueue, older: Spool[], now: number): boolean {
+    const sender = this.#sender!;
+    if (!sender.available(q.topic, q.partition, now)) return false;
+    if (older.some((s) => s.holds(q.topic, q.partition))) return false;
+    const waiting = sender.pending(q.topic, q.partition);
+    // Batches from memory go first: they are older than anything spooled for the partition.
+    if (waiting.batches.some((b) => b.origin === null)) return false;
+    const k = key(q.topic, q.partition, spool);
+    let loaded = this.#loaded.get(k) ?? 0;
+    while (loaded < REPLAY_WINDOW && loaded < q.entries.length && this.#loadedBytes < REPLAY_MAX_BYTES) {
+      const entry = q.entries[loaded]!;
+      let records: Buffer | null;
+      try {
+        records = spool.read(entry);
+      } catch (err) {
+        this.#diskError(err);
+        return false;
+      }
+      if (records === null) {
+        // Damaged since it was written: gone from the spool, counted.
+        this.#log.sampled('error', 'spool-corrupt', 'spooled batch failed its checksum, dropped', { dir: spool.dir, topic: q.topic, partition: q.partition, records: entry.meta.records });
+        for (const t of entry.meta.tenants) this.#events.dropped('spool_corrupt', t.name, t.records);
+        this.#events.left(entry.meta.records);
+        continue;
+      }
+      sender.enqueue(this.#batchOf(spool, entry, records));
+      loaded++;
+      this.#loadedBytes += entry.length;
+      this.replayedRecords.total += entry.meta.records;
+    }
+    this.#loaded.set(k, loaded);
+    return true;
+  }
+
+  #batchOf(spool: Spool, entry: SpoolEntry, records: Buffer): QueuedBatch {
     const m = entry.meta;
     const b = newBatch(m.topic, m.partition, BatchBuilder.fromRecords(records, m.messages, m.baseTimestamp, m.maxTimestamp), m.firstReceivedAt);
     for (const t of m.tenants) {
@@ -270,7 +411,50 @@ export class SpoolGate {
     }
     b.records = m.records;
     b.bytes = 0; // not in the memory queue
-    b.origin = { entry, parts: 1, settledRecords: 0 };
+    b.origin = { spool, entry, parts: 1, settledRecords: 0 };
     return b;
   }
+}
+
+/**
+ * The parts of an UNASSIGNED entry's records by partition: one part when no message has a key,
+ * else one per key partition. Records and tenants are shared out in proportion to the messages.
+ */
+export function assignPartitions(meta: EntryMeta, records: Buffer, partitions: number, turn: number): { meta: EntryMeta; records: Buffer }[] {
+  const whole = BatchBuilder.fromRecords(records, meta.messages, meta.baseTimestamp, meta.maxTimestamp);
+  const views = recordViews(whole);
+  if (views.every((v) => v.keyLength < 0)) return [{ meta: { ...meta, partition: turn % partitions }, records }];
+  const byPartition = new Map<number, typeof views>();
+  for (const v of views) {
+    const p = v.keyLength < 0 ? turn % partitions : partitionForKey(whole.buffer, v.keyStart, v.keyLength, partitions);
+    let list = byPartition.get(p);
+    if (!list) byPartition.set(p, (list = []));
+    list.push(v);
+  }
+  const parts: { meta: EntryMeta; records: Buffer }[] = [];
+  let recordsLeft = meta.records;
+  let messagesLeft = meta.messages;
+  const tenantsLeft = meta.tenants.map((t) => ({ ...t }));
+  for (const [partition, list] of byPartition) {
+    const builder = new BatchBuilder(whole.length, whole.length);
+    for (const v of list) {
+      builder.append(whole.buffer, v.keyStart, v.keyLength, whole.buffer, v.valueStart, v.valueEnd,
+        whole.buffer.subarray(v.headersStart, v.headersEnd), whole.baseTimestamp + v.timestampDelta);
+    }
+    const last = list.length === messagesLeft;
+    const share = last ? recordsLeft : Math.round((meta.records * list.length) / meta.messages);
+    recordsLeft -= share;
+    messagesLeft -= list.length;
+    // Tenants in order: this part takes records from the first tenants with some left.
+    const tenants: EntryMeta['tenants'] = [];
+    let need = share;
+    for (const t of tenantsLeft) {
+      const take = Math.min(need, t.records);
+      if (take > 0) tenants.push({ name: t.name, records: take });
+      t.records -= take;
+      need -= take;
+    }
+    parts.push({ meta: { ...meta, partition, records: share, messages: builder.count, baseTimestamp: builder.baseTimestamp, maxTimestamp: builder.maxTimestamp, tenants }, records: Buffer.from(builder.records()) });
+  }
+  return parts;
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordProducer, type KafkaSettings } from '../../src/kafka/producer.js';
@@ -82,9 +82,9 @@ interface Tally {
   recovered: number;
 }
 
-function producerFor(broker: OutageBroker, dir: string, maxBytes = 1 << 30): { producer: RecordProducer; tally: Tally } {
+function producerFor(broker: OutageBroker, dir: string, maxBytes = 1 << 30, adopt: string[] = []): { producer: RecordProducer; tally: Tally } {
   const tally: Tally = { delivered: 0, dropped: {}, spooled: 0, recovered: 0 };
-  const producer = new RecordProducer({ ...base, spool: { dir, maxBytes, fsyncIntervalMs: 100, segmentBytes: 64 << 10, queueHighWater: 0.75 } }, {
+  const producer = new RecordProducer({ ...base, spool: { dir, adopt, maxBytes, fsyncIntervalMs: 100, segmentBytes: 64 << 10, queueHighWater: 0.75 } }, {
     delivered: (_t, _topic, n) => { tally.delivered += n; },
     dropped: (reason, _t, n) => { tally.dropped[reason] = (tally.dropped[reason] ?? 0) + n; },
     spooled: (delta) => { tally.spooled += delta; },
@@ -234,4 +234,50 @@ test('a worker about to die evacuates its memory queue to the spool; the next pr
   // The batches that were in flight may have been written by the first producer too: at least once.
   for (const v of sent) assert.ok(broker.log.includes(v), `${v} delivered`);
   await second.producer.close();
+});
+
+test('the spool of a worker that no longer exists is adopted: replayed before the adopter\'s own entries, then removed', async (t) => {
+  const root = tempDir(t);
+  const formerDir = join(root, 'worker-3');
+  const ownDir = join(root, 'worker-1');
+  const broker = new OutageBroker();
+  // The former worker spools 250 records and closes with the broker down.
+  const former = producerFor(broker, formerDir);
+  await until(() => former.producer.connected, 'connected');
+  broker.down = true;
+  const sent: string[] = [];
+  for (let d = 0; d < 10; d++) sent.push(...offer(former.producer));
+  await former.producer.close();
+  assert.equal(former.tally.spooled, 250);
+  // The adopter starts with the broker back and takes 100 records of its own at once: they go
+  // behind the adopted entries of the same partition.
+  broker.down = false;
+  const adopter = producerFor(broker, ownDir, 1 << 30, [formerDir]);
+  assert.equal(adopter.tally.recovered, 250, 'the adopted spool counts as recovered');
+  await until(() => adopter.producer.connected, 'connected');
+  for (let d = 0; d < 4; d++) sent.push(...offer(adopter.producer));
+  await until(() => adopter.tally.delivered === 350, 'both spools delivered');
+  assert.deepEqual(broker.log, sent, 'the former worker\'s (older) records first, each once');
+  await until(() => !existsSync(formerDir), 'the adopted directory removed once empty');
+  assert.equal(adopter.producer.spooledRecords, 0);
+  await adopter.producer.close();
+});
+
+test('a producer that starts while the broker is down spools what it takes in; it gets its partitions once the broker is back', async (t) => {
+  const dir = tempDir(t);
+  const broker = new OutageBroker();
+  broker.down = true;
+  const { producer, tally } = producerFor(broker, dir);
+  const sent: string[] = [];
+  for (let d = 0; d < 12; d++) {
+    sent.push(...offer(producer));
+    await sleep(5);
+  }
+  await until(() => producer.queuedRecords === 0, 'what came in before any metadata is in the spool');
+  assert.equal(tally.spooled, 300);
+  broker.down = false;
+  await until(() => tally.delivered === 300, 'delivered once the broker answers');
+  assert.deepEqual(broker.log, sent);
+  assert.equal(producer.spooledRecords, 0);
+  await producer.close();
 });
