@@ -13,6 +13,13 @@ import { topicCounts, uniqueTopic, waitForCount } from '../support/kafka-topics.
 import { eventsNamed, recordingLogger } from '../support/log-events.js';
 import { scrapeMetrics, total } from '../support/prometheus.js';
 import { waitUntil } from '../support/wait.js';
+import { capturePath } from '../support/corpus.js';
+import { dataOnly, readDatagrams } from '../state/capture-split.js';
+import { createSocket } from 'node:dgram';
+import { WasmDecoder } from '../../src/decoder/wasm.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const v4 = (a: number, b: number, c: number, d: number) => Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d]);
 /** softflowd_v10_mixed: 1406 flow records from 127.0.0.1; softflowd_v10_milli_vlan: 111 from 127.0.0.14. */
@@ -84,4 +91,84 @@ stats: { log_interval_s: 0 }
   // Kafka has what the gateway says it delivered, and nothing of what the dead worker held.
   assert.equal(await waitForCount(testBrokers(), topic, MIXED + MILLI), MIXED + MILLI);
   assert.deepEqual(await topicCounts(testBrokers(), [topic]), { [topic]: MIXED + MILLI });
+});
+
+test('a worker killed mid-stream comes back with its exporters\' state: their data decodes at once, the identity is exact', async (t) => {
+  const topic = uniqueTopic('flows.restart-state');
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-wkill-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = parseConfig(`listen: { udp: ["127.0.0.1:0"] }
+http: { listen: "127.0.0.1:0" }
+workers: 2
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
+state: { dir: ${JSON.stringify(join(dir, 'state'))}, save_interval_ms: 100 }
+spool: { dir: ${JSON.stringify(join(dir, 'spool'))} }
+routing: { default_topic: ${topic} }
+stats: { log_interval_s: 0 }
+`);
+  const { log } = recordingLogger('info');
+  const gateway = await startGateway(config, log);
+  const http = await startHttp(gateway, log);
+  let stopped = false;
+  t.after(async () => {
+    http.close();
+    if (!stopped) await gateway.stop();
+  });
+  const base = `http://127.0.0.1:${http.port}`;
+  const metrics = () => scrapeMetrics(base);
+  await waitUntil('/readyz 200', async () => (await httpGet(`${base}/readyz`)).status === 200);
+  const port = gateway.addresses[0]!.port;
+  const socket = createSocket('udp4');
+  t.after(() => socket.close());
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const send = async (messages: (Uint8Array | null)[]): Promise<void> => {
+    let n = 0;
+    for (const m of messages) {
+      if (!m) continue;
+      await new Promise<void>((resolve, reject) => socket.send(m, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      if (++n % 32 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  const datagrams = readDatagrams(capturePath('softflowd_v10_mixed'));
+  const victim = gateway.pool.workerFor(v4(127, 0, 0, 1));
+
+  // Templates and data: decoded, and the templates saved.
+  await send(datagrams.map((d) => d.payload));
+  await waitUntil(`${MIXED} records decoded`, async () => total(await metrics(), 'flowgate_records_decoded_total') === MIXED);
+  await waitUntil('the victim\'s state saved', () => existsSync(join(dir, 'state', `worker-${victim}.state`)));
+  await new Promise((r) => setTimeout(r, 300)); // past one more save interval: the last template defined is in the file
+
+  await gateway.pool.thread(victim)!.terminate();
+  await waitUntil('the restart counted and the new worker ready', async () =>
+    (await metrics()).get('flowgate_worker_restarts_total') === 1 && (await httpGet(`${base}/readyz`)).status === 200);
+
+  // Data only, no template: the new worker decodes every record at once.
+  // What the data-only messages hold, by a decoder that knows the templates.
+  const reference = new WasmDecoder();
+  for (const d of datagrams) reference.decode(d.payload, d.address, d.port, d.timeMs);
+  let dataOnlyRecords = 0;
+  for (const d of datagrams) {
+    const message = dataOnly(d.payload);
+    if (message) dataOnlyRecords += Math.max(0, reference.decode(message, d.address, d.port, d.timeMs));
+  }
+  assert.ok(dataOnlyRecords > 0);
+  await send(datagrams.map((d) => dataOnly(d.payload)));
+  const m = await waitUntil('the data-only records decoded', async () => {
+    const now = await metrics();
+    return total(now, 'flowgate_records_decoded_total') === MIXED + dataOnlyRecords && now;
+  }, { timeoutMs: 15_000 });
+  assert.equal(m.get('flowgate_decoder_events_total{reason="unknown_template"}'), 0, 'no data waited for a template');
+  assert.equal(m.get('flowgate_held_sets'), 0);
+  http.close();
+  await gateway.stop();
+  stopped = true;
+
+  const a = gateway.accounting();
+  const dropped = Object.values(a.records.dropped).reduce((x, y) => x + y, 0);
+  assert.equal(a.records.decoded + a.records.recovered, a.records.delivered + dropped + a.records.queued + a.records.spooled, JSON.stringify(a.records));
+  assert.equal(a.records.queued, 0);
+  assert.equal(a.records.spooled, 0);
+  // What the killed worker held unsent is the only loss, and it is counted.
+  assert.equal(dropped, a.records.dropped.worker_failed);
+  assert.equal(await waitForCount(testBrokers(), topic, a.records.delivered), a.records.delivered);
 });
