@@ -268,6 +268,10 @@ interface Outage {
   replayCpuPct: number;
   dropped: number;
   kernelDrops: number;
+  /** Datagrams the gateway dropped before decoding (ring full: a worker that fell behind); their records are never received. */
+  datagramDrops: number;
+  /** Records decoded, the warm-up's included. */
+  received: number;
   sentTotal: number;
   inKafka: number;
   /** Records still spooled or queued when Kafka was counted (the settle after the replay timed out). */
@@ -379,6 +383,8 @@ async function outage(liveRate: number): Promise<Outage> {
       replayCpuPct,
       dropped: counterDelta(end, before, 'flowgate_records_dropped_total'),
       kernelDrops: counterDelta(end, before, 'flowgate_udp_kernel_drops_total'),
+      datagramDrops: counterDelta(end, before, 'flowgate_datagrams_dropped_total'),
+      received: counterDelta(end, before, 'flowgate_records_received_total') + WARMUP_RECORDS,
       sentTotal, inKafka, leftAtEnd, spoolPeakBytes,
     };
   } finally {
@@ -458,8 +464,8 @@ async function main(): Promise<void> {
       `${spoolLossless ? 'lossless' : 'NOT lossless'}: ${int(o.spooledDuringOutage)} spooled + ${int(o.queuedAtOutageEnd)} in memory of ${int(o.sentDuringOutage.records)} sent`]);
     rows.push(['gateway, broker back: replay from the spool (gross)', int(replayRate), '', fixed(o.replayCpuPct),
       `${int(o.replayedRecords)} replayed in ${fixed(o.drainS, 1) || 'n/a'} s, live ${int(liveSent)}/s beside it`]);
-    rows.push(['gateway, broker back: backlog drained (net of live)', int(drainRate), '', '',
-      `${int(o.backlog)} spooled -> ${o.emptied ? '0' : `${int(o.left)} (NOT emptied in ${opts['drain-timeout']} s)`}; dropped ${int(o.dropped)}; Kafka holds ${int(o.inKafka)} of ${int(o.sentTotal)} sent${o.leftAtEnd ? `, ${int(o.leftAtEnd)} still in the gateway` : ''}${missing ? ` (${int(missing)} MISSING)` : ''}`]);
+    rows.push([`gateway, broker back: backlog drained (net of live${drainRate < 0 ? '; < 0: it grew' : ''})`, int(drainRate), '', '',
+      `${int(o.backlog)} spooled -> ${o.emptied ? '0' : `${int(o.left)} (NOT emptied in ${opts['drain-timeout']} s)`}; dropped ${int(o.dropped)} records, ${int(o.datagramDrops)} datagrams; received ${int(o.received)}; Kafka holds ${int(o.inKafka)} of ${int(o.sentTotal)} sent${o.leftAtEnd ? `, ${int(o.leftAtEnd)} still in the gateway` : ''}${missing ? ` (${int(missing)} MISSING)` : ''}`]);
     notes.push(`outage: broker (127.0.0.1:${opts['broker-port']}, its own) started again in ${o.brokerStartS.toFixed(1)} s; replay began ${fixed(o.reconnectS, 1) || 'n/a'} s after that; `
       + `spool peak ${fixed(o.spoolPeakBytes / MiB)} MiB; kernel drops ${int(o.kernelDrops)}; duplicates in Kafka ${int(Math.max(0, o.inKafka - o.sentTotal))}`);
     notes.push('replay (gross) counts flowgate_spool_replayed_records_total: while a partition has spooled batches its live batches go behind them, through the spool; '
@@ -471,7 +477,7 @@ async function main(): Promise<void> {
       spool_drain_records_per_s: Number.isFinite(drainRate) ? Math.round(drainRate) : null,
       spool_drain_s: o.drainS === null ? null : Number(o.drainS.toFixed(1)), spool_drain_emptied: o.emptied,
       spool_replay_live_records_per_s: liveSent, spool_replay_cpu_pct: Math.round(o.replayCpuPct),
-      spool_replay_dropped: o.dropped, spool_replay_kernel_drops: o.kernelDrops,
+      spool_replay_dropped: o.dropped, spool_replay_datagram_drops: o.datagramDrops, spool_replay_kernel_drops: o.kernelDrops, spool_replay_received: o.received,
       spool_replay_sent: o.sentTotal, spool_replay_in_kafka: o.inKafka, spool_replay_left_in_gateway: o.leftAtEnd, spool_replay_missing: missing,
     });
   }

@@ -55,7 +55,7 @@ export function summaryNotes(r: Results): string[] {
       + `${int(n('spool_gateway_spooled_records_per_s'))} records/s spooled (${r.spool_gateway_spool_lossless === true ? 'lossless' : r.spool_gateway_spool_lossless === false ? 'NOT lossless' : 'n/a'}); `
       + `broker back: ${int(n('spool_replay_records_per_s'))} replayed/s, backlog ${int(n('spool_backlog_records'))} drained at ${int(n('spool_drain_records_per_s'))}/s net `
       + `(${r.spool_drain_emptied === true ? 'emptied' : r.spool_drain_emptied === false ? 'NOT emptied' : 'n/a'}) beside ${int(n('spool_replay_live_records_per_s'))}/s live, `
-      + `${int(n('spool_replay_dropped'))} dropped; lossless rate with spool.dir ${int(n('spool_overhead_with_records_per_s'))} vs ${int(n('spool_overhead_without_records_per_s'))} without`,
+      + `${int(n('spool_replay_dropped'))} records and ${int(n('spool_replay_datagram_drops'))} datagrams dropped; lossless rate with spool.dir ${int(n('spool_overhead_with_records_per_s'))} vs ${int(n('spool_overhead_without_records_per_s'))} without`,
   ];
   return notes;
 }
