@@ -20,10 +20,9 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ensureBroker } from '../test/support/broker.js';
-import { GatewayProcess } from '../test/support/gateway-process.js';
-import { delta, histogramQuantile, total } from '../test/support/prometheus.js';
-import { runLoadgen, type Sent } from './lib/loadgen.js';
-import { isLossless, searchLosslessRate, sentRate, type StepOutcome } from './lib/lossless-search.js';
+import { benchTopic, gatewayConfig, gatewayLadder, runAt, settle, startGateway, stopGateway, summarize, warmGateway, type Run } from './lib/gateway-step.js';
+import { runLoadgen } from './lib/loadgen.js';
+import { isLossless, searchLosslessRate, sentRate } from './lib/lossless-search.js';
 import { cpuSeconds, rssMb } from './lib/proc.js';
 import { mergeResults, readResults } from './lib/results.js';
 import { int } from './lib/table.js';
@@ -59,132 +58,15 @@ const phases = new Set((opts.only ?? (opts.full ? 'ready,kafka,discard,soak' : '
 const prefix = rpm === 'datagram' ? 'pipeline_datagram_' : 'pipeline_';
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
-interface Run extends StepOutcome {
-  sent: Sent;
-  received: number;
-  dropped: number;
-  datagramDrops: number;
-  kernelDrops: number;
-  p50: number | null;
-  p99: number | null;
-  cpuPct: number;
-  rssMb: number;
-}
-
-const counterDelta = (m: Map<string, number>, before: Map<string, number>, name: string) => total(m, name) - total(before, name);
-
-/** A gateway under test: UDP and HTTP on 127.0.0.1 (ephemeral ports), one default topic. */
-function gatewayConfig(brokers: string, sink: 'kafka' | 'discard', topic: string): string {
-  return `listen: { udp: ["127.0.0.1:0"], receive_buffer_bytes: 33554432 }
-http: { listen: "127.0.0.1:0" }
-workers: ${workers}
-kafka:
-  brokers: ["${brokers}"]
-  sink: ${sink}
-  records_per_message: ${rpm === 'datagram' ? '"datagram"' : 1}
-routing: { default_topic: ${topic} }
-log: { level: info }
-stats: { log_interval_s: 0 }
-`;
-}
-
-/** Spawned, ready (/readyz 200) and its UDP port; stopped again if it never got ready. */
-async function startGateway(brokers: string, sink: 'kafka' | 'discard', topic: string): Promise<{ gw: GatewayProcess; udp: number }> {
-  const gw = new GatewayProcess(gatewayConfig(brokers, sink, topic), { keepEvents: 200 }); // a soak logs: keep the tail
-  try {
-    return { gw, udp: (await gw.ready()).udp.v4! };
-  } catch (err) {
-    await stopGateway(gw);
-    throw err;
-  }
-}
-
-async function stopGateway(gw: GatewayProcess): Promise<void> {
-  await gw.stop('SIGTERM');
-  await gw.dispose();
-}
-
-/**
- * Waits until the received count has stopped moving for a second (datagrams lost on the way
- * never arrive) and every record received is delivered or dropped; returns the metrics then.
- */
-async function settle(gw: GatewayProcess, timeoutMs = 60_000): Promise<{ m: Map<string, number>; lastProgressAt: number }> {
-  let m = await gw.metrics();
-  let lastReceived = -1;
-  let lastDone = -1;
-  let stableSince = Date.now();
-  let lastProgressAt = Date.now();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const received = m.get('flowgate_records_received_total') ?? 0;
-    if (received !== lastReceived) {
-      lastReceived = received;
-      stableSince = Date.now();
-    }
-    const done = total(m, 'flowgate_records_delivered_total') + total(m, 'flowgate_records_dropped_total');
-    if (done !== lastDone) {
-      lastDone = done;
-      lastProgressAt = Date.now();
-    }
-    if (done >= received && Date.now() - stableSince >= 1000) break;
-    await new Promise((r) => setTimeout(r, 100));
-    m = await gw.metrics();
-  }
-  return { m, lastProgressAt };
-}
-
-/** A gateway with its templates learnt and its JIT warm: the start of every measured run. */
-async function warmGateway(brokers: string, sink: 'kafka' | 'discard'): Promise<{ gw: GatewayProcess; udp: number; before: Map<string, number> }> {
-  const { gw, udp } = await startGateway(brokers, sink, `bench.${Date.now().toString(36)}.${process.pid}`);
-  try {
-    await runLoadgen(udp, ['--records', '2000', '--rate', '20000', '--records-per-packet', opts.rpp]);
-    return { gw, udp, before: (await settle(gw)).m };
-  } catch (err) {
-    await stopGateway(gw);
-    throw err;
-  }
-}
-
-function summarize(offered: number, sent: Sent, m: Map<string, number>, before: Map<string, number>, cpu: number, elapsed: number, pid: number, drainS: number): Run {
-  const d = delta(m, before); // latency of the measured window only, not the warm-up
-  return {
-    offered,
-    sent,
-    sentRecords: sent.records,
-    sentSeconds: sent.seconds,
-    drainS,
-    received: counterDelta(m, before, 'flowgate_records_received_total'),
-    deliveredRecords: counterDelta(m, before, 'flowgate_records_delivered_total'),
-    dropped: counterDelta(m, before, 'flowgate_records_dropped_total'),
-    datagramDrops: counterDelta(m, before, 'flowgate_datagrams_dropped_total'),
-    kernelDrops: counterDelta(m, before, 'flowgate_udp_kernel_drops_total'),
-    p50: histogramQuantile(d, 'flowgate_kafka_produce_latency_seconds', 0.5, 1000),
-    p99: histogramQuantile(d, 'flowgate_kafka_produce_latency_seconds', 0.99, 1000),
-    cpuPct: (cpu / elapsed) * 100,
-    rssMb: rssMb(pid),
-  };
-}
+const config = (brokers: string, sink: 'kafka' | 'discard'): string =>
+  gatewayConfig({ brokers, sink, topic: benchTopic(), workers, recordsPerMessage: rpm });
 
 /** One run at an offered rate (records/s): send for `seconds`, wait until everything is accounted for. */
-async function run(brokers: string, sink: 'kafka' | 'discard', offered: number): Promise<Run> {
-  const { gw, udp, before } = await warmGateway(brokers, sink);
-  try {
-    const cpu0 = cpuSeconds(gw.pid);
-    const t0 = performance.now();
-    const sent = await runLoadgen(udp, ['--rate', String(offered), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
-    const sendEnd = Date.now();
-    const { m, lastProgressAt } = await settle(gw);
-    const elapsed = (performance.now() - t0) / 1000;
-    return summarize(offered, sent, m, before, cpuSeconds(gw.pid) - cpu0, elapsed, gw.pid, Math.max(0, (lastProgressAt - sendEnd) / 1000));
-  } finally {
-    await stopGateway(gw);
-  }
-}
+const run = (brokers: string, sink: 'kafka' | 'discard', offered: number): Promise<Run> => runAt(config(brokers, sink), offered, seconds, opts.rpp);
 
 async function search(brokers: string, sink: 'kafka' | 'discard') {
   const from = Number(opts.from ?? 0);
-  const ladder = (opts.full ? [50e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3, 1.2e6, 1.6e6, 2.4e6] : [50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6, 3.2e6])
-    .filter((r) => r >= from);
+  const ladder = gatewayLadder(opts.full).filter((r) => r >= from);
   return searchLosslessRate({ ladder, bisections: opts.full ? 2 : 1 }, async (rate) => {
     const r = await run(brokers, sink, rate);
     log(`${sink}${sink === 'kafka' ? ` (records per message ${rpm})` : ''} offered ${int(rate)}/s: sent ${int(sentRate(r))}/s, delivered ${r.deliveredRecords}/${r.sentRecords}, `
@@ -197,7 +79,7 @@ async function search(brokers: string, sink: 'kafka' | 'discard') {
 async function readyTime(brokers: string): Promise<{ median: number; runs: number[] }> {
   const runs: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const { gw } = await startGateway(brokers, 'kafka', 'bench.ready');
+    const { gw } = await startGateway(gatewayConfig({ brokers, sink: 'kafka', topic: 'bench.ready', workers, recordsPerMessage: rpm }));
     runs.push(gw.readyMs);
     await stopGateway(gw);
   }
@@ -215,7 +97,7 @@ const median = (xs: number[]): number => {
  * median of the first 3 after a warm-up of a fifth of the run: what a flat process keeps near 0.
  */
 async function soak(brokers: string, rate: number, soakSeconds: number) {
-  const { gw, udp, before } = await warmGateway(brokers, 'kafka');
+  const { gw, udp, before } = await warmGateway(config(brokers, 'kafka'), opts.rpp);
   try {
     const interval = Math.max(1, Math.min(10, soakSeconds / 15)) * 1000;
     const samples: { t: number; rss: number; heap: number }[] = [];

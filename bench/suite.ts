@@ -21,6 +21,9 @@
 //   nfacctd    pmacct's nfacctd + Kafka plugin (bench/baselines/nfacctd.ts), the same load
 //              generator packets, the same lossless rate search
 //   soak       the pipeline at half its sustained rate (30 s quick, 600 s full): RSS, heap
+//   spool      dist/bench/spool.bench.js: the disk spool alone (append, read + ack), the lossless
+//              rate with and without spool.dir, a 60 s backlog spooled with a broker of its own
+//              stopped and replayed beside live traffic at half the sustained rate its search found
 //
 // The broker: the one answering on 127.0.0.1:9092, else the project's (scripts/kafka.js), stopped
 // at the end only if this run started it. bench/results.json is started afresh for each run (so
@@ -39,7 +42,7 @@ import { renderTable } from './lib/table.js';
 import { projectRoot } from '../src/paths.js';
 
 const root = projectRoot();
-const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak'] as const;
+const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak', 'spool'] as const;
 type Step = (typeof STEPS)[number];
 
 const { values: opts } = parseArgs({
@@ -55,7 +58,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--full] [--lock FILE] [--skip STEPS] [--only STEPS] [--rpp N] [--workers N]
-steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak (see the header of bench/suite.ts)
+steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak, spool (see the header of bench/suite.ts)
 `);
   process.exit(0);
 }
@@ -117,6 +120,8 @@ async function main(): Promise<number> {
         const sustained = Number(readResults().pipeline_records_per_s) || 0;
         return pipe(['--only', 'soak', '--soak-seconds', full ? '600' : '30', ...(sustained ? ['--soak-rate', String(Math.round(sustained / 2))] : ['--soak-rate', '25000'])]);
       },
+      // Its own no-spool search is the comparison ("the same run, the same search"); its live rate is its own too.
+      spool: () => ['dist/bench/spool.bench.js', '--bootstrap', b, '--rpp', String(rpp), ...(full ? ['--full'] : [])],
     };
     for (const step of STEPS) {
       if (!chosen.has(step)) continue;

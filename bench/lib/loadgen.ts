@@ -16,9 +16,17 @@ export interface Sent {
 
 const main = fileURLToPath(new URL('../loadgen/main.js', import.meta.url));
 
-export function runLoadgen(port: number, args: string[]): Promise<Sent> {
+/**
+ * `signal`: when aborted, the generator is stopped with SIGTERM (by its pid) and still reports
+ * what it sent (for a run whose length is decided while it runs).
+ */
+export function runLoadgen(port: number, args: string[], o: { signal?: AbortSignal } = {}): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main, '--target', `127.0.0.1:${port}`, '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const stop = () => child.kill('SIGTERM');
+    if (o.signal?.aborted) stop();
+    else o.signal?.addEventListener('abort', stop, { once: true });
+    child.once('exit', () => o.signal?.removeEventListener('abort', stop));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.once('error', reject);

@@ -51,6 +51,11 @@ export function summaryNotes(r: Results): string[] {
       + `(best counts), ${int(n('broker_ceiling_records'))} records of ${int(n('broker_ceiling_record_size'))} B after ${int(n('broker_ceiling_warmup_records'))} warm-up records`,
     `soak: ${int(n('soak_seconds'))} s at ${int(n('soak_records_per_s'))} records/s, ${r.soak_lossless === true ? 'lossless' : r.soak_lossless === false ? 'NOT lossless' : 'n/a'}: `
       + `RSS growth ${fixed(n('soak_rss_growth_mb'), 1) || 'n/a'} MB, main-thread heap growth ${fixed(n('soak_heap_growth_mb'), 1) || 'n/a'} MB`,
+    `disk spool: alone ${int(n('spool_write_records_per_s'))} records/s appended, ${int(n('spool_read_ack_records_per_s'))} read + acked; in the gateway, broker down: `
+      + `${int(n('spool_gateway_spooled_records_per_s'))} records/s spooled (${r.spool_gateway_spool_lossless === true ? 'lossless' : r.spool_gateway_spool_lossless === false ? 'NOT lossless' : 'n/a'}); `
+      + `broker back: ${int(n('spool_replay_records_per_s'))} replayed/s, backlog ${int(n('spool_backlog_records'))} drained at ${int(n('spool_drain_records_per_s'))}/s net `
+      + `(${r.spool_drain_emptied === true ? 'emptied' : r.spool_drain_emptied === false ? 'NOT emptied' : 'n/a'}) beside ${int(n('spool_replay_live_records_per_s'))}/s live, `
+      + `${int(n('spool_replay_dropped'))} records and ${int(n('spool_replay_datagram_drops'))} datagrams dropped; lossless rate with spool.dir ${int(n('spool_overhead_with_records_per_s'))} vs ${int(n('spool_overhead_without_records_per_s'))} without`,
   ];
   return notes;
 }

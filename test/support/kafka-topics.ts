@@ -17,12 +17,14 @@ export function uniqueTopic(prefix: string): string {
 /**
  * Message counts per topic (sum of partition high watermarks); 0 for a topic that does not exist.
  * Retries errors the broker calls retriable (a broker that just started has no leaders yet).
+ * `written`: every message ever appended (the high watermarks alone), also those the broker's
+ * retention (log.retention.bytes) has deleted since; else the messages it still holds.
  */
-export async function topicCounts(brokers: string[], topics: string[], timeoutMs = 15_000): Promise<Record<string, number>> {
+export async function topicCounts(brokers: string[], topics: string[], timeoutMs = 15_000, o: { written?: boolean } = {}): Promise<Record<string, number>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await countOnce(brokers, topics);
+      return await countOnce(brokers, topics, o.written ?? false);
     } catch (err) {
       if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
       await sleep(250);
@@ -30,7 +32,7 @@ export async function topicCounts(brokers: string[], topics: string[], timeoutMs
   }
 }
 
-async function countOnce(brokers: string[], topics: string[]): Promise<Record<string, number>> {
+async function countOnce(brokers: string[], topics: string[], written: boolean): Promise<Record<string, number>> {
   const admin = new Kafka({ brokers, clientId: 'flowgate-test', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -42,7 +44,7 @@ async function countOnce(brokers: string[], topics: string[]): Promise<Record<st
         continue;
       }
       const offsets = await admin.fetchTopicOffsets(t);
-      out[t] = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+      out[t] = offsets.reduce((n, p) => n + Number(p.high) - (written ? 0 : Number(p.low)), 0);
     }
     return out;
   } finally {
