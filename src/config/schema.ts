@@ -170,7 +170,7 @@ export const configSchema = strictMapping({
     fsync_interval_ms: int(0, 60000).default(1000),
     segment_bytes: int(1 << 20, 1 << 30).default(16777216),
     queue_high_water: z.number({ error: expected('a number from 0.1 to 1') }).min(0.1, { error: 'expected a number from 0.1 to 1' })
-      .max(1, { error: 'expected a number from 0.1 to 1' }).default(0.75),
+      .max(1, { error: 'expected a number from 0.1 to 1' }).default(0.9),
   }),
   routing: section({
     default_topic: topic.default('ipfix'),

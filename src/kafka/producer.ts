@@ -94,7 +94,7 @@ export class RecordProducer {
     }
     this.#sender = sender;
     if (sender && settings.spool) {
-      this.#gate = SpoolGate.open(settings.spool.dir, settings.spool, {
+      this.#gate = SpoolGate.open(settings.spool.dir, { ...settings.spool, batchMaxBytes: settings.batch_max_bytes, batchMaxRecords: settings.batch_max_records }, {
         spooled: (b) => {
           this.#accumulator.release(b);
           events.spooled?.(b.records);

@@ -7,8 +7,12 @@ import type { Spool, SpoolEntry } from '../spool/spool.js';
 /** Where a batch replayed from the disk spool came from: the entry leaves the spool when all its parts are acknowledged. */
 export interface SpoolOrigin {
   readonly spool: Spool;
-  readonly entry: SpoolEntry;
-  /** Batches the entry is sent as (more than one after a split) not acknowledged or dropped yet. */
+  /** The entries the batch was made of (consecutive entries of one partition, merged for replay). */
+  readonly entries: readonly SpoolEntry[];
+  /** Their frames' bytes and records, in all. */
+  readonly bytes: number;
+  readonly records: number;
+  /** Batches the entries are sent as (more than one after a split) not acknowledged or dropped yet. */
   parts: number;
   /** Records of parts already acknowledged or dropped (the entry still counts them until it leaves). */
   settledRecords: number;

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { rmSync } from 'node:fs';
 import { Spool, SpoolError, type PartitionQueue, type SpoolEntry, type SpoolOptions } from '../spool/spool.js';
 import { BatchBuilder } from './protocol/record-batch.js';
-import { newBatch, type QueuedBatch } from './queued-batch.js';
+import { newBatch, type QueuedBatch, type SpoolOrigin } from './queued-batch.js';
 import { UNASSIGNED } from './accumulator.js';
 import { recordViews } from './protocol/record-batch.js';
 import { partitionForKey } from './partitioner.js';
@@ -24,6 +24,9 @@ import type { Sender } from './sender.js';
 export interface SpoolSettings extends SpoolOptions {
   /** Fill of the memory queue (0.1-1) past which new batches are spooled even while the broker answers. */
   queueHighWater: number;
+  /** Replayed entries are merged into batches of at most these (kafka.batch_max_bytes / batch_max_records). */
+  batchMaxBytes?: number;
+  batchMaxRecords?: number;
 }
 
 /** What the gate tells the producer: the records it moved, dropped, or found. */
@@ -39,8 +42,8 @@ export interface SpoolGateEvents {
   error(code: string): void;
 }
 
-/** Replayed batches in memory at once, per partition (enough to fill the in-flight window) and in bytes overall. */
-const REPLAY_WINDOW = 6;
+/** Spooled entries in the sender at once, per partition (merged into batches: enough to fill the in-flight window), and in bytes overall. */
+const REPLAY_WINDOW = 256;
 const REPLAY_MAX_BYTES = 32 << 20;
 /** After a disk error the spool is not tried again for this long. */
 const ERROR_PAUSE_MS = 5_000;
@@ -70,6 +73,7 @@ export class SpoolGate {
   readonly #loaded = new Map<string, number>();
   #loadedBytes = 0;
   #pausedUntil = 0;
+  #replayQueued = false;
   /** Round robin over partitions for keyless entries given a partition. */
   #assigned = 0;
   /** Records written again when an UNASSIGNED entry got its partition (not new to the spool). */
@@ -232,29 +236,39 @@ export class SpoolGate {
   settled(b: QueuedBatch): void {
     const origin = b.origin!;
     origin.parts--;
-    const k = key(b.topic, b.partition, origin.spool);
     if (origin.parts > 0) {
       origin.settledRecords += b.records;
       this.#settledPartial += b.records;
       return;
     }
     this.#settledPartial -= origin.settledRecords;
-    this.#loaded.set(k, Math.max(0, (this.#loaded.get(k) ?? 1) - 1));
-    this.#loadedBytes -= origin.entry.length;
+    this.#unload(b.topic, b.partition, origin);
     try {
-      origin.spool.ack(origin.entry);
+      for (const entry of origin.entries) origin.spool.ack(entry);
     } catch (err) {
       this.#diskError(err);
     }
-    this.#events.left(origin.entry.meta.records);
+    this.#events.left(origin.records);
     if (origin.spool !== this.#spool && origin.spool.entries === 0) this.#retire(origin.spool);
+    // The partition has room again: its next entries go now, not at the next pump.
+    if (!this.#replayQueued) {
+      this.#replayQueued = true;
+      queueMicrotask(() => {
+        this.#replayQueued = false;
+        this.#replay(Date.now());
+      });
+    }
   }
 
   /** A replayed batch went back (its partition became unavailable): it is read again later. */
   unloaded(b: QueuedBatch): void {
-    const k = key(b.topic, b.partition, b.origin!.spool);
-    this.#loaded.set(k, Math.max(0, (this.#loaded.get(k) ?? 1) - 1));
-    this.#loadedBytes -= b.origin!.entry.length;
+    this.#unload(b.topic, b.partition, b.origin!);
+  }
+
+  #unload(topic: string, partition: number, origin: SpoolOrigin): void {
+    const k = key(topic, partition, origin.spool);
+    this.#loaded.set(k, Math.max(0, (this.#loaded.get(k) ?? origin.entries.length) - origin.entries.length));
+    this.#loadedBytes -= origin.bytes;
   }
 
   close(): void {
@@ -377,41 +391,81 @@ export class SpoolGate {
     if (waiting.batches.some((b) => b.origin === null)) return false;
     const k = key(q.topic, q.partition, spool);
     let loaded = this.#loaded.get(k) ?? 0;
+    // Below the batch cap: re-framing a record can take a byte or two more than it did.
+    const capBytes = Math.floor((this.#settings.batchMaxBytes ?? 1 << 20) * 0.9);
+    const capMessages = this.#settings.batchMaxRecords ?? 10_000;
     while (loaded < REPLAY_WINDOW && loaded < q.entries.length && this.#loadedBytes < REPLAY_MAX_BYTES) {
-      const entry = q.entries[loaded]!;
-      let records: Buffer | null;
-      try {
-        records = spool.read(entry);
-      } catch (err) {
-        this.#diskError(err);
-        return false;
+      // Consecutive entries merged up to a batch's size: live batches spooled behind a backlog are
+      // small (one linger's worth), and one batch per request would cap the replay rate.
+      const group: SpoolEntry[] = [];
+      const payloads: Buffer[] = [];
+      let bytes = 0;
+      let messages = 0;
+      while (loaded + group.length < q.entries.length && loaded + group.length < REPLAY_WINDOW) {
+        const entry = q.entries[loaded + group.length]!;
+        if (group.length > 0 && (bytes + entry.length > capBytes || messages + entry.meta.messages > capMessages)) break;
+        let records: Buffer | null;
+        try {
+          records = spool.read(entry);
+        } catch (err) {
+          this.#diskError(err);
+          return false;
+        }
+        if (records === null) {
+          // Damaged since it was written: gone from the spool (and from q.entries), counted.
+          this.#log.sampled('error', 'spool-corrupt', 'spooled batch failed its checksum, dropped', { dir: spool.dir, topic: q.topic, partition: q.partition, records: entry.meta.records });
+          for (const t of entry.meta.tenants) this.#events.dropped('spool_corrupt', t.name, t.records);
+          this.#events.left(entry.meta.records);
+          continue;
+        }
+        group.push(entry);
+        payloads.push(records);
+        bytes += entry.length;
+        messages += entry.meta.messages;
       }
-      if (records === null) {
-        // Damaged since it was written: gone from the spool, counted.
-        this.#log.sampled('error', 'spool-corrupt', 'spooled batch failed its checksum, dropped', { dir: spool.dir, topic: q.topic, partition: q.partition, records: entry.meta.records });
-        for (const t of entry.meta.tenants) this.#events.dropped('spool_corrupt', t.name, t.records);
-        this.#events.left(entry.meta.records);
-        continue;
-      }
-      sender.enqueue(this.#batchOf(spool, entry, records));
-      loaded++;
-      this.#loadedBytes += entry.length;
-      this.replayedRecords.total += entry.meta.records;
+      if (group.length === 0) break;
+      const b = this.#batchOf(spool, group, payloads, bytes);
+      sender.enqueue(b);
+      loaded += group.length;
+      this.#loadedBytes += bytes;
+      this.replayedRecords.total += b.records;
     }
     this.#loaded.set(k, loaded);
     return true;
   }
 
-  #batchOf(spool: Spool, entry: SpoolEntry, records: Buffer): QueuedBatch {
-    const m = entry.meta;
-    const b = newBatch(m.topic, m.partition, BatchBuilder.fromRecords(records, m.messages, m.baseTimestamp, m.maxTimestamp), m.firstReceivedAt);
-    for (const t of m.tenants) {
-      b.tenants.push(t.name);
-      b.tenantRecords.push(t.records);
+  /** One batch of consecutive entries of a partition: the records of the first as they are, the others' framed behind them. */
+  #batchOf(spool: Spool, entries: SpoolEntry[], payloads: Buffer[], bytes: number): QueuedBatch {
+    const first = entries[0]!.meta;
+    let builder = BatchBuilder.fromRecords(payloads[0]!, first.messages, first.baseTimestamp, first.maxTimestamp);
+    if (entries.length > 1) {
+      const merged = new BatchBuilder(bytes + (1 << 16), builder.length + bytes);
+      for (let i = 0; i < entries.length; i++) {
+        const m = entries[i]!.meta;
+        const part = i === 0 ? builder : BatchBuilder.fromRecords(payloads[i]!, m.messages, m.baseTimestamp, m.maxTimestamp);
+        for (const v of recordViews(part)) {
+          merged.append(part.buffer, v.keyStart, v.keyLength, part.buffer, v.valueStart, v.valueEnd,
+            part.buffer.subarray(v.headersStart, v.headersEnd), part.baseTimestamp + v.timestampDelta);
+        }
+      }
+      builder = merged;
     }
-    b.records = m.records;
+    const b = newBatch(first.topic, first.partition, builder, Math.min(...entries.map((e) => e.meta.firstReceivedAt)));
+    let records = 0;
+    for (const e of entries) {
+      for (const t of e.meta.tenants) {
+        const last = b.tenants.length - 1;
+        if (last >= 0 && b.tenants[last] === t.name) b.tenantRecords[last]! += t.records;
+        else {
+          b.tenants.push(t.name);
+          b.tenantRecords.push(t.records);
+        }
+      }
+      records += e.meta.records;
+    }
+    b.records = records;
     b.bytes = 0; // not in the memory queue
-    b.origin = { spool, entry, parts: 1, settledRecords: 0 };
+    b.origin = { spool, entries, bytes, records, parts: 1, settledRecords: 0 };
     return b;
   }
 }
