@@ -228,6 +228,8 @@ export function startWorker(init: WorkerInit): void {
 
   let lastSweep = Date.now();
   let stopping: number | undefined;
+  /** Ring fill past which replay from the spool waits, so live datagrams are never pushed out by it. */
+  const replayPauseSlots = ring.slots / 8;
   const run = async (): Promise<void> => {
     for (;;) {
       let handled = 0;
@@ -238,8 +240,13 @@ export function startWorker(init: WorkerInit): void {
         } finally {
           ring.release();
         }
-        if (++handled % BATCH_BEFORE_YIELD === 0) await yieldToEventLoop(); // lets kafkajs I/O run
+        if (++handled % BATCH_BEFORE_YIELD === 0) {
+          // Replay from the spool uses what live traffic leaves: it waits while the ring fills.
+          producer.replayPaused = ring.length > replayPauseSlots;
+          await yieldToEventLoop(); // lets kafkajs I/O run
+        }
       }
+      producer.replayPaused = ring.length > replayPauseSlots;
       const now = Date.now();
       if (now - lastSweep >= 1000) {
         decoder.sweep(now);

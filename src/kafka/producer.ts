@@ -109,6 +109,11 @@ export class RecordProducer {
     }
   }
 
+  /** While set, nothing is read back from the spool (live traffic needs the worker's time). */
+  set replayPaused(paused: boolean) {
+    if (this.#gate) this.#gate.replayPaused = paused;
+  }
+
   /** Records the disk spool holds (0 without one). */
   get spooledRecords(): number {
     return this.#gate?.records ?? 0;

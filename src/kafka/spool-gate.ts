@@ -45,6 +45,8 @@ export interface SpoolGateEvents {
 /** Spooled entries in the sender at once, per partition (merged into batches: enough to fill the in-flight window), and in bytes overall. */
 const REPLAY_WINDOW = 256;
 const REPLAY_MAX_BYTES = 32 << 20;
+/** Entries at least this large are replayed as they are, not merged with their neighbours. */
+const MERGE_BELOW_BYTES = 64 << 10;
 /** After a disk error the spool is not tried again for this long. */
 const ERROR_PAUSE_MS = 5_000;
 
@@ -74,6 +76,8 @@ export class SpoolGate {
   #loadedBytes = 0;
   #pausedUntil = 0;
   #replayQueued = false;
+  /** Set by the worker while its ring fills: replay waits, live traffic first. */
+  replayPaused = false;
   /** Round robin over partitions for keyless entries given a partition. */
   #assigned = 0;
   /** Records written again when an UNASSIGNED entry got its partition (not new to the spool). */
@@ -368,6 +372,7 @@ export class SpoolGate {
 
   /** Loads the next spooled entries of each partition that can take them into the sender. */
   #replay(now: number): void {
+    if (this.replayPaused) return;
     const sender = this.#sender!;
     const spools = this.#all();
     for (const [rank, spool] of spools.entries()) {
@@ -403,7 +408,9 @@ export class SpoolGate {
       let messages = 0;
       while (loaded + group.length < q.entries.length && loaded + group.length < REPLAY_WINDOW) {
         const entry = q.entries[loaded + group.length]!;
-        if (group.length > 0 && (bytes + entry.length > capBytes || messages + entry.meta.messages > capMessages)) break;
+        // Merging re-frames every record: worth it for small entries only (live batches spooled behind a backlog).
+        if (group.length > 0 && (entry.length > MERGE_BELOW_BYTES || group[0]!.length > MERGE_BELOW_BYTES
+          || bytes + entry.length > capBytes || messages + entry.meta.messages > capMessages)) break;
         let records: Buffer | null;
         try {
           records = spool.read(entry);
