@@ -26,6 +26,25 @@ const v4 = (a: number, b: number, c: number, d: number) => Uint8Array.from([0, 0
 const MIXED = 1406;
 const MILLI = 111;
 
+
+/** A gateway in this process with its HTTP side, ready (/readyz 200); stopped after the test unless stop() did it. */
+async function startInProcess(t: { after(fn: () => Promise<void>): void }, config: ReturnType<typeof parseConfig>) {
+  const { log, events } = recordingLogger('info');
+  const gateway = await startGateway(config, log);
+  const http = await startHttp(gateway, log);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    http.close();
+    if (!stopped) await gateway.stop();
+    stopped = true;
+  };
+  t.after(stop);
+  const base = `http://127.0.0.1:${http.port}`;
+  const metrics = () => scrapeMetrics(base);
+  await waitUntil('/readyz 200', async () => (await httpGet(`${base}/readyz`)).status === 200);
+  return { gateway, http, base, metrics, events, stop };
+}
+
 test('a worker that dies holding queued records is restarted; worker_failed is exactly what it held, and the identity holds', async (t) => {
   const topic = uniqueTopic('flows.restart');
   // A long linger: every record waits in its worker's Kafka queue until the gateway stops (and flushes).
@@ -36,17 +55,7 @@ kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 60000, batch_max_
 routing: { default_topic: ${topic} }
 stats: { log_interval_s: 0 }
 `);
-  const { log, events } = recordingLogger('info');
-  const gateway = await startGateway(config, log);
-  const http = await startHttp(gateway, log);
-  let stopped = false;
-  t.after(async () => {
-    http.close();
-    if (!stopped) await gateway.stop();
-  });
-  const base = `http://127.0.0.1:${http.port}`;
-  const metrics = () => scrapeMetrics(base);
-  await waitUntil('/readyz 200', async () => (await httpGet(`${base}/readyz`)).status === 200);
+  const { gateway, base, metrics, events, stop } = await startInProcess(t, config);
   const target = `127.0.0.1:${gateway.addresses[0]!.port}`;
 
   const victim = gateway.pool.workerFor(v4(127, 0, 0, 1));
@@ -76,9 +85,7 @@ stats: { log_interval_s: 0 }
   // The new worker has no templates yet: softflowd sends them again in its first datagram.
   await replayAsync('softflowd_v10_mixed', target, { bindOriginal: true });
   await waitUntil('the replay decoded by the new worker', async () => total(await metrics(), 'flowgate_records_decoded_total') === 2 * MIXED + MILLI);
-  http.close();
-  await gateway.stop(); // flushes what the live workers hold
-  stopped = true;
+  await stop(); // flushes what the live workers hold
 
   const a = gateway.accounting();
   assert.equal(a.records.decoded, 2 * MIXED + MILLI);
@@ -106,17 +113,7 @@ spool: { dir: ${JSON.stringify(join(dir, 'spool'))} }
 routing: { default_topic: ${topic} }
 stats: { log_interval_s: 0 }
 `);
-  const { log } = recordingLogger('info');
-  const gateway = await startGateway(config, log);
-  const http = await startHttp(gateway, log);
-  let stopped = false;
-  t.after(async () => {
-    http.close();
-    if (!stopped) await gateway.stop();
-  });
-  const base = `http://127.0.0.1:${http.port}`;
-  const metrics = () => scrapeMetrics(base);
-  await waitUntil('/readyz 200', async () => (await httpGet(`${base}/readyz`)).status === 200);
+  const { gateway, base, metrics, stop } = await startInProcess(t, config);
   const port = gateway.addresses[0]!.port;
   const socket = createSocket('udp4');
   t.after(() => socket.close());
@@ -159,9 +156,7 @@ stats: { log_interval_s: 0 }
   }, { timeoutMs: 15_000 });
   assert.equal(m.get('flowgate_decoder_events_total{reason="unknown_template"}'), 0, 'no data waited for a template');
   assert.equal(m.get('flowgate_held_sets'), 0);
-  http.close();
-  await gateway.stop();
-  stopped = true;
+  await stop();
 
   const a = gateway.accounting();
   const dropped = Object.values(a.records.dropped).reduce((x, y) => x + y, 0);
