@@ -57,6 +57,7 @@ const SPOOL_PUMP_MS = 50;
 export class RecordProducer {
   readonly #settings: KafkaSettings;
   readonly #events: ProducerEvents;
+  readonly #log: Logger;
   readonly #accumulator: Accumulator;
   /** null: the discard sink. */
   readonly #sender: Sender | null;
@@ -71,6 +72,7 @@ export class RecordProducer {
     }
     this.#settings = settings;
     this.#events = events;
+    this.#log = log;
     let sender: Sender | null = null;
     this.#accumulator = new Accumulator(settings, {
       sealed: (b) => {
@@ -162,9 +164,15 @@ export class RecordProducer {
       for (const t of gate.topics()) this.#accumulator.addTopic(t);
       this.#pump = setInterval(() => {
         const now = Date.now();
-        // The sender seals lingering batches only while connected: with the broker away, here.
-        if (!this.#sender!.connected) this.#accumulator.sealDue(now, false);
-        gate.pump(this.#sender!.partitions(), now);
+        try {
+          // The sender seals lingering batches only while connected: with the broker away, here.
+          if (!this.#sender!.connected) this.#accumulator.sealDue(now, false);
+          gate.pump(this.#sender!.partitions(), now);
+        } catch (err) {
+          // A throw out of a timer would end the worker: logged and counted, the next turn tries again.
+          this.#events.error('spool:pump');
+          this.#log.sampled('error', 'spool-pump', 'spool pump failed', { error: (err as Error).stack ?? String(err) });
+        }
       }, SPOOL_PUMP_MS);
     }
     this.#sender.start();

@@ -11,7 +11,9 @@
 // - spooled entries are replayed only once the partition has no batch from memory left.
 // An entry leaves the spool when the broker acknowledged it (or refused it for good, counted).
 import type { Logger } from '../log.js';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LEDGER_FILE, LOCK_FILE, segmentFirstId } from '../spool/format.js';
 import { Spool, SpoolError, type PartitionQueue, type SpoolEntry, type SpoolOptions } from '../spool/spool.js';
 import { BatchBuilder } from './protocol/record-batch.js';
 import { newBatch, type QueuedBatch, type SpoolOrigin } from './queued-batch.js';
@@ -157,13 +159,19 @@ export class SpoolGate {
     return false;
   }
 
-  /** An adopted spool with nothing left: closed, and its directory removed. */
+  /**
+   * An adopted spool with nothing left: closed, its files removed, and its directory when that
+   * leaves it empty (segments recovery set aside as unreadable stay, with it).
+   */
   #retire(spool: Spool): void {
     const i = this.#adopted.indexOf(spool);
     if (i >= 0) this.#adopted.splice(i, 1);
     try {
       spool.close();
-      rmSync(spool.dir, { recursive: true, force: true });
+      for (const name of readdirSync(spool.dir)) {
+        if (segmentFirstId(name) >= 0 || name === LEDGER_FILE || name === LOCK_FILE) rmSync(join(spool.dir, name), { force: true });
+      }
+      if (readdirSync(spool.dir).length === 0) rmdirSync(spool.dir);
       this.#log.info('spool of a former worker delivered and removed', { dir: spool.dir });
     } catch (err) {
       this.#diskError(err);
@@ -190,8 +198,10 @@ export class SpoolGate {
       if (!this.#store(b, true)) this.#events.refused(b, 'spool_error');
       return true;
     }
+    // Behind what the spool holds for the partition (or for the topic, not yet given a partition),
+    // even after a disk error: going around it would break the order.
+    if (this.#holds(b.topic, b.partition) || this.#holds(b.topic, UNASSIGNED)) return this.#store(b, false);
     if (now < this.#pausedUntil) return false;
-    if (this.#holds(b.topic, b.partition)) return this.#store(b, false);
     const unavailable = !sender.available(b.topic, b.partition, now);
     if (!unavailable && queueFill < this.#settings.queueHighWater) return false;
     if (sender.pending(b.topic, b.partition).inFlight > 0) {
@@ -224,7 +234,11 @@ export class SpoolGate {
     }
     this.#assign();
     this.#replay(now);
-    this.#spool.sync();
+    try {
+      this.#spool.sync();
+    } catch (err) {
+      this.#diskError(err);
+    }
   }
 
   /**
@@ -241,25 +255,33 @@ export class SpoolGate {
     const origin = b.origin!;
     origin.parts--;
     if (origin.parts > 0) {
+      // A part of a split batch: its records are settled, the entries stay until every part is.
       origin.settledRecords += b.records;
       this.#settledPartial += b.records;
+      this.#events.left(b.records);
       return;
     }
     this.#settledPartial -= origin.settledRecords;
     this.#unload(b.topic, b.partition, origin);
-    try {
-      for (const entry of origin.entries) origin.spool.ack(entry);
-    } catch (err) {
-      this.#diskError(err);
+    for (const entry of origin.entries) {
+      try {
+        origin.spool.ack(entry); // leaves the index even when the ledger write fails
+      } catch (err) {
+        this.#diskError(err);
+      }
     }
-    this.#events.left(origin.records);
+    this.#events.left(origin.records - origin.settledRecords);
     if (origin.spool !== this.#spool && origin.spool.entries === 0) this.#retire(origin.spool);
     // The partition has room again: its next entries go now, not at the next pump.
     if (!this.#replayQueued) {
       this.#replayQueued = true;
       queueMicrotask(() => {
         this.#replayQueued = false;
-        this.#replay(Date.now());
+        try {
+          this.#replay(Date.now());
+        } catch (err) {
+          this.#diskError(err); // the next pump tries again
+        }
       });
     }
   }
@@ -360,6 +382,8 @@ export class SpoolGate {
                 this.#reassignedRecords += part.meta.records;
               }
             }
+            // The new entries on disk before the old one leaves: a machine crash keeps one of them.
+            this.#spool.sync();
             spool.ack(entry);
           } catch (err) {
             this.#diskError(err);
@@ -446,13 +470,17 @@ export class SpoolGate {
     const first = entries[0]!.meta;
     let builder = BatchBuilder.fromRecords(payloads[0]!, first.messages, first.baseTimestamp, first.maxTimestamp);
     if (entries.length > 1) {
-      const merged = new BatchBuilder(bytes + (1 << 16), builder.length + bytes);
+      // Re-framing may take a few bytes more per record (offset and timestamp deltas grow).
+      let messages = 0;
+      for (const e of entries) messages += e.meta.messages;
+      const merged = new BatchBuilder(bytes + 16 * messages + (1 << 16), builder.length + bytes);
       for (let i = 0; i < entries.length; i++) {
         const m = entries[i]!.meta;
         const part = i === 0 ? builder : BatchBuilder.fromRecords(payloads[i]!, m.messages, m.baseTimestamp, m.maxTimestamp);
         for (const v of recordViews(part)) {
-          merged.append(part.buffer, v.keyStart, v.keyLength, part.buffer, v.valueStart, v.valueEnd,
+          const fits = merged.append(part.buffer, v.keyStart, v.keyLength, part.buffer, v.valueStart, v.valueEnd,
             part.buffer.subarray(v.headersStart, v.headersEnd), part.baseTimestamp + v.timestampDelta);
+          if (!fits) throw new Error('spool replay: merged batch capacity too small (a bug)');
         }
       }
       builder = merged;

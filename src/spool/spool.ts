@@ -264,16 +264,26 @@ export class Spool {
   /** Writes what was appended or acknowledged through to the disk (fdatasync). */
   sync(): void {
     if (!this.#dirty || this.#closed) return;
-    this.#dirty = false;
     this.#lastSync = Date.now();
     const last = this.#segments[this.#segments.length - 1];
     if (last?.fd != null) fdatasyncSync(last.fd);
     fdatasyncSync(this.#ledgerFd);
+    // Only once both reached the disk: a failed sync is tried again.
+    this.#dirty = false;
   }
 
-  /** Syncs when the interval has passed; the owner calls this on a timer too, so a quiet spool still syncs. */
+  /**
+   * Syncs when the interval has passed; the owner calls sync() on a timer too, so a quiet spool
+   * still syncs. A failure here is not the caller's write failing (its entry is in the index):
+   * it is kept for the owner's next sync() to meet again and report.
+   */
   #maybeSync(): void {
-    if (Date.now() - this.#lastSync >= this.#options.fsyncIntervalMs) this.sync();
+    if (Date.now() - this.#lastSync < this.#options.fsyncIntervalMs) return;
+    try {
+      this.sync();
+    } catch {
+      // still dirty: the owner's next sync() throws it
+    }
   }
 
   /** Syncs and closes the files; the entries stay for the next start. */
@@ -348,11 +358,13 @@ export class Spool {
     s.fd = null;
     rmSync(join(this.dir, s.name), { force: true });
     this.#bytes -= s.bytes;
-    // A ledger that outgrew the entries it can still name is rewritten (temporary file, rename).
+    // A ledger that outgrew the entries it can still name is rewritten (temporary file, rename);
+    // the old one stays open until the new one is in place, so a failure leaves a working ledger.
     if (this.#ledgerBytes > 1 << 20 && this.#ledgerBytes > 4 * LEDGER_RECORD_BYTES * (this.#byId.size + 1)) {
+      const fd = this.#rewriteLedger();
       closeSync(this.#ledgerFd);
-      this.#ledgerFd = this.#rewriteLedger();
-      this.#ledgerBytes = fstatSync(this.#ledgerFd).size;
+      this.#ledgerFd = fd;
+      this.#ledgerBytes = fstatSync(fd).size;
     }
   }
 
