@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { segmentName } from '../../src/spool/format.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordProducer, type KafkaSettings } from '../../src/kafka/producer.js';
@@ -279,5 +280,56 @@ test('a producer that starts while the broker is down spools what it takes in; i
   await until(() => tally.delivered === 300, 'delivered once the broker answers');
   assert.deepEqual(broker.log, sent);
   assert.equal(producer.spooledRecords, 0);
+  await producer.close();
+});
+
+test('an entry damaged on disk after it was spooled is dropped as spool_corrupt when read back; the rest is delivered', async (t) => {
+  const dir = tempDir(t);
+  const broker = new OutageBroker();
+  const { producer, tally } = producerFor(broker, dir);
+  await until(() => producer.connected, 'connected');
+  broker.down = true;
+  const sent: string[] = [];
+  for (let d = 0; d < 8; d++) {
+    sent.push(...offer(producer));
+    await sleep(5);
+  }
+  await until(() => producer.queuedRecords === 0, 'everything spooled');
+  // Flip a byte inside the first entry's payload (after the 16-byte segment header and its frame).
+  const segment = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort()[0]!;
+  const bytes = readFileSync(join(dir, segment));
+  bytes[16 + 8 + 120]! ^= 0x40;
+  writeFileSync(join(dir, segment), bytes);
+  broker.down = false;
+  await until(() => tally.delivered + (tally.dropped.spool_corrupt ?? 0) === sent.length, 'everything settled');
+  const corrupt = tally.dropped.spool_corrupt ?? 0;
+  assert.ok(corrupt > 0 && corrupt < sent.length, `spool_corrupt ${corrupt}`);
+  assert.equal(broker.log.length, sent.length - corrupt, 'every record not counted corrupt is delivered');
+  assert.equal(producer.spooledRecords, 0);
+  assert.equal(producer.spoolStats()!.corruptEntries, 1);
+  await producer.close();
+});
+
+test('a disk error with nowhere else to go: exactly the refused batch is dropped as spool_error, the rest spooled and delivered', async (t) => {
+  const dir = tempDir(t);
+  const broker = new OutageBroker();
+  broker.down = true; // no metadata ever: the records can only be spooled
+  const { producer, tally } = producerFor(broker, dir);
+  // Once the spool is open (recovery would read it): its first segment is /dev/full, whose writes
+  // fail (ENOSPC). The spool removes the failed segment, so the batches after that one get a real file.
+  symlinkSync('/dev/full', join(dir, segmentName(1)));
+  const sent: string[] = [];
+  for (let d = 0; d < 4; d++) {
+    sent.push(...offer(producer));
+    await sleep(5);
+  }
+  await until(() => producer.queuedRecords === 0, 'the queue settled');
+  const refused = tally.dropped.spool_error ?? 0;
+  assert.ok(refused > 0 && refused < sent.length, `spool_error ${refused}`);
+  const spooled = tally.spooled;
+  assert.equal(refused + spooled, sent.length, 'identity: spool_error + spooled = taken in');
+  broker.down = false;
+  await until(() => tally.delivered === spooled, 'the spooled records delivered');
+  assert.deepEqual(broker.log, sent.slice(refused), 'the refused batch was the first; the rest arrives in order');
   await producer.close();
 });
