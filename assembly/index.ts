@@ -21,7 +21,7 @@ import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 4;
+export const ABI_VERSION: u32 = 5;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -40,7 +40,9 @@ export {
   C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
   G_HELD_BYTES as GAUGE_HELD_BYTES, G_HELD_SETS as GAUGE_HELD_SETS,
 } from "./counters";
-export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES } from "./state";
+export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES,
+  STATE_SESSION_DOMAIN, STATE_SESSION_PORT, STATE_SESSION_LAST_SEEN, STATE_SESSION_TEMPLATES, STATE_SESSION_HEADER_BYTES,
+  STATE_TEMPLATE_ID, STATE_TEMPLATE_FIELDS, STATE_TEMPLATE_DEFINED, STATE_TEMPLATE_HEADER_BYTES, STATE_FIELD_ENTERPRISE_BIT } from "./state";
 export { IN_CAPACITY, OUT_CAPACITY, MAX_RECORDS_OUT, MAX_FIELDS, MAX_TEMPLATES, MAX_SESSIONS, HELD_CAPACITY, COUNTER_SLOTS } from "./layout";
 
 let ready = false;
@@ -131,6 +133,6 @@ export function sweep(nowMs: f64): void {
 /** Writes a snapshot of the exporters' persistent state at outPtr() (see state.ts); returns its length. */
 export function exportState(): u32 { return ready ? writeState() : 0; }
 /** Restores the snapshot of `len` bytes the host wrote at outPtr(): sessions restored, -1 other version, -2 malformed. */
-export function importState(len: u32, nowMs: f64): i32 { return ready ? readState(len, nowMs) : -2; }
+export function importState(len: u32, nowMs: f64, newerWins: u32): i32 { return ready ? readState(len, nowMs, newerWins != 0) : -2; }
 /** Changes whenever persistent state changes: the host saves a snapshot only then. */
 export function stateGeneration(): u32 { return generation; }

@@ -38,6 +38,20 @@ export const STATE_SESSION_ADDRESS: u32 = 4;
 /** Address, domain and port from STATE_SESSION_ADDRESS: the bytes that identify a session. */
 export const STATE_SESSION_KEY_BYTES: u32 = 22;
 
+// Further offsets the host needs to split a snapshot into one message per template (the shared
+// template topic, src/scale/template-message.ts): exported, read and checked by src/decoder/abi.ts.
+export const STATE_SESSION_DOMAIN: u32 = 20;
+export const STATE_SESSION_PORT: u32 = 24;
+export const STATE_SESSION_LAST_SEEN: u32 = 40;
+export const STATE_SESSION_TEMPLATES: u32 = 48;
+export const STATE_SESSION_HEADER_BYTES: u32 = 56 + MAX_SAMPLERS * 8;
+export const STATE_TEMPLATE_ID: u32 = 0;
+export const STATE_TEMPLATE_FIELDS: u32 = 4;
+export const STATE_TEMPLATE_DEFINED: u32 = 8;
+export const STATE_TEMPLATE_HEADER_BYTES: u32 = 24;
+/** A field entry (u32) with this bit set is followed by a u32 enterprise number. */
+export const STATE_FIELD_ENTERPRISE_BIT: u32 = 0x80000000;
+
 const PERSISTENT_FLAGS: u8 = F_HAS_SYSINIT | F_SEQ_BEFORE | F_SEQ_INCLUSIVE;
 
 const R_DOMAIN: usize = 20;
@@ -176,8 +190,12 @@ function validSession(r: usize, end: usize): bool {
   return q == end;
 }
 
-/** Re-creates one session record's state; false when the session table is full. */
-function restoreSession(r: usize, nowMs: f64): bool {
+/**
+ * Re-creates one session record's state; false when the session table is full. `newerWins`: a
+ * template the decoder has already is replaced by a different one defined later (the shared
+ * template topic: another instance saw the exporter since), else the decoder's own is kept.
+ */
+function restoreSession(r: usize, nowMs: f64, newerWins: bool): bool {
   const port: u32 = ignorePort ? 0 : <u32>load<u16>(r + R_PORT);
   const idx = findOrCreateSession(r + <usize>STATE_SESSION_ADDRESS, port, load<u32>(r + R_DOMAIN));
   if (idx < 0) {
@@ -211,7 +229,17 @@ function restoreSession(r: usize, nowMs: f64): bool {
     for (let f: u32 = 0; f < fields; f++) q += (load<u32>(q) & ENTERPRISE_BIT) != 0 ? 8 : 4;
     // Past its lifetime now: a received one would be expired too. One defined live stays.
     if (templateLifetimeMs > 0 && nowMs - defined > templateLifetimeMs) continue;
-    if (findTemplate(session, id) >= 0) continue;
+    const existing = findTemplate(session, id);
+    if (existing >= 0) {
+      if (!newerWins) continue;
+      const e = templatePtr(<u32>existing);
+      if (load<f64>(e + T_LAST_SEEN) >= defined) continue;
+      if (load<u32>(e + T_SPEC_HASH) == hash && load<u32>(e + T_SPEC_LEN) == specLen) {
+        store<f64>(e + T_LAST_SEEN, defined); // the same template, sent again elsewhere: it lives on
+        continue;
+      }
+      removeTemplate(<u32>existing);
+    }
     const t = allocateTemplate(session, id);
     if (t < 0) {
       countStatus(Status.TemplateLimit);
@@ -238,9 +266,9 @@ function restoreSession(r: usize, nowMs: f64): bool {
 /**
  * Re-creates the state in the snapshot of `len` bytes at OUT_PTR, as of `nowMs`. Returns the
  * sessions restored, -1 for a snapshot of another STATE_VERSION, -2 for a malformed one
- * (checked whole before anything changes).
+ * (checked whole before anything changes). `newerWins`: see restoreSession.
  */
-export function importState(len: u32, nowMs: f64): i32 {
+export function importState(len: u32, nowMs: f64, newerWins: bool = false): i32 {
   if (len < STATE_HEADER_BYTES || len > STATE_CAPACITY) return -2;
   if (load<u32>(OUT_PTR) != STATE_VERSION) return -1;
   const count = load<u32>(OUT_PTR + 4);
@@ -256,7 +284,7 @@ export function importState(len: u32, nowMs: f64): i32 {
   r = OUT_PTR + <usize>STATE_HEADER_BYTES;
   let restored: i32 = 0;
   for (let k: u32 = 0; k < count; k++) {
-    if (restoreSession(r, nowMs)) restored++;
+    if (restoreSession(r, nowMs, newerWins)) restored++;
     r += <usize>load<u32>(r + <usize>STATE_SESSION_LENGTH);
   }
   return restored;

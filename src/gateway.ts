@@ -1,6 +1,6 @@
 // The gateway's components, built in data-path order and stopped in reverse:
 //   UdpReceiver -> PacketRing (per worker) -> worker: WasmDecoder -> TenantRouter -> RecordProducer -> Kafka
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DecoderPool, type PoolOptions } from './decoder/pool.js';
@@ -11,6 +11,13 @@ import { fieldMask } from './decoder/wasm.js';
 import { supportedCompressions } from './kafka/names.js';
 import type { Config } from './config/schema.js';
 import type { Logger, LogLevel } from './log.js';
+import { groupClient } from './kafka/client.js';
+import { ensureScaleTopics } from './scale/topics.js';
+import { TemplateReader } from './scale/template-reader.js';
+import { RawConsumer } from './scale/raw-consumer.js';
+import { messageAddressOffset } from './scale/template-message.js';
+import { ownerWorker } from './net/exporter-owner.js';
+import type { Role } from './scale/role.js';
 
 /** What the `stats` and `stopped` log lines, the metrics and the tests read: receiver counters and the one accounting sum. */
 export interface Accounting {
@@ -18,8 +25,19 @@ export interface Accounting {
   records: Omit<AccountingTotals, 'datagrams'>;
 }
 
+/** The scale-out parts an instance runs (docs/scaling.md). */
+export interface ScaleParts {
+  readonly role: Role;
+  readonly instanceId: string;
+  /** The shared template topic's reader (null: templates not shared). */
+  readonly templates: TemplateReader | null;
+  /** Role decode: the raw topic's consumer group member. */
+  readonly consumer: RawConsumer | null;
+}
+
 export interface Gateway {
   readonly config: Config;
+  readonly scale: ScaleParts;
   readonly addresses: AddressInfo[];
   readonly pool: DecoderPool;
   readonly receiver: UdpReceiver;
@@ -30,8 +48,11 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** How often the template topic is read for what other instances learnt, between catch-ups. */
+const TEMPLATE_FOLLOW_MS = 1_000;
+
 /** Keys that a reload cannot change: they shape sockets, threads and memory. */
-const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'spool', 'http', 'state'] as const;
+const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'spool', 'http', 'state', 'role', 'scale'] as const;
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
@@ -39,15 +60,71 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   if (!supportedCompressions.includes(config.kafka.compression)) {
     throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supportedCompressions.join(', ')})`);
   }
+  const role = config.role;
+  const id = instanceId(config);
+  const templateTopic = role === 'receive' ? '' : config.scale.template_topic;
   const pool = new DecoderPool(poolOptions(config, log));
+  // Topics are made (when missing) while the workers boot.
+  const kafka = role !== 'all' || templateTopic ? groupClient(config.kafka, log) : null;
+  const topicsMade = kafka ? ensureScaleTopics(kafka, {
+    raw: role === 'all' ? null : config.scale.raw_topic, rawPartitions: config.scale.raw_partitions, templates: templateTopic || null,
+  }, log) : Promise.resolve();
+  topicsMade.catch(() => undefined); // awaited below
+  // The workers' producers would auto-create a missing raw topic with the broker's default
+  // partition count: in the scale-out roles they start once the topics are made.
+  if (role !== 'all') await topicsMade;
   await pool.start();
   await discardPrewarmedWorkers();
-  const receiver = new UdpReceiver(config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
+  let templates: TemplateReader | null = null;
+  let consumer: RawConsumer | null = null;
+  // Role decode has no UDP side: its datagrams come from the raw topic.
+  const receiver = new UdpReceiver(role === 'decode' ? [] : config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
   let addresses: AddressInfo[];
   try {
+    await topicsMade;
+    if (templateTopic) {
+      const layout = pool.stateLayout();
+      const at = messageAddressOffset(layout);
+      templates = new TemplateReader(config.kafka, templateTopic, layout, id,
+        (values, tombstones) => pool.importTemplates(values, (v) => ownerWorker(v, at, pool.size), tombstones), log);
+      // Before the first datagram: every template any instance published is in the workers. Role
+      // decode cannot work without the broker and waits for it; role all starts without (the
+      // topic is read as soon as it answers) after a few tries.
+      const started = performance.now();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const read = await templates.catchUp();
+          log.info('templates loaded from the template topic', { topic: templateTopic, messages: read, sessions: templates.counters.sessionsRestored,
+            ms: Math.round(performance.now() - started) });
+          break;
+        } catch (err) {
+          if (role === 'all' && attempt >= 3) {
+            log.warn('template topic not readable: starting without shared templates, read once the broker answers', { topic: templateTopic, error: (err as Error).message });
+            break;
+          }
+          log.sampled('warn', 'template-catch-up', 'template topic not readable yet, trying again', { topic: templateTopic, attempt, error: (err as Error).message });
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2_000)));
+        }
+      }
+      templates.follow(TEMPLATE_FOLLOW_MS);
+    }
+    if (role === 'decode') {
+      // A worker that dies takes datagrams whose offsets are not committed: the process ends
+      // (crash-only) and the group gives its partitions to the others, which decode them again.
+      pool.onWorkerExit = (index) => {
+        log.error('decoder worker died in role decode: exiting so the consumer group re-assigns its partitions', { worker: index });
+        process.exit(70);
+      };
+      consumer = new RawConsumer(kafka!, {
+        topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms, queueHighWater: 0.5,
+      }, pool, templates, log);
+      await consumer.start();
+    }
     addresses = await receiver.start();
   } catch (err) {
     await receiver.stop();
+    await consumer?.stop(0);
+    await templates?.stop();
     await pool.stop(0);
     throw err;
   }
@@ -66,6 +143,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     addresses,
     pool,
     receiver,
+    scale: { role, instanceId: id, templates, consumer },
     accounting,
     reload(next: Config): string[] {
       const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
@@ -76,10 +154,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     async stop(): Promise<void> {
       if (statsTimer) clearInterval(statsTimer);
       await receiver.stop();
+      // Role decode: what was taken from the raw topic is delivered and committed before leaving the group.
+      await consumer?.stop(current.kafka.flush_timeout_ms);
+      await templates?.stop();
       await pool.stop(current.kafka.flush_timeout_ms);
       log.info('stopped', { ...accounting() });
     },
   };
+}
+
+/** This instance's id: scale.instance_id, or the host name (the pod name on Kubernetes). */
+export function instanceId(config: Config): string {
+  return config.scale.instance_id || hostname();
 }
 
 /** The decoder pool a configuration asks for: worker count, rings, and what each worker starts with. */
@@ -105,12 +191,15 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
       routing: config.routing,
       output: { key: config.kafka.key, records_per_message: config.kafka.records_per_message },
       // Each worker spools into a directory of its own, with an equal share of spool.max_bytes.
-      spool: spool.dir === '' ? null : {
+      // Role decode: the raw topic is the buffer (a broker outage stops consumption), not a spool.
+      spool: spool.dir === '' || config.role === 'decode' ? null : {
         dir: resolve(spool.dir), maxBytes: Math.floor(spool.max_bytes / workers), fsyncIntervalMs: spool.fsync_interval_ms,
         segmentBytes: spool.segment_bytes, queueHighWater: spool.queue_high_water,
       },
       logLevel: config.log.level as LogLevel,
       state: { ...config.state, workers },
+      role: config.role,
+      scale: { rawTopic: config.scale.raw_topic, templateTopic: config.scale.template_topic, instanceId: instanceId(config) },
     },
   };
 }

@@ -8,9 +8,11 @@ import { startGateway, type Gateway } from '../gateway.js';
 import type { HttpEndpoint } from '../http/endpoints.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 
-export const serveHelp = `usage: flowgate serve [--config FILE] [--set path=value ...]
+export const serveHelp = `usage: flowgate serve [--config FILE] [--role all|receive|decode] [--set path=value ...]
 
   --config FILE     configuration (default ./config.yaml); FLOWGATE_* variables and --set override it
+  --role ROLE       all (receive and decode, the default), receive (UDP to the raw topic) or
+                    decode (a consumer group member on the raw topic); the same as --set role=ROLE
   --set path=value  override one key, e.g. --set kafka.brokers='["10.0.0.1:9092"]' (repeatable)
 `;
 
@@ -23,10 +25,10 @@ export function parseServeArgs(argv: string[]): ServeArgs | string {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { config: { type: 'string', default: 'config.yaml' }, set: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string', default: 'config.yaml' }, role: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) return serveHelp;
-    return { config: values.config, overrides: values.set };
+    return { config: values.config, overrides: values.role === undefined ? values.set : [...values.set, `role=${values.role}`] };
   } catch (err) {
     return `flowgate serve: ${(err as Error).message}\n\n${serveHelp}`;
   }

@@ -129,6 +129,18 @@ function tenantRules(data: unknown, problems: Problem[]): void {
   });
 }
 
+function scaleRules(data: unknown, problems: Problem[]): void {
+  const role = effective(data, ['role']);
+  const templates = effective(data, ['scale', 'template_topic']);
+  const raw = effective(data, ['scale', 'raw_topic']);
+  if (role === 'decode' && templates === '') {
+    problems.push({ path: ['scale', 'template_topic'], message: 'role decode needs a template topic (e.g. flowgate.templates): decoders share templates through it' });
+  }
+  if (typeof templates === 'string' && templates !== '' && templates === raw) {
+    problems.push({ path: ['scale', 'template_topic'], message: `${JSON.stringify(templates)} is also scale.raw_topic; the two need their own topics` });
+  }
+}
+
 /** Problems of the merged document that no single key shows. */
 export function crossKeyProblems(data: unknown): Problem[] {
   const problems: Problem[] = [];
@@ -136,5 +148,6 @@ export function crossKeyProblems(data: unknown): Problem[] {
   decoderRules(data, problems);
   kafkaRules(data, problems);
   tenantRules(data, problems);
+  scaleRules(data, problems);
   return problems;
 }

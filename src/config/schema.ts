@@ -122,6 +122,7 @@ export const configSchema = strictMapping({
     admin_token: z.string({ error: expected('a string') }).default(''),
     protect_api: bool().default(false),
   }),
+  role: oneOf(['all', 'receive', 'decode'] as const).default('all'),
   workers: int(0, 64).default(0),
   ring: section({
     slots: int(64, 1048576, 'a power of two from 64 to 1048576', (n) => (n & (n - 1)) === 0).default(4096),
@@ -176,6 +177,14 @@ export const configSchema = strictMapping({
     default_topic: topic.default('ipfix'),
     unknown_exporters: oneOf(['default', 'drop']).default('default'),
     tenants: list(tenant, 'tenants').default(() => []),
+  }),
+  scale: section({
+    raw_topic: topic.default('flowgate.raw'),
+    raw_partitions: int(1, 10000).default(16),
+    group: z.string({ error: expected('a consumer group id') }).min(1, { error: 'expected a consumer group id, got ""' }).max(249).default('flowgate-decode'),
+    template_topic: z.union([z.literal(''), topic], { error: expected('a topic name, or "" for templates not shared') }).default(''),
+    instance_id: z.string({ error: expected('a string') }).max(128).default(''),
+    commit_interval_ms: int(10, 60000).default(500),
   }),
   state: section({
     dir: z.string({ error: expected('a directory path, or "" for no state') }).default(''),

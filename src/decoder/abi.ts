@@ -6,7 +6,7 @@
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 export class DecoderError extends Error {
   readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
@@ -62,6 +62,12 @@ export interface DecoderAbi {
   readonly state: {
     readonly version: number; readonly capacity: number; readonly headerBytes: number;
     readonly lengthOffset: number; readonly addressOffset: number; readonly keyBytes: number;
+    /** Session record: domain (u32), port (u16), last seen (f64), template count (u32) offsets; its header's size. */
+    readonly domainOffset: number; readonly portOffset: number; readonly lastSeenOffset: number; readonly templatesOffset: number;
+    readonly sessionHeaderBytes: number;
+    /** Template entry: id (u16), field count (u16), defined time (f64) offsets; its header's size; the field entry's PEN bit. */
+    readonly templateIdOffset: number; readonly templateFieldsOffset: number; readonly templateDefinedOffset: number;
+    readonly templateHeaderBytes: number; readonly enterpriseBit: number;
   };
 }
 
@@ -183,6 +189,12 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
       version: global(instance, 'STATE_VERSION'), capacity: global(instance, 'STATE_CAPACITY'),
       headerBytes: global(instance, 'STATE_HEADER_BYTES'), lengthOffset: global(instance, 'STATE_SESSION_LENGTH'),
       addressOffset: global(instance, 'STATE_SESSION_ADDRESS'), keyBytes: global(instance, 'STATE_SESSION_KEY_BYTES'),
+      domainOffset: global(instance, 'STATE_SESSION_DOMAIN'), portOffset: global(instance, 'STATE_SESSION_PORT'),
+      lastSeenOffset: global(instance, 'STATE_SESSION_LAST_SEEN'), templatesOffset: global(instance, 'STATE_SESSION_TEMPLATES'),
+      sessionHeaderBytes: global(instance, 'STATE_SESSION_HEADER_BYTES'),
+      templateIdOffset: global(instance, 'STATE_TEMPLATE_ID'), templateFieldsOffset: global(instance, 'STATE_TEMPLATE_FIELDS'),
+      templateDefinedOffset: global(instance, 'STATE_TEMPLATE_DEFINED'), templateHeaderBytes: global(instance, 'STATE_TEMPLATE_HEADER_BYTES'),
+      enterpriseBit: global(instance, 'STATE_FIELD_ENTERPRISE_BIT') >>> 0,
     }),
   });
 }

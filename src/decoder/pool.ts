@@ -4,20 +4,21 @@
 // ("worker_failed") from the accounting block it leaves behind (pipeline/accounting.ts).
 import { Worker } from 'node:worker_threads';
 import { PacketRing } from '../ring/ring.js';
-import { decoderModule } from './wasm.js';
+import { decoderModule, stateLayout } from './wasm.js';
 import { takePrewarmedWorker, workerBootUrl } from './prewarm.js';
 import type { WorkerInit, ToWorker, FromWorker } from './worker.js';
 import type { TapSpec } from '../tap/forwarder.js';
 import type { TapSink, TapSource } from '../tap/source.js';
 import type { WorkerStats, ExporterView, TemplateView } from '../pipeline/stats.js';
 import { createAccounting, readAccounting, retireWorker, type AccountingTotals } from '../pipeline/accounting.js';
+import { createProgress } from '../scale/progress.js';
 import type { Logger } from '../log.js';
 import { ownerWorker } from '../net/exporter-owner.js';
 
 export interface PoolOptions {
   workers: number;
   ring: { slots: number; slot_bytes: number };
-  init: Omit<WorkerInit, 'index' | 'ring' | 'accounting' | 'module' | 'tap'>;
+  init: Omit<WorkerInit, 'index' | 'ring' | 'accounting' | 'module' | 'tap' | 'progress'>;
   log: Logger;
 }
 
@@ -33,7 +34,11 @@ export class DecoderPool implements TapSource {
   readonly #options: PoolOptions;
   readonly #slots: Slot[];
   readonly #accounting: SharedArrayBuffer;
+  /** Each worker's progress (scale/progress.ts), read by the raw-topic consumer in role decode. */
+  readonly progress: SharedArrayBuffer;
   #restarts = 0;
+  /** Called when a started worker exited and will be restarted (role decode: its datagrams are taken again from Kafka). */
+  onWorkerExit: ((index: number) => void) | undefined;
   /** Set once start() succeeded: a worker that dies before is a failed start, not a restart. */
   #started = false;
   #stopping = false;
@@ -43,11 +48,13 @@ export class DecoderPool implements TapSource {
   #tap: TapSpec | null = null;
   readonly #tapSinks = new Set<TapSink>();
   readonly #described = new Map<number, (e: ExporterView[], t: TemplateView[]) => void>();
+  readonly #imported = new Map<number, (sessions: number, rejected: number) => void>();
 
   constructor(options: PoolOptions) {
     this.#options = options;
     this.#routing = options.init.routing;
     this.#accounting = createAccounting(options.workers);
+    this.progress = createProgress(options.workers);
     this.#slots = Array.from({ length: options.workers }, (_, index) => ({
       index,
       ring: PacketRing.create({ slots: options.ring.slots, slotBytes: options.ring.slot_bytes }),
@@ -105,7 +112,8 @@ export class DecoderPool implements TapSource {
       index: slot.index,
       ring: slot.ring.buffer,
       accounting: this.#accounting,
-      module: decoderModule(),
+      progress: this.progress,
+      module: this.#options.init.role === 'receive' ? null : decoderModule(),
     };
     // A prewarmed worker (prewarm.ts) when one is left, else a new one: both boot through
     // worker-boot.js and get their WorkerInit by message.
@@ -123,6 +131,8 @@ export class DecoderPool implements TapSource {
           for (const sink of this.#tapSinks) sink(msg.batch, slot.index);
         } else if (msg.type === 'stats') {
           this.#answer(msg.id, msg.stats);
+        } else if (msg.type === 'templates') {
+          this.#imported.get(msg.id)?.(msg.sessions, msg.rejected);
         }
       });
       worker.once('error', (err) => {
@@ -138,6 +148,7 @@ export class DecoderPool implements TapSource {
           return;
         }
         this.#restarts++;
+        this.onWorkerExit?.(slot.index);
         this.#options.log.error('decoder worker exited, restarting', { worker: slot.index, code, delayMs: slot.restartDelayMs });
         const delay = slot.restartDelayMs;
         slot.restartDelayMs = Math.min(delay * 2, 5_000);
@@ -214,6 +225,42 @@ export class DecoderPool implements TapSource {
       });
       for (const s of live) s.worker!.postMessage({ type: 'describe', id } satisfies ToWorker);
     });
+  }
+
+  /**
+   * Hands template-topic messages to the workers that own their exporters (by `owner`, a worker
+   * index per value) and resolves when each has imported its share: sessions restored, rejected.
+   */
+  importTemplates(values: Buffer[], owner: (v: Buffer) => number, tombstones: string[], timeoutMs = 10_000): Promise<{ sessions: number; rejected: number }> {
+    const shares = this.#slots.map(() => [] as Uint8Array[]);
+    for (const v of values) shares[owner(v)]!.push(v);
+    const live = this.#slots.filter((s) => s.worker && (shares[s.index]!.length > 0 || tombstones.length > 0));
+    const total = { sessions: 0, rejected: 0 };
+    if (live.length === 0) return Promise.resolve(total);
+    const id = ++this.#requestId;
+    return new Promise((resolve) => {
+      let left = live.length;
+      const timer = setTimeout(() => {
+        this.#imported.delete(id);
+        resolve(total);
+      }, timeoutMs);
+      timer.unref();
+      this.#imported.set(id, (sessions, rejected) => {
+        total.sessions += sessions;
+        total.rejected += rejected;
+        if (--left === 0) {
+          clearTimeout(timer);
+          this.#imported.delete(id);
+          resolve(total);
+        }
+      });
+      for (const s of live) s.worker!.postMessage({ type: 'templates', id, values: shares[s.index]!, tombstones } satisfies ToWorker);
+    });
+  }
+
+  /** The decoder's state snapshot layout (what template messages are made of). */
+  stateLayout(): ReturnType<typeof stateLayout> {
+    return stateLayout();
   }
 
   /** Whether every worker is running now. */

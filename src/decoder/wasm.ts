@@ -28,7 +28,7 @@ interface DecoderExports {
   describeSessions(): number;
   describeTemplates(): number;
   exportState(): number;
-  importState(len: number, nowMs: number): number;
+  importState(len: number, nowMs: number, newerWins: number): number;
   stateGeneration(): number;
 }
 
@@ -380,11 +380,20 @@ export class WasmDecoder {
     return this.output.slice(0, this.#ex.exportState());
   }
 
-  /** Restores a snapshot as of `nowMs`: sessions restored, -1 for another STATE_VERSION, -2 malformed or too large. */
-  importState(bytes: Uint8Array, nowMs: number): number {
+  /**
+   * Restores a snapshot as of `nowMs`: sessions restored, -1 for another STATE_VERSION, -2 malformed
+   * or too large. `newerWins`: a template defined later replaces a different one the decoder has
+   * (templates from the shared topic); else the decoder's own are kept (its state file).
+   */
+  importState(bytes: Uint8Array, nowMs: number, newerWins = false): number {
     if (bytes.length > stateLayout().capacity) return -2;
     this.output.set(bytes);
-    return this.#ex.importState(bytes.length, nowMs);
+    return this.#ex.importState(bytes.length, nowMs, newerWins ? 1 : 0);
+  }
+
+  /** Data sets held for templates not seen yet (a gauge the decoder keeps; cheap enough per datagram). */
+  heldSets(): number {
+    return this.#slot(this.abi.slots.GAUGE_HELD_SETS!);
   }
 
   /** Changes whenever persistent state changes (exportState is worth calling again). */

@@ -6,10 +6,13 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
 import { TenantRouter } from '../route/tenants.js';
-import { RecordProducer, type KafkaSettings } from '../kafka/producer.js';
+import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
-import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { workerProducer } from './worker-producer.js';
+import { startReceiveWorker } from '../scale/receive-worker.js';
+import { workerProgress, Cell } from '../scale/progress.js';
+import { TemplatePublisher } from '../scale/template-publisher.js';
+import { sessionSnapshots, splitSnapshot, TEMPLATE_SCHEMA } from '../scale/template-message.js';
 import { encodeHeaders } from '../kafka/protocol/record-batch.js';
 import { FlowKeyWriter } from '../kafka/flow-key.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -17,6 +20,7 @@ import { addressText } from '../net/address.js';
 import { TapForwarder, TAP_FLUSH_MS, type TapSpec, type TapBatch } from '../tap/forwarder.js';
 import { UNKNOWN_TENANT, type WorkerStats, type ExporterView, type TemplateView } from '../pipeline/stats.js';
 import { workerAccounting, Slot } from '../pipeline/accounting.js';
+import type { Role } from '../scale/role.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { StateKeeper, type StateSettings } from '../state/keeper.js';
@@ -27,8 +31,14 @@ export interface WorkerInit {
   ring: SharedArrayBuffer;
   /** The accounting buffer of all workers (pipeline/accounting.ts); this worker writes its own block. */
   accounting: SharedArrayBuffer;
-  module: WebAssembly.Module;
+  /** The decoder module (null in role receive: no decoding there). */
+  module: WebAssembly.Module | null;
   decoder: DecoderOptions;
+  role: Role;
+  /** Topics and identity of the scale-out roles (scale.*); templateTopic "" = templates not shared. */
+  scale: { rawTopic: string; templateTopic: string; instanceId: string };
+  /** How far each worker got (scale/progress.ts): read by the raw-topic consumer in role decode. */
+  progress: SharedArrayBuffer;
   kafka: KafkaSettings;
   routing: Config['routing'];
   output: { key: 'none' | 'dvc' | 'flow'; records_per_message: 1 | 'datagram' };
@@ -46,26 +56,34 @@ export type ToWorker =
   | { type: 'stats'; id: number; latency: boolean }
   | { type: 'stop'; flushTimeoutMs: number }
   | { type: 'tap'; spec: TapSpec | null }
-  | { type: 'describe'; id: number };
+  | { type: 'describe'; id: number }
+  /** Messages of the template topic for exporters this worker owns: imported; tombstoned keys forgotten. */
+  | { type: 'templates'; id: number; values: Uint8Array[]; tombstones: string[] };
 
 export type FromWorker =
   | { type: 'ready'; index: number }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'stopped'; stats: WorkerStats }
   | { type: 'tap'; batch: TapBatch }
-  | { type: 'describe'; id: number; exporters: ExporterView[]; templates: TemplateView[] };
+  | { type: 'describe'; id: number; exporters: ExporterView[]; templates: TemplateView[] }
+  | { type: 'templates'; id: number; sessions: number; rejected: number };
 
 /** Version of the record layout, sent in every message's headers. */
 export const SCHEMA_VERSION = '1';
 const BATCH_BEFORE_YIELD = 64;
+/** Template changes are published at most this often (a snapshot of the decoder's state each time). */
+const PUBLISH_EVERY_MS = 100;
+/** The tenant label of template-topic messages in the accounting and metrics. */
+export const TEMPLATES_TENANT = '_templates';
 
 /** Runs this thread as decoder worker `init.index` (called by worker-boot.ts, or below when started with workerData). */
 export function startWorker(init: WorkerInit): void {
+  if (init.role === 'receive') return startReceiveWorker(init);
   const port = parentPort!;
   const log = createLogger(init.logLevel, { worker: init.index });
   const ring = PacketRing.attach(init.ring);
   const ringBytes = Buffer.from(init.ring);
-  const decoder = new WasmDecoder(init.decoder, init.module);
+  const decoder = new WasmDecoder(init.decoder, init.module!);
   const keeper = StateKeeper.open(init.state, init.index, init.state.workers, log);
   keeper.restore(decoder, Date.now()); // before the first datagram: restored exporters decode at once
   let router = new TenantRouter(init.routing);
@@ -81,30 +99,57 @@ export function startWorker(init: WorkerInit): void {
     const batch = tap.flush();
     if (batch) port.postMessage({ type: 'tap', batch } satisfies FromWorker);
   }, TAP_FLUSH_MS);
-  const spool = init.spool ? { ...init.spool, ...spoolDirs(init.spool.dir, init.index, init.state.workers) } : null;
-  const producer = new RecordProducer({ ...init.kafka, spool }, {
-    delivered(tenant, topic, records, latencyMs) {
-      const key = `${tenant}\t${topic}`;
-      stats.delivered[key] = (stats.delivered[key] ?? 0) + records;
-      acct[Slot.delivered] += records;
-      if (stats.latencyMs.length < 10_000) stats.latencyMs.push(latencyMs);
+  const producer = workerProducer(init, stats, acct, log);
+  const templateTopic = init.scale.templateTopic;
+  producer.start(templateTopic ? [...routedTopics(init.routing), templateTopic] : routedTopics(init.routing));
+
+  // Role decode: each datagram taken from the ring is numbered (its mark); the raw offset it came
+  // from is committed once every record of it is settled (scale/progress.ts). Nothing of a
+  // datagram is pending while its records are queued, its template changes unpublished, or data
+  // sets it brought are held for a template.
+  const decodeRole = init.role === 'decode';
+  const progress = workerProgress(init.progress, init.index);
+  progress[Cell.TAKEN] = 0;
+  progress[Cell.SETTLED] = 0;
+  progress[Cell.INCARNATION]++;
+  if (decodeRole) producer.trackMarks();
+  let taken = 0;
+  /** Held data sets: marks of datagrams that may have brought one still held, oldest first (time, mark). */
+  const heldSince: number[] = [];
+  const heldMaxAgeMs = init.decoder.heldMaxAgeMs ?? 30_000;
+
+  // The shared template topic: changes published from the decoder's snapshot, at most every
+  // PUBLISH_EVERY_MS; the datagrams since the first unpublished change stay uncommitted till then.
+  const templateHeaders = encodeHeaders({ schema: TEMPLATE_SCHEMA, instance: init.scale.instanceId });
+  const publisher = templateTopic ? new TemplatePublisher(decoder.abi.state, init.decoder.templateLifetimeSec * 1000, {
+    publish(key, value) {
+      const k = Buffer.from(key);
+      if (value) producer.append(templateTopic, TEMPLATES_TENANT, k, k.length, value, 0, value.length, templateHeaders, 1, Date.now());
+      else producer.append(templateTopic, TEMPLATES_TENANT, k, k.length, k, 0, -1, templateHeaders, 1, Date.now());
     },
-    dropped(reason, tenant, records) {
-      acct[Slot[reason]] += records;
-      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + records;
-    },
-    spooled(delta) {
-      acct[Slot.spooled] += delta;
-    },
-    recovered(records) {
-      acct[Slot.recovered] += records;
-      acct[Slot.spooled] += records;
-    },
-    error(code) {
-      stats.kafkaErrors[code] = (stats.kafkaErrors[code] ?? 0) + 1;
-    },
-  }, log);
-  producer.start(routedTopics(init.routing));
+  }) : null;
+  let publishedGeneration = decoder.stateGeneration();
+  let unpublishedSince = Infinity;
+  let lastPublish = 0;
+  const publishTemplates = (now: number, force: boolean): void => {
+    if (!publisher || unpublishedSince === Infinity || (!force && now - lastPublish < PUBLISH_EVERY_MS)) return;
+    lastPublish = now;
+    publishedGeneration = decoder.stateGeneration();
+    producer.mark = unpublishedSince;
+    const n = publisher.update(decoder.exportState());
+    // Template messages go through the accounting as records of their own tenant.
+    acct[Slot.decoded] += n;
+    stats.decodedByTenant[TEMPLATES_TENANT] = (stats.decodedByTenant[TEMPLATES_TENANT] ?? 0) + n;
+    unpublishedSince = Infinity;
+  };
+  const settledUpTo = (now: number): number => {
+    let settled = Math.min(taken, producer.lowestMark() - 1, unpublishedSince - 1);
+    if (heldSince.length > 0) {
+      while (heldSince.length > 2 && now - heldSince[0]! > heldMaxAgeMs + 1000) heldSince.splice(0, 2);
+      settled = Math.min(settled, heldSince[1]! - 1);
+    }
+    return settled;
+  };
 
   // Per exporter, once: the record headers (schema version and exporter, encoded as Kafka
   // writes them) and the dvc key.
@@ -142,8 +187,12 @@ export function startWorker(init: WorkerInit): void {
   const handle = (slot: number): void => {
     const now = ring.timeMs(slot);
     const addressOffset = ring.addressOffset(slot);
+    const mark = ++taken;
+    producer.mark = mark;
     const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
     acct[Slot.datagrams]++;
+    if (publisher && unpublishedSince === Infinity && decoder.stateGeneration() !== publishedGeneration) unpublishedSince = mark;
+    if (decodeRole) trackHeld(mark);
     if (n === trapped) recoverFromTrap(now);
     if (n <= 0) return;
     acct[Slot.decoded] += n;
@@ -186,6 +235,37 @@ export function startWorker(init: WorkerInit): void {
     }
   };
 
+  /** Role decode: while data sets are held, the datagrams that may have brought them stay uncommitted. */
+  const trackHeld = (mark: number): void => {
+    if (decoder.heldSets() === 0) {
+      heldSince.length = 0;
+      return;
+    }
+    const now = Date.now();
+    const last = heldSince.length - 2;
+    if (last < 0 || now - heldSince[last]! >= 250) heldSince.push(now, mark);
+  };
+
+  /** Template-topic messages for this worker's exporters: imported (a later definition wins), then not published back. */
+  const importTemplates = (values: Uint8Array[], tombstones: string[]): { sessions: number; rejected: number } => {
+    const buffers = values.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    let sessions = 0;
+    let rejected = 0;
+    const now = Date.now();
+    for (const snapshot of sessionSnapshots(buffers, decoder.abi.state)) {
+      const r = decoder.importState(snapshot, now, true);
+      if (r < 0) rejected++;
+      else sessions += r;
+    }
+    if (publisher) {
+      for (const b of buffers) publisher.received(splitSnapshot(sessionSnapshots([b], decoder.abi.state)[0]!, decoder.abi.state).values());
+      for (const key of tombstones) publisher.forget(key);
+      // What the import changed is known already: not a change to publish.
+      publishedGeneration = decoder.stateGeneration();
+    }
+    return { sessions, rejected };
+  };
+
   /**
    * The decoder trapped (a bug: counted as decoder_trap, its instance already re-created empty):
    * the datagram goes to the quarantine folder and the exporters' saved state is restored, so
@@ -226,6 +306,17 @@ export function startWorker(init: WorkerInit): void {
     return { type: 'describe', id, exporters: exportersView, templates };
   };
 
+  const reportProgress = (): void => {
+    progress[Cell.TAKEN] = taken;
+    progress[Cell.SETTLED] = decodeRole ? settledUpTo(Date.now()) : taken;
+    progress[Cell.FILL] = Math.max(producer.queuedRecords / init.kafka.queue_max_records, producer.queuedBytes / init.kafka.queue_max_bytes);
+  };
+  // Acknowledgements come while the ring is idle too: progress is reported on a timer as well.
+  const progressTimer = setInterval(() => {
+    publishTemplates(Date.now(), false);
+    reportProgress();
+  }, 20);
+
   let lastSweep = Date.now();
   let stopping: number | undefined;
   /** Ring fill past which replay from the spool waits, so live datagrams are never pushed out by it. */
@@ -243,11 +334,15 @@ export function startWorker(init: WorkerInit): void {
         if (++handled % BATCH_BEFORE_YIELD === 0) {
           // Replay from the spool uses what live traffic leaves: it waits while the ring fills.
           producer.replayPaused = ring.length > replayPauseSlots;
+          publishTemplates(Date.now(), false);
+          reportProgress();
           await yieldToEventLoop(); // lets kafkajs I/O run
         }
       }
       producer.replayPaused = ring.length > replayPauseSlots;
       const now = Date.now();
+      publishTemplates(now, false);
+      reportProgress();
       if (now - lastSweep >= 1000) {
         decoder.sweep(now);
         keeper.maybeSave(decoder, now);
@@ -257,9 +352,12 @@ export function startWorker(init: WorkerInit): void {
       if (handled === 0 || stopping !== undefined) await ring.waitForData(stopping !== undefined ? 5 : 200);
       else await yieldToEventLoop();
     }
+    publishTemplates(Date.now(), true);
     await keeper.save(decoder);
     clearInterval(tapTimer);
+    clearInterval(progressTimer);
     await producer.close(stopping);
+    reportProgress();
     port.postMessage({ type: 'stopped', stats: snapshot() } satisfies FromWorker);
     port.close();
   };
@@ -276,6 +374,8 @@ export function startWorker(init: WorkerInit): void {
       tap.configure(msg.spec);
     } else if (msg.type === 'describe') {
       port.postMessage(describe(msg.id));
+    } else if (msg.type === 'templates') {
+      port.postMessage({ type: 'templates', id: msg.id, ...importTemplates(msg.values, msg.tombstones) } satisfies FromWorker);
     }
   });
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
@@ -289,25 +389,6 @@ export function startWorker(init: WorkerInit): void {
     }
     process.exit(1);
   });
-}
-
-/**
- * This worker's spool directory, and those of workers that no longer exist (the worker count went
- * down) that fall to it (worker-j for j >= workers, j mod workers = index): it replays them.
- */
-function spoolDirs(parent: string, index: number, workers: number): { dir: string; adopt: string[] } {
-  const adopt: string[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(parent);
-  } catch {
-    // Not there yet: the spool creates it.
-  }
-  for (const name of names) {
-    const j = /^worker-(\d+)$/.exec(name)?.[1];
-    if (j !== undefined && Number(j) >= workers && Number(j) % workers === index) adopt.push(join(parent, name));
-  }
-  return { dir: join(parent, `worker-${index}`), adopt };
 }
 
 /** Topics the routing names, so their metadata is loaded before the first record. */

@@ -13,7 +13,7 @@ import type { ProducerDropReason } from './names.js';
 import { partitionForKey } from './partitioner.js';
 import { BatchBuilder } from './protocol/record-batch.js';
 import type { RecordIndex } from '../decoder/record-index.js';
-import { countRecords, newBatch, type QueuedBatch } from './queued-batch.js';
+import { countRecords, newBatch, type MarkRef, type QueuedBatch } from './queued-batch.js';
 
 export interface AccumulatorSettings {
   linger_ms: number;
@@ -65,6 +65,7 @@ interface StagedRecord {
   records: number;
   bytes: number;
   receivedAt: number;
+  mark: number;
 }
 
 interface TopicState {
@@ -99,6 +100,13 @@ export class Accumulator {
    * there, instead of waiting in memory for metadata that may not come soon.
    */
   frameUnassigned: () => boolean = () => false;
+  /**
+   * Input marks (role decode): each batch remembers the oldest `mark` (the caller's input number,
+   * set before appending) it holds records of, so lowestMark() tells which inputs are settled.
+   */
+  trackMarks = false;
+  mark = 0;
+  readonly #marks = new Set<MarkRef>();
   /** Batch size cap in force: batch_max_bytes, halved each time the broker says a batch is too large. */
   #batchBytes: number;
   #stickyCounter = 0;
@@ -137,7 +145,7 @@ export class Accumulator {
     const t = this.#admit(topic, tenant, records, size);
     if (t === null) return false;
     if (t.partitions.length === 0 && !this.frameUnassigned()) {
-      t.staged.push({ tenant, key: keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null, value: Buffer.from(value.subarray(start, end)), headers, records, bytes: size, receivedAt });
+      t.staged.push({ tenant, key: keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null, value: Buffer.from(value.subarray(start, end)), headers, records, bytes: size, receivedAt, mark: this.mark });
       return true;
     }
     this.#frame(t, tenant, key, keyLength, value, start, end, headers, records, size, receivedAt);
@@ -159,7 +167,7 @@ export class Accumulator {
       const k = keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null;
       for (let i = 0; i < n; i++) {
         const end = recordEnd(index, i);
-        t.staged.push({ tenant, key: k, value: Buffer.from(output.subarray(from, end)), headers, records: 1, bytes: end - from + perMessage, receivedAt });
+        t.staged.push({ tenant, key: k, value: Buffer.from(output.subarray(from, end)), headers, records: 1, bytes: end - from + perMessage, receivedAt, mark: this.mark });
         from = end + gap;
       }
       return;
@@ -168,6 +176,7 @@ export class Accumulator {
     while (done < n) {
       const partition = this.#partitionOf(t, key, keyLength);
       const b = this.#slot(t, partition).open ?? this.#open(t, partition, receivedAt);
+      if (b.mark !== null && b.mark.mark > this.mark) b.mark.mark = this.mark;
       const m = b.builder.appendRun(key, 0, keyLength, output, from, index, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
       if (m === 0) {
         if (b.builder.count > 0) {
@@ -200,9 +209,12 @@ export class Accumulator {
     if (first) t.sticky = this.#stickyCounter++ % count;
     const staged = t.staged;
     t.staged = [];
+    const current = this.mark;
     for (const s of staged) {
+      this.mark = s.mark;
       this.#frame(t, s.tenant, s.key, s.key ? s.key.length : -1, s.value, 0, s.value.length, s.headers, s.records, s.bytes, s.receivedAt);
     }
+    this.mark = current;
   }
 
   /**
@@ -231,12 +243,25 @@ export class Accumulator {
 
   /** `b` left the queue (acknowledged or dropped): its records and bytes are free, its buffer may serve again. */
   release(b: QueuedBatch): void {
+    this.#forgetMark(b);
     this.#queuedRecords -= b.records;
     this.#queuedBytes -= b.bytes;
     // Compressed batches were sent from a copy, so the builder's buffer is free; an uncompressed
     // wire batch is a view of it and is free once the broker has answered (we are past that here).
     const buffer = b.builder.buffer;
     if (buffer.length >= this.#batchBytes && buffer.length <= this.#batchBytes * 2 && this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer);
+  }
+
+  /** The oldest input mark some queued record still belongs to; Infinity when none (every input so far is settled). */
+  lowestMark(): number {
+    let lowest = Infinity;
+    for (const m of this.#marks) if (m.mark < lowest) lowest = m.mark;
+    for (const t of this.#topics.values()) for (const s of t.staged) if (s.mark < lowest) lowest = s.mark;
+    return lowest;
+  }
+
+  #forgetMark(b: QueuedBatch): void {
+    if (b.mark !== null && --b.mark.parts === 0) this.#marks.delete(b.mark);
   }
 
   /** At close: what is still staged or in an open batch is dropped for `reason`; the queue is emptied. */
@@ -277,11 +302,13 @@ export class Accumulator {
     headers: Buffer, records: number, size: number, receivedAt: number): void {
     const partition = this.#partitionOf(t, key, keyLength);
     let b = this.#slot(t, partition).open ?? this.#open(t, partition, receivedAt);
+    if (b.mark !== null && b.mark.mark > this.mark) b.mark.mark = this.mark;
     if (!b.builder.append(key, 0, keyLength, value, start, end, headers, receivedAt)) {
       this.#seal(t, partition);
       b = this.#open(t, partition, receivedAt);
       if (!b.builder.append(key, 0, keyLength, value, start, end, headers, receivedAt)) {
         this.#slot(t, partition).open = null;
+        this.#forgetMark(b);
         this.#tooLarge(tenant, records, size, end - start);
         return;
       }
@@ -302,6 +329,10 @@ export class Accumulator {
 
   #open(t: TopicState, partition: number, receivedAt: number): QueuedBatch {
     const b = newBatch(t.name, partition, new BatchBuilder(this.#batchBytes, INITIAL_BATCH_BYTES, this.#spare.pop()), receivedAt);
+    if (this.trackMarks) {
+      b.mark = { mark: this.mark, parts: 1 };
+      this.#marks.add(b.mark);
+    }
     const p = this.#slot(t, partition);
     p.open = b;
     p.openedAt = Date.now();
@@ -316,6 +347,7 @@ export class Accumulator {
     p.open = null;
     if (t.sticky === partition && t.partitions.length > 1) t.sticky = this.#stickyCounter++ % t.partitions.length;
     if (b.builder.count > 0) this.#events.sealed(b);
+    else this.#forgetMark(b);
   }
 
   #topic(name: string): TopicState {

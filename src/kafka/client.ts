@@ -2,11 +2,13 @@
 // ApiVersions, metadata with topic auto-creation, InitProducerId) behind the few calls the
 // sender needs, and the Produce request, encoded by protocol/ and sent over the leader's
 // connection. kafkajs's private code is reached only through kafkajs-internals.ts.
-import type { SASLOptions, LogEntry } from 'kafkajs';
+import type { SASLOptions, LogEntry, Kafka } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../log.js';
-import { kafkajs, type InternalCluster, type InternalRequest, type InternalResponse } from './kafkajs-internals.js';
+import { kafkajs, publicKafkajs, registerSnappyForConsumers, type InternalCluster, type InternalFetchedPartition, type InternalRequest,
+  type InternalResponse } from './kafkajs-internals.js';
+import { codecId, snappyCodec } from './protocol/compression.js';
 import { PRODUCE_API_KEY, PRODUCE_MAX_VERSION, PRODUCE_MIN_VERSION, encodeProduceRequest, produceVersion, type ProduceTopic } from './protocol/produce-request.js';
 import { decodeProduceResponse, type ProduceResponse } from './protocol/produce-response.js';
 
@@ -189,9 +191,58 @@ export class KafkaClient implements ProduceClient {
     return decoded ? partitionResults(decoded) : [];
   }
 
+  /** Each partition's end offset (high watermark) of `topic` (its metadata loaded). */
+  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+    await this.#cluster.addMultipleTargetTopics([topic]);
+    const partitions = this.#cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+    const [r] = await this.#cluster.fetchTopicsOffset([{ topic, partitions, fromBeginning: false }]);
+    return new Map((r?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  }
+
+  /** Records of one partition from `offset` (at most `maxBytes`), from its leader; decompressed by kafkajs. */
+  async fetch(topic: string, partition: number, offset: bigint, maxBytes: number): Promise<InternalFetchedPartition> {
+    registerSnappyForConsumers(snappyCodec, codecId('snappy'));
+    const leader = this.leaderOf(topic, partition);
+    if (leader < 0) throw Object.assign(new Error(`no leader for ${topic}/${partition}`), { type: 'LEADER_NOT_AVAILABLE' });
+    const broker = await this.#cluster.findBroker({ nodeId: String(leader) });
+    const r = await broker.fetch({
+      isolationLevel: 0, maxWaitTime: 0, minBytes: 0, maxBytes,
+      topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes }] }],
+    });
+    const p = r.responses[0]?.partitions.find((x) => x.partition === partition);
+    if (!p) throw new Error(`fetch of ${topic}/${partition} answered without it`);
+    if (p.errorCode !== 0) {
+      const known = errorsByCode.get(p.errorCode);
+      throw Object.assign(new Error(`fetch of ${topic}/${partition}: ${known?.type ?? p.errorCode}`), { type: known?.type ?? `ERROR_${p.errorCode}` });
+    }
+    return p;
+  }
+
   async disconnect(): Promise<void> {
     await this.#cluster.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * kafkajs's public client with the same brokers, TLS, SASL and timeouts, for its consumer group
+ * (role decode) and admin (creating the raw and template topics). Main thread only.
+ */
+export function groupClient(settings: ClientSettings, log: Logger): Kafka {
+  registerSnappyForConsumers(snappyCodec, codecId('snappy'));
+  const { Kafka: KafkaClass, logLevel } = publicKafkajs();
+  return new KafkaClass({
+    brokers: settings.brokers,
+    clientId: settings.client_id,
+    ssl: tlsOptions(settings.ssl) as never,
+    sasl: settings.sasl ? ({ ...settings.sasl } as SASLOptions) : undefined,
+    connectionTimeout: settings.connection_timeout_ms,
+    requestTimeout: settings.request_timeout_ms,
+    retry: { retries: Math.min(settings.retries, 5), initialRetryTime: 100, maxRetryTime: 2_000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      log.sampled('warn', `kafkajs:${entry.log.message}`, 'kafka consumer', { detail: entry.log.message, broker: entry.log.broker, groupId: entry.log.groupId });
+    },
+  });
 }
 
 /** Each partition's result, with kafkajs's name and retriable answer for its error code. */

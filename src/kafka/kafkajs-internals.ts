@@ -23,8 +23,16 @@
 //   loggers/index.js          createLogger, LEVELS (the Cluster wants a kafkajs logger)
 //   network/socketFactory.js  the default socket factory (net / tls)
 //   protocol/error.js         errorCodes: Kafka error code -> type name and retriable
+//   cluster/index.js          also fetchTopicsOffset (end offsets), and broker/index.js fetch:
+//                             the template topic is read to its end offsets by plain Fetch
+//                             requests, with no consumer group to join (scale/template-reader.ts)
+//   protocol/message/compression/index.js  the codec table, where the snappy codec goes for
+//                             the consumers of the raw and template topics (main thread only)
+// The public API (kafkajs's index: Kafka, its consumer and admin) is loaded by publicKafkajs()
+// for the consumer group of role decode and for creating topics, in the main thread only.
 import { createRequire } from 'node:module';
 import type { LogEntry } from 'kafkajs';
+import type * as KafkajsPublic from 'kafkajs';
 import { produceErrors } from './protocol/produce-response.js';
 
 /** The kafkajs release these shapes were read from (package.json pins it exactly). */
@@ -37,6 +45,17 @@ export interface InternalBroker {
   connectionPool: { send(args: { request: InternalRequest; response: InternalResponse; requestTimeout: number }): Promise<unknown> };
   disconnect(): Promise<void>;
   initProducerId(args: { transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
+  fetch(args: {
+    replicaId?: number; isolationLevel: number; maxWaitTime: number; minBytes: number; maxBytes: number;
+    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  }): Promise<{ responses: { topicName: string; partitions: InternalFetchedPartition[] }[] }>;
+}
+/** One partition of a Fetch response as kafkajs decodes it. */
+export interface InternalFetchedPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  messages: { offset: string; key: Buffer | null; value: Buffer | null; headers?: Record<string, Buffer | Buffer[] | undefined>; isControlRecord?: boolean }[];
 }
 export interface InternalCluster {
   connect(): Promise<void>;
@@ -45,6 +64,8 @@ export interface InternalCluster {
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number | null }[];
   findBroker(args: { nodeId: string }): Promise<InternalBroker>;
+  fetchTopicsOffset(topics: { topic: string; partitions: { partition: number }[]; fromBeginning: boolean }[]):
+    Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
   brokerPool: { withBroker<T>(fn: (args: { broker: InternalBroker }) => Promise<T>): Promise<T | null> };
 }
 /** A request as the connection frames it: encode() must answer something with .buf and .buffer (an Encoder). */
@@ -73,6 +94,8 @@ export interface KafkajsInternals {
   LEVELS: Record<'NOTHING' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG', number>;
   socketFactory(): unknown;
   errorCodes: readonly KafkajsErrorEntry[];
+  /** kafkajs's codec table (codec id -> factory), where consumers find their decompressors. */
+  codecs: Record<number, (() => unknown) | undefined>;
 }
 
 /** The module files read, by their path under kafkajs/, and the version of package.json. */
@@ -92,9 +115,11 @@ const member = (name: string, kind: 'function' | 'object'): ((exported: unknown)
 
 /** Each file FlowGate loads and what it must find there. */
 const required: Record<string, Check> = {
-  'src/cluster/index.js': methods('connect', 'disconnect', 'isConnected', 'addMultipleTargetTopics', 'findTopicPartitionMetadata', 'findBroker'),
+  'src/cluster/index.js': methods('connect', 'disconnect', 'isConnected', 'addMultipleTargetTopics', 'findTopicPartitionMetadata', 'findBroker',
+    'fetchTopicsOffset'),
   'src/cluster/brokerPool.js': methods('withBroker'),
-  'src/broker/index.js': methods('disconnect', 'initProducerId'),
+  'src/broker/index.js': methods('disconnect', 'initProducerId', 'fetch'),
+  'src/protocol/message/compression/index.js': (e) => (typeof (e as { Codecs?: unknown } | null)?.Codecs === 'object' ? [] : ['exports no Codecs table']),
   'src/network/connectionPool.js': methods('send'),
   'src/loggers/index.js': (e) => {
     const out = member('createLogger', 'function')(e);
@@ -149,7 +174,21 @@ export function checkKafkajs(found: KafkajsFiles): KafkajsInternals {
     LEVELS: loggers.LEVELS,
     socketFactory: f['src/network/socketFactory.js'],
     errorCodes: (f['src/protocol/error.js'] as { errorCodes: KafkajsErrorEntry[] }).errorCodes,
+    codecs: (f['src/protocol/message/compression/index.js'] as { Codecs: KafkajsInternals['codecs'] }).Codecs,
   };
+}
+
+/** kafkajs's public API (Kafka, consumer, admin), loaded on first use. */
+export function publicKafkajs(): typeof KafkajsPublic {
+  return createRequire(import.meta.url)('kafkajs') as typeof KafkajsPublic;
+}
+
+/**
+ * Lets kafkajs decompress snappy batches it fetches (the consumers of the raw and template topics,
+ * main thread). Producing never uses this table (protocol/compression.ts compresses itself).
+ */
+export function registerSnappyForConsumers(codec: () => unknown, snappyId: number): void {
+  kafkajs.codecs[snappyId] = codec;
 }
 
 /** Reads the installed kafkajs: its version and the files above (a file that fails to load is left out). */

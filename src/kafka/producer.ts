@@ -111,6 +111,23 @@ export class RecordProducer {
     }
   }
 
+  /**
+   * Tracks input marks (role decode, raw offsets committed only once settled): records appended
+   * from now on belong to input `mark` until it is set again. See Accumulator.lowestMark.
+   */
+  trackMarks(): void {
+    this.#accumulator.trackMarks = true;
+  }
+
+  set mark(mark: number) {
+    this.#accumulator.mark = mark;
+  }
+
+  /** The oldest input whose records are not all acknowledged or dropped yet; Infinity when none. */
+  lowestMark(): number {
+    return this.#accumulator.lowestMark();
+  }
+
   /** While set, nothing is read back from the spool (live traffic needs the worker's time). */
   set replayPaused(paused: boolean) {
     if (this.#gate) this.#gate.replayPaused = paused;

@@ -18,6 +18,16 @@ export interface SpoolOrigin {
   settledRecords: number;
 }
 
+/**
+ * The oldest input a batch holds records of (a decoder's datagram number, role decode): the raw
+ * offset of that datagram is committed only once no batch holds records of it or older. Shared by
+ * the parts of a split batch; the accumulator forgets it when `parts` reaches 0.
+ */
+export interface MarkRef {
+  mark: number;
+  parts: number;
+}
+
 export interface QueuedBatch {
   readonly topic: string;
   readonly partition: number;
@@ -38,13 +48,15 @@ export interface QueuedBatch {
   baseSequence: number;
   /** Set for a batch replayed from the disk spool: its records are counted there, not in the memory queue. */
   origin: SpoolOrigin | null;
+  /** With input marks tracked (accumulator.trackMarks): the oldest input it holds records of. */
+  mark: MarkRef | null;
 }
 
 /** Why a batch left the producer unwritten (also a record drop reason, names.ts). */
 export type BatchDropReason = 'kafka_rejected' | 'shutdown';
 
 export function newBatch(topic: string, partition: number, builder: BatchBuilder, firstReceivedAt: number): QueuedBatch {
-  return { topic, partition, builder, tenants: [], tenantRecords: [], records: 0, bytes: 0, firstReceivedAt, wire: null, baseSequence: -1, origin: null };
+  return { topic, partition, builder, tenants: [], tenantRecords: [], records: 0, bytes: 0, firstReceivedAt, wire: null, baseSequence: -1, origin: null, mark: null };
 }
 
 /** Counts `records` flow records of `tenant` taking `bytes` of the queue into `b`. */
@@ -77,6 +89,7 @@ export function splitBatch(b: QueuedBatch): QueuedBatch[] {
     }
     const part = newBatch(b.topic, b.partition, builder, b.firstReceivedAt);
     part.origin = b.origin;
+    part.mark = b.mark;
     part.records = k === 0 ? Math.round((b.records * parts[0]!.length) / views.length) : b.records - assigned;
     part.bytes = k === 0 ? Math.round((b.bytes * parts[0]!.length) / views.length) : b.bytes - assignedBytes;
     assigned += part.records;
@@ -101,5 +114,6 @@ export function splitBatch(b: QueuedBatch): QueuedBatch[] {
   }
   const halves = out.filter((x) => x.builder.count > 0);
   if (b.origin) b.origin.parts += halves.length - 1;
+  if (b.mark) b.mark.parts += halves.length - 1;
   return halves;
 }

@@ -32,7 +32,18 @@ const gzipAsync = promisify(gzip);
 // kafkajs-snappy (pure JS snappyjs, no native build) is a codec factory meant for kafkajs's
 // global codec table; its compress() is called directly instead, so importing FlowGate changes
 // nothing in kafkajs. The same output kafkajs would send: raw snappy, no xerial framing.
-let snappy: { compress(encoder: { buffer: Buffer }): Promise<Buffer> } | undefined;
+let snappy: SnappyCodec | undefined;
+
+/** kafkajs-snappy's codec: what kafkajs's codec table takes (compress and decompress). */
+export interface SnappyCodec {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
+  decompress(buffer: Buffer): Promise<Buffer>;
+}
+
+/** The snappy codec, for the raw and template topics' consumers (kafkajs decompresses what they fetch). */
+export function snappyCodec(): SnappyCodec {
+  return (snappy ??= (require('kafkajs-snappy') as () => SnappyCodec)());
+}
 
 /** Compresses a batch's records section with `name` (a shipped codec other than none). */
 export async function compress(name: CompressionName, records: Buffer): Promise<Buffer> {
@@ -41,8 +52,7 @@ export async function compress(name: CompressionName, records: Buffer): Promise<
       // What kafkajs's gzip codec does (zlib defaults).
       return gzipAsync(records);
     case 'snappy':
-      snappy ??= (require('kafkajs-snappy') as () => NonNullable<typeof snappy>)();
-      return snappy.compress({ buffer: records });
+      return snappyCodec().compress({ buffer: records });
     default:
       throw new Error(`no ${name} codec in this build (it ships ${supportedCompressions.join(', ')})`);
   }

@@ -109,7 +109,8 @@ export class BatchBuilder {
 
   /**
    * Appends one record: key bytes `key[keyStart, keyStart + keyLength)` (keyLength -1: no key),
-   * value `value[valueStart, valueEnd)`, pre-encoded `headers`. Returns false, appending nothing,
+   * value `value[valueStart, valueEnd)` (valueEnd valueStart - 1: a null value, a compacted
+   * topic's tombstone), pre-encoded `headers`. Returns false, appending nothing,
    * when it does not fit in `capacity` (the caller seals this batch and starts another).
    */
   append(key: Uint8Array | null, keyStart: number, keyLength: number, value: Buffer, valueStart: number, valueEnd: number,
@@ -120,9 +121,9 @@ export class BatchBuilder {
     }
     // A clock that steps back keeps the record at the batch's base time: deltas stay >= 0.
     const timestampDelta = timestamp > this.baseTimestamp ? Math.min(timestamp - this.baseTimestamp, 0x3fffffff) : 0;
-    const valueLength = valueEnd - valueStart;
+    const valueLength = Math.max(valueEnd - valueStart, -1);
     const body = 1 + varintSize(timestampDelta) + varintSize(this.count) + (keyLength < 0 ? 1 : varintSize(keyLength) + keyLength) +
-      varintSize(valueLength) + valueLength + headers.length;
+      varintSize(valueLength) + Math.max(valueLength, 0) + headers.length;
     const size = varintSize(body) + body;
     if (this.length + size > this.capacity) return false;
     this.#ensure(this.length + size);
@@ -139,7 +140,7 @@ export class BatchBuilder {
       at += keyLength;
     }
     at = writeVarint(b, at, valueLength);
-    at += value.copy(b, at, valueStart, valueEnd);
+    if (valueLength > 0) at += value.copy(b, at, valueStart, valueEnd);
     at += headers.copy(b, at);
     this.length = at;
     this.count++;
@@ -306,8 +307,9 @@ export function recordViews(builder: BatchBuilder): RecordView[] {
     let valueLength: number;
     [valueLength, p] = readVarint(b, p);
     const valueStart = p;
-    p += valueLength;
-    out.push({ keyStart, keyLength, valueStart, valueEnd: p, headersStart: p, headersEnd: bodyStart + length, timestampDelta });
+    if (valueLength > 0) p += valueLength;
+    // A null value (tombstone) keeps valueEnd = valueStart - 1, as append() takes it.
+    out.push({ keyStart, keyLength, valueStart, valueEnd: valueLength < 0 ? valueStart - 1 : p, headersStart: p, headersEnd: bodyStart + length, timestampDelta });
     at = bodyStart + length;
   }
   return out;
