@@ -14,6 +14,7 @@
 //   import { startKafka, stopKafka, isKafkaRunning } from './kafka.js';
 //   const { bootstrap } = await startKafka();   // '127.0.0.1:9092'
 //   ...; await stopKafka();
+//   startKafka({ dir, port, controllerPort, host: '10.77.0.1' })   // a private broker on an address of its own
 //
 // The broker is the real thing: kafka.Kafka from the org.apache.kafka:kafka_2.13 jars on Maven Central
 // (tools/kafka/pom.xml), run with the system `java` (17+; or $JAVA_HOME/bin/java). Nothing but Node's
@@ -32,8 +33,12 @@
 //   KAFKA_FRESH (1 = wipe .kafka/data before starting)  KAFKA_MVN_ARGS (extra mvn args, e.g.
 //   -Dmaven.repo.local=/path)  KAFKA_LOG4J2_VERSION (log4j2 pinned in tools/kafka/pom.xml)  JAVA_HOME
 //
-// Only 127.0.0.1 is ever contacted (the broker listens on 127.0.0.1 only). Processes are never matched
-// by name: stop only signals the pid from the pid file, and only if its command line is our kafka.Kafka.
+// Only the broker's own address is ever contacted: its host option, 127.0.0.1 unless the caller names
+// another local address (opts.host, e.g. the bridge of a network-namespace test lab, so that processes
+// in other namespaces reach it). The PLAINTEXT listener listens and is advertised there; the controller
+// listener stays on 127.0.0.1 (so only its free-port check goes there). Every Kafka probe goes to host.
+// Processes are never matched by name: stop only signals the pid from the pid file, and only if its
+// command line is our kafka.Kafka.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -46,6 +51,9 @@ export const REPO_ROOT = path.resolve(HERE, '..');
 const TOOLS = path.join(REPO_ROOT, 'tools', 'kafka');
 
 export const DEFAULT_KAFKA_VERSION = '4.3.1';
+export const DEFAULT_KAFKA_HOST = '127.0.0.1';
+// The controller listener is not moved by the host option: only the broker itself talks to it.
+const CONTROLLER_HOST = '127.0.0.1';
 // Any 16-byte base64url UUID. Fixed, so that formatting an already formatted dir is a no-op.
 const CLUSTER_ID = 'Rmxvd0dhdGVMb2NhbEthZg';
 const MAIN_CLASS = 'kafka.Kafka';
@@ -70,13 +78,17 @@ export function kafkaConfig(opts = {}) {
   const port = opts.port ?? envInt('KAFKA_PORT', 9092);
   const controllerPort = opts.controllerPort ?? envInt('KAFKA_CONTROLLER_PORT', 9093);
   if (port === controllerPort) throw new Error('KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ');
+  const host = opts.host ?? DEFAULT_KAFKA_HOST;
+  // Kafka wants [brackets] around an IPv6 listener address and net.connect none: not needed, not supported.
+  if (!/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`host must be an IPv4 address or a host name, got "${host}"`);
   const javaHome = process.env.JAVA_HOME;
   return {
     dir,
     version,
+    host,
     port,
     controllerPort,
-    bootstrap: `127.0.0.1:${port}`,
+    bootstrap: `${host}:${port}`,
     startTimeoutS: opts.startTimeoutS ?? envInt('KAFKA_START_TIMEOUT_S', 90),
     stopTimeoutS: opts.stopTimeoutS ?? envInt('KAFKA_STOP_TIMEOUT_S', 20),
     heapOpts: splitArgs(opts.heapOpts ?? process.env.KAFKA_HEAP_OPTS ?? '-Xms128m -Xmx512m'),
@@ -143,13 +155,16 @@ function ourPid(cfg) {
   return null;
 }
 
-/** Ports/version the running broker was started with (may differ from the current environment). */
+/**
+ * Host/ports/version the running broker was started with (may differ from the current environment).
+ * No host in the file means the default one (state files only name a host of another choice).
+ */
 function readState(cfg) {
+  let state = {};
   try {
-    return JSON.parse(fs.readFileSync(cfg.stateFile, 'utf8'));
-  } catch {
-    return {};
-  }
+    state = JSON.parse(fs.readFileSync(cfg.stateFile, 'utf8'));
+  } catch {}
+  return { ...state, host: state.host ?? DEFAULT_KAFKA_HOST };
 }
 
 function tail(file, lines = 40) {
@@ -187,7 +202,7 @@ async function withLock(cfg, timeoutMs, fn) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// minimal Kafka wire protocol over a raw socket (127.0.0.1 only): ApiVersions v0 and Metadata v4,
+// minimal Kafka wire protocol over a raw socket (to the broker's host only): ApiVersions v0 and Metadata v4,
 // both non-flexible versions, so no tagged fields / compact encodings are needed.
 
 const API_METADATA = 3;
@@ -208,10 +223,10 @@ function encodeRequest(apiKey, apiVersion, correlationId, body) {
 }
 
 /** Send one request on a fresh connection, resolve with the response body (after the correlation id). */
-function kafkaRequest(port, apiKey, apiVersion, body, timeoutMs = 3000) {
+function kafkaRequest(host, port, apiKey, apiVersion, body, timeoutMs = 3000) {
   return new Promise((resolve, reject) => {
     const correlationId = (Math.random() * 0x7fffffff) | 0;
-    const sock = net.connect({ host: '127.0.0.1', port });
+    const sock = net.connect({ host, port });
     let buf = Buffer.alloc(0);
     const done = (err, val) => {
       clearTimeout(timer);
@@ -219,7 +234,7 @@ function kafkaRequest(port, apiKey, apiVersion, body, timeoutMs = 3000) {
       if (err) reject(err);
       else resolve(val);
     };
-    const timer = setTimeout(() => done(new Error(`no response from 127.0.0.1:${port} in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => done(new Error(`no response from ${host}:${port} in ${timeoutMs} ms`)), timeoutMs);
     sock.on('connect', () => sock.write(encodeRequest(apiKey, apiVersion, correlationId, body)));
     sock.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk]);
@@ -231,7 +246,7 @@ function kafkaRequest(port, apiKey, apiVersion, body, timeoutMs = 3000) {
       done(null, buf.subarray(8, 4 + size));
     });
     sock.on('error', (err) => done(err));
-    sock.on('close', () => done(new Error(`connection to 127.0.0.1:${port} closed before a response`)));
+    sock.on('close', () => done(new Error(`connection to ${host}:${port} closed before a response`)));
   });
 }
 
@@ -259,8 +274,8 @@ class Reader {
 }
 
 /** ApiVersions v0 → Map(apiKey → {min, max}). */
-export async function kafkaApiVersions(port, timeoutMs) {
-  const r = new Reader(await kafkaRequest(port, API_VERSIONS, 0, Buffer.alloc(0), timeoutMs));
+export async function kafkaApiVersions(port, timeoutMs, host = DEFAULT_KAFKA_HOST) {
+  const r = new Reader(await kafkaRequest(host, port, API_VERSIONS, 0, Buffer.alloc(0), timeoutMs));
   const errorCode = r.i16();
   if (errorCode !== 0) throw new Error(`ApiVersions error code ${errorCode}`);
   const apis = new Map();
@@ -269,7 +284,7 @@ export async function kafkaApiVersions(port, timeoutMs) {
 }
 
 /** Metadata v4. topics: null = all topics; autoCreate: allow_auto_topic_creation. */
-export async function kafkaMetadata(port, topics = null, autoCreate = false, timeoutMs) {
+export async function kafkaMetadata(port, topics = null, autoCreate = false, timeoutMs, host = DEFAULT_KAFKA_HOST) {
   const parts = [];
   const n = Buffer.alloc(4);
   n.writeInt32BE(topics === null ? -1 : topics.length);
@@ -281,7 +296,7 @@ export async function kafkaMetadata(port, topics = null, autoCreate = false, tim
     parts.push(len, name);
   }
   parts.push(Buffer.from([autoCreate ? 1 : 0]));
-  const r = new Reader(await kafkaRequest(port, API_METADATA, 4, Buffer.concat(parts), timeoutMs));
+  const r = new Reader(await kafkaRequest(host, port, API_METADATA, 4, Buffer.concat(parts), timeoutMs));
   r.i32(); // throttle_time_ms
   const brokers = r.array(() => ({ nodeId: r.i32(), host: r.str(), port: r.i32(), rack: r.str() }));
   const clusterId = r.str();
@@ -305,20 +320,20 @@ export async function kafkaMetadata(port, topics = null, autoCreate = false, tim
  * Kafka-level readiness: ApiVersions answers, Metadata v4 is supported and lists this broker on our port.
  * Resolves with a summary, rejects if not ready.
  */
-export async function probeKafka(port = kafkaConfig().port, timeoutMs = 3000) {
-  const apis = await kafkaApiVersions(port, timeoutMs);
+export async function probeKafka(port = kafkaConfig().port, timeoutMs = 3000, host = DEFAULT_KAFKA_HOST) {
+  const apis = await kafkaApiVersions(port, timeoutMs, host);
   const md = apis.get(API_METADATA);
   if (!md || md.min > 4 || md.max < 4) {
     throw new Error(`broker does not support Metadata v4 (range ${md ? `${md.min}-${md.max}` : 'none'})`);
   }
-  const meta = await kafkaMetadata(port, [], false, timeoutMs);
+  const meta = await kafkaMetadata(port, [], false, timeoutMs, host);
   if (!meta.brokers.some((b) => b.port === port)) throw new Error('broker not registered in metadata yet');
   return { apis: apis.size, brokers: meta.brokers, clusterId: meta.clusterId, controllerId: meta.controllerId };
 }
 
-function portInUse(port, timeoutMs = 1000) {
+function portInUse(host, port, timeoutMs = 1000) {
   return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
+    const sock = net.connect({ host, port });
     const finish = (v) => {
       clearTimeout(timer);
       sock.destroy();
@@ -382,6 +397,7 @@ export function ensureKafkaJars(opts = {}) {
 function renderConfig(cfg) {
   const text = fs
     .readFileSync(path.join(TOOLS, 'server.properties'), 'utf8')
+    .replaceAll('@HOST@', cfg.host)
     .replaceAll('@PORT@', String(cfg.port))
     .replaceAll('@CONTROLLER_PORT@', String(cfg.controllerPort))
     .replaceAll('@DATA_DIR@', cfg.dataDir);
@@ -439,22 +455,23 @@ export async function startKafka(opts = {}) {
   return withLock(cfg, (cfg.startTimeoutS + 600) * 1000, async () => {
     let pid = ourPid(cfg);
     let child = null;
-    let { port, version } = cfg;
+    let { host, port, version } = cfg;
     if (pid) {
       const state = readState(cfg);
-      if (state.pid === pid) ({ port, version } = state);
+      if (state.pid === pid) ({ host, port, version } = state);
       if (port !== cfg.port) cfg.log(`note: the running broker uses port ${port}, not ${cfg.port}`);
+      if (host !== cfg.host) cfg.log(`note: the running broker listens on ${host}, not ${cfg.host}`);
       try {
-        await probeKafka(port);
-        cfg.log(`already running (pid ${pid}) on 127.0.0.1:${port}`);
-        return { pid, bootstrap: `127.0.0.1:${port}`, port, version, alreadyRunning: true, seconds: 0 };
+        await probeKafka(port, undefined, host);
+        cfg.log(`already running (pid ${pid}) on ${host}:${port}`);
+        return { pid, bootstrap: `${host}:${port}`, port, version, alreadyRunning: true, seconds: 0 };
       } catch {
         cfg.log(`broker pid ${pid} is up but not answering yet; waiting`);
       }
     } else {
-      for (const p of [cfg.port, cfg.controllerPort]) {
-        if (await portInUse(p)) {
-          throw new Error(`127.0.0.1:${p} is already in use by another process (not a broker started from ${cfg.dir}); ` +
+      for (const [h, p] of [[cfg.host, cfg.port], [CONTROLLER_HOST, cfg.controllerPort]]) {
+        if (await portInUse(h, p)) {
+          throw new Error(`${h}:${p} is already in use by another process (not a broker started from ${cfg.dir}); ` +
             'stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT');
         }
       }
@@ -487,7 +504,9 @@ export async function startKafka(opts = {}) {
       }
       pid = child.pid;
       fs.writeFileSync(cfg.pidFile, `${pid}\n`);
-      const state = { pid, port: cfg.port, controllerPort: cfg.controllerPort, version: cfg.version };
+      // The default host is left out: the file then reads as it did before the host option.
+      const state = { pid, ...(cfg.host !== DEFAULT_KAFKA_HOST && { host: cfg.host }), port: cfg.port,
+        controllerPort: cfg.controllerPort, version: cfg.version };
       fs.writeFileSync(cfg.stateFile, `${JSON.stringify(state)}\n`);
       cfg.log(`started Kafka ${cfg.version} (pid ${pid}), log ${cfg.logFile}; waiting for ${cfg.bootstrap}`);
     }
@@ -503,13 +522,13 @@ export async function startKafka(opts = {}) {
         throw new Error(`Kafka exited during startup (${how}). Last lines of ${cfg.logFile}:\n${tail(cfg.logFile)}`);
       }
       try {
-        await probeKafka(port, 2000);
+        await probeKafka(port, 2000, host);
         break;
       } catch (err) {
         lastErr = err;
       }
       if (Date.now() > deadline) {
-        const msg = `Kafka not ready on 127.0.0.1:${port} after ${cfg.startTimeoutS} s (last probe error: ${lastErr?.message}). ` +
+        const msg = `Kafka not ready on ${host}:${port} after ${cfg.startTimeoutS} s (last probe error: ${lastErr?.message}). ` +
           `Last lines of ${cfg.logFile}:\n${tail(cfg.logFile)}`;
         await stopKafka({ ...opts, log: () => {} }).catch(() => {});
         throw new Error(msg);
@@ -517,8 +536,8 @@ export async function startKafka(opts = {}) {
       await sleep(250);
     }
     const seconds = (Date.now() - t0) / 1000;
-    cfg.log(`Kafka ${version} ready on 127.0.0.1:${port} (pid ${pid}) after ${seconds.toFixed(1)} s`);
-    return { pid, bootstrap: `127.0.0.1:${port}`, port, version, alreadyRunning: false, seconds };
+    cfg.log(`Kafka ${version} ready on ${host}:${port} (pid ${pid}) after ${seconds.toFixed(1)} s`);
+    return { pid, bootstrap: `${host}:${port}`, port, version, alreadyRunning: false, seconds };
   });
 }
 
@@ -559,19 +578,19 @@ export async function stopKafka(opts = {}) {
   return { wasRunning: true, pid, forced, seconds };
 }
 
-/** { running, pid, bootstrap, port, answering, detail } — running means our JVM is alive AND answers Kafka requests. */
+/** { running, pid, bootstrap, host, port, answering, detail } — running means our JVM is alive AND answers Kafka requests. */
 export async function kafkaStatus(opts = {}) {
   const cfg = kafkaConfig(opts);
   const pid = ourPid(cfg);
-  if (!pid) return { running: false, pid: null, bootstrap: cfg.bootstrap, answering: false, detail: 'no broker process' };
+  if (!pid) return { running: false, pid: null, bootstrap: cfg.bootstrap, host: cfg.host, answering: false, detail: 'no broker process' };
   const state = readState(cfg);
-  const port = state.pid === pid ? state.port : cfg.port;
-  const bootstrap = `127.0.0.1:${port}`;
+  const { host, port } = state.pid === pid ? state : cfg;
+  const bootstrap = `${host}:${port}`;
   try {
-    const p = await probeKafka(port);
-    return { running: true, pid, bootstrap, port, answering: true, detail: `cluster ${p.clusterId}` };
+    const p = await probeKafka(port, undefined, host);
+    return { running: true, pid, bootstrap, host, port, answering: true, detail: `cluster ${p.clusterId}` };
   } catch (err) {
-    return { running: false, pid, bootstrap, port, answering: false, detail: `process up, not answering: ${err.message}` };
+    return { running: false, pid, bootstrap, host, port, answering: false, detail: `process up, not answering: ${err.message}` };
   }
 }
 
@@ -598,15 +617,17 @@ async function main(argv) {
     }
     case 'probe': {
       const cfg = kafkaConfig();
-      cfg.port = (await kafkaStatus()).port ?? cfg.port;
-      const p = await probeKafka(cfg.port);
+      const st = await kafkaStatus();
+      cfg.port = st.port ?? cfg.port;
+      cfg.host = st.host;
+      const p = await probeKafka(cfg.port, undefined, cfg.host);
       console.log(`ApiVersions ok (${p.apis} APIs), cluster ${p.clusterId}, controller ${p.controllerId}, ` +
         `brokers ${p.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(',')}`);
       const topic = rest[0];
       if (topic) {
         const deadline = Date.now() + 15000;
         for (;;) {
-          const md = await kafkaMetadata(cfg.port, [topic], true);
+          const md = await kafkaMetadata(cfg.port, [topic], true, undefined, cfg.host);
           const t = md.topics[0];
           if (t && t.errorCode === 0 && t.partitions.length > 0 && t.partitions.every((x) => x.leader >= 0)) {
             console.log(`topic ${topic}: ${t.partitions.length} partition(s), leaders ${t.partitions.map((x) => x.leader).join(',')}`);
@@ -616,7 +637,7 @@ async function main(argv) {
           await sleep(200);
         }
       }
-      const all = await kafkaMetadata(cfg.port, null, false);
+      const all = await kafkaMetadata(cfg.port, null, false, undefined, cfg.host);
       console.log(`topics: ${all.topics.map((t) => t.name).sort().join(', ') || '(none)'}`);
       return 0;
     }
@@ -624,9 +645,9 @@ async function main(argv) {
       // Real produce/consume round trip with Kafka's own Java client (tools/kafka/KafkaSmoke.java).
       const cfg = kafkaConfig();
       const st = await kafkaStatus();
-      if (st.port) Object.assign(cfg, { port: st.port, bootstrap: st.bootstrap });
+      if (st.port) Object.assign(cfg, { host: st.host, port: st.port, bootstrap: st.bootstrap });
       if (!fs.existsSync(path.join(cfg.libDir, '.complete'))) throw new Error('no Kafka jars yet: run `start` first');
-      await probeKafka(cfg.port).catch((err) => {
+      await probeKafka(cfg.port, undefined, cfg.host).catch((err) => {
         throw new Error(`no broker answering on ${cfg.bootstrap} (${err.message}): run \`start\` first`);
       });
       const res = spawnSync(

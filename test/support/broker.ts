@@ -61,15 +61,25 @@ export interface PrivateBroker {
   dispose(): Promise<void>;
 }
 
+export interface PrivateBrokerOptions {
+  port: number;
+  controllerPort: number;
+  /**
+   * The address its client listener binds and advertises (default 127.0.0.1): e.g. a network
+   * namespace lab's bridgeAddress, so that processes in the lab's namespaces reach it too.
+   */
+  host?: string;
+}
+
 /**
  * A broker of the caller's own, in a temporary directory, on its own ports: a test may stop it
- * mid-stream without disturbing the shared one.
+ * mid-stream without disturbing the shared one. Its bootstrap is `${host}:${port}`.
  */
-export async function startPrivateBroker(ports: { port: number; controllerPort: number }): Promise<PrivateBroker> {
+export async function startPrivateBroker(o: PrivateBrokerOptions): Promise<PrivateBroker> {
   const kafka = await loadScript();
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-kafka-'));
   // The jars of the project's broker (KAFKA_DIR, KAFKA_LIB_DIR, KAFKA_VERSION as it reads them), not a download of its own.
-  const opts = { dir, ...ports, libDir: kafka.kafkaConfig().libDir, log: () => undefined };
+  const opts = { dir, port: o.port, controllerPort: o.controllerPort, host: o.host, libDir: kafka.kafkaConfig().libDir, log: () => undefined };
   const { bootstrap } = await kafka.startKafka(opts);
   return {
     bootstrap,

@@ -17,28 +17,41 @@ export const corpusCaptures = ['fprobe_v5_mixed', 'multi_exporter', 'ooo_softflo
 export const capturePath = (capture: string): string => join(pcapsDir, `${capture}.pcap`);
 
 export interface ReplayOptions {
-  /** Send from the capture's own exporter addresses (127.0.0.x), so routing sees them. */
+  /**
+   * Send from the capture's own exporter addresses (127.0.0.x), so routing sees them. Loopback
+   * sources only reach a loopback target (also inside a namespace): to any other the kernel refuses
+   * the send (EINVAL) and the replay fails.
+   */
   bindOriginal?: boolean;
+  /** Send everything from this local address instead (e.g. one of a lab host's addresses). */
+  bind?: string;
+  /** Run the tool inside this network namespace (`ip netns exec`), e.g. lab.host(name).netns. */
+  netns?: string;
   /** Datagrams per second (default 3000: fast, and no kernel drop on a busy machine). */
   pps?: number;
   /** Times the capture is sent (default 1). */
   loop?: number;
 }
 
-function replayArgs(capture: string, target: string, o: ReplayOptions): string[] {
-  return [replayTool, capturePath(capture), target, ...(o.bindOriginal ? ['--bind-original'] : []),
+/** The command line: python3 and the tool, behind `ip netns exec <ns>` when it runs in a namespace. */
+function replayCommand(capture: string, target: string, o: ReplayOptions): [string, string[]] {
+  if (o.bind !== undefined && o.bindOriginal) throw new Error('replay: bind and bindOriginal exclude each other');
+  const python = ['python3', replayTool, capturePath(capture), target, ...(o.bindOriginal ? ['--bind-original'] : []),
+    ...(o.bind !== undefined ? ['--bind', o.bind] : []),
     '--pps', String(o.pps ?? 3000), ...(o.loop ? ['--loop', String(o.loop)] : [])];
+  const [command, ...args] = o.netns === undefined ? python : ['ip', 'netns', 'exec', o.netns, ...python];
+  return [command!, args];
 }
 
 /** Sends a capture to `target` (HOST:PORT, [v6]:PORT) and returns once it is sent; throws when the tool fails. */
 export function replay(capture: string, target: string, o: ReplayOptions = {}): void {
-  const r = spawnSync('python3', replayArgs(capture, target, o), { encoding: 'utf8' });
+  const r = spawnSync(...replayCommand(capture, target, o), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`replay ${capture} -> ${target} exited ${r.status}: ${r.stderr}`);
 }
 
 /** replay() without blocking this thread's event loop (for a gateway running in this process). */
 export function replayAsync(capture: string, target: string, o: ReplayOptions = {}): Promise<void> {
-  const child = spawn('python3', replayArgs(capture, target, o), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(...replayCommand(capture, target, o), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   return new Promise((resolve, reject) => {

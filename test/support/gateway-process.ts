@@ -1,7 +1,8 @@
 // `flowgate serve` as a child process, for tests and benchmarks alike: the config written to a
 // temporary directory, its JSON log records as events (matched by their fields, never by text),
 // readiness from the "ready" event (the bound ports) and then /readyz, /metrics, and a stop by
-// signal with a SIGKILL after a grace period, by pid, with the exit code.
+// signal with a SIGKILL after a grace period, by pid, with the exit code. It may run inside a
+// network namespace (test/support/netns.ts): `ip netns exec` execs node, so the pid is still node's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Accounting } from '../../src/gateway.js'; // the "stopped" event's fields
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,14 @@ export interface GatewayProcessOptions {
   root?: string;
   /** Log records kept (oldest dropped first): a long benchmark run need not keep them all. */
   keepEvents?: number;
+  /** A network namespace to run in (`ip netns exec <netns> node bin/flowgate.js serve ...`). */
+  netns?: string;
+  /**
+   * The address /readyz and /metrics are fetched from (default 127.0.0.1). A gateway in a namespace
+   * is only reachable on its namespace's address (e.g. lab.host(name).address), so it must be given
+   * then, and the config's http.listen must cover it ("0.0.0.0:0" or "<that address>:0").
+   */
+  httpHost?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,12 +64,20 @@ export class GatewayProcess {
   readyMs = NaN;
   listening: Listening | undefined;
   readonly #keep: number;
+  readonly #httpHost: string;
   #waiters: { match: (e: LogEvent) => boolean; resolve: (e: LogEvent) => void }[] = [];
 
   constructor(configYaml: string, o: GatewayProcessOptions = {}) {
     this.#keep = o.keepEvents ?? Infinity;
+    if (o.netns !== undefined && o.httpHost === undefined) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw new Error(`a gateway in netns ${o.netns} needs httpHost (its address there): 127.0.0.1 is the namespace's own loopback`);
+    }
+    this.#httpHost = o.httpHost ?? '127.0.0.1';
     writeFileSync(this.configFile, configYaml);
-    this.child = spawn(process.execPath, [flowgateBin(o.root), 'serve', '--config', this.configFile], {
+    const node = [process.execPath, flowgateBin(o.root), 'serve', '--config', this.configFile];
+    const [command, ...args] = o.netns === undefined ? node : ['ip', 'netns', 'exec', o.netns, ...node];
+    this.child = spawn(command!, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...o.env },
     });
@@ -141,10 +158,10 @@ export class GatewayProcess {
     return this.listening;
   }
 
-  /** http://127.0.0.1:PORT of the HTTP endpoint (after ready()). */
+  /** http://HTTPHOST:PORT of the HTTP endpoint (after ready(); httpHost 127.0.0.1 unless given). */
   get base(): string {
     if (!this.listening) throw new Error('gateway not ready yet: no HTTP port');
-    return `http://127.0.0.1:${this.listening.http}`;
+    return `http://${this.#httpHost}:${this.listening.http}`;
   }
 
   metrics(): Promise<Map<string, number>> {
