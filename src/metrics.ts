@@ -11,6 +11,8 @@ import { UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
 import { udpSocketStats } from './udp/proc-net-udp.js';
 import type { Gateway } from './gateway.js';
 import { stateFileRejectReasons } from './state/file.js';
+import { rawSkipReasons } from './scale/raw-message.js';
+import { templateSkipReasons } from './scale/template-message.js';
 
 /** Per-exporter series are capped: the exporters with the most records keep their own series. */
 export const MAX_EXPORTER_SERIES = 100;
@@ -213,6 +215,58 @@ export class Metrics {
     const exporters = () => this.#exporters;
     new client.Counter({ name: 'flowgate_exporter_records_total', help: `Records decoded per exporter, for the ${MAX_EXPORTER_SERIES} exporters with the most`, labelNames: ['exporter'], registers: [r],
       collect() { mirror(this, exporters().map((e) => [{ exporter: e.exporter }, e.records])); } });
+    this.#scaleMetrics(r);
+  }
+
+  /**
+   * The scale-out roles (docs/scaling.md). Role receive: raw datagrams in are
+   * flowgate_datagrams_received_total, out flowgate_records_delivered_total{tenant="_raw"}.
+   * Role decode: the raw topic's consumer below. Template messages published:
+   * flowgate_records_delivered_total{tenant="_templates"}; read: flowgate_template_*.
+   */
+  #scaleMetrics(r: client.Registry): void {
+    const scale = this.#gateway.scale;
+    const consumer = () => scale.consumer?.counters;
+    const templates = () => scale.templates?.counters;
+    new client.Gauge({ name: 'flowgate_role_info', help: 'This instance\'s role (all, receive or decode) and id', labelNames: ['role', 'instance'], registers: [r] })
+      .set({ role: scale.role, instance: scale.instanceId }, 1);
+    const counter = (name: string, help: string, value: () => number | undefined) =>
+      new client.Counter({ name, help, registers: [r], collect() { mirror(this, [[{}, value() ?? 0]]); } });
+    counter('flowgate_raw_messages_consumed_total', 'Raw datagrams a decoder took from the raw topic into its workers\' rings', () => consumer()?.messages);
+    counter('flowgate_raw_bytes_consumed_total', 'Bytes of the raw messages taken', () => consumer()?.bytes);
+    new client.Counter({ name: 'flowgate_raw_messages_skipped_total', help: 'Raw topic messages not decoded, by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        const by = consumer()?.skipped ?? Object.fromEntries([...rawSkipReasons, 'too_large'].map((k) => [k, 0]));
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
+    counter('flowgate_raw_messages_refetched_total', 'Raw messages fetched again that were already taken (after a rebalance or a retried fetch): not decoded twice', () => consumer()?.refetched);
+    counter('flowgate_raw_rebalances_total', 'Consumer group assignments this decoder received (the first one included)', () => consumer()?.rebalances);
+    counter('flowgate_raw_commits_total', 'Raw offset commits the broker took', () => consumer()?.commits);
+    counter('flowgate_raw_commit_errors_total', 'Raw offset commits refused (a rebalance under way, a partition taken away)', () => consumer()?.commitErrors);
+    counter('flowgate_raw_uncommitted_on_revoke_total', 'Raw messages of partitions taken away before their offset was committed: their next owner decodes them again (duplicates where they were delivered here)',
+      () => consumer()?.uncommittedOnRevoke);
+    counter('flowgate_raw_push_wait_seconds_total', 'Time the raw consumer waited for a worker (Kafka queue past half full, or ring full)', () => (consumer()?.waitedMs ?? 0) / 1000);
+    new client.Gauge({ name: 'flowgate_raw_messages_in_flight', help: 'Raw messages taken and not yet settled (records not all acknowledged)', registers: [r],
+      collect() { this.set(scale.consumer?.inFlight ?? 0); } });
+    new client.Gauge({ name: 'flowgate_raw_partitions_assigned', help: 'Raw topic partitions assigned to this decoder', registers: [r],
+      collect() { this.set(scale.consumer?.assigned.length ?? 0); } });
+    new client.Gauge({ name: 'flowgate_raw_consumer_lag', help: 'Raw messages behind the partition\'s end, at the last fetch, by partition', labelNames: ['partition'], registers: [r],
+      collect() {
+        this.reset();
+        for (const [p, lag] of scale.consumer?.lag ?? []) this.set({ partition: String(p) }, lag);
+      } });
+    counter('flowgate_template_messages_loaded_total', 'Template topic messages read and handed to the workers', () => templates()?.loaded);
+    counter('flowgate_template_tombstones_read_total', 'Template topic tombstones read', () => templates()?.tombstones);
+    counter('flowgate_template_sessions_restored_total', 'Exporter sessions the workers restored from the template topic', () => templates()?.sessionsRestored);
+    counter('flowgate_template_catch_ups_total', 'Reads of the template topic to its end offsets', () => templates()?.catchUps);
+    counter('flowgate_template_read_errors_total', 'Reads of the template topic that failed (tried again)', () => templates()?.errors);
+    new client.Gauge({ name: 'flowgate_template_catch_up_seconds', help: 'Duration of the last read of the template topic to its end', registers: [r],
+      collect() { this.set((templates()?.lastCatchUpMs ?? 0) / 1000); } });
+    new client.Counter({ name: 'flowgate_template_messages_skipped_total', help: 'Template topic messages skipped, by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        const by = templates()?.skipped ?? Object.fromEntries(templateSkipReasons.map((k) => [k, 0]));
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
   }
 
   setTap(tap: TapStats): void {

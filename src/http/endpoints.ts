@@ -53,12 +53,22 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
     if (!gateway.pool.allRunning()) problems.push('a decoder worker is not running');
     if (reports.length < gateway.pool.size) problems.push('a decoder worker did not answer');
     for (const r of reports) if (!r.kafkaConnected) problems.push(`worker ${r.worker}: not connected to Kafka`);
+    const { consumer, templates } = gateway.scale;
+    if (consumer && !consumer.joined) problems.push('not a member of the consumer group yet');
+    if (templates && templates.counters.catchUps === 0) problems.push('template topic not read yet');
     return problems.length ? json(503, { ready: false, problems }) : json(200, { ready: true });
   });
   server.get('/metrics', guard(async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.render() })));
   server.get('/api/exporters', guard(async () => {
     const { exporters } = await gateway.pool.describe();
     exporters.sort((a, b) => a.exporter.localeCompare(b.exporter) || a.port - b.port || a.domain - b.domain);
+    // Role decode: the raw partition each exporter's datagrams come from.
+    const consumer = gateway.scale.consumer;
+    if (consumer) {
+      const partitionOf = new Map<string, number>();
+      for (const [p, set] of consumer.exportersByPartition) for (const e of set) partitionOf.set(e, p);
+      return json(200, { exporters: exporters.map((e) => ({ ...e, raw_partition: partitionOf.get(e.exporter) ?? null })), partitions: consumer.assigned });
+    }
     return json(200, { exporters });
   }));
   server.get('/api/templates', guard(async () => {
@@ -72,6 +82,18 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
       g.templates.push({ id: t.id, kind: t.kind, scope_fields: t.scope_fields, fields: t.fields, age_s: t.age_s });
     }
     return json(200, { sessions: [...groups.values()] });
+  }));
+  server.get('/api/scale', guard(() => {
+    const { role, instanceId, consumer, templates } = gateway.scale;
+    return json(200, {
+      role, instance: instanceId, raw_topic: role === 'all' ? null : config.scale.raw_topic, template_topic: config.scale.template_topic || null,
+      group: role === 'decode' ? config.scale.group : null,
+      consumer: consumer ? {
+        joined: consumer.joined, in_flight: consumer.inFlight, ...consumer.counters,
+        partitions: consumer.assigned.map((p) => ({ partition: p, lag: consumer.lag.get(p) ?? null, exporters: [...(consumer.exportersByPartition.get(p) ?? [])].sort() })),
+      } : null,
+      templates: templates ? { ...templates.counters, keys: templates.known.size } : null,
+    });
   }));
   server.get('/api/spool', guard(async () => {
     // Records from the accounting (exact); files and ages from the workers' reports.
