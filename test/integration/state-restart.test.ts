@@ -5,7 +5,6 @@
 // set aside, logged and counted, and the gateway starts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,8 @@ import { testBrokers } from '../support/broker.js';
 import { uniqueTopic, waitForCount } from '../support/kafka-topics.js';
 import { pcapsDir } from '../support/corpus.js';
 import { waitUntil } from '../support/wait.js';
-import { readDatagrams, dataOnly, type CaptureDatagram } from '../state/capture-split.js';
+import { readDatagrams, dataOnly } from '../state/capture-split.js';
+import { send, exporterSocket, expectedRecords } from '../support/exporter.js';
 
 function configYaml(stateDir: string, topic: string, workers: number, saveIntervalMs = 2000): string {
   return `listen: { udp: ["127.0.0.1:0"] }
@@ -34,37 +34,6 @@ async function start(t: { after(fn: () => unknown): void }, yaml: string): Promi
   t.after(() => gw.dispose());
   const udp = (await gw.ready()).udp.v4!;
   return { gw, udp, metrics: () => gw.metrics() };
-}
-
-/** Sends each datagram's `part` from one socket (one exporter: 127.0.0.1 and the socket's port). */
-async function send(socket: Socket, port: number, datagrams: CaptureDatagram[], part: (m: Uint8Array) => Uint8Array | null): Promise<void> {
-  let n = 0;
-  for (const d of datagrams) {
-    const message = part(d.payload);
-    if (!message) continue;
-    await new Promise<void>((resolve, reject) => socket.send(message, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-    if (++n % 32 === 0) await new Promise((r) => setTimeout(r, 2)); // stays far below what the rings take
-  }
-}
-
-async function exporterSocket(t: { after(fn: () => unknown): void }): Promise<Socket> {
-  const socket = createSocket('udp4');
-  t.after(() => socket.close());
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return socket;
-}
-
-/** Records the data-only datagrams give once the whole capture's templates are known. */
-function expectedRecords(datagrams: CaptureDatagram[]): { full: number; dataOnly: number } {
-  const d = new WasmDecoder();
-  let full = 0;
-  for (const g of datagrams) full += Math.max(0, d.decode(g.payload, g.address, g.port, g.timeMs));
-  let data = 0;
-  for (const g of datagrams) {
-    const m = dataOnly(g.payload);
-    if (m) data += Math.max(0, d.decode(m, g.address, g.port, g.timeMs));
-  }
-  return { full, dataOnly: data };
 }
 
 function stateDir(t: { after(fn: () => unknown): void }): string {

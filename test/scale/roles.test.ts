@@ -1,0 +1,95 @@
+// The scale-out roles on one host (real processes, real UDP, the project's broker): a receiver
+// writes raw datagrams, a decoder in a consumer group decodes them into the tenant topic; a
+// decoder stopped with SIGTERM commits what it delivered, so the next one re-delivers nothing;
+// templates shared through the template topic make instances interchangeable (role decode, and
+// role all). The multi-host scenarios (namespaces, kill -9, link cut, scaling) are in netns-scale.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { GatewayProcess } from '../support/gateway-process.js';
+import { testBrokers } from '../support/broker.js';
+import { readTopic, uniqueTopic, waitForCount } from '../support/kafka-topics.js';
+import { pcapsDir } from '../support/corpus.js';
+import { readDatagrams, dataOnly } from '../state/capture-split.js';
+import { send, exporterSocket, expectedRecords } from '../support/exporter.js';
+
+interface Names { tenant: string; raw: string; templates: string; group: string }
+
+function names(): Names {
+  const id = uniqueTopic('s');
+  return { tenant: `flows.${id}`, raw: `raw.${id}`, templates: `templates.${id}`, group: `decode.${id}` };
+}
+
+function configYaml(role: 'all' | 'receive' | 'decode', n: Names, workers = 2): string {
+  return `role: ${role}
+listen: { udp: ["127.0.0.1:0"] }
+http: { listen: "127.0.0.1:0" }
+workers: ${workers}
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
+scale: { raw_topic: ${n.raw}, raw_partitions: 4, template_topic: ${n.templates}, group: ${n.group}, commit_interval_ms: 100 }
+routing: { default_topic: ${n.tenant} }
+stats: { log_interval_s: 0 }
+`;
+}
+
+async function start(t: { after(fn: () => unknown): void }, yaml: string): Promise<GatewayProcess> {
+  const gw = new GatewayProcess(yaml);
+  t.after(() => gw.dispose());
+  await gw.ready();
+  return gw;
+}
+
+const capture = () => readDatagrams(join(pcapsDir, 'softflowd_v10_mixed.pcap'));
+
+test('receive + decode: every record reaches the tenant topic; a SIGTERMed decoder commits, its successor re-delivers nothing and needs no templates', async (t) => {
+  const datagrams = capture();
+  const expected = expectedRecords(datagrams);
+  const n = names();
+  const receiver = await start(t, configYaml('receive', n));
+  const first = await start(t, configYaml('decode', n));
+  const socket = await exporterSocket(t);
+  await send(socket, receiver.listening!.udp.v4!, datagrams, (m) => m);
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
+  const rx = await receiver.metrics();
+  assert.equal(rx.get(`flowgate_records_delivered_total{tenant="_raw",topic="${n.raw}"}`), datagrams.length, 'one raw message per datagram');
+  const m1 = await first.metrics();
+  assert.equal(m1.get('flowgate_raw_messages_consumed_total'), datagrams.length);
+  assert.ok((m1.get(`flowgate_records_delivered_total{tenant="_templates",topic="${n.templates}"}`) ?? 0) > 0, 'templates published');
+
+  assert.equal((await first.stop('SIGTERM')).code, 0);
+  const stopped = first.accounting();
+  assert.equal(stopped.records.decoded, stopped.records.delivered, 'everything it decoded was delivered');
+
+  const second = await start(t, configYaml('decode', n));
+  await send(socket, receiver.listening!.udp.v4!, datagrams, dataOnly);
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full + expected.dataOnly), expected.full + expected.dataOnly);
+  const m2 = await second.metrics();
+  assert.equal(m2.get('flowgate_decoder_events_total{reason="unknown_template"}'), 0, 'templates came from the topic');
+  assert.equal(m2.get('flowgate_held_sets'), 0);
+  assert.ok((m2.get('flowgate_template_sessions_restored_total') ?? 0) >= 1);
+  assert.equal(m2.get('flowgate_raw_messages_consumed_total'), datagrams.filter((d) => dataOnly(d.payload)).length, 'the first decoder\'s datagrams were committed: none taken again');
+  // Settle, then the topic holds exactly what was sent: nothing twice.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full + expected.dataOnly + 1, 1_000), expected.full + expected.dataOnly);
+  const records = await readTopic(testBrokers(), n.tenant, expected.full + expected.dataOnly);
+  assert.equal(records[0]!.headers.exporter, '127.0.0.1', 'the exporter as the receiver saw it');
+});
+
+test('role all with a template topic: a second instance decodes data-only datagrams of an exporter it never saw', async (t) => {
+  const datagrams = capture();
+  const expected = expectedRecords(datagrams);
+  const n = names();
+  const socket = await exporterSocket(t);
+  const a = await start(t, configYaml('all', n));
+  await send(socket, a.listening!.udp.v4!, datagrams, (m) => m);
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
+  assert.equal((await a.stop('SIGTERM')).code, 0);
+
+  const b = await start(t, configYaml('all', n));
+  await b.waitFor('templates loaded from the template topic', { match: (e) => (e.sessions as number) >= 1 });
+  await send(socket, b.listening!.udp.v4!, datagrams, dataOnly);
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full + expected.dataOnly), expected.full + expected.dataOnly);
+  const m = await b.metrics();
+  assert.equal(m.get('flowgate_decoder_events_total{reason="unknown_template"}'), 0);
+  assert.equal(m.get('flowgate_held_sets'), 0);
+});
