@@ -1,6 +1,7 @@
 // The gateway's components, built in data-path order and stopped in reverse:
 //   UdpReceiver -> PacketRing (per worker) -> worker: WasmDecoder -> TenantRouter -> RecordProducer -> Kafka
 import { availableParallelism, hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DecoderPool, type PoolOptions } from './decoder/pool.js';
@@ -48,6 +49,29 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** How long start-up waits for the scale topics before it goes on (and keeps trying). */
+const TOPICS_FIRST_TRY_MS = 5_000;
+
+/**
+ * Runs `step` until it succeeds, backing off up to 5 s between tries; resolves when it succeeded
+ * or, at the latest, after `firstTryMs` (it keeps trying in the background).
+ */
+function untilDone(what: string, step: () => Promise<void>, log: Logger, firstTryMs: number, running: { value: boolean }): Promise<void> {
+  const done = (async () => {
+    for (let attempt = 1; running.value; attempt++) {
+      try {
+        await step();
+        if (attempt > 1) log.info(`${what}: done`, { attempt });
+        return;
+      } catch (err) {
+        log.sampled('warn', `retry:${what}`, `${what}: not possible yet, trying again`, { attempt, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 5_000)));
+      }
+    }
+  })();
+  return Promise.race([done, new Promise<void>((r) => setTimeout(r, firstTryMs).unref())]);
+}
+
 /** How often the template topic is read for what other instances learnt, between catch-ups. */
 const TEMPLATE_FOLLOW_MS = 1_000;
 
@@ -66,12 +90,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const pool = new DecoderPool(poolOptions(config, log));
   // Topics are made (when missing) while the workers boot.
   const kafka = role !== 'all' || templateTopic ? groupClient(config.kafka, log) : null;
-  const topicsMade = kafka ? ensureScaleTopics(kafka, {
-    raw: role === 'all' ? null : config.scale.raw_topic, rawPartitions: config.scale.raw_partitions, templates: templateTopic || null,
-  }, log) : Promise.resolve();
-  topicsMade.catch(() => undefined); // awaited below
+  // A broker that is down at start is not a reason to stop: the topics are made once it answers
+  // (a receiver spools meanwhile, a decoder is not ready), tried again in the background.
+  const topics = { raw: role === 'all' ? null : config.scale.raw_topic, rawPartitions: config.scale.raw_partitions, templates: templateTopic || null };
+  const running = { value: true };
+  const topicsMade = kafka ? untilDone('scale topics', () => ensureScaleTopics(kafka, topics, log), log, TOPICS_FIRST_TRY_MS, running) : Promise.resolve();
   // The workers' producers would auto-create a missing raw topic with the broker's default
-  // partition count: in the scale-out roles they start once the topics are made.
+  // partition count: in the scale-out roles they start once the topics are made (or the first
+  // try ran out of time: the broker is away).
   if (role !== 'all') await topicsMade;
   await pool.start();
   await discardPrewarmedWorkers();
@@ -81,15 +107,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const receiver = new UdpReceiver(role === 'decode' ? [] : config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
   let addresses: AddressInfo[];
   try {
-    await topicsMade;
     if (templateTopic) {
       const layout = pool.stateLayout();
       const at = messageAddressOffset(layout);
-      templates = new TemplateReader(config.kafka, templateTopic, layout, id,
+      templates = new TemplateReader(config.kafka, templateTopic, layout, processId,
         (values, tombstones) => pool.importTemplates(values, (v) => ownerWorker(v, at, pool.size), tombstones), log);
-      // Before the first datagram: every template any instance published is in the workers. Role
-      // decode cannot work without the broker and waits for it; role all starts without (the
-      // topic is read as soon as it answers) after a few tries.
+      // Before the first datagram: every template any instance published is in the workers. With
+      // the broker away, start-up goes on after a few tries.
       const started = performance.now();
       for (let attempt = 1; ; attempt++) {
         try {
@@ -98,8 +122,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
             ms: Math.round(performance.now() - started) });
           break;
         } catch (err) {
-          if (role === 'all' && attempt >= 3) {
-            log.warn('template topic not readable: starting without shared templates, read once the broker answers', { topic: templateTopic, error: (err as Error).message });
+          if (attempt >= 3) {
+            // Read once the broker answers: by the follower, and by a decoder before its first batch.
+            log.warn('template topic not readable: starting without shared templates for now', { topic: templateTopic, error: (err as Error).message });
             break;
           }
           log.sampled('warn', 'template-catch-up', 'template topic not readable yet, trying again', { topic: templateTopic, attempt, error: (err as Error).message });
@@ -118,10 +143,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       consumer = new RawConsumer(kafka!, {
         topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms, queueHighWater: 0.5,
       }, pool, templates, log);
-      await consumer.start();
+      // Joining waits for the broker in the background: the process runs, not ready, meanwhile.
+      const c = consumer;
+      void untilDone('raw topic consumer group', () => c.start(), log, 0, running);
     }
     addresses = await receiver.start();
   } catch (err) {
+    running.value = false;
     await receiver.stop();
     await consumer?.stop(0);
     await templates?.stop();
@@ -153,6 +181,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     },
     async stop(): Promise<void> {
       if (statsTimer) clearInterval(statsTimer);
+      running.value = false;
       await receiver.stop();
       // Role decode: what was taken from the raw topic is delivered and committed before leaving the group.
       await consumer?.stop(current.kafka.flush_timeout_ms);
@@ -162,6 +191,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     },
   };
 }
+
+/**
+ * This process, for the template topic's `process` header: what it published itself it skips when
+ * reading the topic back. Not the instance id, which two processes may share (one host name).
+ */
+export const processId = randomUUID();
 
 /** This instance's id: scale.instance_id, or the host name (the pod name on Kubernetes). */
 export function instanceId(config: Config): string {
@@ -199,7 +234,7 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
       logLevel: config.log.level as LogLevel,
       state: { ...config.state, workers },
       role: config.role,
-      scale: { rawTopic: config.scale.raw_topic, templateTopic: config.scale.template_topic, instanceId: instanceId(config) },
+      scale: { rawTopic: config.scale.raw_topic, templateTopic: config.scale.template_topic, instanceId: instanceId(config), processId },
     },
   };
 }

@@ -36,7 +36,7 @@ export interface WorkerInit {
   decoder: DecoderOptions;
   role: Role;
   /** Topics and identity of the scale-out roles (scale.*); templateTopic "" = templates not shared. */
-  scale: { rawTopic: string; templateTopic: string; instanceId: string };
+  scale: { rawTopic: string; templateTopic: string; instanceId: string; processId: string };
   /** How far each worker got (scale/progress.ts): read by the raw-topic consumer in role decode. */
   progress: SharedArrayBuffer;
   kafka: KafkaSettings;
@@ -120,7 +120,7 @@ export function startWorker(init: WorkerInit): void {
 
   // The shared template topic: changes published from the decoder's snapshot, at most every
   // PUBLISH_EVERY_MS; the datagrams since the first unpublished change stay uncommitted till then.
-  const templateHeaders = encodeHeaders({ schema: TEMPLATE_SCHEMA, instance: init.scale.instanceId });
+  const templateHeaders = encodeHeaders({ schema: TEMPLATE_SCHEMA, instance: init.scale.instanceId, process: init.scale.processId });
   const publisher = templateTopic ? new TemplatePublisher(decoder.abi.state, init.decoder.templateLifetimeSec * 1000, {
     publish(key, value) {
       const k = Buffer.from(key);
@@ -144,6 +144,7 @@ export function startWorker(init: WorkerInit): void {
   };
   const settledUpTo = (now: number): number => {
     let settled = Math.min(taken, producer.lowestMark() - 1, unpublishedSince - 1);
+    if (heldSince.length > 0 && decoder.heldSets() === 0) heldSince.length = 0; // released or expired since
     if (heldSince.length > 0) {
       while (heldSince.length > 2 && now - heldSince[0]! > heldMaxAgeMs + 1000) heldSince.splice(0, 2);
       settled = Math.min(settled, heldSince[1]! - 1);

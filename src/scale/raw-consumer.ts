@@ -26,6 +26,8 @@ export interface RawConsumerSettings {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Datagrams a worker's ring holds at most from the raw topic: about 2 ms of decoding. */
+const RING_PUSH_LIMIT = 512;
 /** Exporters remembered per partition for /api/exporters and /api/scale. */
 const EXPORTERS_PER_PARTITION = 1000;
 
@@ -37,6 +39,8 @@ export class RawConsumer {
   readonly #log: Logger;
   readonly #tracker: OffsetTracker;
   readonly #progress: Float64Array[];
+  /** Datagrams a worker's ring may hold before pushing waits (a fraction of its slots). */
+  readonly #ringLimit: number;
   #commitTimer: NodeJS.Timeout | undefined;
   #committing: Promise<void> = Promise.resolve();
   #draining = false;
@@ -71,6 +75,7 @@ export class RawConsumer {
     this.#log = log;
     this.#tracker = new OffsetTracker(pool.size);
     this.#progress = Array.from({ length: pool.size }, (_, w) => workerProgress(pool.progress, w));
+    this.#ringLimit = Math.min(RING_PUSH_LIMIT, pool.ring(0).slots / 2);
     this.#consumer = kafka.consumer({
       groupId: settings.group,
       sessionTimeout: 10_000,
@@ -79,6 +84,29 @@ export class RawConsumer {
       maxBytesPerPartition: 4 << 20,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
+    });
+    this.#listen();
+  }
+
+  #listen(): void {
+    const c = this.#consumer;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      const assignment = e.payload.memberAssignment[this.#settings.topic] ?? [];
+      this.#assigned = [...assignment].sort((a, b) => a - b);
+      this.#generation++;
+      this.counters.rebalances++;
+      const lost = this.#tracker.assigned(this.#assigned);
+      this.counters.uncommittedOnRevoke += lost;
+      for (const p of [...this.exportersByPartition.keys()]) if (!assignment.includes(p)) this.exportersByPartition.delete(p);
+      for (const p of [...this.lag.keys()]) if (!assignment.includes(p)) this.lag.delete(p);
+      this.#joined = true;
+      this.#log.info('raw partitions assigned', { group: this.#settings.group, partitions: this.#assigned, generation: this.#generation,
+        uncommittedMessagesOfPartitionsGone: lost });
+    });
+    // A rebalance is starting: commit what is settled, so the next owner re-decodes as little as possible.
+    c.on(c.events.REBALANCING, () => void this.#commit());
+    c.on(c.events.CRASH, (e) => {
+      this.#log.error('raw consumer crashed', { error: String(e.payload.error), restart: e.payload.restart });
     });
   }
 
@@ -96,31 +124,14 @@ export class RawConsumer {
     return this.#tracker.inFlight;
   }
 
+  /** Connects, joins the group and starts fetching (tried again by the caller when the broker is away). */
   async start(): Promise<void> {
     const c = this.#consumer;
-    c.on(c.events.GROUP_JOIN, (e) => {
-      const assignment = e.payload.memberAssignment[this.#settings.topic] ?? [];
-      this.#assigned = [...assignment].sort((a, b) => a - b);
-      this.#generation++;
-      this.counters.rebalances++;
-      const lost = this.#tracker.assigned(this.#assigned);
-      this.counters.uncommittedOnRevoke += lost;
-      for (const p of [...this.exportersByPartition.keys()]) if (!assignment.includes(p)) this.exportersByPartition.delete(p);
-      for (const p of [...this.lag.keys()]) if (!assignment.includes(p)) this.lag.delete(p);
-      this.#joined = true;
-      this.#log.info('raw partitions assigned', { group: this.#settings.group, partitions: this.#assigned, generation: e.payload.groupId ? this.#generation : undefined,
-        uncommittedMessagesLost: lost });
-    });
-    // A rebalance is starting: commit what is settled, so the next owner re-decodes as little as possible.
-    c.on(c.events.REBALANCING, () => void this.#commit());
-    c.on(c.events.CRASH, (e) => {
-      this.#log.error('raw consumer crashed', { error: String(e.payload.error), restart: e.payload.restart });
-    });
     await c.connect();
     // A new group starts from the earliest raw datagram: none written before it is skipped.
     await c.subscribe({ topic: this.#settings.topic, fromBeginning: true });
     await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (b) => this.#eachBatch(b) });
-    this.#commitTimer = setInterval(() => void this.#commit(), this.#settings.commitIntervalMs);
+    this.#commitTimer ??= setInterval(() => void this.#commit(), this.#settings.commitIntervalMs);
   }
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -158,7 +169,9 @@ export class RawConsumer {
       // ring is full), wait here rather than drop; the group keeps us while we heartbeat.
       let result = 1;
       for (;;) {
-        if (this.#progress[worker]![Cell.FILL]! < this.#settings.queueHighWater) {
+        // Both bounds keep what a worker holds far below its Kafka queue: a record dropped as
+        // queue_full would settle its datagram, and its offset would be committed.
+        if (this.#progress[worker]![Cell.FILL]! < this.#settings.queueHighWater && ring.length < this.#ringLimit) {
           result = ring.push(payload, v, RAW_ADDRESS, rawPort(v), rawReceivedAt(v));
           if (result !== 1) break;
         }

@@ -6,7 +6,8 @@
 // Kafka key:  "<exporter>/<port>/<domain>/<template id>" or "<exporter>/<port>/<domain>/session"
 //             (exporter as text, RFC 5952 for IPv6): compaction keeps the latest per key; a
 //             tombstone (null value) deletes it after a withdrawal or an expiry.
-// Headers:    schema = TEMPLATE_SCHEMA, instance = the publishing instance's id.
+// Headers:    schema = TEMPLATE_SCHEMA, instance = the publishing instance's id (scale.instance_id),
+//             process = a random id of the publishing process (a reader skips its own).
 // Value:
 //   +0  u8   TEMPLATE_MESSAGE_VERSION
 //   +1  u8   kind: 1 session (options data, no template), 2 template

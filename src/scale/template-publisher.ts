@@ -25,6 +25,11 @@ export class TemplatePublisher {
   readonly #own = new Map<string, Known>();
   /** What it received from the topic (from other instances, or itself earlier). */
   readonly #received = new Map<string, Known>();
+  /**
+   * Keys tombstoned on the topic by another instance while this worker still holds them (its
+   * decoder keeps a template until it expires): not published back unless they change here.
+   */
+  readonly #tombstoned = new Map<string, Known>();
   published = 0;
   tombstones = 0;
 
@@ -40,9 +45,12 @@ export class TemplatePublisher {
     for (const p of pieces) this.#received.set(p.key, { normalized: p.normalized, timeMs: p.timeMs });
   }
 
-  /** A tombstone read from the topic: that key is no longer known there. */
+  /** A tombstone read from the topic: that key is no longer known there; what this worker holds of it stays unpublished. */
   forget(key: string): void {
+    const known = this.#received.get(key) ?? this.#own.get(key);
     this.#received.delete(key);
+    this.#own.delete(key);
+    if (known) this.#tombstoned.set(key, known);
   }
 
   /** Publishes what changed in `snapshot` (WasmDecoder.exportState()); returns the messages sent. */
@@ -50,6 +58,11 @@ export class TemplatePublisher {
     const pieces = splitSnapshot(snapshot, this.#layout);
     let sent = 0;
     for (const p of pieces.values()) {
+      const gone = this.#tombstoned.get(p.key);
+      if (gone) {
+        if (gone.normalized.equals(p.normalized)) continue; // withdrawn elsewhere: not brought back
+        this.#tombstoned.delete(p.key); // defined again here, differently: news
+      }
       const known = this.#own.get(p.key) ?? this.#received.get(p.key);
       if (known && known.normalized.equals(p.normalized) && p.timeMs - known.timeMs < this.#refreshMs) continue;
       this.#sink.publish(p.key, p.value);
@@ -57,6 +70,7 @@ export class TemplatePublisher {
       this.published++;
       sent++;
     }
+    for (const key of this.#tombstoned.keys()) if (!pieces.has(key)) this.#tombstoned.delete(key);
     for (const key of this.#own.keys()) {
       if (pieces.has(key)) continue;
       this.#own.delete(key);

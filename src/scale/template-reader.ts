@@ -18,7 +18,8 @@ export class TemplateReader {
   readonly #client: KafkaClient;
   readonly #topic: string;
   readonly #layout: DecoderAbi['state'];
-  readonly #instance: string;
+  /** This process's id (the `process` header of what it publishes). */
+  readonly #process: string;
   readonly #apply: TemplateApply;
   readonly #log: Logger;
   readonly #positions = new Map<number, bigint>();
@@ -41,11 +42,11 @@ export class TemplateReader {
     errors: 0,
   };
 
-  constructor(settings: ClientSettings, topic: string, layout: DecoderAbi['state'], instance: string, apply: TemplateApply, log: Logger) {
+  constructor(settings: ClientSettings, topic: string, layout: DecoderAbi['state'], processId: string, apply: TemplateApply, log: Logger) {
     this.#client = new KafkaClient(settings, log);
     this.#topic = topic;
     this.#layout = layout;
-    this.#instance = instance;
+    this.#process = processId;
     this.#apply = apply;
     this.#log = log;
   }
@@ -111,7 +112,7 @@ export class TemplateReader {
           }
           this.known.add(key);
           // What this instance published itself is in its workers already (after the first read).
-          if (this.#caughtUpOnce && headerText(m.headers?.instance) === this.#instance) continue;
+          if (this.#caughtUpOnce && headerText(m.headers?.process) === this.#process) continue;
           values.push(Buffer.from(new Uint8Array(m.value))); // its own memory: posted to a worker without the fetch buffer
         }
         if (next === position) {

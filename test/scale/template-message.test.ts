@@ -158,3 +158,20 @@ test('a malformed template message is named: another version, a broken record', 
   badKind[1] = 7;
   assert.equal(templateProblem(badKind, layout), 'template_malformed');
 });
+
+test('a key tombstoned by another instance is not brought back by one that still holds it, unless it changes there', () => {
+  const a = new WasmDecoder();
+  a.decode(ipfix({ exportTime: 1_000 }, set(2, T1)), exporter, 4000, 1_000_000);
+  const topic = new FakeTopic();
+  const p = new TemplatePublisher(stateLayout(), 0, topic);
+  p.update(a.exportState());
+  const key = '192.0.2.9/4000/0/256';
+  p.forget(key); // another instance saw the withdrawal
+  topic.messages.delete(key);
+  a.decode(ipfix({ exportTime: 1_001 }, set(256, record('0a000001', '0a000002', 6))), exporter, 4000, 1_000_100);
+  p.update(a.exportState());
+  assert.equal(topic.messages.has(key), false, 'still held here, not published back');
+  a.decode(ipfix({ exportTime: 1_002 }, set(2, T1_CHANGED)), exporter, 4000, 1_000_200);
+  p.update(a.exportState());
+  assert.ok(topic.messages.get(key), 'redefined here: published');
+});
