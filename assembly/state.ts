@@ -42,6 +42,7 @@ export const STATE_SESSION_KEY_BYTES: u32 = 22;
 // template topic, src/scale/template-message.ts): exported, read and checked by src/decoder/abi.ts.
 export const STATE_SESSION_DOMAIN: u32 = 20;
 export const STATE_SESSION_PORT: u32 = 24;
+export const STATE_SESSION_VERSION: u32 = 26;
 export const STATE_SESSION_LAST_SEEN: u32 = 40;
 export const STATE_SESSION_TEMPLATES: u32 = 48;
 export const STATE_SESSION_HEADER_BYTES: u32 = 56 + MAX_SAMPLERS * 8;

@@ -63,7 +63,7 @@ export interface DecoderAbi {
     readonly version: number; readonly capacity: number; readonly headerBytes: number;
     readonly lengthOffset: number; readonly addressOffset: number; readonly keyBytes: number;
     /** Session record: domain (u32), port (u16), last seen (f64), template count (u32) offsets; its header's size. */
-    readonly domainOffset: number; readonly portOffset: number; readonly lastSeenOffset: number; readonly templatesOffset: number;
+    readonly domainOffset: number; readonly portOffset: number; readonly versionOffset: number; readonly lastSeenOffset: number; readonly templatesOffset: number;
     readonly sessionHeaderBytes: number;
     /** Template entry: id (u16), field count (u16), defined time (f64) offsets; its header's size; the field entry's PEN bit. */
     readonly templateIdOffset: number; readonly templateFieldsOffset: number; readonly templateDefinedOffset: number;
@@ -190,6 +190,7 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
       headerBytes: global(instance, 'STATE_HEADER_BYTES'), lengthOffset: global(instance, 'STATE_SESSION_LENGTH'),
       addressOffset: global(instance, 'STATE_SESSION_ADDRESS'), keyBytes: global(instance, 'STATE_SESSION_KEY_BYTES'),
       domainOffset: global(instance, 'STATE_SESSION_DOMAIN'), portOffset: global(instance, 'STATE_SESSION_PORT'),
+      versionOffset: global(instance, 'STATE_SESSION_VERSION'),
       lastSeenOffset: global(instance, 'STATE_SESSION_LAST_SEEN'), templatesOffset: global(instance, 'STATE_SESSION_TEMPLATES'),
       sessionHeaderBytes: global(instance, 'STATE_SESSION_HEADER_BYTES'),
       templateIdOffset: global(instance, 'STATE_TEMPLATE_ID'), templateFieldsOffset: global(instance, 'STATE_TEMPLATE_FIELDS'),

@@ -14,7 +14,10 @@
 //   +2  u16  0
 //   +4  u32  the decoder's STATE_VERSION (little-endian, as the snapshot)
 //   +8  one session record of the decoder's state snapshot (assembly/state.ts, layout read from
-//       the module's exports: decoder/abi.ts), holding no template (kind 1) or exactly one (kind 2)
+//       the module's exports: decoder/abi.ts), holding no template (kind 1) or exactly one (kind 2);
+//       in kind 2 the session's options data is zeroed (it is kind 1's): only the exporter,
+//       domain, port and version say whose template it is, so options data changing does not
+//       make every template of the session news
 // Every message is thus a one-session snapshot the decoder can import as it is.
 import { addressText } from '../net/address.js';
 import type { DecoderAbi } from '../decoder/abi.js';
@@ -63,6 +66,7 @@ function piece(key: string, kind: number, stateVersion: number, header: Buffer, 
   value.writeUInt32LE(stateVersion, 4);
   header.copy(value, VALUE_HEADER_BYTES);
   const r = VALUE_HEADER_BYTES;
+  if (template) value.fill(0, r + layout.versionOffset + 1, r + layout.sessionHeaderBytes);
   value.writeUInt32LE(length, r + layout.lengthOffset);
   value.writeUInt32LE(template ? 1 : 0, r + layout.templatesOffset);
   if (template) template.copy(value, r + header.length);
@@ -138,7 +142,7 @@ export function sessionSnapshots(values: Iterable<Buffer>, layout: StateLayout):
     let s = bySession.get(id);
     if (!s) bySession.set(id, (s = { header: null, templates: [] }));
     const r = VALUE_HEADER_BYTES;
-    if (v[1] === KIND_SESSION || s.header === null) s.header = v.subarray(r, r + layout.sessionHeaderBytes);
+    if (v[1] === KIND_SESSION || s.header === null) s.header = v.subarray(r, r + layout.sessionHeaderBytes); // a template's: identity, no options data
     if (v[1] === KIND_TEMPLATE) s.templates.push(v.subarray(r + layout.sessionHeaderBytes));
   }
   const out: Buffer[] = [];
