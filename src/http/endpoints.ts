@@ -92,7 +92,7 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
         joined: consumer.joined, in_flight: consumer.inFlight, ...consumer.counters,
         partitions: consumer.assigned.map((p) => ({ partition: p, lag: consumer.lag.get(p) ?? null, exporters: [...(consumer.exportersByPartition.get(p) ?? [])].sort() })),
       } : null,
-      templates: templates ? { ...templates.counters, keys: templates.known.size } : null,
+      templates: templates ? { ...templates.counters, keys: templates.keys } : null,
     });
   }));
   server.get('/api/spool', guard(async () => {

@@ -11,6 +11,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { DecoderPool } from '../decoder/pool.js';
 import { ownerWorker } from '../net/exporter-owner.js';
+import { partitionForKey } from '../kafka/partitioner.js';
 import { addressText } from '../net/address.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { workerProgress, Cell } from './progress.js';
@@ -33,6 +34,9 @@ const EXPORTERS_PER_PARTITION = 1000;
 
 export class RawConsumer {
   readonly #consumer: Consumer;
+  readonly #kafka: Kafka;
+  /** Partitions of the raw topic (what the receivers' partitioner maps an exporter with). */
+  #partitionCount = 0;
   readonly #settings: RawConsumerSettings;
   readonly #pool: DecoderPool;
   readonly #templates: TemplateReader | null;
@@ -70,6 +74,7 @@ export class RawConsumer {
 
   constructor(kafka: Kafka, settings: RawConsumerSettings, pool: DecoderPool, templates: TemplateReader | null, log: Logger) {
     this.#settings = settings;
+    this.#kafka = kafka;
     this.#pool = pool;
     this.#templates = templates;
     this.#log = log;
@@ -86,12 +91,36 @@ export class RawConsumer {
       allowAutoTopicCreation: false,
     });
     this.#listen();
+    // The templates imported are those of the exporters on this decoder's partitions: the
+    // others are kept by the reader and imported when their partition comes here.
+    if (templates) templates.filter = (exporter) => this.#assigned.includes(this.#partitionOf(exporter));
+  }
+
+  /** The raw partition an exporter's datagrams go to (as the receivers' producer keys them); -1 before the count is known. */
+  #partitionOf(exporter: string): number {
+    if (this.#partitionCount === 0) return -1;
+    const key = Buffer.from(exporter);
+    return partitionForKey(key, 0, key.length, this.#partitionCount);
+  }
+
+  async #loadPartitionCount(): Promise<void> {
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [this.#settings.topic] });
+      this.#partitionCount = topics[0]?.partitions.length ?? 0;
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   #listen(): void {
     const c = this.#consumer;
     c.on(c.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment[this.#settings.topic] ?? [];
+      const gone = this.#assigned.filter((p) => !assignment.includes(p));
+      // Templates of exporters whose partition went elsewhere are imported again if it comes back (newer then).
+      if (gone.length > 0) this.#templates?.release((exporter) => gone.includes(this.#partitionOf(exporter)));
       this.#assigned = [...assignment].sort((a, b) => a - b);
       this.#generation++;
       this.counters.rebalances++;
@@ -138,7 +167,9 @@ export class RawConsumer {
     const partition = batch.partition;
     if (this.#templates && this.#caughtUp.get(partition) !== this.#generation) {
       const generation = this.#generation;
+      if (this.#partitionCount <= partition) await this.#loadPartitionCount();
       await this.#templates.catchUp();
+      await this.#templates.importKept((exporter) => this.#partitionOf(exporter) === partition);
       this.#caughtUp.set(partition, generation);
     }
     let exporters = this.exportersByPartition.get(partition);

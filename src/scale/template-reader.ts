@@ -12,6 +12,9 @@ import { templateProblem, templateSkipReasons, type TemplateSkipReason } from '.
 /** Where messages go: imported by the workers; resolves with the sessions restored and the snapshots refused. */
 export type TemplateApply = (values: Buffer[], tombstones: string[]) => Promise<{ sessions: number; rejected: number }>;
 
+/** Which exporters' messages this instance imports now (role decode: those of its raw partitions); null: all. */
+export type ExporterFilter = ((exporter: string) => boolean) | null;
+
 const FETCH_MAX_BYTES = 4 << 20;
 
 export class TemplateReader {
@@ -27,8 +30,10 @@ export class TemplateReader {
   #tail: NodeJS.Timeout | undefined;
   #connected = false;
   #caughtUpOnce = false;
-  /** Keys known on the topic now (latest value per key, tombstones removed). */
-  readonly known = new Set<string>();
+  /** The topic as compaction leaves it (latest value per key, tombstones removed), with the exporter of each. */
+  readonly #known = new Map<string, { exporter: string; value: Buffer; imported: boolean }>();
+  /** Messages of exporters the filter leaves out are kept, and imported once the filter takes them. */
+  filter: ExporterFilter = null;
   readonly counters = {
     /** Template messages read and handed to the workers. */
     loaded: 0,
@@ -99,7 +104,7 @@ export class TemplateReader {
           read++;
           const key = m.key.toString();
           if (m.value === null) {
-            this.known.delete(key);
+            this.#known.delete(key);
             tombstones.push(key);
             this.counters.tombstones++;
             continue;
@@ -110,10 +115,13 @@ export class TemplateReader {
             this.#log.sampled('warn', 'template-message', 'template topic message skipped', { topic: this.#topic, partition, offset: m.offset, key, reason: problem });
             continue;
           }
-          this.known.add(key);
-          // What this instance published itself is in its workers already (after the first read).
-          if (this.#caughtUpOnce && headerText(m.headers?.process) === this.#process) continue;
-          values.push(Buffer.from(new Uint8Array(m.value))); // its own memory: posted to a worker without the fetch buffer
+          const exporter = key.slice(0, key.indexOf('/'));
+          const value = Buffer.from(new Uint8Array(m.value)); // its own memory: posted to a worker without the fetch buffer
+          // What this process published itself is in its workers already (after the first read).
+          const own = this.#caughtUpOnce && headerText(m.headers?.process) === this.#process;
+          const take = !own && (this.filter === null || this.filter(exporter));
+          this.#known.set(key, { exporter, value, imported: own || take });
+          if (take) values.push(value);
         }
         if (next === position) {
           // Nothing readable from here to the end (a batch compaction emptied): the end offset is where we are.
@@ -133,6 +141,35 @@ export class TemplateReader {
     this.counters.catchUps++;
     this.counters.lastCatchUpMs = performance.now() - started;
     return read;
+  }
+
+  /** Keys on the topic now. */
+  get keys(): number {
+    return this.#known.size;
+  }
+
+  /**
+   * Imports the messages kept but not imported yet whose exporter `filter` takes (role decode: a
+   * raw partition was assigned; its exporters' templates come from memory, read before).
+   */
+  async importKept(filter: (exporter: string) => boolean): Promise<number> {
+    const values: Buffer[] = [];
+    for (const k of this.#known.values()) {
+      if (k.imported || !filter(k.exporter)) continue;
+      k.imported = true;
+      values.push(k.value);
+    }
+    if (values.length === 0) return 0;
+    this.counters.loaded += values.length;
+    const r = await this.#apply(values, []);
+    this.counters.sessionsRestored += r.sessions;
+    this.counters.skipped.template_rejected += r.rejected;
+    return values.length;
+  }
+
+  /** Marks the kept messages of exporters `filter` takes as not imported (their partition went elsewhere). */
+  release(filter: (exporter: string) => boolean): void {
+    for (const k of this.#known.values()) if (filter(k.exporter)) k.imported = false;
   }
 
   async stop(): Promise<void> {
