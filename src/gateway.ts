@@ -222,7 +222,9 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         maxTemplatesPerExporter: config.decoder.max_templates_per_exporter,
         maxSessions: config.decoder.max_sessions,
       },
-      kafka: config.kafka,
+      // A receiver's only topic is the raw one, made with its partitions by ensureScaleTopics: never
+      // auto-created with the broker's default count by a producer that got there first.
+      kafka: { ...config.kafka, autoCreateTopics: config.role !== 'receive' },
       routing: config.routing,
       output: { key: config.kafka.key, records_per_message: config.kafka.records_per_message },
       // Each worker spools into a directory of its own, with an equal share of spool.max_bytes.

@@ -24,6 +24,8 @@ export interface ClientSettings {
   retries: number;
   ssl: boolean | { ca_file?: string | undefined; cert_file?: string | undefined; key_file?: string | undefined; reject_unauthorized?: boolean | undefined; servername?: string | undefined } | null | undefined;
   sasl: null | undefined | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** Let metadata requests create missing topics (where the broker allows); default true. */
+  autoCreateTopics?: boolean;
 }
 
 /** What the broker said for one partition of a produce request. */
@@ -98,7 +100,7 @@ export class KafkaClient implements ProduceClient {
       // Retries of metadata and connection steps; produce retries are the producer's own.
       retry: { retries: Math.min(settings.retries, 3), initialRetryTime: 100, maxRetryTime: 2_000 },
       metadataMaxAge: 300_000,
-      allowAutoTopicCreation: true,
+      allowAutoTopicCreation: settings.autoCreateTopics ?? true,
       maxInFlightRequests: null,
       instrumentationEmitter: null,
       offsets: new Map(),
