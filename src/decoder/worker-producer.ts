@@ -52,3 +52,29 @@ function spoolDirs(parent: string, index: number, workers: number): { dir: strin
   }
   return { dir: join(parent, `worker-${index}`), adopt };
 }
+
+/**
+ * The worker's report: `stats` with the producer's figures, copied. `latency`: hand over (and
+ * forget) the latency samples; only the metrics scrape takes them.
+ */
+export function workerReport(stats: WorkerStats, producer: RecordProducer, latency: boolean): WorkerStats {
+  stats.queuedRecords = producer.queuedRecords;
+  stats.queuedBytes = producer.queuedBytes;
+  stats.kafkaConnected = producer.connected;
+  stats.spool = producer.spoolStats();
+  const copy = structuredClone(stats);
+  if (latency) stats.latencyMs.length = 0;
+  else copy.latencyMs = [];
+  return copy;
+}
+
+/** The worker's loop failed (a bug): what it holds in memory goes to the spool first, then the thread ends (the pool counts the rest as worker_failed). */
+export function failWorker(err: unknown, producer: RecordProducer, log: Logger): never {
+  log.error('worker failed', { error: (err as Error).stack ?? String(err) });
+  try {
+    producer.evacuate();
+  } catch (e) {
+    log.error('worker could not spool its queue before exiting', { error: (e as Error).message });
+  }
+  process.exit(1);
+}

@@ -2,13 +2,13 @@
 // routes the records by exporter to a tenant topic, and hands them to its Kafka producer.
 // Talks to the main thread only by message, and never per packet: reload, stats, stop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
 import { TenantRouter } from '../route/tenants.js';
 import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
-import { workerProducer } from './worker-producer.js';
+import { workerProducer, workerReport, failWorker } from './worker-producer.js';
+import { runRing } from './ring-loop.js';
 import { startReceiveWorker } from '../scale/receive-worker.js';
 import { workerProgress, Cell } from '../scale/progress.js';
 import { TemplatePublisher } from '../scale/template-publisher.js';
@@ -70,7 +70,6 @@ export type FromWorker =
 
 /** Version of the record layout, sent in every message's headers. */
 export const SCHEMA_VERSION = '1';
-const BATCH_BEFORE_YIELD = 64;
 /** Template changes are published at most this often (a snapshot of the decoder's state each time). */
 const PUBLISH_EVERY_MS = 100;
 /** The tenant label of template-topic messages in the accounting and metrics. */
@@ -175,14 +174,7 @@ export function startWorker(init: WorkerInit): void {
   /** `latency`: hand over (and forget) the latency samples; only the metrics scrape takes them. */
   const snapshot = (latency = true): WorkerStats => {
     stats.decoder = decoder.counters();
-    stats.queuedRecords = producer.queuedRecords;
-    stats.queuedBytes = producer.queuedBytes;
-    stats.kafkaConnected = producer.connected;
-    stats.spool = producer.spoolStats();
-    const copy = structuredClone(stats);
-    if (latency) stats.latencyMs.length = 0;
-    else copy.latencyMs = [];
-    return copy;
+    return workerReport(stats, producer, latency);
   };
 
   const handle = (slot: number): void => {
@@ -320,39 +312,22 @@ export function startWorker(init: WorkerInit): void {
 
   let lastSweep = Date.now();
   let stopping: number | undefined;
-  /** Ring fill past which replay from the spool waits, so live datagrams are never pushed out by it. */
-  const replayPauseSlots = ring.slots / 8;
   const run = async (): Promise<void> => {
-    for (;;) {
-      let handled = 0;
-      let slot: number;
-      while ((slot = ring.peek()) >= 0) {
-        try {
-          handle(slot);
-        } finally {
-          ring.release();
-        }
-        if (++handled % BATCH_BEFORE_YIELD === 0) {
-          // Replay from the spool uses what live traffic leaves: it waits while the ring fills.
-          producer.replayPaused = ring.length > replayPauseSlots;
-          publishTemplates(Date.now(), false);
-          reportProgress();
-          await yieldToEventLoop(); // lets kafkajs I/O run
-        }
-      }
-      producer.replayPaused = ring.length > replayPauseSlots;
-      const now = Date.now();
-      publishTemplates(now, false);
-      reportProgress();
-      if (now - lastSweep >= 1000) {
+    await runRing(ring, {
+      handle,
+      pauseReplay: (paused) => (producer.replayPaused = paused),
+      afterBatch: () => {
+        publishTemplates(Date.now(), false);
+        reportProgress();
+      },
+      idle: (now) => {
+        if (now - lastSweep < 1000) return;
         decoder.sweep(now);
         keeper.maybeSave(decoder, now);
         lastSweep = now;
-      }
-      if (ring.closed && ring.peek() < 0) break;
-      if (handled === 0 || stopping !== undefined) await ring.waitForData(stopping !== undefined ? 5 : 200);
-      else await yieldToEventLoop();
-    }
+      },
+      stopping: () => stopping !== undefined,
+    });
     publishTemplates(Date.now(), true);
     await keeper.save(decoder);
     clearInterval(tapTimer);
@@ -380,16 +355,7 @@ export function startWorker(init: WorkerInit): void {
     }
   });
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
-  run().catch((err: unknown) => {
-    log.error('worker failed', { error: (err as Error).stack ?? String(err) });
-    // What it holds in memory goes to the spool first: the pool counts only the rest as worker_failed.
-    try {
-      producer.evacuate();
-    } catch (e) {
-      log.error('worker could not spool its queue before exiting', { error: (e as Error).message });
-    }
-    process.exit(1);
-  });
+  run().catch((err: unknown) => failWorker(err, producer, log));
 }
 
 /** Topics the routing names, so their metadata is loaded before the first record. */

@@ -3,7 +3,6 @@
 // do that from the raw topic. The producer, its spool and the accounting are the decoding
 // worker's (one raw message = one record of tenant RAW_TENANT): a broker outage spools.
 import { parentPort } from 'node:worker_threads';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { PacketRing } from '../ring/ring.js';
 import { createLogger } from '../log.js';
@@ -11,14 +10,14 @@ import { addressText } from '../net/address.js';
 import { encodeHeaders } from '../kafka/protocol/record-batch.js';
 import { workerAccounting, Slot } from '../pipeline/accounting.js';
 import type { WorkerStats } from '../pipeline/stats.js';
-import { workerProducer } from '../decoder/worker-producer.js';
+import { workerProducer, workerReport, failWorker } from '../decoder/worker-producer.js';
+import { runRing } from '../decoder/ring-loop.js';
 import type { WorkerInit, ToWorker, FromWorker } from '../decoder/worker.js';
 import { RAW_HEADER_BYTES, RAW_SCHEMA, writeRawMessage } from './raw-message.js';
 import { workerProgress, Cell } from './progress.js';
 
 /** The tenant label of raw messages in the accounting and metrics. */
 export const RAW_TENANT = '_raw';
-const BATCH_BEFORE_YIELD = 64;
 
 export function startReceiveWorker(init: WorkerInit): void {
   const port = parentPort!;
@@ -66,40 +65,21 @@ export function startReceiveWorker(init: WorkerInit): void {
 
   const snapshot = (latency: boolean): WorkerStats => {
     stats.decodedByTenant[RAW_TENANT] = raw;
-    stats.queuedRecords = producer.queuedRecords;
-    stats.queuedBytes = producer.queuedBytes;
-    stats.kafkaConnected = producer.connected;
-    stats.spool = producer.spoolStats();
-    const copy = structuredClone(stats);
-    if (latency) stats.latencyMs.length = 0;
-    else copy.latencyMs = [];
-    return copy;
+    return workerReport(stats, producer, latency);
   };
 
   let stopping: number | undefined;
-  const replayPauseSlots = ring.slots / 8;
   const run = async (): Promise<void> => {
-    for (;;) {
-      let handled = 0;
-      let slot: number;
-      while ((slot = ring.peek()) >= 0) {
-        try {
-          handle(slot);
-        } finally {
-          ring.release();
-        }
-        if (++handled % BATCH_BEFORE_YIELD === 0) {
-          producer.replayPaused = ring.length > replayPauseSlots;
-          await yieldToEventLoop();
-        }
-      }
-      producer.replayPaused = ring.length > replayPauseSlots;
-      progress[Cell.TAKEN] = raw;
-      progress[Cell.SETTLED] = raw;
-      if (ring.closed && ring.peek() < 0) break;
-      if (handled === 0 || stopping !== undefined) await ring.waitForData(stopping !== undefined ? 5 : 200);
-      else await yieldToEventLoop();
-    }
+    await runRing(ring, {
+      handle,
+      pauseReplay: (paused) => (producer.replayPaused = paused),
+      afterBatch: () => {
+        progress[Cell.TAKEN] = raw;
+        progress[Cell.SETTLED] = raw;
+      },
+      idle: () => undefined,
+      stopping: () => stopping !== undefined,
+    });
     await producer.close(stopping);
     port.postMessage({ type: 'stopped', stats: snapshot(true) } satisfies FromWorker);
     port.close();
@@ -113,15 +93,7 @@ export function startReceiveWorker(init: WorkerInit): void {
     // reload (routing) and tap: nothing to route or show before decoding
   });
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
-  run().catch((err: unknown) => {
-    log.error('worker failed', { error: (err as Error).stack ?? String(err) });
-    try {
-      producer.evacuate();
-    } catch (e) {
-      log.error('worker could not spool its queue before exiting', { error: (e as Error).message });
-    }
-    process.exit(1);
-  });
+  run().catch((err: unknown) => failWorker(err, producer, log));
 }
 
 /** A receive worker has no decoder: its report's decoder counters stay at zero. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { WasmDecoder, stateLayout } from '../../src/decoder/wasm.js';
 import { corpusCaptures, pcapsDir } from '../support/corpus.js';
-import { readDatagrams, dataOnly, type CaptureDatagram } from '../state/capture-split.js';
+import { readDatagrams, dataOnly, decodeAll, type CaptureDatagram } from '../state/capture-split.js';
 import { splitSnapshot, templateProblem, sessionSnapshots, KIND_SESSION, KIND_TEMPLATE } from '../../src/scale/template-message.js';
 import { TemplatePublisher } from '../../src/scale/template-publisher.js';
 import { ipfix, set, address } from '../support/packets.js';
@@ -16,16 +16,6 @@ import { ipfix, set, address } from '../support/packets.js';
 const templateCaptures = corpusCaptures.filter((name) => !name.includes('_v5_'));
 const UNKNOWN_TEMPLATE = new WasmDecoder().statusNames.indexOf('unknown_template');
 
-function decodeAll(decoder: WasmDecoder, datagrams: CaptureDatagram[], part: (m: Uint8Array) => Uint8Array | null = (m) => m): string[] {
-  const out: string[] = [];
-  for (const d of datagrams) {
-    const message = part(d.payload);
-    if (!message) continue;
-    const n = decoder.decode(message, d.address, d.port, d.timeMs);
-    if (n > 0) out.push(Buffer.from(decoder.output.subarray(0, decoder.outputLength())).toString());
-  }
-  return out;
-}
 
 /** A topic as compaction leaves it: the last value per key. */
 class FakeTopic {

@@ -4,6 +4,7 @@
 // count). Options data sets stay with the data: they are data sets.
 import { readFileSync } from 'node:fs';
 import { readCapture } from '../../src/capture/pcap-reader.js';
+import type { WasmDecoder } from '../../src/decoder/wasm.js';
 
 export interface CaptureDatagram {
   address: Uint8Array;
@@ -60,4 +61,16 @@ export function dataOnly(message: Uint8Array): Uint8Array | null {
 /** The datagram's template and options template sets alone, or null when it has none. */
 export function templatesOnly(message: Uint8Array): Uint8Array | null {
   return keepSets(message, isTemplateSet);
+}
+
+/** Decodes each datagram's `part` (whole by default); the output of each datagram that gave records. */
+export function decodeAll(decoder: WasmDecoder, datagrams: CaptureDatagram[], part: (m: Uint8Array) => Uint8Array | null = (m) => m): string[] {
+  const out: string[] = [];
+  for (const d of datagrams) {
+    const message = part(d.payload);
+    if (!message) continue;
+    const n = decoder.decode(message, d.address, d.port, d.timeMs);
+    if (n > 0) out.push(Buffer.from(decoder.output.subarray(0, decoder.outputLength())).toString());
+  }
+  return out;
 }

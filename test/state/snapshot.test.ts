@@ -7,22 +7,12 @@ import { join } from 'node:path';
 import { WasmDecoder, stateLayout, type TemplateInfo } from '../../src/decoder/wasm.js';
 import { addressText } from '../../src/net/address.js';
 import { corpusCaptures, pcapsDir } from '../support/corpus.js';
-import { readDatagrams, dataOnly, type CaptureDatagram } from './capture-split.js';
+import { readDatagrams, dataOnly, decodeAll, type CaptureDatagram } from './capture-split.js';
 import { ipfix, set, address } from '../support/packets.js';
 
 const templateCaptures = corpusCaptures.filter((name) => !name.includes('_v5_'));
 const UNKNOWN_TEMPLATE = new WasmDecoder().statusNames.indexOf('unknown_template');
 
-function decodeAll(decoder: WasmDecoder, datagrams: CaptureDatagram[], part: (m: Uint8Array) => Uint8Array | null = (m) => m): string[] {
-  const out: string[] = [];
-  for (const d of datagrams) {
-    const message = part(d.payload);
-    if (!message) continue;
-    const n = decoder.decode(message, d.address, d.port, d.timeMs);
-    if (n > 0) out.push(Buffer.from(decoder.output.subarray(0, decoder.outputLength())).toString());
-  }
-  return out;
-}
 
 /** Templates keyed by their exporter session, not by the decoder's session index. */
 function templateKeys(decoder: WasmDecoder): string[] {
