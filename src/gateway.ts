@@ -95,10 +95,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const topics = { raw: role === 'all' ? null : config.scale.raw_topic, rawPartitions: config.scale.raw_partitions, templates: templateTopic || null };
   const running = { value: true };
   const topicsMade = kafka ? untilDone('scale topics', () => ensureScaleTopics(kafka, topics, log), log, TOPICS_FIRST_TRY_MS, running) : Promise.resolve();
-  // The workers' producers would auto-create a missing raw topic with the broker's default
-  // partition count: in the scale-out roles they start once the topics are made (or the first
-  // try ran out of time: the broker is away).
-  if (role !== 'all') await topicsMade;
+  // A receiver's producers never auto-create the raw topic (poolOptions), so its workers boot
+  // meanwhile. A decoder's would auto-create tenant topics, and the template topic if it were
+  // missing (not compacted, then): they start once the topics are made (or the first try ran
+  // out of time: the broker is away). Role all touches the template topic only when it has a
+  // template to publish, after its first datagrams.
+  if (role === 'decode') await topicsMade;
   await pool.start();
   await discardPrewarmedWorkers();
   let templates: TemplateReader | null = null;
@@ -108,6 +110,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   let addresses: AddressInfo[];
   try {
     if (templateTopic) {
+      await topicsMade;
       const layout = pool.stateLayout();
       const at = messageAddressOffset(layout);
       templates = new TemplateReader(config.kafka, templateTopic, layout, processId,

@@ -100,7 +100,8 @@ export function startWorker(init: WorkerInit): void {
   }, TAP_FLUSH_MS);
   const producer = workerProducer(init, stats, acct, log);
   const templateTopic = init.scale.templateTopic;
-  producer.start(templateTopic ? [...routedTopics(init.routing), templateTopic] : routedTopics(init.routing));
+  // The template topic is not loaded here: the main thread makes it (compacted) first.
+  producer.start(routedTopics(init.routing));
 
   // Role decode: each datagram taken from the ring is numbered (its mark); the raw offset it came
   // from is committed once every record of it is settled (scale/progress.ts). Nothing of a
