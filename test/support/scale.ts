@@ -234,6 +234,7 @@ export function tally(consumed: readonly Consumed[], expected: ReadonlyMap<strin
   let missing = 0;
   const matchedValues: string[] = [];
   const extras: string[] = [];
+  const missingBy = new Map<string, number>();
   for (const x of new Set([...expected.keys(), ...byExporter.keys()])) {
     const want = expected.get(x) ?? [];
     const known = new Set(want);
@@ -251,18 +252,20 @@ export function tally(consumed: readonly Consumed[], expected: ReadonlyMap<strin
     }
     matched += i;
     missing += want.length - i;
+    if (i < want.length) missingBy.set(x, want.length - i);
   }
   const { counts, report } = compareWithTruth(truth, matchedValues);
   // For the failure message: lost (fewer copies than expected) or only out of order?
   const short: string[] = [];
   for (const [x, want] of expected) {
+    if (!missingBy.has(x)) continue;
     const have = new Map<string, number>();
     for (const v of byExporter.get(x) ?? []) have.set(v, (have.get(v) ?? 0) + 1);
     const need = new Map<string, number>();
     for (const v of want) need.set(v, (need.get(v) ?? 0) + 1);
     let fewer = 0;
     for (const [v, k] of need) fewer += Math.max(0, k - (have.get(v) ?? 0));
-    if (missing > 0) short.push(`${x}: ${fewer} records with fewer copies than expected (0: all there, only out of order)`);
+    short.push(`${x}: ${missingBy.get(x)} expected records not found in order; copies short of the expected count: ${fewer} (0: none lost, only out of order)`);
   }
   return { records: consumed.length, matched, duplicates, extra, missing, counts,
     report: `${short.join('; ')}\nextra records: ${extras.join('\n')}\n${report}` };
