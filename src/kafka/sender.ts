@@ -393,15 +393,24 @@ export class Sender {
     const byTopic = new Map<string, ProduceTopic>();
     let results: PartitionResult[];
     try {
-      for (const { q, b } of batches) {
+      // The wire batches of a request are built (compression is asynchronous) and numbered in one
+      // step of the chain, requests in the order they were launched, and the request goes out as
+      // soon as its step is done: a partition's batches get their sequences and reach the broker
+      // in queue order. (Awaiting each batch on the chain in turn let a request launched later
+      // slip its batches in between: the next batch of a partition numbered and sent before the
+      // one ahead of it, which the broker then takes in that wrong order.)
+      const built = this.#wireChain.then(async () => {
+        const wires: Buffer[] = [];
+        for (const { q, b } of batches) wires.push(await this.#wire(q, b));
+        return wires;
+      });
+      this.#wireChain = built.then(() => undefined, () => undefined);
+      const wires = await built;
+      batches.forEach(({ q }, i) => {
         let topic = byTopic.get(q.topic);
         if (!topic) byTopic.set(q.topic, (topic = { topic: q.topic, partitions: [] }));
-        // Wire batches are built one after another (compression is asynchronous), so a partition's
-        // batches reach the broker in sequence order.
-        const wire = this.#wireChain.then(() => this.#wire(q, b));
-        this.#wireChain = wire.then(() => undefined, () => undefined);
-        topic.partitions.push({ partition: q.partition, batch: await wire });
-      }
+        topic.partitions.push({ partition: q.partition, batch: wires[i]! });
+      });
       results = await this.#client.produce(leader, this.#settings.acks, [...byTopic.values()]);
     } catch (err) {
       if (this.#closed) return;

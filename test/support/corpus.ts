@@ -31,6 +31,8 @@ export interface ReplayOptions {
   pps?: number;
   /** Times the capture is sent (default 1). */
   loop?: number;
+  /** Only the datagrams whose original source is this address (one exporter of a capture that has several). */
+  onlySrc?: string;
 }
 
 /** The command line: python3 and the tool, behind `ip netns exec <ns>` when it runs in a namespace. */
@@ -38,7 +40,7 @@ function replayCommand(capture: string, target: string, o: ReplayOptions): [stri
   if (o.bind !== undefined && o.bindOriginal) throw new Error('replay: bind and bindOriginal exclude each other');
   const python = ['python3', replayTool, capturePath(capture), target, ...(o.bindOriginal ? ['--bind-original'] : []),
     ...(o.bind !== undefined ? ['--bind', o.bind] : []),
-    '--pps', String(o.pps ?? 3000), ...(o.loop ? ['--loop', String(o.loop)] : [])];
+    '--pps', String(o.pps ?? 3000), ...(o.loop ? ['--loop', String(o.loop)] : []), ...(o.onlySrc !== undefined ? ['--only-src', o.onlySrc] : [])];
   const [command, ...args] = o.netns === undefined ? python : ['ip', 'netns', 'exec', o.netns, ...python];
   return [command!, args];
 }
