@@ -144,7 +144,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         process.exit(70);
       };
       consumer = new RawConsumer(kafka!, {
-        topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms, queueHighWater: 0.5,
+        topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms,
+        sessionTimeoutMs: config.scale.session_timeout_ms, queueHighWater: 0.5,
       }, pool, templates, log);
       // Joining waits for the broker in the background: the process runs, not ready, meanwhile.
       const c = consumer;

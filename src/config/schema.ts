@@ -185,6 +185,7 @@ export const configSchema = strictMapping({
     template_topic: z.union([z.literal(''), topic], { error: expected('a topic name, or "" for templates not shared') }).default(''),
     instance_id: z.string({ error: expected('a string') }).max(128).default(''),
     commit_interval_ms: int(10, 60000).default(500),
+    session_timeout_ms: int(6000, 300000).default(10000),
   }),
   state: section({
     dir: z.string({ error: expected('a directory path, or "" for no state') }).default(''),

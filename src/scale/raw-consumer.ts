@@ -22,6 +22,7 @@ export interface RawConsumerSettings {
   topic: string;
   group: string;
   commitIntervalMs: number;
+  sessionTimeoutMs: number;
   /** A worker's Kafka queue fill past which no more is pushed to it (the raw topic is the buffer). */
   queueHighWater: number;
 }
@@ -83,7 +84,7 @@ export class RawConsumer {
     this.#ringLimit = Math.min(RING_PUSH_LIMIT, pool.ring(0).slots / 2);
     this.#consumer = kafka.consumer({
       groupId: settings.group,
-      sessionTimeout: 10_000,
+      sessionTimeout: settings.sessionTimeoutMs,
       rebalanceTimeout: 30_000,
       heartbeatInterval: 1_000,
       maxBytesPerPartition: 4 << 20,
