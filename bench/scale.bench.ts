@@ -4,7 +4,7 @@
 //   npm run build && node dist/bench/scale.bench.js [--quick]     quick (the default): 5 s steps
 //   node dist/bench/scale.bench.js --full                          10 s steps, finer search, more runs
 //   options: --bootstrap HOST:PORT (else the broker on 127.0.0.1:9092, or the project's, started)
-//            --only search,cpu,startup,rebalance   --topologies all,split1,split2   --workers N (1)
+//            --only search,cpu,breakdown,startup,rebalance   --topologies all,split1,split2   --workers N (1)
 //            --rpp N (25)  --seconds S  --cpu-rate R  --cpu-runs N  --startup-runs N
 //            --rebalance-runs N  --rebalance-rate R  --no-cleanup (keep the topics)
 //            --root DIR (run another build's bin/flowgate.js, e.g. a commit to compare)
@@ -31,6 +31,10 @@
 //              data-only datagrams waiting on the raw topic: a fresh decoder (no state.dir) from
 //              spawn to its first record on the tenant topic (the broker's append time: the topic
 //              is LogAppendTime); median of --startup-runs
+//   breakdown  where the raw hop's CPU goes: role receive alone and role all, each with
+//              kafka.sink kafka and discard, at the cpu phase's rate: CPU µs per datagram (what
+//              Kafka costs each, what the UDP -> ring -> worker path costs); and, from the cpu
+//              phase's runs, each process's main thread and other threads per record
 //   rebalance  receive + decoder A at a steady --rebalance-rate; decoder B spawned: the longest
 //              time without a record appended to the tenant topic after B's spawn (vs the longest
 //              before it); median of --rebalance-runs
@@ -38,7 +42,7 @@
 import { parseArgs } from 'node:util';
 import { ensureBroker } from '../test/support/broker.js';
 import { total } from '../test/support/prometheus.js';
-import { deliveredTo, Cluster, clusterNames, latencyMs, settleCluster, TOPOLOGY, type ClusterCounters, type Topology } from './lib/scale-cluster.js';
+import { deliveredTo, Cluster, clusterNames, latencyMs, processCpu, roleConfig, settleCluster, spawnGateway, TOPOLOGY, type ClusterCounters, type Topology } from './lib/scale-cluster.js';
 import { createAppendTimeTopic, deleteTopicsAndGroups, offsetAtTime, TopicTimes } from './lib/bench-topics.js';
 import { findBrokerProcess, topicLogBytes } from './lib/broker-proc.js';
 import { FixedExporters } from './lib/fixed-exporters.js';
@@ -55,7 +59,7 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     full: { type: 'boolean', default: false },
     bootstrap: { type: 'string' },
-    only: { type: 'string', default: 'search,cpu,startup,rebalance' },
+    only: { type: 'string', default: 'search,cpu,breakdown,startup,rebalance' },
     topologies: { type: 'string', default: 'all,split1,split2' },
     workers: { type: 'string', default: '1' },
     rpp: { type: 'string', default: '25' },
@@ -72,7 +76,7 @@ const { values: opts } = parseArgs({
   },
 });
 if (opts.help) {
-  process.stdout.write(`usage: node dist/bench/scale.bench.js [--quick | --full] [--bootstrap HOST:PORT] [--only search,cpu,startup,rebalance]
+  process.stdout.write(`usage: node dist/bench/scale.bench.js [--quick | --full] [--bootstrap HOST:PORT] [--only search,cpu,breakdown,startup,rebalance]
          [--topologies all,split1,split2] [--workers N] [--rpp N] [--seconds S] [--cpu-rate R] [--cpu-runs N]
          [--startup-runs N] [--rebalance-runs N] [--rebalance-rate R] [--no-cleanup] [--root DIR] [--raw-linger-ms N]
 (see the header of bench/scale.bench.ts)
@@ -211,6 +215,40 @@ const describeRun = (r: ScaleRun): string =>
   + `${Number.isFinite(r.idleCpuPerS) ? `idle ${(100 * r.idleCpuPerS).toFixed(1)} % of a core, ${r.marginalUsPerRecord.toFixed(2)} µs/record above it; ` : ''}`
   + `broker ${r.brokerUsPerRecord.toFixed(2)} µs/record; p50/p99 ${fixed(r.p50, 1)}/${fixed(r.p99, 1)} ms`
   + `${r.shares.length > 1 ? `; shares ${r.shares.map((x) => `${(100 * x).toFixed(0)} %`).join(' / ')}` : ''}`;
+
+// ---------------------------------------------------------------------------------------------
+// Breakdown: one process alone (role receive, role all), its sink Kafka or discard
+// ---------------------------------------------------------------------------------------------
+
+interface SoloRun {
+  role: 'receive' | 'all';
+  sink: 'kafka' | 'discard';
+  datagrams: number;
+  records: number;
+  cpuS: number;
+  mainS: number;
+}
+
+async function solo(role: 'receive' | 'all', sink: 'kafka' | 'discard', offered: number): Promise<SoloRun> {
+  const names = clusterNames(`solo-${role}`);
+  const gw = spawnGateway(roleConfig({ brokers, names, workers, decoders: 1 }, role, 'bench-solo'), opts.root, { FLOWGATE_KAFKA__SINK: sink });
+  try {
+    const udp = (await gw.ready()).udp.v4!;
+    await runLoadgen(udp, ['--records', String(WARMUP_RECORDS), '--rate', '20000', '--records-per-packet', opts.rpp]);
+    await sleep(1000);
+    const c0 = processCpu(gw.pid);
+    const sent = await runLoadgen(udp, ['--rate', String(offered), '--duration', String(seconds), '--records-per-packet', opts.rpp]);
+    // What was received is through by now at these rates (a lossless rate of both roles); the
+    // same short wait for each, so the idle cost counted is the same.
+    await sleep(500);
+    const c1 = processCpu(gw.pid);
+    return { role, sink, datagrams: sent.datagrams, records: sent.records, cpuS: c1.total - c0.total, mainS: c1.main - c0.main };
+  } finally {
+    await gw.stop('SIGTERM').catch(() => undefined);
+    await gw.dispose();
+    await cleanup([names.tenant, names.raw, names.templates], []);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Start-up of a decoder with the templates on the template topic
@@ -480,6 +518,40 @@ async function main(): Promise<void> {
       }
       results.scale_cpu_rate_records_per_s = cpuRate;
     }
+    const solos: SoloRun[] = [];
+    if (phases.has('breakdown')) {
+      const rate = cpuRate || Number(opts['cpu-rate'] ?? 100_000);
+      for (let i = 0; i < cpuRuns; i++) {
+        for (const [role, sink] of [['receive', 'kafka'], ['receive', 'discard'], ['all', 'kafka'], ['all', 'discard']] as const) {
+          const r = await solo(role, sink, rate);
+          log(`breakdown run ${i + 1}: role ${role} alone, sink ${sink}, ${int(rate)} records/s: ${r.datagrams} datagrams, CPU ${r.cpuS.toFixed(2)} s (main thread ${r.mainS.toFixed(2)}), `
+            + `${((r.cpuS * 1e6) / r.datagrams).toFixed(1)} µs/datagram`);
+          solos.push(r);
+        }
+      }
+      const perDatagram = (role: string, sink: string) => median(solos.filter((x) => x.role === role && x.sink === sink).map((x) => (x.cpuS * 1e6) / x.datagrams));
+      Object.assign(results, {
+        scale_breakdown_rate_records_per_s: rate,
+        scale_receive_kafka_cpu_us_per_datagram: Number(perDatagram('receive', 'kafka').toFixed(1)),
+        scale_receive_discard_cpu_us_per_datagram: Number(perDatagram('receive', 'discard').toFixed(1)),
+        scale_all_kafka_cpu_us_per_datagram: Number(perDatagram('all', 'kafka').toFixed(1)),
+        scale_all_discard_cpu_us_per_datagram: Number(perDatagram('all', 'discard').toFixed(1)),
+      });
+    }
+    // Per thread, from the cpu phase: each process's main thread and the rest (its decoder or raw worker, GC, libuv).
+    const threadRows: string[][] = [];
+    for (const t of topologies) {
+      const runs = cpu[t] ?? [];
+      if (!runs.length) continue;
+      const roles = runs[0]!.cpuByProcess.map((p) => p.role);
+      for (const [i, role] of roles.entries()) {
+        const us = (f: (p: { total: number; main: number }) => number) => median(runs.map((r) => (f(r.cpuByProcess[i]!) * 1e6) / r.deliveredRecords));
+        const main = us((p) => p.main);
+        const other = us((p) => p.total - p.main);
+        threadRows.push([TOPOLOGY[t].label, role, fixed(main, 2), fixed(other, 2), fixed(main + other, 2)]);
+        results[`scale_${t}_${role.replace(' ', '')}_us_per_record`] = { main_thread: Number(main.toFixed(3)), other_threads: Number(other.toFixed(3)) };
+      }
+    }
     let starts: StartupRun[] = [];
     if (phases.has('startup')) {
       starts = await startup(startupRuns);
@@ -544,6 +616,19 @@ async function main(): Promise<void> {
       out('CPU µs per record delivered, FlowGate processes / broker, at each offered rate of the search (one run each; lossy: records lost or a backlog):');
       out(renderTable(['offered records/s', ...(['all', 'split1', 'split2'] as Topology[]).map((t) => TOPOLOGY[t].label)],
         ladderRates.map((rate) => [int(rate), ...(['all', 'split1', 'split2'] as Topology[]).map((t) => cellAt(t, rate))])));
+      out('');
+    }
+    if (threadRows.length) {
+      out(`CPU µs per record by process and thread at ${int(cpuRate)}/s (cpu phase, medians): the main thread receives UDP (role all, receive) or consumes the raw topic (decode); the other threads are its worker (decode and produce, or frame and produce raw messages), GC and libuv:`);
+      out(renderTable(['topology', 'process', 'main thread', 'other threads', 'process'], threadRows, ['left', 'left', 'right', 'right', 'right']));
+      out('');
+    }
+    if (solos.length) {
+      const pd = (k: string) => fixed(n(k), 1);
+      out(`one process alone at ${int(n('scale_breakdown_rate_records_per_s'))} records/s, CPU µs per datagram (${opts.rpp} records each), kafka.sink kafka / discard: `
+        + `role receive ${pd('scale_receive_kafka_cpu_us_per_datagram')} / ${pd('scale_receive_discard_cpu_us_per_datagram')}, `
+        + `role all ${pd('scale_all_kafka_cpu_us_per_datagram')} / ${pd('scale_all_discard_cpu_us_per_datagram')} `
+        + `(discard: UDP -> ring -> worker, and decoding for role all; kafka - discard: what producing costs)`);
       out('');
     }
     if (starts.length) {

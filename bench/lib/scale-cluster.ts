@@ -22,7 +22,7 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
 
-function spawnGateway(configYaml: string, root: string | undefined, env?: Record<string, string>): GatewayProcess {
+export function spawnGateway(configYaml: string, root: string | undefined, env?: Record<string, string>): GatewayProcess {
   const gw = new GatewayProcess(configYaml, { keepEvents: 300, ...(root ? { root } : {}), ...(env ? { env } : {}) });
   live.add(gw);
   void gw.exited.then(() => live.delete(gw));
