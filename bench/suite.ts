@@ -24,6 +24,10 @@
 //   spool      dist/bench/spool.bench.js: the disk spool alone (append, read + ack), the lossless
 //              rate with and without spool.dir, a 60 s backlog spooled with a broker of its own
 //              stopped and replayed beside live traffic at half the sustained rate its search found
+//   scale      dist/bench/scale.bench.js: the scale-out roles (role all vs receive + 1 or 2 decoders):
+//              lossless rate each, CPU µs and broker bytes per record at one rate (the raw hop's
+//              cost), a fresh decoder's start to its first record with templates from the template
+//              topic, the pause while a second decoder joins the group
 //
 // The broker: the one answering on 127.0.0.1:9092, else the project's (scripts/kafka.js), stopped
 // at the end only if this run started it. bench/results.json is started afresh for each run (so
@@ -42,7 +46,7 @@ import { renderTable } from './lib/table.js';
 import { projectRoot } from '../src/paths.js';
 
 const root = projectRoot();
-const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak', 'spool'] as const;
+const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak', 'spool', 'scale'] as const;
 type Step = (typeof STEPS)[number];
 
 const { values: opts } = parseArgs({
@@ -58,7 +62,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--full] [--lock FILE] [--skip STEPS] [--only STEPS] [--rpp N] [--workers N]
-steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak, spool (see the header of bench/suite.ts)
+steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak, spool, scale (see the header of bench/suite.ts)
 `);
   process.exit(0);
 }
@@ -122,6 +126,7 @@ async function main(): Promise<number> {
       },
       // Its own no-spool search is the comparison ("the same run, the same search"); its live rate is its own too.
       spool: () => ['dist/bench/spool.bench.js', '--bootstrap', b, '--rpp', String(rpp), ...(full ? ['--full'] : [])],
+      scale: () => ['dist/bench/scale.bench.js', '--bootstrap', b, '--rpp', String(rpp), '--workers', opts.workers, full ? '--full' : '--quick'],
     };
     for (const step of STEPS) {
       if (!chosen.has(step)) continue;

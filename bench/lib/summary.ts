@@ -56,6 +56,21 @@ export function summaryNotes(r: Results): string[] {
       + `broker back: ${int(n('spool_replay_records_per_s'))} replayed/s, backlog ${int(n('spool_backlog_records'))} drained at ${int(n('spool_drain_records_per_s'))}/s net `
       + `(${r.spool_drain_emptied === true ? 'emptied' : r.spool_drain_emptied === false ? 'NOT emptied' : 'n/a'}) beside ${int(n('spool_replay_live_records_per_s'))}/s live, `
       + `${int(n('spool_replay_dropped'))} records and ${int(n('spool_replay_datagram_drops'))} datagrams dropped; lossless rate with spool.dir ${int(n('spool_overhead_with_records_per_s'))} vs ${int(n('spool_overhead_without_records_per_s'))} without`,
+    scaleNote(r),
   ];
   return notes;
+}
+
+/** The scale-out roles (bench/scale.bench.ts) in one line. */
+function scaleNote(r: Results): string {
+  const n = (k: string) => num(r, k);
+  const pct = (k: string) => (n(k) === null ? 'n/a' : `${n(k)! >= 0 ? '+' : ''}${fixed(n(k), 0)} %`);
+  const us = (k: string) => fixed(n(k), 2) || 'n/a';
+  return `scale-out roles: lossless ${int(n('scale_all_records_per_s'))} (role all) / ${int(n('scale_split1_records_per_s'))} (receive + 1 decoder) / `
+    + `${int(n('scale_split2_records_per_s'))} (receive + 2 decoders) records/s; FlowGate CPU per record at ${int(n('scale_cpu_rate_records_per_s'))}/s `
+    + `${us('scale_all_cpu_us_per_record')} / ${us('scale_split1_cpu_us_per_record')} (${pct('scale_split1_cpu_overhead_pct')}) / `
+    + `${us('scale_split2_cpu_us_per_record')} (${pct('scale_split2_cpu_overhead_pct')}) µs, broker ${us('scale_all_broker_cpu_us_per_record')} / `
+    + `${us('scale_split1_broker_cpu_us_per_record')} / ${us('scale_split2_broker_cpu_us_per_record')} µs; raw topic ${fixed(n('scale_split1_raw_bytes_per_record'), 1) || 'n/a'} B/record `
+    + `on the broker (tenant topic ${fixed(n('scale_all_tenant_bytes_per_record'), 1) || 'n/a'}); a new decoder's first record ${int(n('scale_decoder_first_record_ms'))} ms after its start `
+    + `(templates from the template topic); rebalance pause ${int(n('scale_rebalance_pause_ms'))} ms when a second decoder joins`;
 }

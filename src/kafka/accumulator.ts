@@ -1,7 +1,9 @@
 // Records into batches, one open batch per topic partition (the Java client's RecordAccumulator).
 // Records are framed straight into the batch's buffer as the decoder hands them over: no object
 // per record. A batch is sealed when full (batch_max_bytes, batch_max_records) or linger_ms after
-// its first record, and handed to the sender. Keyless records go to one partition until its batch
+// its first record, and handed to the sender; past its linger, a batch the sender could not send
+// yet anyway (its partition or broker has a full window) stays open and keeps filling, as the
+// Java client drains a ready batch only when it can send it. Keyless records go to one partition until its batch
 // is sealed (sticky partitioning); keyed ones to the Java client's murmur2 partition. Records that
 // arrive before their topic's metadata is known are staged and framed once it is.
 //
@@ -221,15 +223,20 @@ export class Accumulator {
    * Seals the batches whose linger is over (every non-empty one with `all`); answers the ms until
    * the next open batch's linger ends (Infinity: none).
    */
-  sealDue(now: number, all: boolean): number {
+  sealDue(now: number, all: boolean, hold?: (topic: string, partition: number) => boolean): number {
     let next = Infinity;
     for (const t of this.#topics.values()) {
       for (let i = t.partitions.length === 0 ? UNASSIGNED : 0; i < t.partitions.length; i++) {
         const p = this.#slot(t, i);
         if (p.open === null || p.open.builder.count === 0) continue;
         const left = p.openedAt + this.#settings.linger_ms - now;
-        if (all || left <= 0) this.#seal(t, i);
-        else next = Math.min(next, left);
+        if (all) this.#seal(t, i);
+        else if (left > 0) next = Math.min(next, left);
+        // Due, but the sender could not send it now: sealed, it would wait as a small batch and
+        // the records after it would make more small batches behind it (each needing a request
+        // of its own: under load the partition's rate would fall to batches per round trip).
+        // Kept open it keeps filling; the sender calls again when its window moves.
+        else if (i === UNASSIGNED || !hold?.(t.name, i)) this.#seal(t, i);
       }
     }
     return next;

@@ -46,8 +46,12 @@ export interface BatchSource {
   topics(): Iterable<string>;
   /** `topic` has `partitions` partitions, each with a leader. */
   partitionsKnown(topic: string, partitions: number): void;
-  /** Seals the batches whose linger is over (all with `all`), which come back through enqueue(); ms until the next is due. */
-  sealDue(now: number, all: boolean): number;
+  /**
+   * Seals the batches whose linger is over (all with `all`), which come back through enqueue();
+   * ms until the next is due. A due batch for which `hold` answers true is left open (filling)
+   * and not counted in the answer: the sender calls again when a request completes.
+   */
+  sealDue(now: number, all: boolean, hold?: (topic: string, partition: number) => boolean): number;
   /** Records waiting in all (for the logs). */
   readonly queuedRecords: number;
 }
@@ -306,12 +310,29 @@ export class Sender {
           continue;
         }
       }
-      const lingerMs = this.#source.sealDue(Date.now(), this.#closing);
+      const lingerMs = this.#source.sealDue(Date.now(), this.#closing, this.#hold);
       if (!this.#sequences.needProducerId && Date.now() >= this.#retryAt) this.#launchRequests();
       await this.#sleep(this.#nextWakeMs(lingerMs));
     }
     while (this.#outstanding.size > 0) await Promise.race(this.#outstanding);
   }
+
+  /**
+   * Whether a batch of the partition sealed now could not be sent now anyway: the partition has
+   * batches waiting already, or max_in_flight requests of its own in flight, or its broker has
+   * max_in_flight requests outstanding. Not while its batches are failing: then batches seal on
+   * their linger as ever (the disk spool takes sealed batches of an unavailable partition).
+   */
+  readonly #hold = (topic: string, partition: number): boolean => {
+    const max = this.#settings.max_in_flight;
+    const q = this.#queues.get(topic)?.[partition];
+    if (q) {
+      if (q.failingSince !== 0) return false;
+      if (q.batches.length > q.inFlight || q.inFlight >= max) return true;
+    }
+    const leader = this.#client.leaderOf(topic, partition);
+    return leader >= 0 && (this.#requestsByLeader.get(leader) ?? 0) >= max;
+  };
 
   /** Tells the source each topic's partition count; a topic not known yet keeps the metadata stale. */
   #applyMetadata(): void {

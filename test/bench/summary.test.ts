@@ -20,3 +20,12 @@ test('summary notes say n/a for what did not run', () => {
   assert.ok(notes.some((l) => l.includes('ready after start (broker up): 402 ms')));
   assert.ok(notes.some((l) => l.startsWith('soak:') && l.includes('n/a')));
 });
+
+test('summary notes: the scale-out line, n/a where the step did not run', () => {
+  const notes = summaryNotes({ scale_all_records_per_s: 400_000, scale_split1_cpu_us_per_record: 4.5, scale_split1_cpu_overhead_pct: 12.5 });
+  const line = notes.find((l) => l.startsWith('scale-out roles:'));
+  assert.ok(line);
+  assert.ok(line.includes('lossless 400,000 (role all) / n/a (receive + 1 decoder)'));
+  assert.ok(line.includes('4.50 (+13 %)'));
+  assert.ok(line.includes('rebalance pause n/a ms'));
+});

@@ -85,6 +85,29 @@ test('a batch is sealed when its linger is over, not before', () => {
   assert.equal(sealed.length, 1);
 });
 
+test('a batch past its linger that the sender could not send now stays open and keeps filling; sealed once it can be sent', () => {
+  const { acc, sealed } = setup({ linger_ms: 5 });
+  acc.addTopic('t');
+  acc.partitionsKnown('t', 2);
+  const key = Buffer.from('192.0.2.1');
+  const p = partitionForKey(key, 0, key.length, 2);
+  const v = Buffer.from('{}');
+  acc.append('t', 'acme', key, key.length, v, 0, v.length, headers, 1, 1);
+  const asked: string[] = [];
+  // Its partition's window is full: due, not sealed, and not counted as due again (the sender calls back).
+  assert.equal(acc.sealDue(Date.now() + 10, false, (topic, partition) => (asked.push(`${topic}/${partition}`), true)), Infinity);
+  assert.deepEqual(asked, [`t/${p}`]);
+  assert.equal(sealed.length, 0);
+  acc.append('t', 'acme', key, key.length, v, 0, v.length, headers, 1, 1);
+  acc.sealDue(Date.now() + 20, false, () => false);
+  assert.equal(sealed.length, 1);
+  assert.equal(sealed[0]!.builder.count, 2, 'the records that came meanwhile are in the same batch');
+  // At close (all) nothing is held.
+  acc.append('t', 'acme', key, key.length, v, 0, v.length, headers, 1, 1);
+  acc.sealDue(Date.now(), true, () => true);
+  assert.equal(sealed.length, 2);
+});
+
 test('a datagram that does not fit the queue is dropped whole as queue_full; released batches make room again', () => {
   const { acc, sealed, dropped } = setup({ queue_max_records: 5, batch_max_records: 4 });
   acc.addTopic('t');
