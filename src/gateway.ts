@@ -240,7 +240,8 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
       logLevel: config.log.level as LogLevel,
       state: { ...config.state, workers },
       role: config.role,
-      scale: { rawTopic: config.scale.raw_topic, templateTopic: config.scale.template_topic, instanceId: instanceId(config), processId },
+      scale: { rawTopic: config.scale.raw_topic, templateTopic: config.scale.template_topic, instanceId: instanceId(config), processId,
+        rawLingerMs: config.scale.raw_linger_ms },
     },
   };
 }

@@ -232,9 +232,10 @@ export class Metrics {
       .set({ role: scale.role, instance: scale.instanceId }, 1);
     const counter = (name: string, help: string, value: () => number | undefined) =>
       new client.Counter({ name, help, registers: [r], collect() { mirror(this, [[{}, value() ?? 0]]); } });
-    counter('flowgate_raw_messages_consumed_total', 'Raw datagrams a decoder took from the raw topic into its workers\' rings', () => consumer()?.messages);
+    counter('flowgate_raw_messages_consumed_total', 'Raw messages a decoder read from the raw topic (each one or more datagrams of one exporter)', () => consumer()?.messages);
+    counter('flowgate_raw_datagrams_consumed_total', 'Datagrams of raw messages a decoder handed to its workers', () => consumer()?.datagrams);
     counter('flowgate_raw_bytes_consumed_total', 'Bytes of the raw messages taken', () => consumer()?.bytes);
-    new client.Counter({ name: 'flowgate_raw_messages_skipped_total', help: 'Raw topic messages not decoded, by reason', labelNames: ['reason'], registers: [r],
+    new client.Counter({ name: 'flowgate_raw_messages_skipped_total', help: 'Raw topic messages (raw_*) or datagrams (too_large) not decoded, by reason', labelNames: ['reason'], registers: [r],
       collect() {
         const by = consumer()?.skipped ?? Object.fromEntries([...rawSkipReasons, 'too_large'].map((k) => [k, 0]));
         mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));

@@ -228,7 +228,7 @@ export class Cluster {
       rawMade: decoders.length ? total(front, 'flowgate_records_received_total') : 0,
       rawDone: decoders.length ? total(front, 'flowgate_records_delivered_total') + total(front, 'flowgate_records_dropped_total') : 0,
       rawDelivered: decoders.length ? deliveredTo(front, this.spec.names.raw) : 0,
-      rawConsumed: sum(decoders, 'flowgate_raw_messages_consumed_total') + sum(decoders, 'flowgate_raw_messages_skipped_total'),
+      rawConsumed: sum(decoders, 'flowgate_raw_datagrams_consumed_total') + sum(decoders, 'flowgate_raw_messages_skipped_total'),
       rawBytesConsumed: sum(decoders, 'flowgate_raw_bytes_consumed_total'),
       uncommittedOnRevoke: sum(decoders, 'flowgate_raw_uncommitted_on_revoke_total'),
       perDecoder: decoding.map((m) => deliveredTo(m, tenant)),

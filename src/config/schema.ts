@@ -181,6 +181,7 @@ export const configSchema = strictMapping({
   scale: section({
     raw_topic: topic.default('flowgate.raw'),
     raw_partitions: int(1, 10000).default(16),
+    raw_linger_ms: int(0, 1000).default(5),
     group: z.string({ error: expected('a consumer group id') }).min(1, { error: 'expected a consumer group id, got ""' }).max(249).default('flowgate-decode'),
     template_topic: z.union([z.literal(''), topic], { error: expected('a topic name, or "" for templates not shared') }).default(''),
     instance_id: z.string({ error: expected('a string') }).max(128).default(''),

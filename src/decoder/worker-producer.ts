@@ -69,9 +69,10 @@ export function workerReport(stats: WorkerStats, producer: RecordProducer, laten
 }
 
 /** The worker's loop failed (a bug): what it holds in memory goes to the spool first, then the thread ends (the pool counts the rest as worker_failed). */
-export function failWorker(err: unknown, producer: RecordProducer, log: Logger): never {
+export function failWorker(err: unknown, producer: RecordProducer, log: Logger, beforeEvacuate?: () => void): never {
   log.error('worker failed', { error: (err as Error).stack ?? String(err) });
   try {
+    beforeEvacuate?.();
     producer.evacuate();
   } catch (e) {
     log.error('worker could not spool its queue before exiting', { error: (e as Error).message });

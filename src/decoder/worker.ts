@@ -36,7 +36,7 @@ export interface WorkerInit {
   decoder: DecoderOptions;
   role: Role;
   /** Topics and identity of the scale-out roles (scale.*); templateTopic "" = templates not shared. */
-  scale: { rawTopic: string; templateTopic: string; instanceId: string; processId: string };
+  scale: { rawTopic: string; templateTopic: string; instanceId: string; processId: string; rawLingerMs: number };
   /** How far each worker got (scale/progress.ts): read by the raw-topic consumer in role decode. */
   progress: SharedArrayBuffer;
   kafka: KafkaSettings;

@@ -2,7 +2,8 @@
 // ring; the worker reports how many of the datagrams it took are settled (scale/progress.ts:
 // every record acknowledged or counted as dropped, template changes published, nothing held).
 // A partition's offset can be committed up to its first message that is not settled yet, since
-// its messages go to several workers and settle out of order. Pure bookkeeping: no Kafka here.
+// its messages go to several workers and settle out of order (and a message holds one or more
+// datagrams: one entry each, all of its offset). Pure bookkeeping: no Kafka here.
 
 interface Entry {
   offset: number;
@@ -96,7 +97,13 @@ export class OffsetTracker {
     const out: [number, number][] = [];
     for (const t of this.#partitions.values()) {
       let head = t.head;
-      while (head < t.entries.length && t.entries[head]!.settled) t.commitOffset = t.entries[head++]!.offset + 1;
+      while (head < t.entries.length && t.entries[head]!.settled) head++;
+      // A message holds several datagrams (entries of one offset): the offset is done only when
+      // all are, so the commit stops at the first open entry's offset (that message is read again).
+      if (head > t.head) {
+        const next = head < t.entries.length ? t.entries[head]!.offset : t.entries[head - 1]!.offset + 1;
+        if (next > t.commitOffset) t.commitOffset = next;
+      }
       if (head > 4096 && head * 2 > t.entries.length) {
         t.entries.splice(0, head);
         head = 0;

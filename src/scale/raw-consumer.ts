@@ -15,7 +15,8 @@ import { partitionForKey } from '../kafka/partitioner.js';
 import { addressText } from '../net/address.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { workerProgress, Cell } from './progress.js';
-import { RAW_ADDRESS, RAW_HEADER_BYTES, rawPort, rawProblem, rawReceivedAt, rawSkipReasons, type RawSkipReason } from './raw-message.js';
+import { RAW_ENTRY_ADDRESS, RAW_ENTRY_BYTES, RAW_MESSAGE_HEADER_BYTES, nextRawEntry, rawCount, rawLength, rawPort, rawProblem, rawReceivedAt, rawSkipReasons,
+  type RawSkipReason } from './raw-message.js';
 import type { TemplateReader } from './template-reader.js';
 
 export interface RawConsumerSettings {
@@ -58,9 +59,12 @@ export class RawConsumer {
   readonly exportersByPartition = new Map<number, Set<string>>();
   readonly lag = new Map<number, number>();
   readonly counters = {
-    /** Raw messages fetched and handed to the workers. */
+    /** Raw messages fetched and read (each holds one or more datagrams of one exporter). */
     messages: 0,
+    /** Datagrams of them handed to the workers. */
+    datagrams: 0,
     bytes: 0,
+    /** Messages skipped whole (raw_*), datagrams skipped (too_large). */
     skipped: Object.fromEntries([...rawSkipReasons, 'too_large'].map((r) => [r, 0])) as Record<RawSkipReason | 'too_large', number>,
     /** Messages fetched again that were already on their way (after a rebalance or a retried fetch). */
     refetched: 0,
@@ -194,36 +198,43 @@ export class RawConsumer {
         continue;
       }
       const v = value!;
-      const worker = ownerWorker(v, RAW_ADDRESS, this.#pool.size);
-      const ring = this.#pool.ring(worker);
-      const payload = v.subarray(RAW_HEADER_BYTES);
-      // The raw topic is the buffer: while the worker's Kafka queue is past its high water (or its
-      // ring is full), wait here rather than drop; the group keeps us while we heartbeat.
-      let result = 1;
-      for (;;) {
-        // Both bounds keep what a worker holds far below its Kafka queue: a record dropped as
-        // queue_full would settle its datagram, and its offset would be committed.
-        if (this.#progress[worker]![Cell.FILL]! < this.#settings.queueHighWater && ring.length < this.#ringLimit) {
-          result = ring.push(payload, v, RAW_ADDRESS, rawPort(v), rawReceivedAt(v));
-          if (result !== 1) break;
+      this.counters.messages++;
+      this.counters.bytes += v.length;
+      const count = rawCount(v);
+      let at = RAW_MESSAGE_HEADER_BYTES;
+      // A message's datagrams are all pushed (never half: its offset is resolved whole), waiting
+      // for room as long as it takes; draining and rebalances are looked at between messages.
+      for (let i = 0; i < count; i++, at = nextRawEntry(v, at)) {
+        const addressAt = at + RAW_ENTRY_ADDRESS;
+        const worker = ownerWorker(v, addressAt, this.#pool.size);
+        const ring = this.#pool.ring(worker);
+        const payload = v.subarray(at + RAW_ENTRY_BYTES, at + RAW_ENTRY_BYTES + rawLength(v, at));
+        // The raw topic is the buffer: while the worker's Kafka queue is past its high water (or
+        // its ring holds enough), wait here rather than drop; the group keeps us while we heartbeat.
+        let result = 1;
+        for (;;) {
+          // Both bounds keep what a worker holds far below its Kafka queue: a record dropped as
+          // queue_full would settle its datagram, and its offset would be committed.
+          if (this.#progress[worker]![Cell.FILL]! < this.#settings.queueHighWater && ring.length < this.#ringLimit) {
+            result = ring.push(payload, v, addressAt, rawPort(v, at), rawReceivedAt(v, at));
+            if (result !== 1) break;
+          }
+          const waitStart = Date.now();
+          await sleep(2);
+          this.counters.waitedMs += Date.now() - waitStart;
+          if (Date.now() - lastHeartbeat > 1_000) {
+            await heartbeat();
+            lastHeartbeat = Date.now();
+          }
         }
-        const waitStart = Date.now();
-        await sleep(2);
-        this.counters.waitedMs += Date.now() - waitStart;
-        if (Date.now() - lastHeartbeat > 1_000) {
-          await heartbeat();
-          lastHeartbeat = Date.now();
+        if (result === 2) {
+          this.counters.skipped.too_large++;
+          this.#tracker.skipped(partition, offset);
+        } else {
+          this.#tracker.pushed(partition, offset, worker);
+          this.counters.datagrams++;
+          if (exporters.size < EXPORTERS_PER_PARTITION) exporters.add(addressText(v, addressAt));
         }
-        if (this.#draining || !isRunning() || isStale()) return;
-      }
-      if (result === 2) {
-        this.counters.skipped.too_large++;
-        this.#tracker.skipped(partition, offset);
-      } else {
-        this.#tracker.pushed(partition, offset, worker);
-        this.counters.messages++;
-        this.counters.bytes += v.length;
-        if (exporters.size < EXPORTERS_PER_PARTITION) exporters.add(addressText(v, RAW_ADDRESS));
       }
       resolveOffset(m.offset);
     }

@@ -1,5 +1,5 @@
 // A worker in role receive: drains its ring and writes each datagram, as received, to the raw
-// topic (raw-message.ts), keyed by exporter. No decoder, no templates: the decoders (role decode)
+// topic (raw-message.ts), keyed by exporter, an exporter's datagrams of scale.raw_linger_ms in one message. No decoder, no templates: the decoders (role decode)
 // do that from the raw topic. The producer, its spool and the accounting are the decoding
 // worker's (one raw message = one record of tenant RAW_TENANT): a broker outage spools.
 import { parentPort } from 'node:worker_threads';
@@ -13,7 +13,7 @@ import type { WorkerStats } from '../pipeline/stats.js';
 import { workerProducer, workerReport, failWorker } from '../decoder/worker-producer.js';
 import { runRing } from '../decoder/ring-loop.js';
 import type { WorkerInit, ToWorker, FromWorker } from '../decoder/worker.js';
-import { RAW_HEADER_BYTES, RAW_SCHEMA, writeRawMessage } from './raw-message.js';
+import { RAW_ENTRY_BYTES, RAW_HEADER_BYTES, RAW_MAX_DATAGRAMS, RAW_MESSAGE_BYTES, RAW_SCHEMA, appendRawDatagram, startRawMessage } from './raw-message.js';
 import { workerProgress, Cell } from './progress.js';
 
 /** The tenant label of raw messages in the accounting and metrics. */
@@ -36,31 +36,74 @@ export function startReceiveWorker(init: WorkerInit): void {
   const topic = init.scale.rawTopic;
   producer.start([topic]);
   const headers = encodeHeaders({ schema: RAW_SCHEMA, receiver: init.scale.instanceId });
-  // One message is framed here, then copied into its Kafka batch: nothing allocated per datagram.
-  const message = Buffer.alloc(RAW_HEADER_BYTES + ring.slotBytes);
+  // Per exporter, one open message gathering its datagrams (raw-message.ts) until it is
+  // scale.raw_linger_ms old or full; then it is copied into its Kafka batch and its buffer serves
+  // the next one: no allocation per datagram.
+  interface OpenMessage { exporter: string; key: Buffer; buffer: Buffer; length: number; datagrams: number; openedAt: number; firstReceivedAt: number }
+  const open = new Map<string, OpenMessage>();
+  const spare: Buffer[] = [];
+  const capacity = Math.max(RAW_MESSAGE_BYTES, RAW_HEADER_BYTES + ring.slotBytes);
+  const lingerMs = init.scale.rawLingerMs;
   const keys = new Map<string, Buffer>();
   const lastAddress = Buffer.alloc(16, 0xff);
+  let exporter = '';
   let key: Buffer = Buffer.alloc(0);
   let raw = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const flush = (m: OpenMessage): void => {
+    open.delete(m.exporter);
+    producer.append(topic, RAW_TENANT, m.key, m.key.length, m.buffer, 0, m.length, headers, m.datagrams, m.firstReceivedAt);
+    if (spare.length < 64) spare.push(m.buffer);
+  };
+  /** Sends the messages `lingerMs` old (all with `all`); re-arms the timer for the rest. */
+  const flushDue = (all: boolean): void => {
+    const now = Date.now();
+    let next = Infinity;
+    for (const m of open.values()) {
+      if (all || now - m.openedAt >= lingerMs) flush(m);
+      else next = Math.min(next, m.openedAt + lingerMs - now);
+    }
+    clearTimeout(timer);
+    timer = next === Infinity ? undefined : setTimeout(() => flushDue(false), Math.max(1, next));
+  };
 
   const handle = (slot: number): void => {
     const addressOffset = ring.addressOffset(slot);
     if (ringBytes.compare(lastAddress, 0, 16, addressOffset, addressOffset + 16) !== 0) {
-      const text = addressText(ringBytes, addressOffset);
-      let k: Buffer | undefined = keys.get(text);
+      exporter = addressText(ringBytes, addressOffset);
+      let k: Buffer | undefined = keys.get(exporter);
       if (!k) {
         if (keys.size > 100_000) keys.clear();
-        keys.set(text, (k = Buffer.from(text)));
+        keys.set(exporter, (k = Buffer.from(exporter)));
       }
       key = k;
       ringBytes.copy(lastAddress, 0, addressOffset, addressOffset + 16);
     }
     const now = ring.timeMs(slot);
-    const length = writeRawMessage(message, ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), ringBytes, addressOffset, ring.port(slot), now);
+    const length = ring.payloadLength(slot);
     acct[Slot.datagrams]++;
     acct[Slot.decoded]++;
     raw++;
-    producer.append(topic, RAW_TENANT, key, key.length, message, 0, length, headers, 1, now);
+    let m = open.get(exporter);
+    if (m && (m.length + RAW_ENTRY_BYTES + length > capacity || m.datagrams === RAW_MAX_DATAGRAMS)) {
+      flush(m);
+      m = undefined;
+    }
+    if (!m) {
+      const buffer = spare.pop() ?? Buffer.allocUnsafe(capacity);
+      m = { exporter, key, buffer, length: startRawMessage(buffer), datagrams: 0, openedAt: Date.now(), firstReceivedAt: now };
+      open.set(exporter, m);
+      if (lingerMs === 0) {
+        m.length = appendRawDatagram(buffer, m.length, ringBytes, ring.payloadOffset(slot), length, ringBytes, addressOffset, ring.port(slot), now);
+        m.datagrams = 1;
+        flush(m);
+        return;
+      }
+      timer ??= setTimeout(() => flushDue(false), lingerMs);
+    }
+    m.length = appendRawDatagram(m.buffer, m.length, ringBytes, ring.payloadOffset(slot), length, ringBytes, addressOffset, ring.port(slot), now);
+    m.datagrams++;
   };
 
   const snapshot = (latency: boolean): WorkerStats => {
@@ -80,6 +123,7 @@ export function startReceiveWorker(init: WorkerInit): void {
       idle: () => undefined,
       stopping: () => stopping !== undefined,
     });
+    flushDue(true);
     await producer.close(stopping);
     port.postMessage({ type: 'stopped', stats: snapshot(true) } satisfies FromWorker);
     port.close();
@@ -93,7 +137,8 @@ export function startReceiveWorker(init: WorkerInit): void {
     // reload (routing) and tap: nothing to route or show before decoding
   });
   port.postMessage({ type: 'ready', index: init.index } satisfies FromWorker);
-  run().catch((err: unknown) => failWorker(err, producer, log));
+  // Failing, what the open messages hold goes to the producer first (and from it to the spool).
+  run().catch((err: unknown) => failWorker(err, producer, log, () => flushDue(true)));
 }
 
 /** A receive worker has no decoder: its report's decoder counters stay at zero. */

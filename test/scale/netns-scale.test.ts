@@ -37,7 +37,7 @@ import {
 } from '../support/scale.js';
 import { dataOnly, readDatagrams } from '../state/capture-split.js';
 import { partitionForKey } from '../../src/kafka/partitioner.js';
-import { RAW_HEADER_BYTES, writeRawMessage } from '../../src/scale/raw-message.js';
+import { RAW_HEADER_BYTES, RAW_VERSION, writeRawMessage } from '../../src/scale/raw-message.js';
 import { splitSnapshot } from '../../src/scale/template-message.js';
 import { WasmDecoder } from '../../src/decoder/wasm.js';
 
@@ -240,7 +240,7 @@ describe('scale-out across network namespaces', { skip: SKIP }, () => {
     const rxm = await Promise.all([rx.rx1.gw.metrics(), rx.rx2.gw.metrics()]);
     assert.equal(rxm.reduce((n, m) => n + total(m, 'flowgate_datagrams_received_total'), 0), sent);
     const dm = await Promise.all(decoders.map((d) => d.metrics()));
-    const consumed = dm.map((m) => metric(m, 'flowgate_raw_messages_consumed_total'));
+    const consumed = dm.map((m) => metric(m, 'flowgate_raw_datagrams_consumed_total'));
     s.figures.consumedPerDecoder = consumed;
     assert.equal(consumed.reduce((a, b) => a + b, 0), sent, 'every raw datagram consumed once');
     for (const m of dm) {
@@ -294,7 +294,7 @@ describe('scale-out across network namespaces', { skip: SKIP }, () => {
     }, { timeoutMs: 60_000, intervalMs: 100 });
     s.figures.victimBeforeKill = {
       delivered: metric(before, `flowgate_records_delivered_total{tenant="kill",topic="${topic}"}`),
-      inFlight: metric(before, 'flowgate_raw_messages_in_flight'), consumed: metric(before, 'flowgate_raw_messages_consumed_total'),
+      inFlight: metric(before, 'flowgate_raw_messages_in_flight'), consumed: metric(before, 'flowgate_raw_datagrams_consumed_total'),
     };
     assert.equal(streamed, false, 'the kill comes mid-stream');
     process.kill(victim.pid, 'SIGKILL');
@@ -464,11 +464,11 @@ describe('scale-out across network namespaces', { skip: SKIP }, () => {
     const [d2, d3] = await Promise.all([dec('d2'), dec('d3')]);
     s.figures.partitionsOfThree = await groupSettled([d1, d2!, d3!]);
     await waitUntil('each of the two new decoders taking part of the stream', async () => {
-      const consumed = await Promise.all([d2!, d3!].map(async (d) => metric(await d.metrics(), 'flowgate_raw_messages_consumed_total')));
+      const consumed = await Promise.all([d2!, d3!].map(async (d) => metric(await d.metrics(), 'flowgate_raw_datagrams_consumed_total')));
       return consumed.every((c) => c >= 40);
     }, { timeoutMs: 60_000, intervalMs: 200 });
     const three = await Promise.all([d2!, d3!].map((d) => d.metrics()));
-    s.figures.consumedByTheTwo = three.map((m) => metric(m, 'flowgate_raw_messages_consumed_total'));
+    s.figures.consumedByTheTwo = three.map((m) => metric(m, 'flowgate_raw_datagrams_consumed_total'));
 
     const stopped = await Promise.all([stopClean(d2!, 'd2'), stopClean(d3!, 'd3')]);
     s.figures.deliveredByTheTwo = stopped.map((a) => a.records.delivered);
@@ -541,7 +541,7 @@ describe('scale-out across network namespaces', { skip: SKIP }, () => {
     const wrongRawVersion = Buffer.from(rawHeader.subarray(0, length));
     wrongRawVersion[0] = 9;
     await produceRaw(brokers, n.raw, [
-      { key: exporters[0]!.from, value: wrongRawVersion }, { key: exporters[0]!.from, value: Buffer.from([1, 0, 0]) },
+      { key: exporters[0]!.from, value: wrongRawVersion }, { key: exporters[0]!.from, value: Buffer.from([RAW_VERSION, 0, 0]) },
       { key: exporters[0]!.from, value: null }, { key: exporters[0]!.from, value: Buffer.from(rawHeader.subarray(0, length)) },
     ]);
     sent += 4;
@@ -559,7 +559,7 @@ describe('scale-out across network namespaces', { skip: SKIP }, () => {
     const wantRaw = { raw_version: 1, raw_truncated: 1, raw_no_value: 1, too_large: 0, bad_version: 1 };
     const m1 = await first.metrics();
     assert.deepEqual(skippedRaw(m1), wantRaw);
-    assert.equal(metric(m1, 'flowgate_raw_messages_consumed_total'), sent - 3, 'the three unreadable ones skipped, the rest taken (the bogus datagram too)');
+    assert.equal(metric(m1, 'flowgate_raw_datagrams_consumed_total'), sent - 3, 'the three unreadable ones skipped, the rest taken (the bogus datagram too)');
     assert.equal((await httpGet(`${first.base}/readyz`)).status, 200);
     const records = new Map(exporters.map((e) => [e.from, expectedRecords(datagramsOf(e.capture), e.from, 50000)]));
     const expected = exporters.flatMap((e) => truthFlows(e.capture, e.from));

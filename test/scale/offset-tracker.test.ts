@@ -72,3 +72,18 @@ test('long runs keep the queues short (entries are dropped once settled and pass
   assert.deepEqual(t.commits(), [[0, 20_000]]);
   assert.equal(t.inFlight, 0);
 });
+
+test('a message of several datagrams is committed only when all of them are settled', () => {
+  const t = new OffsetTracker(2);
+  // Offset 40 holds three datagrams (one exporter: one worker), offset 41 one.
+  t.pushed(0, 40, 1);
+  t.pushed(0, 40, 1);
+  t.pushed(0, 40, 1);
+  t.pushed(0, 41, 0);
+  t.settle(0, 1);
+  t.settle(1, 2);
+  assert.deepEqual(t.commits(), [[0, 40]], 'offset 40 is read again: its third datagram is open');
+  t.committed(0, 40);
+  t.settle(1, 3);
+  assert.deepEqual(t.commits(), [[0, 42]]);
+});

@@ -53,7 +53,7 @@ test('receive + decode: every record reaches the tenant topic; a SIGTERMed decod
   const rx = await receiver.metrics();
   assert.equal(rx.get(`flowgate_records_delivered_total{tenant="_raw",topic="${n.raw}"}`), datagrams.length, 'one raw message per datagram');
   const m1 = await first.metrics();
-  assert.equal(m1.get('flowgate_raw_messages_consumed_total'), datagrams.length);
+  assert.equal(m1.get('flowgate_raw_datagrams_consumed_total'), datagrams.length);
   assert.ok((m1.get(`flowgate_records_delivered_total{tenant="_templates",topic="${n.templates}"}`) ?? 0) > 0, 'templates published');
 
   assert.equal((await first.stop('SIGTERM')).code, 0);
@@ -67,7 +67,7 @@ test('receive + decode: every record reaches the tenant topic; a SIGTERMed decod
   assert.equal(m2.get('flowgate_decoder_events_total{reason="unknown_template"}'), 0, 'templates came from the topic');
   assert.equal(m2.get('flowgate_held_sets'), 0);
   assert.ok((m2.get('flowgate_template_sessions_restored_total') ?? 0) >= 1);
-  assert.equal(m2.get('flowgate_raw_messages_consumed_total'), datagrams.filter((d) => dataOnly(d.payload)).length, 'the first decoder\'s datagrams were committed: none taken again');
+  assert.equal(m2.get('flowgate_raw_datagrams_consumed_total'), datagrams.filter((d) => dataOnly(d.payload)).length, 'the first decoder\'s datagrams were committed: none taken again');
   // Settle, then the topic holds exactly what was sent: nothing twice.
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full + expected.dataOnly + 1, 1_000), expected.full + expected.dataOnly);
