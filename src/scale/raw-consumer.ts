@@ -29,6 +29,8 @@ export interface RawConsumerSettings {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const FETCH_MIN_BYTES = 256 * 1024;
+const FETCH_MAX_WAIT_MS = 20;
 /** Datagrams a worker's ring holds at most from the raw topic: about 2 ms of decoding. */
 const RING_PUSH_LIMIT = 512;
 /** Exporters remembered per partition for /api/exporters and /api/scale. */
@@ -92,7 +94,10 @@ export class RawConsumer {
       rebalanceTimeout: 30_000,
       heartbeatInterval: 1_000,
       maxBytesPerPartition: 4 << 20,
-      maxWaitTimeInMs: 100,
+      // Fuller fetches, fewer of them: a fetch (and each partition's batch in it) has a cost of
+      // its own in kafkajs, paid per request whatever it carries. The wait bounds the latency added.
+      minBytes: FETCH_MIN_BYTES,
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       allowAutoTopicCreation: false,
     });
     this.#listen();
@@ -233,7 +238,8 @@ export class RawConsumer {
         } else {
           this.#tracker.pushed(partition, offset, worker);
           this.counters.datagrams++;
-          if (exporters.size < EXPORTERS_PER_PARTITION) exporters.add(addressText(v, addressAt));
+          // The exporter's text once per message (one exporter per message), not per datagram.
+          if (i === 0 && exporters.size < EXPORTERS_PER_PARTITION) exporters.add(addressText(v, addressAt));
         }
       }
       resolveOffset(m.offset);
