@@ -88,18 +88,24 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const id = instanceId(config);
   const templateTopic = role === 'receive' ? '' : config.scale.template_topic;
   const pool = new DecoderPool(poolOptions(config, log));
-  // Topics are made (when missing) while the workers boot.
-  const kafka = role !== 'all' || templateTopic ? groupClient(config.kafka, log) : null;
   // A broker that is down at start is not a reason to stop: the topics are made once it answers
   // (a receiver spools meanwhile, a decoder is not ready), tried again in the background.
   const topics = { raw: role === 'all' ? null : config.scale.raw_topic, rawPartitions: config.scale.raw_partitions, templates: templateTopic || null };
   const running = { value: true };
-  const topicsMade = kafka ? untilDone('scale topics', () => ensureScaleTopics(kafka, topics, log), log, TOPICS_FIRST_TRY_MS, running) : Promise.resolve();
-  // A receiver's producers never auto-create the raw topic (poolOptions), so its workers boot
-  // meanwhile. A decoder's would auto-create tenant topics, and the template topic if it were
-  // missing (not compacted, then): they start once the topics are made (or the first try ran
-  // out of time: the broker is away). Role all touches the template topic only when it has a
-  // template to publish, after its first datagrams.
+  let kafka: ReturnType<typeof groupClient> | null = null;
+  const makeTopics = (): Promise<void> => {
+    kafka = groupClient(config.kafka, log);
+    const k = kafka;
+    return untilDone('scale topics', () => ensureScaleTopics(k, topics, log), log, TOPICS_FIRST_TRY_MS, running);
+  };
+  // A receiver's producers never auto-create the raw topic (poolOptions): its topic is made
+  // after it is listening, off its start-up path (kafkajs's client loads in ~50 ms of this
+  // thread); until then its workers hold or spool what comes. A decoder's producers would
+  // auto-create tenant topics, and the template topic if it were missing (not compacted, then):
+  // its workers start once the topics are made (or the first try ran out of time: the broker
+  // is away). Role all with a template topic makes it while its workers boot, and touches it
+  // only once it has a template to publish.
+  const topicsMade = role === 'decode' || templateTopic ? makeTopics() : Promise.resolve();
   if (role === 'decode') await topicsMade;
   await pool.start();
   await discardPrewarmedWorkers();
@@ -152,6 +158,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       void untilDone('raw topic consumer group', () => c.start(), log, 0, running);
     }
     addresses = await receiver.start();
+    if (role === 'receive') void makeTopics();
   } catch (err) {
     running.value = false;
     await receiver.stop();
