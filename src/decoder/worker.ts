@@ -72,6 +72,8 @@ export type FromWorker =
 export const SCHEMA_VERSION = '1';
 /** Template changes are published at most this often (a snapshot of the decoder's state each time). */
 const PUBLISH_EVERY_MS = 100;
+/** A decoder's progress (what may be committed) is reported at least this often. */
+const PROGRESS_EVERY_MS = 20;
 /** The tenant label of template-topic messages in the accounting and metrics. */
 export const TEMPLATES_TENANT = '_templates';
 
@@ -111,7 +113,6 @@ export function startWorker(init: WorkerInit): void {
   const progress = workerProgress(init.progress, init.index);
   progress[Cell.TAKEN] = 0;
   progress[Cell.SETTLED] = 0;
-  progress[Cell.INCARNATION]++;
   if (decodeRole) producer.trackMarks();
   let taken = 0;
   /** Held data sets: marks of datagrams that may have brought one still held, oldest first (time, mark). */
@@ -182,7 +183,7 @@ export function startWorker(init: WorkerInit): void {
     const now = ring.timeMs(slot);
     const addressOffset = ring.addressOffset(slot);
     const mark = ++taken;
-    producer.mark = mark;
+    if (decodeRole) producer.mark = mark;
     const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
     acct[Slot.datagrams]++;
     if (publisher && unpublishedSince === Infinity && decoder.stateGeneration() !== publishedGeneration) unpublishedSince = mark;
@@ -300,16 +301,20 @@ export function startWorker(init: WorkerInit): void {
     return { type: 'describe', id, exporters: exportersView, templates };
   };
 
+  /** Role decode: how far this worker got, for the raw consumer's commits (nobody reads it in the other roles). */
   const reportProgress = (): void => {
+    if (!decodeRole) return;
     progress[Cell.TAKEN] = taken;
-    progress[Cell.SETTLED] = decodeRole ? settledUpTo(Date.now()) : taken;
+    progress[Cell.SETTLED] = settledUpTo(Date.now());
     progress[Cell.FILL] = Math.max(producer.queuedRecords / init.kafka.queue_max_records, producer.queuedBytes / init.kafka.queue_max_bytes);
   };
-  // Acknowledgements come while the ring is idle too: progress is reported on a timer as well.
-  const progressTimer = setInterval(() => {
+  // Acknowledgements and template changes come while the ring is idle too: role decode reports
+  // its progress on a timer, and template changes are published on one. Role all without a
+  // template topic needs neither.
+  const progressTimer = decodeRole || publisher ? setInterval(() => {
     publishTemplates(Date.now(), false);
     reportProgress();
-  }, 20);
+  }, decodeRole ? PROGRESS_EVERY_MS : PUBLISH_EVERY_MS) : undefined;
 
   let lastSweep = Date.now();
   let stopping: number | undefined;

@@ -8,7 +8,8 @@
 //     SETTLED  the first SETTLED of them have every record acknowledged, dropped (counted) or,
 //              for datagrams without records, nothing pending (templates published, held sets)
 //     FILL     its Kafka queue's fill, 0-1 (records or bytes, the larger)
-//     INCARNATION  1 for the first worker in the slot, +1 for each restart: counts restart at 0
+// A worker restarted in the slot counts from 0 again; in role decode a worker that dies ends the
+// process instead (gateway.ts), so the consumer never reads across a restart.
 
 export const PROGRESS_MAGIC = 0x31504746; // 'FGP1'
 export const PROGRESS_VERSION = 1;
@@ -19,7 +20,6 @@ export const enum Cell {
   TAKEN = 0,
   SETTLED = 1,
   FILL = 2,
-  INCARNATION = 3,
 }
 
 export function createProgress(workers: number): SharedArrayBuffer {

@@ -14,7 +14,6 @@ import { workerProducer, workerReport, failWorker } from '../decoder/worker-prod
 import { runRing } from '../decoder/ring-loop.js';
 import type { WorkerInit, ToWorker, FromWorker } from '../decoder/worker.js';
 import { RAW_ENTRY_BYTES, RAW_HEADER_BYTES, RAW_MAX_DATAGRAMS, RAW_MESSAGE_BYTES, RAW_SCHEMA, appendRawDatagram, startRawMessage } from './raw-message.js';
-import { workerProgress, Cell } from './progress.js';
 
 /** The tenant label of raw messages in the accounting and metrics. */
 export const RAW_TENANT = '_raw';
@@ -25,8 +24,6 @@ export function startReceiveWorker(init: WorkerInit): void {
   const ring = PacketRing.attach(init.ring);
   const ringBytes = Buffer.from(init.ring);
   const acct = workerAccounting(init.accounting, init.index);
-  const progress = workerProgress(init.progress, init.index);
-  progress[Cell.INCARNATION]++;
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: emptyCounters(), decodedByTenant: {}, delivered: {},
     droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false, kafkaErrors: {}, latencyMs: [], spool: null,
@@ -116,10 +113,7 @@ export function startReceiveWorker(init: WorkerInit): void {
     await runRing(ring, {
       handle,
       pauseReplay: (paused) => (producer.replayPaused = paused),
-      afterBatch: () => {
-        progress[Cell.TAKEN] = raw;
-        progress[Cell.SETTLED] = raw;
-      },
+      afterBatch: () => undefined,
       idle: () => undefined,
       stopping: () => stopping !== undefined,
     });
