@@ -12,6 +12,10 @@ import { readTopic, uniqueTopic, waitForCount } from '../support/kafka-topics.js
 import { pcapsDir } from '../support/corpus.js';
 import { readDatagrams, dataOnly } from '../state/capture-split.js';
 import { send, exporterSocket, expectedRecords } from '../support/exporter.js';
+import { waitUntil } from '../support/wait.js';
+import { RAW_HEADER_BYTES, writeRawMessage } from '../../src/scale/raw-message.js';
+import { addressBytes } from '../../src/net/address.js';
+import { publicKafkajs } from '../../src/kafka/kafkajs-internals.js';
 
 interface Names { tenant: string; raw: string; templates: string; group: string }
 
@@ -92,4 +96,24 @@ test('role all with a template topic: a second instance decodes data-only datagr
   const m = await b.metrics();
   assert.equal(m.get('flowgate_decoder_events_total{reason="unknown_template"}'), 0);
   assert.equal(m.get('flowgate_held_sets'), 0);
+});
+
+test('a raw datagram larger than a ring slot is skipped, counted as too_large, and its offset committed past', async (t) => {
+  const n = names();
+  const decoder = await start(t, configYaml('decode', n));
+  const big = Buffer.alloc(10_000, 0x0a); // ring.slot_bytes is 9216 by default
+  const value = Buffer.alloc(RAW_HEADER_BYTES + big.length);
+  const length = writeRawMessage(value, big, 0, big.length, addressBytes('127.0.0.1'), 0, 4739, Date.now());
+  const { Kafka, logLevel } = publicKafkajs();
+  const producer = new Kafka({ brokers: testBrokers(), logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  await producer.send({ topic: n.raw, messages: [{ key: '127.0.0.1', value: value.subarray(0, length) }] });
+  await producer.disconnect();
+  const m = await waitUntil('the oversized datagram counted and its offset committed', async () => {
+    const x = await decoder.metrics();
+    return x.get('flowgate_raw_messages_skipped_total{reason="too_large"}') === 1 && (x.get('flowgate_raw_commits_total') ?? 0) >= 1 && x;
+  }, { timeoutMs: 30_000, intervalMs: 100 });
+  assert.equal(m.get('flowgate_raw_messages_consumed_total'), 1);
+  assert.equal(m.get('flowgate_raw_datagrams_consumed_total'), 0);
+  assert.equal(m.get('flowgate_raw_messages_in_flight'), 0);
 });
