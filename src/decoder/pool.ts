@@ -22,6 +22,12 @@ export interface PoolOptions {
   log: Logger;
 }
 
+/** A question to the workers: each answer, and a worker lost before it answered. */
+interface Waiting {
+  answer(msg: FromWorker, worker: number): void;
+  lost(worker: number): void;
+}
+
 interface Slot {
   index: number;
   ring: PacketRing;
@@ -43,12 +49,11 @@ export class DecoderPool implements TapSource {
   #started = false;
   #stopping = false;
   #requestId = 0;
-  readonly #pending = new Map<number, { left: number; reports: WorkerStats[]; resolve: (r: WorkerStats[]) => void }>();
+  /** Questions to the workers awaiting answers (stats, describe, templates), by request id. */
+  readonly #waiting = new Map<number, Waiting>();
   #routing: WorkerInit['routing'];
   #tap: TapSpec | null = null;
   readonly #tapSinks = new Set<TapSink>();
-  readonly #described = new Map<number, (e: ExporterView[], t: TemplateView[]) => void>();
-  readonly #imported = new Map<number, (sessions: number, rejected: number) => void>();
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -125,14 +130,10 @@ export class DecoderPool implements TapSource {
         if (msg.type === 'ready') {
           slot.restartDelayMs = 100;
           resolve();
-        } else if (msg.type === 'describe') {
-          this.#described.get(msg.id)?.(msg.exporters, msg.templates);
+        } else if (msg.type === 'describe' || msg.type === 'stats' || msg.type === 'templates') {
+          this.#waiting.get(msg.id)?.answer(msg, slot.index);
         } else if (msg.type === 'tap') {
           for (const sink of this.#tapSinks) sink(msg.batch, slot.index);
-        } else if (msg.type === 'stats') {
-          this.#answer(msg.id, msg.stats);
-        } else if (msg.type === 'templates') {
-          this.#imported.get(msg.id)?.(msg.sessions, msg.rejected);
         }
       });
       worker.once('error', (err) => {
@@ -161,7 +162,8 @@ export class DecoderPool implements TapSource {
   /** Folds a dead worker's accounting into the retired block; what it had not settled is worker_failed. */
   #retire(slot: Slot): void {
     retireWorker(this.#accounting, slot.index);
-    for (const p of this.#pending.values()) p.left--;
+    // A dead worker answers nothing: questions waiting for it are answered without it.
+    for (const w of [...this.#waiting.values()]) w.lost(slot.index);
   }
 
   /** Current accounting totals, live workers and retired ones, read from shared memory. */
@@ -169,93 +171,67 @@ export class DecoderPool implements TapSource {
     return readAccounting(this.#accounting);
   }
 
-  #answer(id: number, stats: WorkerStats): void {
-    const p = this.#pending.get(id);
-    if (!p) return;
-    p.reports.push(stats);
-    if (p.reports.length >= p.left) {
-      this.#pending.delete(id);
-      p.resolve(p.reports);
-    }
+  /**
+   * Asks each live worker `targets` keeps, by `message(id)`, and hands each answer to `answer`;
+   * resolves once every one answered (or died), or after `timeoutMs` with the answers so far.
+   */
+  #ask(targets: (s: Slot) => boolean, message: (id: number, s: Slot) => ToWorker, answer: (msg: FromWorker) => void, timeoutMs: number): Promise<void> {
+    const live = this.#slots.filter((s) => s.worker && targets(s));
+    if (live.length === 0) return Promise.resolve();
+    const id = ++this.#requestId;
+    return new Promise((resolve) => {
+      const unanswered = new Set(live.map((s) => s.index));
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waiting.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      const settle = (worker: number): void => {
+        if (unanswered.delete(worker) && unanswered.size === 0) done();
+      };
+      this.#waiting.set(id, { answer: (msg, worker) => { if (unanswered.has(worker)) answer(msg); settle(worker); }, lost: settle });
+      for (const s of live) s.worker!.postMessage(message(id, s));
+    });
   }
 
   /**
    * Asks every live worker for its report; a worker that does not answer in time is left out.
    * `latency`: take the workers' latency samples (the metrics scrape does; others leave them).
    */
-  reports(timeoutMs = 1_000, latency = false): Promise<WorkerStats[]> {
-    const live = this.#slots.filter((s) => s.worker);
-    if (live.length === 0) return Promise.resolve([]);
-    const id = ++this.#requestId;
-    return new Promise((resolve) => {
-      this.#pending.set(id, { left: live.length, reports: [], resolve });
-      for (const s of live) s.worker!.postMessage({ type: 'stats', id, latency } satisfies ToWorker);
-      setTimeout(() => {
-        const p = this.#pending.get(id);
-        if (p) {
-          this.#pending.delete(id);
-          resolve(p.reports);
-        }
-      }, timeoutMs).unref();
-    });
+  async reports(timeoutMs = 1_000, latency = false): Promise<WorkerStats[]> {
+    const reports: WorkerStats[] = [];
+    await this.#ask(() => true, (id) => ({ type: 'stats', id, latency }), (m) => m.type === 'stats' && reports.push(m.stats), timeoutMs);
+    return reports;
   }
 
   /** Exporters and templates of every live worker (for /api/exporters and /api/templates). */
-  describe(timeoutMs = 1_000): Promise<{ exporters: ExporterView[]; templates: TemplateView[] }> {
-    const live = this.#slots.filter((s) => s.worker);
-    const id = ++this.#requestId;
+  async describe(timeoutMs = 1_000): Promise<{ exporters: ExporterView[]; templates: TemplateView[] }> {
     const exporters: ExporterView[] = [];
     const templates: TemplateView[] = [];
-    return new Promise((resolve) => {
-      let left = live.length;
-      const done = () => {
-        this.#described.delete(id);
-        resolve({ exporters, templates });
-      };
-      if (left === 0) return done();
-      const timer = setTimeout(done, timeoutMs);
-      timer.unref();
-      this.#described.set(id, (e, t) => {
-        exporters.push(...e);
-        templates.push(...t);
-        if (--left === 0) {
-          clearTimeout(timer);
-          done();
-        }
-      });
-      for (const s of live) s.worker!.postMessage({ type: 'describe', id } satisfies ToWorker);
-    });
+    await this.#ask(() => true, (id) => ({ type: 'describe', id }), (m) => {
+      if (m.type !== 'describe') return;
+      exporters.push(...m.exporters);
+      templates.push(...m.templates);
+    }, timeoutMs);
+    return { exporters, templates };
   }
 
   /**
    * Hands template-topic messages to the workers that own their exporters (by `owner`, a worker
    * index per value) and resolves when each has imported its share: sessions restored, rejected.
    */
-  importTemplates(values: Buffer[], owner: (v: Buffer) => number, tombstones: string[], timeoutMs = 10_000): Promise<{ sessions: number; rejected: number }> {
+  async importTemplates(values: Buffer[], owner: (v: Buffer) => number, tombstones: string[], timeoutMs = 10_000): Promise<{ sessions: number; rejected: number }> {
     const shares = this.#slots.map(() => [] as Uint8Array[]);
     for (const v of values) shares[owner(v)]!.push(v);
-    const live = this.#slots.filter((s) => s.worker && (shares[s.index]!.length > 0 || tombstones.length > 0));
     const total = { sessions: 0, rejected: 0 };
-    if (live.length === 0) return Promise.resolve(total);
-    const id = ++this.#requestId;
-    return new Promise((resolve) => {
-      let left = live.length;
-      const timer = setTimeout(() => {
-        this.#imported.delete(id);
-        resolve(total);
-      }, timeoutMs);
-      timer.unref();
-      this.#imported.set(id, (sessions, rejected) => {
-        total.sessions += sessions;
-        total.rejected += rejected;
-        if (--left === 0) {
-          clearTimeout(timer);
-          this.#imported.delete(id);
-          resolve(total);
-        }
-      });
-      for (const s of live) s.worker!.postMessage({ type: 'templates', id, values: shares[s.index]!, tombstones } satisfies ToWorker);
-    });
+    await this.#ask((s) => shares[s.index]!.length > 0 || tombstones.length > 0, (id, s) => ({ type: 'templates', id, values: shares[s.index]!, tombstones }), (m) => {
+      if (m.type !== 'templates') return;
+      total.sessions += m.sessions;
+      total.rejected += m.rejected;
+    }, timeoutMs);
+    return total;
   }
 
   /** The decoder's state snapshot layout (what template messages are made of). */
