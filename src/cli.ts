@@ -12,6 +12,8 @@ commands:
       like serve, but first starts the project's local Kafka when the brokers are on this machine and down
   check [--config FILE] [--set path=value ...]
       validate a configuration; exit 0 when valid, 1 with every problem listed
+  health [--config FILE] [--set path=value ...]
+      ask the gateway this configuration describes whether it is ready (/readyz); exit 0 or 1
   decode FILE [--port N] [--fields LIST] [--ignore-port] [--template-lifetime S]
       decode a pcap / pcapng capture of IPFIX, NetFlow v9 or v5 export datagrams;
       JSON records on stdout (exactly what goes to Kafka), a summary on stderr
@@ -34,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./commands/start.js')).runStart(rest);
     case 'check':
       return (await import('./commands/check.js')).runCheck(rest);
+    case 'health':
+      return (await import('./commands/health.js')).runHealth(rest);
     case 'decode':
       return (await import('./commands/decode.js')).runDecode(rest);
     case undefined:

@@ -1,32 +1,8 @@
-// The only module that imports uWebSockets.js (the trufflesuite repack of the official
-// package, which is GitHub-only). Swapping the package means rewriting this file alone: the
-// rest of FlowGate sees plain routes, responses and WebSocket clients.
-import { createRequire } from 'node:module';
-import type { TemplatedApp, HttpResponse, HttpRequest, WebSocket, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+// HTTP and WebSocket serving on uWebSockets.js (loaded by ./uws.ts, the only module that imports
+// it). Swapping the library means rewriting these two files alone: the rest of FlowGate sees
+// plain routes, responses and WebSocket clients.
+import { loadUws, type TemplatedApp, type HttpResponse, type HttpRequest, type WebSocket, type us_listen_socket, type Uws } from './uws.js';
 import type { Logger } from '../log.js';
-
-const require = createRequire(import.meta.url);
-const PACKAGE = '@trufflesuite/uws-js-unofficial';
-type Uws = typeof import('@trufflesuite/uws-js-unofficial');
-
-/**
- * Loads the native build. When no binary matches this Node ABI, the package silently falls back
- * to a slow JS implementation; that is refused here rather than discovered under load.
- */
-function loadUws(): Uws {
-  const uws = require(PACKAGE) as Uws;
-  const binary = `${PACKAGE}/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
-  let native: { App?: unknown } | undefined;
-  try {
-    native = require(binary) as { App?: unknown };
-  } catch {
-    native = undefined;
-  }
-  if (!native || native.App !== uws.App) {
-    throw new Error(`${PACKAGE} has no native build for Node ${process.version} (ABI ${process.versions.modules}) on ${process.platform}-${process.arch}`);
-  }
-  return uws;
-}
 
 export interface Request {
   method: string;
@@ -89,9 +65,11 @@ export class HttpServer {
   readonly #sockets = new Set<WebSocket<unknown>>();
 
   constructor(log: Logger) {
-    this.#uws = loadUws();
+    const loaded = loadUws();
+    this.#uws = loaded.uws;
     this.#app = this.#uws.App();
     this.#log = log;
+    log.info('http: uWebSockets.js build loaded', { build: loaded.build, node: process.version, abi: process.versions.modules, skipped: loaded.skipped });
   }
 
   get(path: string, handler: Handler): this {

@@ -28,6 +28,9 @@
 //                             requests, with no consumer group to join (scale/template-reader.ts)
 //   protocol/message/compression/index.js  the codec table, where the snappy codec goes for
 //                             the consumers of the raw and template topics (main thread only)
+//   network/requestQueue/index.js  RequestQueue.scheduleCheckPendingRequests, mended (below):
+//                             in 2.2.4 every connection re-arms a 1 ms timer forever once it
+//                             has answered a request (kafkajs issue #1751, never released)
 // The public API (kafkajs's index: Kafka, its consumer and admin) is loaded by publicKafkajs()
 // for the consumer group of role decode and for creating topics, in the main thread only.
 import { createRequire } from 'node:module';
@@ -126,6 +129,14 @@ const required: Record<string, Check> = {
     if (typeof (e as { LEVELS?: { WARN?: unknown } } | null)?.LEVELS?.WARN !== 'number') out.push('exports no LEVELS.WARN');
     return out;
   },
+  'src/network/requestQueue/index.js': (e) => {
+    const out = methods('scheduleCheckPendingRequests', 'checkPendingRequests')(e);
+    const source = (e as { prototype?: { scheduleCheckPendingRequests?: unknown } } | null)?.prototype?.scheduleCheckPendingRequests;
+    if (typeof source === 'function' && !String(source).includes('this.throttledUntil - Date.now()') && !(source as { mended?: boolean }).mended) {
+      out.push('scheduleCheckPendingRequests() no longer computes this.throttledUntil - Date.now()');
+    }
+    return out;
+  },
   'src/network/socketFactory.js': (e) => (typeof e === 'function' ? [] : ['no longer exports the socket factory function']),
   'src/protocol/error.js': (e) => {
     const table = (e as { errorCodes?: unknown } | null)?.errorCodes;
@@ -167,6 +178,7 @@ export function checkKafkajs(found: KafkajsFiles): KafkajsInternals {
       `(package.json pins it; src/kafka/kafkajs-internals.ts lists what it uses). What changed: ${problems.join('; ')}`);
   }
   const f = found.files as Record<string, never>;
+  mendIdlePolling(f['src/network/requestQueue/index.js']);
   const loggers = f['src/loggers/index.js'] as Pick<KafkajsInternals, 'createLogger' | 'LEVELS'>;
   return {
     Cluster: f['src/cluster/index.js'],
@@ -176,6 +188,33 @@ export function checkKafkajs(found: KafkajsFiles): KafkajsInternals {
     errorCodes: (f['src/protocol/error.js'] as { errorCodes: KafkajsErrorEntry[] }).errorCodes,
     codecs: (f['src/protocol/message/compression/index.js'] as { Codecs: KafkajsInternals['codecs'] }).Codecs,
   };
+}
+
+interface RequestQueueState {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: unknown;
+}
+
+/**
+ * kafkajs 2.2.4's RequestQueue checks its pending requests after every response and then
+ * schedules the next check at `throttledUntil - Date.now()`, which is hugely negative when not
+ * throttled (throttledUntil is -1): Node runs it after 1 ms, and it schedules itself again, so
+ * every broker connection spins a 1 kHz timer for the life of the process (idle CPU of every
+ * FlowGate process; Node 24 also prints a TimeoutNegativeWarning on stderr, outside the JSON
+ * log). Mended here: with nothing pending and no throttle there is nothing to check later (a
+ * request that arrives then is sent or queued by push(), which schedules a check itself).
+ */
+function mendIdlePolling(RequestQueue: { prototype: Record<string, unknown> }): void {
+  const proto = RequestQueue.prototype;
+  const original = proto.scheduleCheckPendingRequests as ((this: RequestQueueState) => void) & { mended?: boolean };
+  if (original.mended) return;
+  const mended = function scheduleCheckPendingRequests(this: RequestQueueState): void {
+    if (this.pending.length === 0 && this.throttledUntil <= Date.now() && !this.throttleCheckTimeoutId) return;
+    original.call(this);
+  };
+  (mended as { mended?: boolean }).mended = true;
+  proto.scheduleCheckPendingRequests = mended;
 }
 
 /** kafkajs's public API (Kafka, consumer, admin), loaded on first use. */

@@ -56,3 +56,24 @@ test('compressing with snappy does not register a codec in kafkajs\'s global tab
   // kafkajs's own entry, which refuses snappy, is still there.
   assert.throws(() => Codecs[Types.Snappy]!(), /Snappy compression not implemented/);
 });
+
+test('a kafkajs connection that has nothing pending and no throttle arms no timer (2.2.4 re-armed one every 1 ms forever)', async () => {
+  await import('../../src/kafka/kafkajs-internals.js'); // loading it mends RequestQueue
+  const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as new (options: Record<string, unknown>) => {
+    pending: unknown[]; throttledUntil: number; throttleCheckTimeoutId: unknown; checkPendingRequests(): void; destroy(): void;
+  };
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  const queue = new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: true, clientId: 't', broker: 'b', logger });
+  queue.checkPendingRequests(); // what every response ends with
+  assert.equal(queue.throttleCheckTimeoutId, null, 'idle and unthrottled: no timer');
+  queue.throttledUntil = Date.now() + 50; // a broker's throttle: the check is still scheduled for its end
+  queue.checkPendingRequests();
+  assert.ok(queue.throttleCheckTimeoutId, 'throttled: a check is scheduled');
+  queue.destroy();
+});
+
+test('the mend refuses a RequestQueue whose scheduling code changed', () => {
+  const found = installed();
+  found.files['src/network/requestQueue/index.js'] = class { scheduleCheckPendingRequests() { return 0; } checkPendingRequests() {} };
+  assert.throws(() => checkKafkajs(found), /requestQueue\/index\.js scheduleCheckPendingRequests\(\) no longer computes/);
+});
