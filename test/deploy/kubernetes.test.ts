@@ -317,10 +317,17 @@ function checkAutoscalers(docs: readonly Manifest[], all: readonly Workload[]): 
   }
 }
 
-function checkNamespaces(docs: readonly Manifest[], namespace: string): void {
+function checkNamespaces(docs: readonly Manifest[], namespace: string, all: readonly Workload[]): void {
   for (const d of docs.filter((x) => x.kind !== 'Namespace')) {
     assert.equal(d.metadata.namespace, namespace, `${d.kind}/${d.metadata.name} in namespace ${namespace}`);
   }
+  // Pod Security admission would refuse pods on the host network or with a hostPath volume in a
+  // namespace below "privileged"; the others are written to meet "restricted".
+  const ns = named(docs, 'Namespace', namespace);
+  assert.ok(ns, `the Namespace ${namespace} is rendered`);
+  const hostAccess = all.some((w) => w.spec.template.spec.hostNetwork || w.spec.template.spec.volumes?.some((v) => v.hostPath));
+  assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], hostAccess ? 'privileged' : 'restricted',
+    `Namespace ${namespace}: the Pod Security level its pods need`);
 }
 
 /** The Prometheus operator's ServiceMonitor: the fields it must have to find FlowGate's /metrics. */
@@ -348,9 +355,9 @@ function overlayNamespace(overlay: string): string {
 
 function checkRendered(docs: readonly Manifest[], namespace: string): Workload[] {
   assertValidAgainstSchemas(docs);
-  checkNamespaces(docs, namespace);
   const all = workloads(docs);
   assert.ok(all.length > 0, 'at least one workload');
+  checkNamespaces(docs, namespace, all);
   for (const w of all) checkWorkload(docs, w);
   checkServices(docs, all);
   checkDisruptionBudgets(docs, all);
