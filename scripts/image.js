@@ -75,7 +75,7 @@ function makeBase(kind, { release, mirror, refresh, log }) {
 }
 
 /** Builds the image; returns its tag, size in bytes and the build's duration. */
-export function buildImage({ tag = DEFAULT_TAG, release = DEFAULT_RELEASE, mirror, refreshBase = false, log = (line) => process.stderr.write(`image: ${line}\n`) } = {}) {
+export function buildImage({ tag = DEFAULT_TAG, release = DEFAULT_RELEASE, mirror, refreshBase = false, quiet = false, log = (line) => process.stderr.write(`image: ${line}\n`) } = {}) {
   const missing = missingImageTools();
   if (missing.length) throw new Error(`the image needs ${missing.join(' and ')} (Debian: apt-get install podman buildah runc mmdebstrap)`);
   const started = Date.now();
@@ -89,7 +89,7 @@ export function buildImage({ tag = DEFAULT_TAG, release = DEFAULT_RELEASE, mirro
   podman(['build', '--layers=false', '--format', 'docker', ...podmanRunArgs,
     '--build-arg', `BUILD_BASE=${buildBase}`, '--build-arg', `RUNTIME_BASE=${runtimeBase}`,
     ...(caBundle ? ['--secret', `id=build-ca,src=${caBundle}`] : []),
-    '-f', CONTAINERFILE, '-t', tag, '.']);
+    '-f', CONTAINERFILE, '-t', tag, '.'], { quiet });
   spawnSync('podman', [...podmanGlobalArgs, 'image', 'prune', '--force'], { stdio: 'ignore' });
   const size = Number(podman(['image', 'inspect', '--format', '{{.Size}}', tag], { quiet: true }));
   return { tag, size, seconds: (Date.now() - started) / 1000 };

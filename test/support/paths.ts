@@ -8,3 +8,5 @@ export const repoRoot = projectRoot();
 export const flowgateBin = (root = repoRoot): string => join(root, 'bin', 'flowgate.js');
 /** scripts/kafka.js: starts and stops the project's own broker. */
 export const kafkaScript = join(repoRoot, 'scripts', 'kafka.js');
+/** scripts/image.js: builds the container image with podman. */
+export const imageScript = join(repoRoot, 'scripts', 'image.js');
