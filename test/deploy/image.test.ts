@@ -7,60 +7,24 @@
 // proves that runtime. Skipped, saying why, without root, podman or mmdebstrap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testBrokers } from '../support/broker.js';
 import { replay, truthDir } from '../support/corpus.js';
 import { httpGet } from '../support/http.js';
+import { freeTcpPort, freeUdpPort, imageSkipReason, imageTools, podman } from '../support/image.js';
 import { readTopic, uniqueTopic } from '../support/kafka-topics.js';
 import { parseMetrics, total } from '../support/prometheus.js';
-import { imageScript } from '../support/paths.js';
 import { waitUntil } from '../support/wait.js';
-import { pathToFileURL } from 'node:url';
-
-/** What the test uses of scripts/image.js (plain JavaScript). */
-interface ImageScript {
-  buildImage(o: { tag: string; quiet: boolean; log: (line: string) => void }): { tag: string; size: number; seconds: number };
-  removeImage(tag: string): void;
-  missingImageTools(): string[];
-  podmanGlobalArgs: string[];
-  podmanRunArgs: string[];
-}
-const { buildImage, removeImage, missingImageTools, podmanGlobalArgs, podmanRunArgs } = (await import(pathToFileURL(imageScript).href)) as ImageScript;
 
 const IMAGE_UID = 10001; // USER in deploy/container/Containerfile
 const FLUSH_TIMEOUT_MS = 10_000; // kafka.flush_timeout_ms in the image's config.yaml (the project's default)
 
-function skipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'the image test runs podman as root (vfs storage, runc); not root here';
-  const missing = missingImageTools();
-  if (missing.length) return `no ${missing.join(' or ')} (apt-get install podman buildah runc mmdebstrap; .ci/run does)`;
-  return undefined;
-}
-const SKIP = skipReason();
+const SKIP = imageSkipReason();
 if (SKIP) process.stderr.write(`image test skipped: ${SKIP}\n`);
-
-async function freeTcpPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-const run = (args: string[]) => spawnSync('podman', [...podmanGlobalArgs, ...args], { encoding: 'utf8' });
+const { buildImage, removeImage, podmanRunArgs } = imageTools;
+const run = podman;
 
 test('the image runs FlowGate on the supported Node LTS: a capture in, its records on Kafka, healthy, SIGTERM exits 0 within the flush timeout', { skip: SKIP, timeout: 600_000 }, async (t) => {
   const tag = `localhost/flowgate-test:${process.pid}`;
