@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ensureBroker } from '../test/support/broker.js';
-import { benchTopic, gatewayConfig, gatewayLadder, runAt, settle, startGateway, stopGateway, summarize, warmGateway, type Run } from './lib/gateway-step.js';
+import { benchTopic, deleteBenchTopics, gatewayConfig, gatewayLadder, runAt, settle, startGateway, stopGateway, summarize, warmGateway, type Run } from './lib/gateway-step.js';
 import { runLoadgen } from './lib/loadgen.js';
 import { isLossless, searchLosslessRate, sentRate } from './lib/lossless-search.js';
 import { cpuSeconds, rssMb } from './lib/proc.js';
@@ -62,7 +62,13 @@ const config = (brokers: string, sink: 'kafka' | 'discard'): string =>
   gatewayConfig({ brokers, sink, topic: benchTopic(), workers, recordsPerMessage: rpm });
 
 /** One run at an offered rate (records/s): send for `seconds`, wait until everything is accounted for. */
-const run = (brokers: string, sink: 'kafka' | 'discard', offered: number): Promise<Run> => runAt(config(brokers, sink), offered, seconds, opts.rpp);
+const run = async (brokers: string, sink: 'kafka' | 'discard', offered: number): Promise<Run> => {
+  try {
+    return await runAt(config(brokers, sink), offered, seconds, opts.rpp);
+  } finally {
+    await deleteBenchTopics(brokers, log);
+  }
+};
 
 async function search(brokers: string, sink: 'kafka' | 'discard') {
   const from = Number(opts.from ?? 0);
@@ -122,6 +128,7 @@ async function soak(brokers: string, rate: number, soakSeconds: number) {
     return { run: r, samples, rssGrowth: growth('rss'), heapGrowth: growth('heap') };
   } finally {
     await stopGateway(gw);
+    await deleteBenchTopics(brokers, log);
   }
 }
 

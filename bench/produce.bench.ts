@@ -11,6 +11,7 @@ import { KafkaClient } from '../src/kafka/client.js';
 import { BatchBuilder, encodeHeaders, sealBatch } from '../src/kafka/protocol/record-batch.js';
 import { codecId } from '../src/kafka/protocol/compression.js';
 import { createLogger } from '../src/log.js';
+import { deleteTopicsAndGroups } from './lib/bench-topics.js';
 
 const { values: opts } = parseArgs({ options: {
   'in-flight': { type: 'string', default: '5' }, 'batch-bytes': { type: 'string', default: '1048576' },
@@ -65,3 +66,5 @@ process.stdout.write(JSON.stringify({
   request_p50_ms: latencies[latencies.length >> 1], request_p99_ms: latencies[Math.floor(latencies.length * 0.99)],
 }) + '\n');
 await client.disconnect();
+// The broker's disk is shared: up to a GiB per run otherwise (log.retention.bytes).
+await deleteTopicsAndGroups(opts.bootstrap!, [topic], []).catch((err: unknown) => process.stderr.write(`clean-up of ${topic}: ${(err as Error).message}\n`));

@@ -49,7 +49,7 @@ import { UNKNOWN_TENANT } from '../src/pipeline/stats.js';
 import { BatchBuilder, encodeHeaders } from '../src/kafka/protocol/record-batch.js';
 import { Spool } from '../src/spool/spool.js';
 import { projectRoot } from '../src/paths.js';
-import { benchTopic, counterDelta, gatewayConfig, gatewayLadder, runAt, settle, stopGateway, warmGateway, WARMUP_RECORDS, type Run } from './lib/gateway-step.js';
+import { benchTopic, deleteBenchTopics, counterDelta, gatewayConfig, gatewayLadder, runAt, settle, stopGateway, warmGateway, WARMUP_RECORDS, type Run } from './lib/gateway-step.js';
 import { runLoadgen, type Sent } from './lib/loadgen.js';
 import { isLossless, searchLosslessRate, sentRate } from './lib/lossless-search.js';
 import { cpuSeconds } from './lib/proc.js';
@@ -197,6 +197,7 @@ async function step(brokers: string, withSpool: boolean, rate: number): Promise<
       + `dropped ${r.dropped}, spooled ${r.spooled}, datagram drops ${r.datagramDrops}, kernel drops ${r.kernelDrops}, drained ${r.drainS.toFixed(1)} s after the send, cpu ${r.cpuPct.toFixed(0)} %`);
     return r;
   } finally {
+    await deleteBenchTopics(brokers, log);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

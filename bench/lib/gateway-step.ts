@@ -7,6 +7,7 @@ import { delta, histogramQuantile, total } from '../../test/support/prometheus.j
 import { runLoadgen, type Sent } from './loadgen.js';
 import type { StepOutcome } from './lossless-search.js';
 import { cpuSeconds, rssMb } from './proc.js';
+import { deleteTopicsAndGroups } from './bench-topics.js';
 
 export interface GatewaySpec {
   brokers: string;
@@ -38,8 +39,24 @@ export function gatewayLadder(full: boolean): number[] {
   return full ? [50e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3, 1.2e6, 1.6e6, 2.4e6] : [50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6, 3.2e6];
 }
 
-/** A fresh topic name per step (the broker creates it on the first produce). */
-export const benchTopic = (): string => `bench.${Date.now().toString(36)}.${process.pid}`;
+const namedTopics = new Set<string>();
+
+/** A fresh topic name per step (the broker creates it on the first produce); deleteBenchTopics removes it. */
+export const benchTopic = (): string => {
+  const topic = `bench.${Date.now().toString(36)}.${process.pid}.${namedTopics.size}`;
+  namedTopics.add(topic);
+  return topic;
+};
+
+/**
+ * Deletes every topic benchTopic() has named so far. Each step of a search leaves up to a GiB
+ * (the project broker's log.retention.bytes): kept, a day of benchmarks filled 73 GB of disk.
+ */
+export async function deleteBenchTopics(brokers: string, log: (line: string) => void): Promise<void> {
+  const topics = [...namedTopics];
+  namedTopics.clear();
+  await deleteTopicsAndGroups(brokers, topics, []).catch((err: unknown) => log(`clean-up of ${topics.join(', ')}: ${(err as Error).message}`));
+}
 
 /** Spawned, ready (/readyz 200) and its UDP port; stopped again if it never got ready. */
 export async function startGateway(configYaml: string): Promise<{ gw: GatewayProcess; udp: number }> {
