@@ -15,7 +15,8 @@
 //
 // podman runs with the flags that work on this kind of machine (see README): vfs storage (no
 // overlay here), runc (crun fails on its cgroups), cgroupfs, host network, explicit ulimits (the
-// defaults are refused). Tests import podmanGlobalArgs and podmanRunArgs from here.
+// defaults are refused). Tests and benches import podmanGlobalArgs and podmanRunArgs from here
+// (test/support/image.ts).
 // Nothing but Node's standard library is used.
 
 import { spawnSync } from 'node:child_process';
@@ -52,7 +53,7 @@ function run(cmd, args, { quiet = false } = {}) {
   return (result.stdout || '').trim();
 }
 
-export function podman(args, options) {
+function podman(args, options) {
   return run('podman', [...podmanGlobalArgs, ...args], options);
 }
 

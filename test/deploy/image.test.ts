@@ -24,7 +24,6 @@ const FLUSH_TIMEOUT_MS = 10_000; // kafka.flush_timeout_ms in the image's config
 const SKIP = imageSkipReason();
 if (SKIP) process.stderr.write(`image test skipped: ${SKIP}\n`);
 const { buildImage, removeImage, podmanRunArgs } = imageTools;
-const run = podman;
 
 test('the image runs FlowGate on the supported Node LTS: a capture in, its records on Kafka, healthy, SIGTERM exits 0 within the flush timeout', { skip: SKIP, timeout: 600_000 }, async (t) => {
   const tag = `localhost/flowgate-test:${process.pid}`;
@@ -51,27 +50,30 @@ test('the image runs FlowGate on the supported Node LTS: a capture in, its recor
     FLOWGATE_WORKERS: '1',
   };
   // --read-only: everything the gateway writes goes to its two volumes (as in the Kubernetes manifests).
-  const started = run(['run', '-d', '--name', name, ...podmanRunArgs, '--read-only',
+  const started = podman(['run', '-d', '--name', name, ...podmanRunArgs, '--read-only',
     '-v', `${join(data, 'spool')}:/var/lib/flowgate/spool`, '-v', `${join(data, 'state')}:/var/lib/flowgate/state`,
     ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), tag]);
   assert.equal(started.status, 0, `podman run: ${started.stderr}`);
   const spawnedAt = Date.now();
-  t.after(() => void run(['rm', '--force', '--time', '0', name]));
-  const logs = () => run(['logs', name]).stderr + run(['logs', name]).stdout;
+  t.after(() => void podman(['rm', '--force', '--time', '0', name]));
+  const logs = () => {
+    const out = podman(['logs', name]); // the container's stdout and stderr, on podman's own
+    return out.stdout + out.stderr;
+  };
 
   await waitUntil('the container answers /readyz with 200', async () => (await httpGet(`http://127.0.0.1:${httpPort}/readyz`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 60_000 });
   t.diagnostic(`podman run to /readyz 200: ${Date.now() - spawnedAt} ms`);
 
   // The runtime the image promises: Node 24 and the uWebSockets.js build for its ABI, no warning on stderr.
-  const started_log = logs();
-  const uws = started_log.split('\n').filter((l) => l.includes('uWebSockets.js build loaded')).map((l) => JSON.parse(l) as { build: string; node: string })[0];
-  assert.ok(uws, `the start-up log names the uWebSockets.js build:\n${started_log}`);
+  const startLog = logs();
+  const uws = startLog.split('\n').filter((l) => l.includes('uWebSockets.js build loaded')).map((l) => JSON.parse(l) as { build: string; node: string })[0];
+  assert.ok(uws, `the start-up log names the uWebSockets.js build:\n${startLog}`);
   assert.match(uws.node, /^v24\./, 'the image runs Node 24 LTS');
   assert.match(uws.build, /^@btc-vision\/uwebsockets\.js 20\.57\.0 \(uws_linux_x64_137\.node\)$/);
-  const stray = started_log.split('\n').filter((l) => l.trim() && !l.startsWith('{'));
+  const stray = startLog.split('\n').filter((l) => l.trim() && !l.startsWith('{'));
   assert.deepEqual(stray, [], 'every line on stderr is a JSON log line (no runtime warning)');
 
-  const health = run(['healthcheck', 'run', name]);
+  const health = podman(['healthcheck', 'run', name]);
   assert.equal(health.status, 0, `the image's HEALTHCHECK (flowgate health) passes: ${health.stdout}${health.stderr}`);
 
   replay('softflowd_v10_mixed', `127.0.0.1:${udpPort}`);
@@ -85,8 +87,8 @@ test('the image runs FlowGate on the supported Node LTS: a capture in, its recor
   assert.equal(total(metrics, 'flowgate_records_delivered_total'), expected, 'the container counts what it delivered');
 
   const stopAt = Date.now();
-  assert.equal(run(['kill', '--signal', 'TERM', name]).status, 0);
-  const waited = run(['wait', name]);
+  assert.equal(podman(['kill', '--signal', 'TERM', name]).status, 0);
+  const waited = podman(['wait', name]);
   const stopMs = Date.now() - stopAt;
   t.diagnostic(`SIGTERM to exit: ${stopMs} ms`);
   assert.equal(waited.stdout.trim(), '0', `exit code after SIGTERM (log:\n${logs().split('\n').slice(-5).join('\n')})`);
