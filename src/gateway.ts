@@ -9,7 +9,6 @@ import { discardPrewarmedWorkers } from './decoder/prewarm.js';
 import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
 import type { AccountingTotals } from './pipeline/accounting.js';
 import { fieldMask } from './decoder/wasm.js';
-import { supportedCompressions } from './kafka/names.js';
 import type { Config } from './config/schema.js';
 import type { Logger, LogLevel } from './log.js';
 import { groupClient } from './kafka/client.js';
@@ -81,9 +80,6 @@ const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'spool', '
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
   fieldMask(config.decoder.fields.length ? config.decoder.fields : undefined);
-  if (!supportedCompressions.includes(config.kafka.compression)) {
-    throw new Error(`kafka.compression "${config.kafka.compression}" needs a codec this build does not include (available: ${supportedCompressions.join(', ')})`);
-  }
   const role = config.role;
   const id = instanceId(config);
   const templateTopic = role === 'receive' ? '' : config.scale.template_topic;

@@ -8,6 +8,7 @@ import { runLoadgen, type Sent } from './loadgen.js';
 import type { StepOutcome } from './lossless-search.js';
 import { cpuSeconds, rssMb } from './proc.js';
 import { deleteTopicsAndGroups } from './bench-topics.js';
+import type { CompressionName } from '../../src/kafka/protocol/compression.js';
 
 export interface GatewaySpec {
   brokers: string;
@@ -15,6 +16,8 @@ export interface GatewaySpec {
   topic: string;
   workers: number;
   recordsPerMessage: 1 | 'datagram';
+  /** kafka.compression (default none). */
+  compression?: CompressionName;
   /** YAML appended at the top level (e.g. a `spool:` section). */
   extraYaml?: string;
 }
@@ -28,6 +31,7 @@ kafka:
   brokers: ["${s.brokers}"]
   sink: ${s.sink}
   records_per_message: ${s.recordsPerMessage === 'datagram' ? '"datagram"' : 1}
+  compression: ${s.compression ?? 'none'}
 routing: { default_topic: ${s.topic} }
 log: { level: info }
 stats: { log_interval_s: 0 }

@@ -4,6 +4,7 @@
 import { parseEndpoint, parseIPv6, formatIPv6, formatPrefix, parsePrefix } from './addresses.js';
 import { defaultConfig, tenantNamePattern } from './schema.js';
 import type { Path, Problem } from './problems.js';
+import { LZ4_MAX_RECORDS_BYTES } from '../kafka/protocol/compression.js';
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -25,6 +26,11 @@ function effective(data: unknown, path: Path): unknown {
 }
 
 function kafkaRules(data: unknown, problems: Problem[]): void {
+  // lz4 batches must be one LZ4 block for Kafka's readers (protocol/compression.ts says why).
+  const batchBytes = effective(data, ['kafka', 'batch_max_bytes']);
+  if (effective(data, ['kafka', 'compression']) === 'lz4' && typeof batchBytes === 'number' && batchBytes > LZ4_MAX_RECORDS_BYTES) {
+    problems.push({ path: ['kafka', 'batch_max_bytes'], message: `at most ${LZ4_MAX_RECORDS_BYTES} (4 MiB) with kafka.compression lz4, got ${batchBytes}` });
+  }
   const idempotent = effective(data, ['kafka', 'idempotent']);
   const acks = effective(data, ['kafka', 'acks']);
   if (idempotent === true && (acks === 0 || acks === 1)) {

@@ -6,15 +6,17 @@ import type { SASLOptions, LogEntry, Kafka } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../log.js';
-import { kafkajs, publicKafkajs, registerSnappyForConsumers, type InternalCluster, type InternalFetchedPartition, type InternalRequest,
+import { kafkajs, publicKafkajs, registerConsumerCodecs, type InternalCluster, type InternalFetchedPartition, type InternalRequest,
   type InternalResponse } from './kafkajs-internals.js';
-import { codecId, snappyCodec } from './protocol/compression.js';
+import { kafkajsConsumerCodecs, type KafkajsCodecFactory } from './protocol/compression.js';
 import { PRODUCE_API_KEY, PRODUCE_MAX_VERSION, PRODUCE_MIN_VERSION, encodeProduceRequest, produceVersion, type ProduceTopic } from './protocol/produce-request.js';
 import { decodeProduceResponse, type ProduceResponse } from './protocol/produce-response.js';
 
 export type { ProduceTopic };
 
 const errorsByCode = new Map(kafkajs.errorCodes.map((e) => [e.code, e]));
+/** Built at the first consumer or fetch, then reused. */
+let consumerCodecs: Map<number, KafkajsCodecFactory> | undefined;
 
 export interface ClientSettings {
   brokers: string[];
@@ -203,7 +205,7 @@ export class KafkaClient implements ProduceClient {
 
   /** Records of one partition from `offset` (at most `maxBytes`), from its leader; decompressed by kafkajs. */
   async fetch(topic: string, partition: number, offset: bigint, maxBytes: number): Promise<InternalFetchedPartition> {
-    registerSnappyForConsumers(snappyCodec, codecId('snappy'));
+    registerConsumerCodecs(consumerCodecs ??= kafkajsConsumerCodecs());
     const leader = this.leaderOf(topic, partition);
     if (leader < 0) throw Object.assign(new Error(`no leader for ${topic}/${partition}`), { type: 'LEADER_NOT_AVAILABLE' });
     const broker = await this.#cluster.findBroker({ nodeId: String(leader) });
@@ -230,7 +232,7 @@ export class KafkaClient implements ProduceClient {
  * (role decode) and admin (creating the raw and template topics). Main thread only.
  */
 export function groupClient(settings: ClientSettings, log: Logger): Kafka {
-  registerSnappyForConsumers(snappyCodec, codecId('snappy'));
+  registerConsumerCodecs(consumerCodecs ??= kafkajsConsumerCodecs());
   const { Kafka: KafkaClass, logLevel } = publicKafkajs();
   return new KafkaClass({
     brokers: settings.brokers,

@@ -26,7 +26,7 @@
 //   cluster/index.js          also fetchTopicsOffset (end offsets), and broker/index.js fetch:
 //                             the template topic is read to its end offsets by plain Fetch
 //                             requests, with no consumer group to join (scale/template-reader.ts)
-//   protocol/message/compression/index.js  the codec table, where the snappy codec goes for
+//   protocol/message/compression/index.js  the codec table, where FlowGate's codecs go for
 //                             the consumers of the raw and template topics (main thread only)
 //   network/requestQueue/index.js  RequestQueue.scheduleCheckPendingRequests, mended (below):
 //                             in 2.2.4 every connection re-arms a 1 ms timer forever once it
@@ -223,11 +223,12 @@ export function publicKafkajs(): typeof KafkajsPublic {
 }
 
 /**
- * Lets kafkajs decompress snappy batches it fetches (the consumers of the raw and template topics,
- * main thread). Producing never uses this table (protocol/compression.ts compresses itself).
+ * Lets kafkajs decompress the batches it fetches with FlowGate's codecs (the consumers of the raw
+ * and template topics, main thread; kafkajs itself has gzip only). Producing never uses this
+ * table (protocol/compression.ts compresses itself).
  */
-export function registerSnappyForConsumers(codec: () => unknown, snappyId: number): void {
-  kafkajs.codecs[snappyId] = codec;
+export function registerConsumerCodecs(table: ReadonlyMap<number, () => unknown>): void {
+  for (const [id, codec] of table) kafkajs.codecs[id] = codec;
 }
 
 /** Reads the installed kafkajs: its version and the files above (a file that fails to load is left out). */

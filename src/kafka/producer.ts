@@ -14,14 +14,14 @@
 import type { Logger } from '../log.js';
 import { Accumulator } from './accumulator.js';
 import { KafkaClient, type ClientSettings, type ProduceClient } from './client.js';
-import { producerDropReasons, supportedCompressions, type CompressionName, type ProducerDropReason } from './names.js';
+import { producerDropReasons, type CompressionName, type ProducerDropReason } from './names.js';
 import type { QueuedBatch } from './queued-batch.js';
 import { Sender } from './sender.js';
 import { SpoolGate, type SpoolSettings } from './spool-gate.js';
 import type { SpoolDropReason } from '../pipeline/drop-reasons.js';
 import type { RecordIndex } from '../decoder/record-index.js';
 
-export { supportedCompressions, producerDropReasons, type ProducerDropReason };
+export { producerDropReasons, type ProducerDropReason };
 
 export interface KafkaSettings extends ClientSettings {
   acks: -1 | 0 | 1;
@@ -67,9 +67,6 @@ export class RecordProducer {
 
   /** `client`: the broker connection; tests of the retry logic pass a scripted one. */
   constructor(settings: KafkaSettings, events: ProducerEvents, log: Logger, client?: ProduceClient) {
-    if (!supportedCompressions.includes(settings.compression)) {
-      throw new Error(`kafka.compression "${settings.compression}" needs a codec this build does not include (use ${supportedCompressions.join(' or ')})`);
-    }
     this.#settings = settings;
     this.#events = events;
     this.#log = log;

@@ -146,15 +146,6 @@ test('SIGTERM while records wait in the Kafka queue: every one of them is delive
   assert.equal((await readTopic(brokers, topic, 1406)).filter((m) => JSON.parse(m.value)).length, 1406);
 });
 
-test('a compression codec this build does not ship is refused at start-up, before any worker starts', async (t) => {
-  const gw = new GatewayProcess(config(testBrokers(), '  default_topic: x', '  compression: lz4'));
-  t.after(() => gw.dispose());
-  assert.equal(await gw.exited, 1);
-  const failed = await gw.waitFor('gateway failed to start');
-  assert.match(String(failed.error), /lz4/);
-  assert.equal(gw.count('decoder worker exited, restarting'), 0);
-});
-
 test('a reload moves an exporter to another tenant and keeps its templates; a bad file changes nothing', async (t) => {
   const brokers = testBrokers();
   const a = uniqueTopic('flows.a');

@@ -8,13 +8,13 @@ import { pathToFileURL } from 'node:url';
 import { kafkaScript } from './paths.js';
 
 interface KafkaScript {
-  kafkaConfig(o?: object): { libDir: string };
+  kafkaConfig(o?: object): { libDir: string; java: string };
   probeKafka(port?: number, timeoutMs?: number): Promise<unknown>;
   startKafka(o?: object): Promise<{ bootstrap: string; alreadyRunning: boolean }>;
   stopKafka(o?: object): Promise<unknown>;
 }
 
-const loadScript = async (): Promise<KafkaScript> => (await import(pathToFileURL(kafkaScript).href)) as KafkaScript;
+export const loadKafkaScript = async (): Promise<KafkaScript> => (await import(pathToFileURL(kafkaScript).href)) as KafkaScript;
 
 /** The broker the test runner started (scripts/run-tests.js), or a clear failure. */
 export function testBrokers(): string[] {
@@ -36,7 +36,7 @@ export interface Broker {
  * only if this process started it.
  */
 export async function ensureBroker(port = Number(process.env.KAFKA_PORT ?? 9092), log: (m: string) => void = () => undefined): Promise<Broker> {
-  const kafka = await loadScript();
+  const kafka = await loadKafkaScript();
   // A broker from another directory answers too: startKafka() would refuse its port as taken.
   const answering = await kafka.probeKafka(port, 3000).then(() => true, () => false);
   if (answering) return { bootstrap: `127.0.0.1:${port}`, started: false, release: async () => undefined };
@@ -76,7 +76,7 @@ export interface PrivateBrokerOptions {
  * mid-stream without disturbing the shared one. Its bootstrap is `${host}:${port}`.
  */
 export async function startPrivateBroker(o: PrivateBrokerOptions): Promise<PrivateBroker> {
-  const kafka = await loadScript();
+  const kafka = await loadKafkaScript();
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-kafka-'));
   // The jars of the project's broker (KAFKA_DIR, KAFKA_LIB_DIR, KAFKA_VERSION as it reads them), not a download of its own.
   const opts = { dir, port: o.port, controllerPort: o.controllerPort, host: o.host, libDir: kafka.kafkaConfig().libDir, log: () => undefined };

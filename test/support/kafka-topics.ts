@@ -1,12 +1,19 @@
 // Reading what the gateway produced, with kafkajs, from a test broker: fresh topic names,
 // message counts, and every message of a topic with its key and headers.
 import kafkajs from 'kafkajs';
-import SnappyCodec from 'kafkajs-snappy';
 import { randomBytes } from 'node:crypto';
+import { kafkajsConsumerCodecs } from '../../src/kafka/protocol/compression.js';
 
-const { Kafka, logLevel, CompressionCodecs, CompressionTypes } = kafkajs;
-// The gateway may send snappy batches; this consumer needs the codec to read them.
-CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+const { Kafka, logLevel, CompressionCodecs } = kafkajs;
+/** Codec ids (batch attributes) of the batches this process has decompressed: which codec a topic was written with. */
+export const codecsRead = new Set<number>();
+// The gateway may compress with any codec; kafkajs has only gzip (the same table FlowGate's own consumers use).
+for (const [id, codec] of kafkajsConsumerCodecs()) {
+  (CompressionCodecs as Record<number, unknown>)[id] = () => {
+    codecsRead.add(id);
+    return codec();
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

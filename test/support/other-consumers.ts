@@ -1,0 +1,37 @@
+// Consumers that share no code with FlowGate or kafkajs, to read back what FlowGate produced:
+// Kafka's own Java client (tools/kafka/ReadTopic.java on the broker's classpath: lz4-java and
+// zstd-jni decompress) and kcat (librdkafka, C). Each returns the record values, in partition order.
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { loadKafkaScript } from './broker.js';
+import { repoRoot } from './paths.js';
+
+function collect(command: string, args: string[], what: string): Promise<string[]> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(stdout.split('\n').filter((l) => l !== '')) : reject(new Error(`${what} exited ${code}: ${stderr.trim().slice(-1500)}`))));
+  });
+}
+
+/** `count` values of `topic` read by Kafka's Java consumer (throws when fewer arrive in 30 s). */
+export async function readWithJava(brokers: string[], topic: string, count: number): Promise<string[]> {
+  const { libDir, java } = (await loadKafkaScript()).kafkaConfig();
+  return collect(java, ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+    `-Dlog4j2.configurationFile=${join(repoRoot, 'tools', 'kafka', 'log4j2.properties')}`, '-Dflowgate.kafka.log.level=WARN',
+    '-cp', join(libDir, '*'), join(repoRoot, 'tools', 'kafka', 'ReadTopic.java'), brokers[0]!, topic, String(count)], 'the Java consumer');
+}
+
+/** Why kcat cannot run here, or undefined. */
+export function kcatSkipReason(): string | undefined {
+  return spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status === 0 ? undefined : 'no kcat (apt-get install kcat; .ci/run does)';
+}
+
+/** `count` values of `topic` read by kcat from the beginning (exits at the end of every partition). */
+export function readWithKcat(brokers: string[], topic: string, count: number): Promise<string[]> {
+  return collect('kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-q', '-f', '%s\\n'], 'kcat');
+}
