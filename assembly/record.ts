@@ -5,13 +5,10 @@ import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, 
 import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op } from "./templates";
 import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
 import { ctx } from "./context";
-import { samplerRate, S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
+import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
+import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, SELECTOR_FLAG, ID_MASK } from "./values";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
-// Selector ids (IE 302) share the sampler table with sampler ids (IE 48), told apart by this bit;
-// ids keep 30 bits so that the table's id + 1 never wraps to its free-slot 0.
-const SELECTOR_FLAG: u32 = 0x40000000;
-const ID_MASK: u32 = 0x3fffffff;
 
 export let outPos: usize = OUT_PTR; // no output before the first decode()
 export let recordCount: u32 = 0;
@@ -126,35 +123,6 @@ export function runRecord(t: usize, p: usize, end: usize): usize {
   return p;
 }
 
-@inline function val(slot: Slot): u64 {
-  return load<u64>(REC_PTR + (<usize>slot << 3));
-}
-
-/** The sampling rate in force for the record just read (0 = not known). */
-function samplingRate(mask: u64, s: usize): u32 {
-  let rate: u32 = 0;
-  if (has(mask, Slot.SamplerId)) rate = samplerRate(s, <u32>val(Slot.SamplerId) & ID_MASK);
-  else if (has(mask, Slot.SelectorId)) rate = samplerRate(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & ID_MASK));
-  if (rate == 0) rate = rateFromValues(mask);
-  if (rate == 0) rate = ctx.headerRate;
-  if (rate == 0) rate = load<u32>(s + S_DEFAULT_RATE);
-  return rate;
-}
-
-/** A rate from the sampling elements of one record: 34, 50, 305/306 or 309/310. */
-function rateFromValues(mask: u64): u32 {
-  if (has(mask, Slot.SamplingInterval) && val(Slot.SamplingInterval) > 0) return <u32>val(Slot.SamplingInterval);
-  if (has(mask, Slot.SamplerRandomInterval) && val(Slot.SamplerRandomInterval) > 0) return <u32>val(Slot.SamplerRandomInterval);
-  if (has(mask, Slot.PacketInterval) && val(Slot.PacketInterval) > 0) {
-    const space = has(mask, Slot.PacketSpace) ? val(Slot.PacketSpace) : 0;
-    return <u32>((val(Slot.PacketInterval) + space) / val(Slot.PacketInterval));
-  }
-  if (has(mask, Slot.SamplingSize) && has(mask, Slot.SamplingPopulation) && val(Slot.SamplingSize) > 0) {
-    return <u32>(val(Slot.SamplingPopulation) / val(Slot.SamplingSize));
-  }
-  return 0;
-}
-
 /** Takes in what an options record says about its exporter: system init time, sampling. */
 export function applyOptions(t: usize, s: usize): void {
   const mask = load<u64>(t + T_MASK);
@@ -178,28 +146,6 @@ import { setSamplerRate } from "./sessions";
 import { stateChanged } from "./generation";
 @inline function setSamplerRateFor(s: usize, id: u32, rate: u32): void {
   setSamplerRate(s, id, rate);
-}
-
-/** Absolute time in ms of a record's start (or end), or -1 when the record has none. */
-@inline function recordTime(mask: u64, abs: Slot, uptime: Slot, delta: Slot, s: usize): i64 {
-  if (has(mask, abs)) return <i64>val(abs);
-  return relativeTime(mask, uptime, delta, s);
-}
-
-/** recordTime() for records without an absolute time: from sysUptime or a delta to the export time. */
-function relativeTime(mask: u64, uptime: Slot, delta: Slot, s: usize): i64 {
-  if (has(mask, uptime)) {
-    const up = <u32>val(uptime);
-    if (ctx.version == 10) {
-      if (has(mask, Slot.SysInit)) return <i64>val(Slot.SysInit) + <i64>up;
-      if ((load<u8>(s + S_FLAGS) & F_HAS_SYSINIT) != 0) return <i64>load<f64>(s + S_SYSINIT) + <i64>up;
-      return -1;
-    }
-    // NetFlow v9 / v5: the switch times are sysUptime values of the export header's clock.
-    return <i64>ctx.baseMs - <i64>(<u32>(ctx.uptime - up));
-  }
-  if (has(mask, delta)) return <i64>ctx.timeMs - <i64>(val(delta) / 1000);
-  return -1;
 }
 
 @inline function putAddr(o: usize, mask: u64, v4: Slot, p4: usize, v6: Slot, p6: usize): usize {
@@ -278,25 +224,10 @@ export function emitRecord(t: usize, s: usize): bool {
   }
   if (selected(Field.Vlan) && has(mask, Slot.Vlan)) o = putNum(o, Field.Vlan, val(Slot.Vlan));
   if (selected(Field.IcmpType) || selected(Field.IcmpCode)) {
-    let known = true;
-    let type: u64 = 0, code: u64 = 0;
-    if (has(mask, Slot.IcmpTypeCode)) {
-      type = (val(Slot.IcmpTypeCode) >>> 8) & 0xff;
-      code = val(Slot.IcmpTypeCode) & 0xff;
-    } else if (has(mask, Slot.IcmpType)) {
-      type = val(Slot.IcmpType);
-      code = has(mask, Slot.IcmpCode) ? val(Slot.IcmpCode) : 0;
-    } else if (has(mask, Slot.Proto) && (val(Slot.Proto) == 1 || val(Slot.Proto) == 58) && has(mask, Slot.Dstp) &&
-      (!has(mask, Slot.Srcp) || val(Slot.Srcp) == 0)) {
-      // NetFlow v5 and many v9 exporters carry ICMP type * 256 + code in the destination port.
-      type = (val(Slot.Dstp) >>> 8) & 0xff;
-      code = val(Slot.Dstp) & 0xff;
-    } else {
-      known = false;
-    }
-    if (known) {
-      if (selected(Field.IcmpType)) o = putNum(o, Field.IcmpType, type);
-      if (selected(Field.IcmpCode)) o = putNum(o, Field.IcmpCode, code);
+    const typeCode = icmpTypeCode(mask);
+    if (typeCode >= 0) {
+      if (selected(Field.IcmpType)) o = putNum(o, Field.IcmpType, <u64>typeCode >>> 32);
+      if (selected(Field.IcmpCode)) o = putNum(o, Field.IcmpCode, <u64>typeCode & 0xffffffff);
     }
   }
   if (selected(Field.Direction) && has(mask, Slot.Direction)) o = putNum(o, Field.Direction, val(Slot.Direction));
