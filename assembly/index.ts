@@ -14,6 +14,7 @@ import { initHeld, expireHeld } from "./held";
 import { setTemplateLifetime, expireTemplates, templateLifetimeMs } from "./sets";
 import { decodeIpfix, decodeV9, decodeV5, setIgnorePort } from "./messages";
 import { resetOutput, setFieldMask, writeDvc, recordCount, outPos } from "./record";
+export { OutputFormat, setOutputFormat } from "./record";
 import { countStatus, bump, C_SESSIONS_EXPIRED } from "./counters";
 import { ctx } from "./context";
 import { FIELD_COUNT } from "./fields";
@@ -21,7 +22,7 @@ import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 5;
+export const ABI_VERSION: u32 = 6;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -72,7 +73,7 @@ export function addrPtr(): usize { return layout.ADDR_PTR; }
 export function outPtr(): usize { return layout.OUT_PTR; }
 export function indexPtr(): usize { return layout.INDEX_PTR; }
 export function countersPtr(): usize { return layout.COUNTERS_PTR; }
-/** Bytes of JSON written by the last decode() (records end with "\n"). */
+/** Bytes written by the last decode() (each record's value is followed by "\n"). */
 export function outLength(): u32 { return <u32>(outPos - layout.OUT_PTR); }
 /** Version and observation domain of the last datagram decoded. */
 export function lastVersion(): u32 { return ctx.version; }

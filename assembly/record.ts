@@ -1,5 +1,5 @@
 // Runs a compiled template over one record's bytes (filling the value slots at REC_PTR)
-// and writes the record as one line of JSON into the output region.
+// and writes the record into the output region: one line of JSON, or a FlowMessage (protobuf.ts).
 import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, INDEX_ENTRY, RecordIndex, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
 import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
 import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op } from "./templates";
@@ -7,6 +7,7 @@ import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
 import { ctx } from "./context";
 import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
 import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, SELECTOR_FLAG, ID_MASK } from "./values";
+import { putFlowRecord } from "./protobuf";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 
@@ -174,10 +175,22 @@ import { stateChanged } from "./generation";
   return (fieldMask & (1 << <u32>field)) != 0;
 }
 
-/** Writes the record just read as a JSON line; returns false (and writes nothing) when the output region is full. */
+/** What a record's value is: a JSON object, or goflow2's FlowMessage with or without its varint length prefix. */
+export const enum OutputFormat { Json = 0, Protobuf = 1, ProtobufBare = 2 }
+let outputFormat: u32 = OutputFormat.Json;
+
+export function setOutputFormat(format: u32): void {
+  outputFormat = format;
+}
+
+/** Writes the record just read (a JSON line, or a FlowMessage); returns false (and writes nothing) when the output region is full. */
 export function emitRecord(t: usize, s: usize): bool {
   if (outPos + OUT_SLACK > OUT_PTR + OUT_CAPACITY || recordCount >= MAX_RECORDS_OUT) return false;
   const mask = load<u64>(t + T_MASK);
+  if (outputFormat != OutputFormat.Json) {
+    finishRecord(putFlowRecord(outPos, mask, s, outputFormat == OutputFormat.Protobuf), mask);
+    return true;
+  }
   const rec = REC_PTR;
   const start = outPos;
   let o = outPos;
@@ -250,14 +263,19 @@ export function emitRecord(t: usize, s: usize): bool {
   } else {
     store<u8>(start, 123); // the first field's comma becomes "{"
   }
-  store<u16>(o, 0x0a7d); // "}\n": the end offset is the "\n", RecordIndex.Gap bytes before the next record
-  const endOffset = <u32>(o + 1 - OUT_PTR);
-  const e = INDEX_PTR + <usize>recordCount * INDEX_ENTRY;
-  store<u32>(e + (<usize>RecordIndex.EndAt << 2), endOffset);
-  store<u32>(e + (<usize>RecordIndex.HashAt << 2), flowHash(mask));
-  outPos = o + 2;
-  recordCount++;
+  store<u8>(o, 125); // "}"
+  finishRecord(o + 1, mask);
   return true;
+}
+
+/** Ends the record whose value ends at `end`: the "\n" after it (RecordIndex.Gap), its index entry. */
+function finishRecord(end: usize, mask: u64): void {
+  store<u8>(end, 10); // "\n": the end offset points at it, RecordIndex.Gap bytes before the next record
+  const e = INDEX_PTR + <usize>recordCount * INDEX_ENTRY;
+  store<u32>(e + (<usize>RecordIndex.EndAt << 2), <u32>(end - OUT_PTR));
+  store<u32>(e + (<usize>RecordIndex.HashAt << 2), flowHash(mask));
+  outPos = end + 1;
+  recordCount++;
 }
 
 @inline function mix(h: u32, v: u32): u32 {

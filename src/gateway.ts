@@ -10,6 +10,7 @@ import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
 import type { AccountingTotals } from './pipeline/accounting.js';
 import { fieldMask } from './decoder/wasm.js';
 import type { Config } from './config/schema.js';
+import type { RecordFormat } from './decoder/abi.js';
 import type { Logger, LogLevel } from './log.js';
 import { groupClient } from './kafka/client.js';
 import { ensureScaleTopics } from './scale/topics.js';
@@ -76,6 +77,12 @@ const TEMPLATE_FOLLOW_MS = 1_000;
 
 /** Keys that a reload cannot change: they shape sockets, threads and memory. */
 const restartKeys = ['listen', 'workers', 'ring', 'decoder', 'kafka', 'spool', 'http', 'state', 'role', 'scale'] as const;
+
+/** The decoder's record format for kafka.format and kafka.protobuf_length_prefix. */
+export function recordFormatOf(kafka: Config['kafka']): RecordFormat {
+  if (kafka.format === 'json') return 'json';
+  return kafka.protobuf_length_prefix ? 'protobuf' : 'protobuf-bare';
+}
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
@@ -228,6 +235,7 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         heldMaxAgeMs: config.decoder.held_max_age_ms,
         maxTemplatesPerExporter: config.decoder.max_templates_per_exporter,
         maxSessions: config.decoder.max_sessions,
+        recordFormat: recordFormatOf(config.kafka),
       },
       // A receiver's only topic is the raw one, made with its partitions by ensureScaleTopics: never
       // auto-created with the broker's default count by a producer that got there first.

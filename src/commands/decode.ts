@@ -1,6 +1,7 @@
 // `flowgate decode FILE`: runs a capture's export datagrams through the same decoder and
 // template engine the server uses, in capture order, the exporter being each datagram's
-// source address. Records go to stdout as JSON lines, a summary to stderr.
+// source address. Records go to stdout (JSON lines, or length-prefixed FlowMessages with
+// --format protobuf, exactly what goes to Kafka), a summary to stderr.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readCapture, CaptureError } from '../capture/pcap-reader.js';
@@ -13,6 +14,7 @@ const help = `usage: flowgate decode FILE [options]
   --fields LIST            comma-separated record fields (default: all; see README "Record")
   --ignore-port            key templates by exporter address and domain, not the source port
   --template-lifetime S    seconds a template lives without being re-sent (default ${defaultDecoderOptions.templateLifetimeSec})
+  --format json|protobuf   JSON lines (default), or goflow2 FlowMessages, each preceded by its length as a varint
 `;
 
 /** Collects output in large chunks: one write per MiB, not one per datagram. */
@@ -53,6 +55,17 @@ function summary(file: string, datagrams: number, filtered: number, rejected: nu
   ].join('\n');
 }
 
+/** The `n` records of the last decode, each value alone (no separator). */
+function writeRecords(out: ChunkedStdout, decoder: WasmDecoder, n: number): void {
+  const { entries, stride, endAt, gap } = decoder.index;
+  const output = decoder.output;
+  for (let k = 0, start = 0; k < n; k++) {
+    const end = entries[k * stride + endAt]!;
+    out.write(output.subarray(start, end));
+    start = end + gap;
+  }
+}
+
 export async function runDecode(argv: string[]): Promise<number> {
   let args;
   try {
@@ -64,6 +77,7 @@ export async function runDecode(argv: string[]): Promise<number> {
         fields: { type: 'string' },
         'ignore-port': { type: 'boolean', default: false },
         'template-lifetime': { type: 'string' },
+        format: { type: 'string', default: 'json' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -90,12 +104,18 @@ export async function runDecode(argv: string[]): Promise<number> {
     process.stderr.write(`flowgate decode: --template-lifetime must be whole seconds, got "${args.values['template-lifetime']}"\n`);
     return 1;
   }
+  const format = args.values.format;
+  if (format !== 'json' && format !== 'protobuf') {
+    process.stderr.write(`flowgate decode: --format must be json or protobuf, got "${format}"\n`);
+    return 1;
+  }
   let decoder: WasmDecoder;
   try {
     decoder = new WasmDecoder({
       templateLifetimeSec: lifetime,
       ignoreExporterPort: args.values['ignore-port'],
       fields: args.values.fields?.split(',').map((f) => f.trim()).filter(Boolean),
+      recordFormat: format,
     });
   } catch (err) {
     process.stderr.write(`flowgate decode: ${(err as Error).message}\n`);
@@ -124,7 +144,8 @@ export async function runDecode(argv: string[]): Promise<number> {
       }
       const n = decoder.decode(d.payload, d.srcAddr, d.srcPort, d.timeMs);
       if (n < 0) rejected++;
-      else if (n > 0) out.write(decoder.output.subarray(0, decoder.outputLength()));
+      else if (n > 0 && format === 'json') out.write(decoder.output.subarray(0, decoder.outputLength()));
+      else if (n > 0) writeRecords(out, decoder, n); // without the "\n" after each: a length-prefixed stream
     });
   } catch (err) {
     if (err instanceof CaptureError || err instanceof DecoderError) {

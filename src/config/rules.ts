@@ -26,6 +26,10 @@ function effective(data: unknown, path: Path): unknown {
 }
 
 function kafkaRules(data: unknown, problems: Problem[]): void {
+  // A datagram's records in one message are NDJSON lines; FlowMessages are one per message, as goflow2 writes them.
+  if (effective(data, ['kafka', 'format']) === 'protobuf' && effective(data, ['kafka', 'records_per_message']) === 'datagram') {
+    problems.push({ path: ['kafka', 'records_per_message'], message: '"datagram" needs kafka.format json (with protobuf each record is one message, as goflow2 writes them)' });
+  }
   // lz4 batches must be one LZ4 block for Kafka's readers (protocol/compression.ts says why).
   const batchBytes = effective(data, ['kafka', 'batch_max_bytes']);
   if (effective(data, ['kafka', 'compression']) === 'lz4' && typeof batchBytes === 'number' && batchBytes > LZ4_MAX_RECORDS_BYTES) {

@@ -147,6 +147,8 @@ export const configSchema = strictMapping({
     }).default(-1),
     idempotent: bool().default(true),
     compression: oneOf(compressionNames).default('none'),
+    format: oneOf(['json', 'protobuf'] as const).default('json'),
+    protobuf_length_prefix: bool().default(true),
     key: oneOf(['none', 'dvc', 'flow']).default('none'),
     records_per_message: z.union([z.literal(1), z.literal('datagram')], { error: expected('1 or "datagram"') }).default(1),
     sink: oneOf(['kafka', 'discard'] as const).default('kafka'),

@@ -6,7 +6,11 @@
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
+
+/** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
+export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;
+export type RecordFormat = (typeof recordFormats)[number];
 
 export class DecoderError extends Error {
   readonly code: 'FG_ERR_ABI_MISMATCH' | 'FG_ERR_DECODER_LOAD' | 'FG_ERR_DECODER_CONFIG';
@@ -54,6 +58,8 @@ export interface DecoderAbi {
   readonly slots: Readonly<Record<string, number>>;
   /** The record index layout (see record-index.ts), without its memory. */
   readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly gap: number };
+  /** setOutputFormat()'s argument per record format (assembly/record.ts OutputFormat). */
+  readonly outputFormats: Readonly<Record<RecordFormat, number>>;
   readonly session: EntryLayout<typeof SESSION_FIELDS>;
   readonly template: EntryLayout<typeof TEMPLATE_FIELDS>;
   readonly templateField: TemplateFieldLayout;
@@ -181,6 +187,8 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
     counterSlots,
     slots: Object.freeze(slots),
     index: Object.freeze(indexLayout(instance)),
+    outputFormats: Object.freeze({ json: global(instance, 'OutputFormat.Json'), protobuf: global(instance, 'OutputFormat.Protobuf'),
+      'protobuf-bare': global(instance, 'OutputFormat.ProtobufBare') }),
     session: Object.freeze(entryLayout(instance, 'SessionEntry', SESSION_FIELDS)),
     template: Object.freeze(entryLayout(instance, 'TemplateEntry', TEMPLATE_FIELDS)),
     templateField: Object.freeze(templateFieldLayout(instance)),

@@ -1,6 +1,7 @@
 // The decoder's settings and their defaults, defined once: the config schema's `decoder`
 // section (src/config/schema.ts) and `flowgate decode` take their defaults from here.
 // No WebAssembly here, so the config can import it without loading the decoder.
+import type { RecordFormat } from './abi.js';
 
 export interface DecoderOptions {
   /** Seconds after which a template that was not sent again is forgotten (RFC 7011 section 8.4). 0 = never. */
@@ -16,6 +17,8 @@ export interface DecoderOptions {
   maxTemplatesPerExporter: number;
   /** Transport sessions (exporter, port, domain) one decoder keeps. */
   maxSessions: number;
+  /** What each record's value is (kafka.format, kafka.protobuf_length_prefix). */
+  recordFormat: RecordFormat;
 }
 
 export const defaultDecoderOptions: Readonly<DecoderOptions> = Object.freeze({
@@ -26,4 +29,5 @@ export const defaultDecoderOptions: Readonly<DecoderOptions> = Object.freeze({
   heldMaxAgeMs: 30_000,
   maxTemplatesPerExporter: 256,
   maxSessions: 2048,
+  recordFormat: 'json',
 });

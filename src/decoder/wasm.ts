@@ -24,6 +24,7 @@ interface DecoderExports {
   lastVersion(): number;
   lastDomain(): number;
   decode(len: number, port: number, nowMs: number): number;
+  setOutputFormat(format: number): void;
   sweep(nowMs: number): void;
   describeSessions(): number;
   describeTemplates(): number;
@@ -220,6 +221,7 @@ export class WasmDecoder {
     const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, this.#fieldMask, o.heldMaxBytes,
       o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions);
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
+    ex.setOutputFormat(this.abi.outputFormats[o.recordFormat]);
     // init() grew memory once; it never grows again, so these views stay valid for this instance.
     const buffer = ex.memory.buffer;
     const abi = this.abi;
