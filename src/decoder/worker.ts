@@ -94,7 +94,7 @@ export function startWorker(init: WorkerInit): void {
     droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
     kafkaErrors: {}, latencyMs: [], spool: null, stateFilesRejected: keeper.rejected,
   };
-  const tap = new TapForwarder();
+  const tap = new TapForwarder(init.decoder.recordFormat);
   tap.configure(init.tap);
   const tapTimer = setInterval(() => {
     const batch = tap.flush();

@@ -9,6 +9,8 @@
 // main thread (hub.ts), on at most maxRecordsPerSecond records per worker.
 import { parseIP, parsePrefix, maskIPv4, maskIPv6, type Prefix } from '../config/addresses.js';
 import type { RecordIndex } from '../decoder/record-index.js';
+import type { RecordFormat } from '../decoder/abi.js';
+import { flowMessageJson } from './flow-message.js';
 
 export interface TapSpec {
   /** Tenants some client may see (null: all). */
@@ -22,7 +24,7 @@ export interface TapSpec {
 export interface TapRecord {
   tenant: string;
   exporter: string;
-  /** The record's JSON, as sent to Kafka. */
+  /** The record as JSON: as sent to Kafka, or its FlowMessage read back (kafka.format protobuf). */
   json: string;
 }
 
@@ -84,6 +86,8 @@ export class AddressSet {
 }
 
 export class TapForwarder {
+  /** How a record's value becomes the JSON the tap shows. */
+  readonly #json: (output: Buffer, start: number, end: number) => string;
   #tenants: Set<string> | null = null;
   #exporters: AddressSet | null = null;
   #max = 0;
@@ -92,6 +96,11 @@ export class TapForwarder {
   #skipped = 0;
   #windowStart = 0;
   #inWindow = 0;
+
+  constructor(format: RecordFormat = 'json') {
+    this.#json = format === 'json' ? (output, start, end) => output.toString('utf8', start, end)
+      : (output, start, end) => flowMessageJson(output, start, end, format === 'protobuf');
+  }
 
   get active(): boolean {
     return this.#active;
@@ -115,7 +124,7 @@ export class TapForwarder {
     }
   }
 
-  /** Offers the `count` records of one datagram (JSON lines in `output`, ends in `index`). */
+  /** Offers the `count` records of one datagram (values in `output`, ends in `index`). */
   offer(tenant: string, exporter: string, output: Buffer, index: RecordIndex, count: number): void {
     if (!this.#active) return;
     if (this.#tenants && !this.#tenants.has(tenant)) return;
@@ -130,7 +139,7 @@ export class TapForwarder {
     for (let i = 0; i < count; i++) {
       const end = entries[i * stride + endAt]!;
       if (this.#inWindow < this.#max) {
-        this.#batch.push({ tenant, exporter, json: output.toString('utf8', start, end) });
+        this.#batch.push({ tenant, exporter, json: this.#json(output, start, end) });
         this.#inWindow++;
       } else {
         this.#skipped++;
