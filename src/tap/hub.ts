@@ -18,7 +18,8 @@
 //   {"type":"error","error":"..."}                              a filter was refused
 //   {"type":"stats","sent":N,"skipped":{"rate_limit":N,"slow_client":N,"worker_cap":N}}
 //                                                               about once a second, when changed
-// Any other line is one record, byte for byte the JSON sent to Kafka. The records of one worker
+// Any other line is one record, byte for byte the JSON sent to Kafka (with kafka.format protobuf,
+// its FlowMessage read back under FlowGate's record names: flow-message.ts). The records of one worker
 // batch (every 100 ms) that a client gets travel in one frame.
 //
 // Cost: workers forward nothing while no client is connected; with clients they forward only the

@@ -6,39 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { capturePath, corpusCaptures } from '../support/corpus.js';
-import { flowgateBin, repoRoot } from '../support/paths.js';
-import { protobufPython, protobufSkipReason } from '../support/protobuf.js';
-import { ETYPE_IPV4, ETYPE_IPV6, flowMessageFields, flowTypeOfVersion } from '../../src/decoder/flow-message.js';
-
-type Json = Record<string, unknown>;
-
-/** The FlowMessage a JSON record becomes (proto3: zero values absent), time_received_ns aside. */
-export function expectedFlowMessage(r: Json): Json {
-  const out: Json = {};
-  for (const [record, { field, value }] of Object.entries(flowMessageFields)) {
-    const v = r[record];
-    if (v === undefined || v === null || v === 0) continue;
-    out[field] = value === 'ms_to_ns' ? BigInt(v as number) * 1_000_000n : value === 'version_to_type' ? flowTypeOfVersion[v as number] : v;
-  }
-  if (typeof r.src === 'string') out.etype = r.src.includes(':') ? ETYPE_IPV6 : ETYPE_IPV4;
-  return out;
-}
+import { flowgateBin } from '../support/paths.js';
+import { expectedFlowMessage, protobufSkipReason, readFlowMessages, type Json } from '../support/protobuf.js';
 
 function decode(capture: string, format: 'json' | 'protobuf'): Buffer {
   const r = spawnSync(process.execPath, [flowgateBin(), 'decode', capturePath(capture), '--format', format], { maxBuffer: 1 << 28 });
   assert.equal(r.status, 0, String(r.stderr));
   return r.stdout;
-}
-
-/** FlowMessages (a length-prefixed stream) as JSON objects, by Google's protobuf runtime; uint64 as bigint. */
-export function readFlowMessages(stream: Buffer): Json[] {
-  const r = spawnSync(protobufPython()!, [join(repoRoot, 'tools', 'protobuf', 'flows_to_json.py'), join(repoRoot, 'assembly', 'flow.proto')],
-    { input: stream, maxBuffer: 1 << 28, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l.replace(/"(time_[a-z_]+_ns)": (\d+)/g, '"$1": "$2n"'), (k, v) =>
-    typeof v === 'string' && /^\d+n$/.test(v) && k.endsWith('_ns') ? BigInt(v.slice(0, -1)) : v) as Json);
 }
 
 const SKIP = protobufSkipReason();

@@ -61,6 +61,8 @@ async function countOnce(brokers: string[], topics: string[], written: boolean):
 
 export interface Consumed {
   value: string;
+  /** The value's bytes (binary values: kafka.format protobuf). */
+  bytes: Buffer;
   key: string | null;
   headers: Record<string, string>;
   partition: number;
@@ -104,7 +106,7 @@ export async function readTopic(brokers: string[], topic: string, expected: numb
         eachMessage: async ({ message, partition }) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-          got.push({ value: message.value?.toString() ?? '', key: message.key?.toString() ?? null, headers, partition });
+          got.push({ value: message.value?.toString() ?? '', bytes: message.value ?? Buffer.alloc(0), key: message.key?.toString() ?? null, headers, partition });
           if (got.length >= expected) {
             clearTimeout(timer);
             resolve();
