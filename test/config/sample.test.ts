@@ -86,7 +86,7 @@ test('the defaults are the documented ones', () => {
     held_max_age_ms: 30000, max_templates_per_exporter: 256, max_sessions: 2048,
   });
   assert.deepEqual(defaultConfig.kafka, {
-    brokers: ['127.0.0.1:9092'], client_id: 'flowgate', acks: -1, idempotent: true, compression: 'none', key: 'none',
+    brokers: ['127.0.0.1:9092'], client_id: 'flowgate', acks: -1, idempotent: true, compression: 'none', format: 'json', protobuf_length_prefix: true, key: 'none',
     records_per_message: 1, sink: 'kafka', linger_ms: 5, batch_max_records: 10000, batch_max_bytes: 1048576, max_in_flight: 5, queue_max_records: 200000,
     queue_max_bytes: 67108864, request_timeout_ms: 30000, retries: 5, connection_timeout_ms: 3000, flush_timeout_ms: 10000,
     ssl: false, sasl: null,
