@@ -70,6 +70,8 @@ export type FromWorker =
 
 /** Version of the record layout, sent in every message's headers. */
 export const SCHEMA_VERSION = '1';
+/** The schema header of a FlowMessage record (kafka.format protobuf): its Protobuf type, assembly/flow.proto. */
+export const PROTOBUF_SCHEMA = 'flowpb.FlowMessage';
 /** Template changes are published at most this often (a snapshot of the decoder's state each time). */
 const PUBLISH_EVERY_MS = 100;
 /** A decoder's progress (what may be committed) is reported at least this often. */
@@ -153,6 +155,7 @@ export function startWorker(init: WorkerInit): void {
     return settled;
   };
 
+  const recordSchema = init.decoder.recordFormat === 'json' ? SCHEMA_VERSION : PROTOBUF_SCHEMA;
   // Per exporter, once: the record headers (schema version and exporter, encoded as Kafka
   // writes them) and the dvc key.
   interface ExporterFraming { text: string; headers: Buffer; key: Buffer }
@@ -162,7 +165,7 @@ export function startWorker(init: WorkerInit): void {
     let info = exporters.get(text);
     if (!info) {
       if (exporters.size > 100_000) exporters.clear();
-      info = { text, headers: encodeHeaders({ schema: SCHEMA_VERSION, exporter: text }), key: Buffer.from(text) };
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text) };
       exporters.set(text, info);
     }
     return info;

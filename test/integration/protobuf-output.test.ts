@@ -66,6 +66,7 @@ stats:
     const expected = jsonRecords();
     const got = await readTopic(brokers, topic, expected.length);
     assert.equal(got.length, expected.length);
+    assert.ok(got.every((m) => m.headers.schema === 'flowpb.FlowMessage' && m.headers.exporter === '127.0.0.1'), 'the schema header names the Protobuf type');
     const stream = Buffer.concat(got.map((m) => (lengthPrefix ? m.bytes : prefixed(m.bytes))));
     const messages = readFlowMessages(stream);
     assert.equal(messages.length, expected.length, 'each Kafka message is exactly one FlowMessage');
