@@ -30,7 +30,8 @@
 //   KAFKA_START_TIMEOUT_S (90: readiness wait, not counting the one-time jar download)
 //   KAFKA_STOP_TIMEOUT_S (20)  KAFKA_HEAP_OPTS (-Xms128m -Xmx512m)  KAFKA_OPTS (extra JVM args)
 //   KAFKA_LIB_DIR (<KAFKA_DIR>/lib-<version>; point several KAFKA_DIRs at one copy of the jars)
-//   KAFKA_FRESH (1 = wipe .kafka/data before starting)  KAFKA_MVN_ARGS (extra mvn args, e.g.
+//   KAFKA_SECURE (1 = also a SASL_SSL listener with ACLs on KAFKA_SECURE_PORT, default KAFKA_PORT + 2; see
+//   scripts/kafka-secure.js)  KAFKA_FRESH (1 = wipe .kafka/data before starting)  KAFKA_MVN_ARGS (extra mvn args, e.g.
 //   -Dmaven.repo.local=/path)  KAFKA_LOG4J2_VERSION (log4j2 pinned in tools/kafka/pom.xml)  JAVA_HOME
 //
 // Only the broker's own address is ever contacted: its host option, 127.0.0.1 unless the caller names
@@ -45,6 +46,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureSecureFiles, scramFormatArgs, secureProperties, secureSettings } from './kafka-secure.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..');
@@ -82,8 +84,11 @@ export function kafkaConfig(opts = {}) {
   // Kafka wants [brackets] around an IPv6 listener address and net.connect none: not needed, not supported.
   if (!/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`host must be an IPv4 address or a host name, got "${host}"`);
   const javaHome = process.env.JAVA_HOME;
+  const secure = (opts.secure ?? process.env.KAFKA_SECURE === '1')
+    ? secureSettings(dir, opts.securePort ?? envInt('KAFKA_SECURE_PORT', port + 2)) : null;
   return {
     dir,
+    secure,
     version,
     host,
     port,
@@ -395,12 +400,13 @@ export function ensureKafkaJars(opts = {}) {
 }
 
 function renderConfig(cfg) {
-  const text = fs
+  let text = fs
     .readFileSync(path.join(TOOLS, 'server.properties'), 'utf8')
     .replaceAll('@HOST@', cfg.host)
     .replaceAll('@PORT@', String(cfg.port))
     .replaceAll('@CONTROLLER_PORT@', String(cfg.controllerPort))
     .replaceAll('@DATA_DIR@', cfg.dataDir);
+  if (cfg.secure) text = secureProperties(text, cfg.secure, cfg.host, ensureSecureFiles(cfg.secure, cfg.host));
   fs.writeFileSync(cfg.propsFile, text);
 }
 
@@ -416,7 +422,8 @@ function ensureFormatted(cfg) {
   } catch {}
   const formatted = fs.existsSync(path.join(cfg.dataDir, 'meta.properties'));
   // Data written by another Kafka version may not open (metadata.version); it is only test data: wipe it.
-  if (cfg.fresh || (formatted && stamp?.version !== cfg.version)) {
+  // SCRAM users are written at format time: secure mode on or off formats afresh (test data only).
+  if (cfg.fresh || (formatted && (stamp?.version !== cfg.version || Boolean(stamp?.secure) !== Boolean(cfg.secure)))) {
     fs.rmSync(cfg.dataDir, { recursive: true, force: true });
   } else if (formatted) {
     return false;
@@ -431,16 +438,23 @@ function ensureFormatted(cfg) {
       ...log4jOpts(cfg),
       '-cp', path.join(cfg.libDir, '*'),
       'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', cfg.propsFile, '--ignore-formatted',
+      ...(cfg.secure ? scramFormatArgs(JSON.parse(fs.readFileSync(cfg.secure.credentialsFile, 'utf8'))) : []),
     ],
     formatLog,
   );
   if (!res.ok) throw new Error(`kafka storage format failed:\n${res.out.slice(-4000)}`);
-  fs.writeFileSync(cfg.dataStamp, `${JSON.stringify({ version: cfg.version, clusterId: CLUSTER_ID })}\n`);
+  fs.writeFileSync(cfg.dataStamp, `${JSON.stringify({ version: cfg.version, clusterId: CLUSTER_ID, ...(cfg.secure && { secure: true }) })}\n`);
   return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // public API
+
+/** The secured listener's address, CA and credentials, or null when the broker has none. */
+function secureInfo(cfg) {
+  if (!cfg.secure || !fs.existsSync(cfg.secure.credentialsFile)) return null;
+  return { bootstrap: `${cfg.host}:${cfg.secure.port}`, caFile: cfg.secure.caFile, ...JSON.parse(fs.readFileSync(cfg.secure.credentialsFile, 'utf8')) };
+}
 
 /**
  * Start the broker (idempotent) and wait until it answers Kafka requests.
@@ -464,7 +478,7 @@ export async function startKafka(opts = {}) {
       try {
         await probeKafka(port, undefined, host);
         cfg.log(`already running (pid ${pid}) on ${host}:${port}`);
-        return { pid, bootstrap: `${host}:${port}`, port, version, alreadyRunning: true, seconds: 0 };
+        return { pid, bootstrap: `${host}:${port}`, port, version, alreadyRunning: true, seconds: 0, secure: secureInfo(cfg) };
       } catch {
         cfg.log(`broker pid ${pid} is up but not answering yet; waiting`);
       }
@@ -537,7 +551,7 @@ export async function startKafka(opts = {}) {
     }
     const seconds = (Date.now() - t0) / 1000;
     cfg.log(`Kafka ${version} ready on ${host}:${port} (pid ${pid}) after ${seconds.toFixed(1)} s`);
-    return { pid, bootstrap: `${host}:${port}`, port, version, alreadyRunning: false, seconds };
+    return { pid, bootstrap: `${host}:${port}`, port, version, alreadyRunning: false, seconds, secure: secureInfo(cfg) };
   });
 }
 

@@ -61,6 +61,7 @@ export function workerReport(stats: WorkerStats, producer: RecordProducer, laten
   stats.queuedRecords = producer.queuedRecords;
   stats.queuedBytes = producer.queuedBytes;
   stats.kafkaConnected = producer.connected;
+  stats.kafkaConnectError = producer.connectError;
   stats.spool = producer.spoolStats();
   const copy = structuredClone(stats);
   if (latency) stats.latencyMs.length = 0;

@@ -93,7 +93,7 @@ export function startWorker(init: WorkerInit): void {
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
-    droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false,
+    droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false, kafkaConnectError: null,
     kafkaErrors: {}, latencyMs: [], spool: null, stateFilesRejected: keeper.rejected,
   };
   const tap = new TapForwarder(init.decoder.recordFormat);

@@ -52,7 +52,7 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
     const problems: string[] = [];
     if (!gateway.pool.allRunning()) problems.push('a decoder worker is not running');
     if (reports.length < gateway.pool.size) problems.push('a decoder worker did not answer');
-    for (const r of reports) if (!r.kafkaConnected) problems.push(`worker ${r.worker}: not connected to Kafka`);
+    for (const r of reports) if (!r.kafkaConnected) problems.push(`worker ${r.worker}: not connected to Kafka${r.kafkaConnectError ? `: ${r.kafkaConnectError}` : ''}`);
     const { consumer, templates } = gateway.scale;
     if (consumer && !consumer.joined) problems.push('not a member of the consumer group yet');
     if (templates && templates.counters.catchUps === 0) problems.push('template topic not read yet');

@@ -79,6 +79,8 @@ interface TopicState {
   staged: StagedRecord[];
   /** With frameUnassigned: the open batch of records that arrived before the metadata. */
   unassigned: OpenPartition;
+  /** The broker refuses the topic (its error type): records for it are dropped as kafka_rejected. */
+  refused: string | null;
 }
 
 /** Queue bytes a message counts for: its bytes plus a record's framing. */
@@ -199,6 +201,20 @@ export class Accumulator {
     }
   }
 
+  /** See BatchSource.topicRefused: a refused topic's staged records are dropped now, its later ones on arrival. */
+  topicRefused(topic: string, error: string | null): void {
+    const t = this.#topics.get(topic);
+    if (!t) return;
+    t.refused = error;
+    if (error === null) return;
+    for (const s of t.staged) {
+      this.#queuedRecords -= s.records;
+      this.#queuedBytes -= s.bytes;
+      this.#events.dropped('kafka_rejected', s.tenant, s.records);
+    }
+    t.staged = [];
+  }
+
   /** `topic` has `count` partitions (its metadata loaded): sizes its partition list, frames its staged records. */
   partitionsKnown(topic: string, count: number): void {
     const t = this.#topics.get(topic);
@@ -286,12 +302,16 @@ export class Accumulator {
 
   /** Takes `records` flow records of `bytes` into the queue; null (counted as dropped) when it is full, or closing. */
   #admit(topic: string, tenant: string, records: number, bytes: number): TopicState | null {
+    let t = this.#lastTopic;
+    if (t === undefined || t.name !== topic) t = this.#lastTopic = this.#topic(topic);
+    if (t.refused !== null) {
+      this.#events.dropped('kafka_rejected', tenant, records);
+      return null;
+    }
     if (this.closing || this.#queuedRecords + records > this.#settings.queue_max_records || this.#queuedBytes + bytes > this.#settings.queue_max_bytes) {
       this.#events.dropped(this.closing ? 'shutdown' : 'queue_full', tenant, records);
       return null;
     }
-    let t = this.#lastTopic;
-    if (t === undefined || t.name !== topic) t = this.#lastTopic = this.#topic(topic);
     this.#queuedRecords += records;
     this.#queuedBytes += bytes;
     return t;
@@ -360,7 +380,7 @@ export class Accumulator {
   #topic(name: string): TopicState {
     let t = this.#topics.get(name);
     if (!t) {
-      t = { name, partitions: [], sticky: 0, staged: [], unassigned: { open: null, openedAt: 0 } };
+      t = { name, partitions: [], sticky: 0, staged: [], unassigned: { open: null, openedAt: 0 }, refused: null };
       this.#topics.set(name, t);
       this.#events.topicAdded(name);
     }

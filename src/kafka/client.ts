@@ -15,6 +15,9 @@ import { decodeProduceResponse, type ProduceResponse } from './protocol/produce-
 export type { ProduceTopic };
 
 const errorsByCode = new Map(kafkajs.errorCodes.map((e) => [e.code, e]));
+/** Metadata errors that refuse one topic (kafkajs then leaves it out of its target topics). */
+const REFUSED_TOPIC_ERRORS: ReadonlySet<string> = new Set(['TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION']);
+const errorType = (err: unknown): string => String((err as { type?: unknown }).type ?? '');
 /** Built at the first consumer or fetch, then reused. */
 let consumerCodecs: Map<number, KafkajsCodecFactory> | undefined;
 
@@ -69,7 +72,11 @@ function tlsOptions(ssl: ClientSettings['ssl']): ConnectionOptions | boolean {
 export interface ProduceClient {
   connect(): Promise<void>;
   readonly connected: boolean;
-  loadTopics(topics: string[]): Promise<void>;
+  /**
+   * Loads the topics' metadata; answers the topics the broker refuses (topic -> error type, e.g.
+   * TOPIC_AUTHORIZATION_FAILED), whose metadata is then left out while the others load.
+   */
+  loadTopics(topics: string[]): Promise<ReadonlyMap<string, string> | void>;
   partitionCount(topic: string): number;
   leaderOf(topic: string, partition: number): number;
   initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }>;
@@ -117,9 +124,28 @@ export class KafkaClient implements ProduceClient {
     return this.#cluster.isConnected();
   }
 
-  /** Loads (and, where the broker allows, creates) the topics' metadata. */
-  async loadTopics(topics: string[]): Promise<void> {
-    await this.#cluster.addMultipleTargetTopics(topics);
+  /**
+   * Loads (and, where the broker allows, creates) the topics' metadata. kafkajs fails the whole
+   * request when one topic is refused (an ACL, an invalid name) and then loads none: the topics
+   * are then loaded one by one, so that one tenant's refused topic holds back no other.
+   */
+  async loadTopics(topics: string[]): Promise<ReadonlyMap<string, string>> {
+    const refused = new Map<string, string>();
+    try {
+      await this.#cluster.addMultipleTargetTopics(topics);
+      return refused;
+    } catch (err) {
+      if (!REFUSED_TOPIC_ERRORS.has(errorType(err))) throw err;
+    }
+    for (const topic of topics) {
+      try {
+        await this.#cluster.addMultipleTargetTopics([topic]);
+      } catch (err) {
+        if (!REFUSED_TOPIC_ERRORS.has(errorType(err))) throw err;
+        refused.set(topic, errorType(err));
+      }
+    }
+    return refused;
   }
 
   /** Partitions of a topic whose metadata is loaded and led by a broker; 0 when not known yet. */

@@ -166,6 +166,11 @@ export class RecordProducer {
     return this.#sender ? this.#sender.connected : this.#started;
   }
 
+  /** See Sender.connectError. */
+  get connectError(): string | null {
+    return this.#sender?.connectError ?? null;
+  }
+
   /** Starts the send loop; `topics` (the configured ones) get their metadata loaded first. */
   start(topics: readonly string[] = []): void {
     this.#started = true;

@@ -46,6 +46,8 @@ export interface BatchSource {
   topics(): Iterable<string>;
   /** `topic` has `partitions` partitions, each with a leader. */
   partitionsKnown(topic: string, partitions: number): void;
+  /** The broker refuses `topic` (its error type), or takes it again (null): its records are dropped as kafka_rejected meanwhile. */
+  topicRefused(topic: string, error: string | null): void;
   /**
    * Seals the batches whose linger is over (all with `all`), which come back through enqueue();
    * ms until the next is due. A due batch for which `hold` answers true is left open (filling)
@@ -65,6 +67,7 @@ const PRODUCER_ID_ERRORS: ReadonlySet<string> = new Set<ProduceErrorType>([OUT_O
 const TOO_LARGE: ReadonlySet<string> = new Set<ProduceErrorType>(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 /** Metadata is refreshed at least this often, so added partitions and moved leaders are seen. */
 const METADATA_MAX_AGE_MS = 300_000;
+const NO_REFUSALS: ReadonlyMap<string, string> = new Map();
 
 interface PartitionQueue {
   readonly topic: string;
@@ -115,6 +118,9 @@ export class Sender {
   readonly #outstanding = new Set<Promise<void>>();
   /** After a failed request, nothing is sent before this time (backoff). */
   #retryAt = 0;
+  /** Topics the broker refuses (metadata), until a refresh finds them allowed. */
+  readonly #refused = new Set<string>();
+  #connectError: string | null = null;
   #wireChain: Promise<void> = Promise.resolve();
 
   constructor(settings: SenderSettings, client: ProduceClient, source: BatchSource, events: SenderEvents, log: Logger) {
@@ -129,6 +135,11 @@ export class Sender {
 
   get connected(): boolean {
     return this.#connected;
+  }
+
+  /** Why the last connection attempt failed (a refused certificate, wrong credentials), while not connected. */
+  get connectError(): string | null {
+    return this.#connected ? null : this.#connectError;
   }
 
   start(): void {
@@ -272,8 +283,9 @@ export class Sender {
           this.#log.info('kafka connected', { brokers: this.#settings.brokers });
         }
       } catch (err) {
+        this.#connectError = (err as Error).message;
         this.#events.error(errorCode(err));
-        this.#log.sampled('warn', 'kafka-connect', 'kafka not reachable, records stay queued', { error: (err as Error).message, queued: this.#source.queuedRecords });
+        this.#log.sampled('warn', 'kafka-connect', 'kafka connection failed, retrying; records stay queued', { error: (err as Error).message, queued: this.#source.queuedRecords });
         await this.#sleep(this.#backoff());
         continue;
       }
@@ -282,7 +294,7 @@ export class Sender {
         this.#metadataStale = false;
         this.#metadataAt = Date.now();
         try {
-          await client.loadTopics([...this.#source.topics()]);
+          this.#applyRefusals((await client.loadTopics([...this.#source.topics()])) ?? NO_REFUSALS);
         } catch (err) {
           // A topic just created has no leader for a moment; the others can still be sent to.
           this.#metadataStale = true;
@@ -334,9 +346,31 @@ export class Sender {
     return leader >= 0 && (this.#requestsByLeader.get(leader) ?? 0) >= max;
   };
 
+  /**
+   * A topic the broker refuses is said once, with the broker's error, and its records are dropped
+   * (kafka_rejected) instead of waiting in the queue every tenant shares; it is tried again with
+   * each metadata refresh (METADATA_MAX_AGE_MS), so a mended ACL is taken up without a restart.
+   */
+  #applyRefusals(refused: ReadonlyMap<string, string>): void {
+    for (const [topic, error] of refused) {
+      if (this.#refused.has(topic)) continue;
+      this.#refused.add(topic);
+      this.#events.error(error);
+      this.#log.error('kafka refuses a topic: its records are dropped (kafka_rejected) until it takes it; the other topics are unaffected', { topic, error });
+      this.#source.topicRefused(topic, error);
+    }
+    for (const topic of this.#refused) {
+      if (refused.has(topic)) continue;
+      this.#refused.delete(topic);
+      this.#log.info('kafka takes a topic it refused before', { topic });
+      this.#source.topicRefused(topic, null);
+    }
+  }
+
   /** Tells the source each topic's partition count; a topic not known yet keeps the metadata stale. */
   #applyMetadata(): void {
     for (const topic of this.#source.topics()) {
+      if (this.#refused.has(topic)) continue; // tried again with the next periodic refresh
       const count = this.#client.partitionCount(topic);
       if (count === 0) this.#metadataStale = true;
       else this.#source.partitionsKnown(topic, count);

@@ -21,6 +21,8 @@ export interface WorkerStats {
   queuedRecords: number;
   queuedBytes: number;
   kafkaConnected: boolean;
+  /** While not connected: why the last attempt failed (null: none yet). */
+  kafkaConnectError: string | null;
   kafkaErrors: Record<string, number>;
   /** Receive-to-ack latency samples in ms, one per acknowledged batch (the oldest record's). */
   latencyMs: number[];

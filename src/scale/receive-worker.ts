@@ -26,7 +26,7 @@ export function startReceiveWorker(init: WorkerInit): void {
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: emptyCounters(), decodedByTenant: {}, delivered: {},
-    droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false, kafkaErrors: {}, latencyMs: [], spool: null,
+    droppedByTenant: {}, queuedRecords: 0, queuedBytes: 0, kafkaConnected: false, kafkaConnectError: null, kafkaErrors: {}, latencyMs: [], spool: null,
     stateFilesRejected: {},
   };
   const producer = workerProducer(init, stats, acct, log);

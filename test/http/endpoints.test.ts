@@ -137,5 +137,13 @@ stats: { log_interval_s: 0 }
   });
   const r = await fetch(`http://127.0.0.1:${http.port}/readyz`);
   assert.equal(r.status, 503);
-  assert.deepEqual(await r.json(), { ready: false, problems: ['worker 0: not connected to Kafka'] });
+  const first = (await r.json()) as { ready: boolean; problems: string[] };
+  assert.equal(first.ready, false);
+  assert.match(first.problems.join(), /^worker 0: not connected to Kafka/);
+  // Once an attempt has failed, the problem says why (here: nothing listens on the broker's port).
+  const why = await waitUntil('/readyz naming the cause', async () => {
+    const body = (await (await fetch(`http://127.0.0.1:${http.port}/readyz`)).json()) as { problems: string[] };
+    return body.problems.length === 1 && body.problems[0]!.startsWith('worker 0: not connected to Kafka: ') && body.problems[0];
+  });
+  assert.match(why, /ECONNREFUSED|Connection error/);
 });

@@ -75,7 +75,7 @@ for (const compression of ['none', 'gzip'] as const) {
   test(`batches of one partition are written in enqueue order when requests carry several partitions (${compression})`, async () => {
     const settings: SenderSettings = { brokers: ['127.0.0.1:1'], acks: -1, idempotent: true, compression, max_in_flight: 5 };
     const broker = new PartitionedBroker(3);
-    const source: BatchSource = { topics: () => ['raw'], partitionsKnown: () => undefined, sealDue: () => Infinity, queuedRecords: 0 };
+    const source: BatchSource = { topics: () => ['raw'], partitionsKnown: () => undefined, topicRefused: () => undefined, sealDue: () => Infinity, queuedRecords: 0 };
     const batches = [batch(0, ['a0']), batch(1, ['x0']), batch(2, ['m0']), batch(1, ['x1']), batch(1, ['x2']), batch(2, ['m1']), batch(0, ['a1']), batch(1, ['x3'])];
     let finished = 0;
     const outcomes: string[] = [];

@@ -26,7 +26,7 @@ async function replay(fault: (n: number) => Fault, batches: QueuedBatch[]) {
   const outcomes = new Map<QueuedBatch, string[]>();
   const note = (b: QueuedBatch, what: string) => outcomes.set(b, [...(outcomes.get(b) ?? []), what]);
   // No accumulator: topics and partitions only, nothing to seal.
-  const source: BatchSource = { topics: () => ['flows'], partitionsKnown: () => undefined, sealDue: () => Infinity, queuedRecords: 0 };
+  const source: BatchSource = { topics: () => ['flows'], partitionsKnown: () => undefined, topicRefused: () => undefined, sealDue: () => Infinity, queuedRecords: 0 };
   let finished = 0;
   const sender = new Sender(settings, broker, source, {
     acknowledged: (b) => { note(b, 'acknowledged'); finished++; },
@@ -69,7 +69,7 @@ test('what the broker has not taken by the deadline is reported dropped as shutd
   const batches = [replayed(batchValues(0)), replayed(batchValues(1))];
   const broker = new ScriptedBroker(() => 'none', 1, false);
   const outcomes: string[] = [];
-  const sender = new Sender(settings, broker, { topics: () => ['flows'], partitionsKnown: () => undefined, sealDue: () => Infinity, queuedRecords: 0 }, {
+  const sender = new Sender(settings, broker, { topics: () => ['flows'], partitionsKnown: () => undefined, topicRefused: () => undefined, sealDue: () => Infinity, queuedRecords: 0 }, {
     acknowledged: () => outcomes.push('acknowledged'), retrying: () => undefined,
     dropped: (_b, reason) => outcomes.push(reason), tooLarge: () => 1 << 20, error: () => undefined,
   }, createLogger('error'));

@@ -10,7 +10,7 @@ import { kafkaScript } from './paths.js';
 interface KafkaScript {
   kafkaConfig(o?: object): { libDir: string; java: string };
   probeKafka(port?: number, timeoutMs?: number): Promise<unknown>;
-  startKafka(o?: object): Promise<{ bootstrap: string; alreadyRunning: boolean }>;
+  startKafka(o?: object): Promise<{ bootstrap: string; alreadyRunning: boolean; secure: SecureListener | null }>;
   stopKafka(o?: object): Promise<unknown>;
 }
 
@@ -52,8 +52,18 @@ export async function ensureBroker(port = Number(process.env.KAFKA_PORT ?? 9092)
   };
 }
 
+/** The SASL_SSL listener of a broker started with `secure` (scripts/kafka-secure.js). */
+export interface SecureListener {
+  bootstrap: string;
+  caFile: string;
+  username: string;
+  password: string;
+}
+
 export interface PrivateBroker {
   bootstrap: string;
+  /** With `secure`: the SASL_SSL listener (ACLs on; the plain listener's clients are super users). */
+  secure: SecureListener | null;
   /** Starts it again (same data directory: topics and records are kept). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -69,6 +79,8 @@ export interface PrivateBrokerOptions {
    * namespace lab's bridgeAddress, so that processes in the lab's namespaces reach it too.
    */
   host?: string;
+  /** Also a SASL_SSL listener on port + 2, with ACLs (scripts/kafka-secure.js). */
+  secure?: boolean;
 }
 
 /**
@@ -79,10 +91,11 @@ export async function startPrivateBroker(o: PrivateBrokerOptions): Promise<Priva
   const kafka = await loadKafkaScript();
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-kafka-'));
   // The jars of the project's broker (KAFKA_DIR, KAFKA_LIB_DIR, KAFKA_VERSION as it reads them), not a download of its own.
-  const opts = { dir, port: o.port, controllerPort: o.controllerPort, host: o.host, libDir: kafka.kafkaConfig().libDir, log: () => undefined };
-  const { bootstrap } = await kafka.startKafka(opts);
+  const opts = { dir, port: o.port, controllerPort: o.controllerPort, host: o.host, secure: o.secure, libDir: kafka.kafkaConfig().libDir, log: () => undefined };
+  const { bootstrap, secure } = await kafka.startKafka(opts);
   return {
     bootstrap,
+    secure,
     start: async () => void (await kafka.startKafka(opts)),
     stop: async () => void (await kafka.stopKafka(opts)),
     dispose: async () => {
