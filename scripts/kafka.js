@@ -450,6 +450,18 @@ function ensureFormatted(cfg) {
 // ---------------------------------------------------------------------------------------------------------
 // public API
 
+/** The secured listener's user may use every topic and group but denied.* (tools/kafka/SecureAcls.java). */
+function setSecureAcls(cfg, bootstrap) {
+  const { username } = JSON.parse(fs.readFileSync(cfg.secure.credentialsFile, 'utf8'));
+  const res = spawnSync(cfg.java, [
+    '-Xmx256m', '-XX:TieredStopAtLevel=1', `-Djava.io.tmpdir=${cfg.tmpDir}`,
+    `-Dlog4j2.configurationFile=${path.join(TOOLS, 'log4j2.properties')}`, '-Dflowgate.kafka.log.level=WARN',
+    '-cp', path.join(cfg.libDir, '*'), path.join(TOOLS, 'SecureAcls.java'), bootstrap, username,
+  ], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`setting the secured listener's ACLs failed: ${(res.stderr || res.error?.message || '').trim().slice(-2000)}`);
+  cfg.log(res.stdout.trim());
+}
+
 /** The secured listener's address, CA and credentials, or null when the broker has none. */
 function secureInfo(cfg) {
   if (!cfg.secure || !fs.existsSync(cfg.secure.credentialsFile)) return null;
@@ -549,6 +561,7 @@ export async function startKafka(opts = {}) {
       }
       await sleep(250);
     }
+    if (cfg.secure) setSecureAcls(cfg, `${host}:${port}`);
     const seconds = (Date.now() - t0) / 1000;
     cfg.log(`Kafka ${version} ready on ${host}:${port} (pid ${pid}) after ${seconds.toFixed(1)} s`);
     return { pid, bootstrap: `${host}:${port}`, port, version, alreadyRunning: false, seconds, secure: secureInfo(cfg) };

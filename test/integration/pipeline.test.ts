@@ -3,43 +3,15 @@
 // with kafkajs and compared with Wireshark's decoding. Run by `npm test`, which starts the broker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startPrivateBroker, testBrokers } from '../support/broker.js';
-import { compareTool, replay, truthDir } from '../support/corpus.js';
+import { assertMatches, flows, replay, truth } from '../support/corpus.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { readTopic, topicCounts, uniqueTopic } from '../support/kafka-topics.js';
 import { ipfix, set } from '../support/packets.js';
 import { total } from '../support/prometheus.js';
 import { waitUntil } from '../support/wait.js';
-
-interface TruthRecord {
-  exporter: string;
-  options?: boolean;
-  [k: string]: unknown;
-}
-
-function truth(name: string): TruthRecord[] {
-  return readFileSync(join(truthDir, `${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TruthRecord);
-}
-
-function flows(records: TruthRecord[], exporters: string[]): TruthRecord[] {
-  return records.filter((r) => !r.options && exporters.includes(r.exporter));
-}
-
-/** Runs tools/compare on what a topic holds against the truth records; asserts a perfect match. */
-function assertMatches(t: { after(fn: () => void): void }, consumed: string[], expected: TruthRecord[], label: string): void {
-  const dir = mkdtempSync(join(tmpdir(), 'flowgate-cmp-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'truth.jsonl'), expected.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  writeFileSync(join(dir, 'got.jsonl'), consumed.join('\n') + '\n');
-  const cmp = spawnSync('python3', [compareTool, join(dir, 'truth.jsonl'), join(dir, 'got.jsonl'), '--json'], { encoding: 'utf8' });
-  const report = JSON.parse(cmp.stdout) as { counts: Record<string, number>; truth_records: number };
-  assert.deepEqual(report.counts, { matched: expected.length, mismatched: 0, missing: 0, missing_before_template: 0, extra: 0 }, `${label}: ${cmp.stdout}`);
-}
 
 function config(brokers: string[], routing: string, extra = ''): string {
   return `listen:

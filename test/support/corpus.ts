@@ -1,7 +1,10 @@
 // The shared corpus of real exporters' captures: ../shared/corpus beside the project
 // (FLOWGATE_CORPUS overrides), its pcaps, Wireshark's decoding of them (truth), and its tools
 // (replay sends a capture over UDP, compare checks records against the truth).
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 
@@ -60,4 +63,31 @@ export function replayAsync(capture: string, target: string, o: ReplayOptions = 
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`replay ${capture} -> ${target} exited ${code}: ${stderr}`))));
   });
+}
+
+export interface TruthRecord {
+  exporter: string;
+  options?: boolean;
+  [k: string]: unknown;
+}
+
+/** Wireshark's decoding of a capture, one record per line. */
+export function truth(name: string): TruthRecord[] {
+  return readFileSync(join(truthDir, `${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TruthRecord);
+}
+
+/** The flow records (no options records) of the given exporters. */
+export function flows(records: TruthRecord[], exporters: string[]): TruthRecord[] {
+  return records.filter((r) => !r.options && exporters.includes(r.exporter));
+}
+
+/** Runs tools/compare on what a topic holds against the truth records; asserts a perfect match. */
+export function assertMatches(t: { after(fn: () => void): void }, consumed: string[], expected: TruthRecord[], label: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-cmp-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'truth.jsonl'), expected.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(join(dir, 'got.jsonl'), consumed.join('\n') + '\n');
+  const cmp = spawnSync('python3', [compareTool, join(dir, 'truth.jsonl'), join(dir, 'got.jsonl'), '--json'], { encoding: 'utf8' });
+  const report = JSON.parse(cmp.stdout) as { counts: Record<string, number>; truth_records: number };
+  assert.deepEqual(report.counts, { matched: expected.length, mismatched: 0, missing: 0, missing_before_template: 0, extra: 0 }, `${label}: ${cmp.stdout}`);
 }
