@@ -9,6 +9,7 @@ import { ConfigError, formatPath, type Problem } from './problems.js';
 import { crossKeyProblems } from './rules.js';
 import { validate, type Config } from './schema.js';
 import { parseYaml } from './yaml.js';
+import { hideSecret, readSecretFiles } from './secrets.js';
 
 export { ConfigError } from './problems.js';
 export { defaultConfig, type Config } from './schema.js';
@@ -49,6 +50,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): Config {
     const root = data as Record<string, unknown>;
     const overrides = [...envOverrides(options.env ?? {}, problems), ...flagOverrides(options.overrides ?? [], problems)];
     applyOverrides(root, overrides, origins, problems);
+    readSecretFiles(root, problems);
   }
   const { config, problems: schemaProblems } = validate(data);
   problems.push(...schemaProblems, ...crossKeyProblems(data));
@@ -58,7 +60,8 @@ export function parseConfig(text: string, options: ParseOptions = {}): Config {
     const origin = p.origin ?? (p.path ? originOf(origins, p.path) : undefined);
     const line = origin === undefined && p.path ? yaml.lineOf(p.path) : undefined;
     const where = line === undefined ? '' : `${source}:${line} `;
-    const what = p.path ? `${formatPath(p.path)}: ${p.message}` : p.message;
+    const message = hideSecret(p.path, p.message);
+    const what = p.path ? `${formatPath(p.path)}: ${message}` : message;
     return { text: `${where}${what}${origin ? ` (from ${origin})` : ''}`, line: line ?? Infinity, order };
   });
   // File problems in file order, then those of overrides in the order they were applied.

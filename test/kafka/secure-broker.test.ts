@@ -51,14 +51,19 @@ for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512']) {
     const topic = uniqueTopic(`${ALLOWED}flows`);
     const gw = new GatewayProcess(gatewayYaml({ mechanism, topic }));
     t.after(() => gw.dispose());
-    const { udp } = await gw.ready();
+    const { udp, http } = await gw.ready();
     replay('softflowd_v10_mixed', `127.0.0.1:${udp.v4}`);
     const got = await readTopic([broker.bootstrap], topic, CAPTURE_RECORDS);
     assertMatches(t, got.map((m) => m.value), flows(truth('softflowd_v10_mixed'), ['127.0.0.1']), mechanism); // Wireshark's decoding
+    // The password is in no answer of the HTTP endpoint and in no log line.
+    for (const path of ['/metrics', '/readyz', '/api/exporters', '/api/templates', '/api/scale', '/api/spool']) {
+      assert.ok(!(await httpGet(`http://127.0.0.1:${http}${path}`)).body.includes(secure.password), path);
+    }
     assert.equal((await gw.stop('SIGTERM')).code, 0);
     const a = gw.accounting();
     assert.equal(a.records.delivered, CAPTURE_RECORDS);
     assert.equal(a.records.decoded, a.records.delivered + Object.values(a.records.dropped).reduce((x, y) => x + y, 0));
+    assert.ok(!gw.events.some((e) => JSON.stringify(e).includes(secure.password)), 'no log line holds the password');
   });
 }
 
