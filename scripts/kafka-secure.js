@@ -1,8 +1,11 @@
-// The secured listener of the project's broker (KAFKA_SECURE=1, or startKafka({ secure: true })):
-// SASL_SSL beside the plain listener, as production clusters run Kafka.
+// The secured listeners of the project's broker (KAFKA_SECURE=1, or startKafka({ secure: true })):
+// SASL_SSL on port + 2 and SSL with client certificates (mTLS) on port + 3, beside the plain
+// listener, as production clusters run Kafka.
 //
 //   <KAFKA_DIR>/secure/ca.pem            the CA (clients verify the broker with it: kafka.ssl.ca_file)
 //   <KAFKA_DIR>/secure/broker.pem        the broker's key and certificate (SAN: its host, 127.0.0.1, localhost)
+//   <KAFKA_DIR>/secure/client.pem, client.key  a client certificate for the mTLS listener (principal
+//                                        User:CN=flowgate-mtls)
 //   <KAFKA_DIR>/secure/credentials.json  {"username": "flowgate", "password": ...}: a user for SASL PLAIN,
 //                                        SCRAM-SHA-256 and SCRAM-SHA-512 (SCRAM users are written when the
 //                                        storage is formatted, so turning secure mode on formats afresh)
@@ -16,14 +19,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const SECURE_USER = 'flowgate';
+/** The mTLS client's principal (Kafka's default mapping of a certificate: User:<its subject>). */
+export const MTLS_PRINCIPAL = 'User:CN=flowgate-mtls';
 const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
 /** Where the secured listener's files are, and its port. */
-export function secureSettings(dir, port) {
+export function secureSettings(dir, port, mtlsPort) {
   const secureDir = path.join(dir, 'secure');
   return {
     dir: secureDir,
     port,
+    mtlsPort,
+    clientCertFile: path.join(secureDir, 'client.pem'),
+    clientKeyFile: path.join(secureDir, 'client.key'),
     caFile: path.join(secureDir, 'ca.pem'),
     caKeyFile: path.join(secureDir, 'ca.key'),
     keystoreFile: path.join(secureDir, 'broker.pem'),
@@ -59,6 +67,12 @@ export function ensureSecureFiles(sec, host) {
     fs.writeFileSync(sec.keystoreFile, fs.readFileSync(key, 'utf8') + fs.readFileSync(cert, 'utf8'), { mode: 0o600 });
     for (const f of [key, csr, cert, ext]) fs.rmSync(f, { force: true });
   }
+  if (!fs.existsSync(sec.clientCertFile)) {
+    const csr = path.join(sec.dir, 'client.csr');
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=flowgate-mtls', '-keyout', sec.clientKeyFile, '-out', csr]);
+    openssl(['x509', '-req', '-in', csr, '-CA', sec.caFile, '-CAkey', sec.caKeyFile, '-CAcreateserial', '-days', '3650', '-out', sec.clientCertFile]);
+    fs.rmSync(csr, { force: true });
+  }
   if (!fs.existsSync(sec.credentialsFile)) {
     fs.writeFileSync(sec.credentialsFile, `${JSON.stringify({ username: SECURE_USER, password: crypto.randomBytes(12).toString('hex') })}\n`, { mode: 0o600 });
   }
@@ -72,10 +86,10 @@ export function secureProperties(text, sec, host, credentials) {
     if (!re.test(text)) throw new Error(`server.properties has no ${key}`);
     text = text.replace(re, `${key}=${value}`);
   };
-  const listener = `SASL_SSL://${host}:${sec.port}`;
-  replace('listeners', `${text.match(/^listeners=(.*)$/m)[1]},${listener}`);
-  replace('advertised.listeners', `${text.match(/^advertised\.listeners=(.*)$/m)[1]},${listener}`);
-  replace('listener.security.protocol.map', `${text.match(/^listener\.security\.protocol\.map=(.*)$/m)[1]},SASL_SSL:SASL_SSL`);
+  const listeners = `SASL_SSL://${host}:${sec.port},SSL://${host}:${sec.mtlsPort}`;
+  replace('listeners', `${text.match(/^listeners=(.*)$/m)[1]},${listeners}`);
+  replace('advertised.listeners', `${text.match(/^advertised\.listeners=(.*)$/m)[1]},${listeners}`);
+  replace('listener.security.protocol.map', `${text.match(/^listener\.security\.protocol\.map=(.*)$/m)[1]},SASL_SSL:SASL_SSL,SSL:SSL`);
   const jaas = (module, users) => `${module} required${users};`;
   return `${text}
 # Secured listener (scripts/kafka-secure.js)
@@ -86,6 +100,7 @@ ssl.keystore.type=PEM
 ssl.keystore.location=${sec.keystoreFile}
 ssl.truststore.type=PEM
 ssl.truststore.location=${sec.caFile}
+listener.name.ssl.ssl.client.auth=required
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:ANONYMOUS
 allow.everyone.if.no.acl.found=false

@@ -30,8 +30,8 @@
 //   KAFKA_START_TIMEOUT_S (90: readiness wait, not counting the one-time jar download)
 //   KAFKA_STOP_TIMEOUT_S (20)  KAFKA_HEAP_OPTS (-Xms128m -Xmx512m)  KAFKA_OPTS (extra JVM args)
 //   KAFKA_LIB_DIR (<KAFKA_DIR>/lib-<version>; point several KAFKA_DIRs at one copy of the jars)
-//   KAFKA_SECURE (1 = also a SASL_SSL listener with ACLs on KAFKA_SECURE_PORT, default KAFKA_PORT + 2; see
-//   scripts/kafka-secure.js)  KAFKA_FRESH (1 = wipe .kafka/data before starting)  KAFKA_MVN_ARGS (extra mvn args, e.g.
+//   KAFKA_SECURE (1 = also a SASL_SSL listener on KAFKA_SECURE_PORT, default KAFKA_PORT + 2, and an mTLS one
+//   on KAFKA_MTLS_PORT, default KAFKA_PORT + 3, with ACLs; see scripts/kafka-secure.js)  KAFKA_FRESH (1 = wipe .kafka/data before starting)  KAFKA_MVN_ARGS (extra mvn args, e.g.
 //   -Dmaven.repo.local=/path)  KAFKA_LOG4J2_VERSION (log4j2 pinned in tools/kafka/pom.xml)  JAVA_HOME
 //
 // Only the broker's own address is ever contacted: its host option, 127.0.0.1 unless the caller names
@@ -46,7 +46,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureSecureFiles, scramFormatArgs, secureProperties, secureSettings } from './kafka-secure.js';
+import { MTLS_PRINCIPAL, ensureSecureFiles, scramFormatArgs, secureProperties, secureSettings } from './kafka-secure.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..');
@@ -85,7 +85,7 @@ export function kafkaConfig(opts = {}) {
   if (!/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`host must be an IPv4 address or a host name, got "${host}"`);
   const javaHome = process.env.JAVA_HOME;
   const secure = (opts.secure ?? process.env.KAFKA_SECURE === '1')
-    ? secureSettings(dir, opts.securePort ?? envInt('KAFKA_SECURE_PORT', port + 2)) : null;
+    ? secureSettings(dir, opts.securePort ?? envInt('KAFKA_SECURE_PORT', port + 2), opts.mtlsPort ?? envInt('KAFKA_MTLS_PORT', port + 3)) : null;
   return {
     dir,
     secure,
@@ -456,7 +456,7 @@ function setSecureAcls(cfg, bootstrap) {
   const res = spawnSync(cfg.java, [
     '-Xmx256m', '-XX:TieredStopAtLevel=1', `-Djava.io.tmpdir=${cfg.tmpDir}`,
     `-Dlog4j2.configurationFile=${path.join(TOOLS, 'log4j2.properties')}`, '-Dflowgate.kafka.log.level=WARN',
-    '-cp', path.join(cfg.libDir, '*'), path.join(TOOLS, 'SecureAcls.java'), bootstrap, username,
+    '-cp', path.join(cfg.libDir, '*'), path.join(TOOLS, 'SecureAcls.java'), bootstrap, username, MTLS_PRINCIPAL,
   ], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`setting the secured listener's ACLs failed: ${(res.stderr || res.error?.message || '').trim().slice(-2000)}`);
   cfg.log(res.stdout.trim());
@@ -465,7 +465,10 @@ function setSecureAcls(cfg, bootstrap) {
 /** The secured listener's address, CA and credentials, or null when the broker has none. */
 function secureInfo(cfg) {
   if (!cfg.secure || !fs.existsSync(cfg.secure.credentialsFile)) return null;
-  return { bootstrap: `${cfg.host}:${cfg.secure.port}`, caFile: cfg.secure.caFile, ...JSON.parse(fs.readFileSync(cfg.secure.credentialsFile, 'utf8')) };
+  return {
+    bootstrap: `${cfg.host}:${cfg.secure.port}`, caFile: cfg.secure.caFile, ...JSON.parse(fs.readFileSync(cfg.secure.credentialsFile, 'utf8')),
+    mtls: { bootstrap: `${cfg.host}:${cfg.secure.mtlsPort}`, certFile: cfg.secure.clientCertFile, keyFile: cfg.secure.clientKeyFile },
+  };
 }
 
 /**

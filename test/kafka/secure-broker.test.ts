@@ -12,7 +12,7 @@ import { readTopic, uniqueTopic } from '../support/kafka-topics.js';
 import { httpGet } from '../support/http.js';
 import { waitUntil } from '../support/wait.js';
 
-const PORT = 19892; // 19893 controller, 19894 SASL_SSL
+const PORT = 19892; // 19893 controller, 19894 SASL_SSL, 19895 SSL with client certificates
 /** The script's ACLs (tools/kafka/SecureAcls.java): the user may use every topic but denied.*; no IDEMPOTENT_WRITE (KIP-679). */
 const ALLOWED = 'ok.';
 const CAPTURE_RECORDS = 1406; // softflowd_v10_mixed, from 127.0.0.1
@@ -27,7 +27,7 @@ before(async () => {
 });
 after(async () => broker?.dispose());
 
-function gatewayYaml(o: { mechanism: string; password?: string; caFile?: string; topic: string; tenantTopic?: string }): string {
+function gatewayYaml(o: { mechanism: string; password?: string; caFile?: string; servername?: string; topic: string; tenantTopic?: string }): string {
   return `listen:
   udp: ["127.0.0.1:0"]
 http:
@@ -35,7 +35,7 @@ http:
 workers: 1
 kafka:
   brokers: ["${secure.bootstrap}"]
-  ssl: { ca_file: "${o.caFile ?? secure.caFile}" }
+  ssl: { ca_file: "${o.caFile ?? secure.caFile}"${o.servername ? `, servername: ${o.servername}` : ''} }
   sasl: { mechanism: ${o.mechanism}, username: ${secure.username}, password: "${o.password ?? secure.password}" }
   linger_ms: 5
 routing:
@@ -88,14 +88,48 @@ test('a tenant topic the user may not write is reported once, its records counte
   assert.equal(refusals[0]!.error, 'TOPIC_AUTHORIZATION_FAILED');
 });
 
+test('mTLS: with the client certificate the listener asks for, every record arrives; without one, /readyz says why', async (t) => {
+  const topic = uniqueTopic(`${ALLOWED}mtls`);
+  const yaml = (client: boolean) => `listen:
+  udp: ["127.0.0.1:0"]
+http:
+  listen: "127.0.0.1:0"
+workers: 1
+kafka:
+  brokers: ["${secure.mtls.bootstrap}"]
+  ssl: { ca_file: "${secure.caFile}"${client ? `, cert_file: "${secure.mtls.certFile}", key_file: "${secure.mtls.keyFile}"` : ''} }
+  linger_ms: 5
+routing:
+  default_topic: ${topic}
+stats:
+  log_interval_s: 0
+`;
+  const gw = new GatewayProcess(yaml(true));
+  t.after(() => gw.dispose());
+  const { udp } = await gw.ready();
+  replay('softflowd_v10_mixed', `127.0.0.1:${udp.v4}`);
+  assert.equal((await readTopic([broker.bootstrap], topic, CAPTURE_RECORDS)).length, CAPTURE_RECORDS);
+
+  const without = new GatewayProcess(yaml(false));
+  t.after(() => without.dispose());
+  const { http } = listeningFrom(await without.waitFor('ready'));
+  const problem = await waitUntil('/readyz naming the cause', async () => {
+    const r = await httpGet(`http://127.0.0.1:${http}/readyz`);
+    return r.status === 503 && (JSON.parse(r.body) as { problems?: string[] }).problems?.find((p) => p.startsWith('worker 0: not connected to Kafka: '));
+  }, { timeoutMs: 20_000 });
+  assert.match(problem, /certificate|handshake|socket|closed|ECONNRESET/i);
+});
+
 for (const [what, change, cause] of [
   ['a wrong password', { password: 'not-the-password' }, /authentication failed.*invalid credentials/i],
   ['a CA that did not sign the broker\'s certificate', { caFile: 'OTHER_CA' }, /unable to verify the first certificate|self.signed|certificate/i],
+  ['a host name the broker\'s certificate does not name', { servername: 'not-the-broker.example' }, /does not match certificate's altnames/],
 ] as const) {
   test(`${what}: the gateway stays unready and /readyz says why`, async (t) => {
     let caFile: string | undefined;
     if ('caFile' in change) caFile = (await import('node:path')).join(secure.caFile, '..', 'broker.pem'); // a certificate, but not the CA
-    const gw = new GatewayProcess(gatewayYaml({ mechanism: 'scram-sha-512', topic: uniqueTopic(`${ALLOWED}x`), password: 'password' in change ? change.password : undefined, caFile }));
+    const gw = new GatewayProcess(gatewayYaml({ mechanism: 'scram-sha-512', topic: uniqueTopic(`${ALLOWED}x`), password: 'password' in change ? change.password : undefined, caFile,
+      servername: 'servername' in change ? change.servername : undefined }));
     t.after(() => gw.dispose());
     const { http } = listeningFrom(await gw.waitFor('ready')); // listening; not ready (/readyz) without Kafka
     const problem = await waitUntil('/readyz naming the cause', async () => {

@@ -58,6 +58,8 @@ export interface SecureListener {
   caFile: string;
   username: string;
   password: string;
+  /** The SSL listener that requires a client certificate, and one signed by the CA. */
+  mtls: { bootstrap: string; certFile: string; keyFile: string };
 }
 
 export interface PrivateBroker {
