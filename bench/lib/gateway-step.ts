@@ -18,6 +18,8 @@ export interface GatewaySpec {
   recordsPerMessage: 1 | 'datagram';
   /** kafka.compression (default none). */
   compression?: CompressionName;
+  /** More keys of the kafka section, YAML lines indented by two spaces (e.g. ssl and sasl). */
+  kafkaYaml?: string;
   /** YAML appended at the top level (e.g. a `spool:` section). */
   extraYaml?: string;
 }
@@ -32,7 +34,7 @@ kafka:
   sink: ${s.sink}
   records_per_message: ${s.recordsPerMessage === 'datagram' ? '"datagram"' : 1}
   compression: ${s.compression ?? 'none'}
-routing: { default_topic: ${s.topic} }
+${s.kafkaYaml ?? ''}routing: { default_topic: ${s.topic} }
 log: { level: info }
 stats: { log_interval_s: 0 }
 ${s.extraYaml ?? ''}`;
