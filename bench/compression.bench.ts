@@ -12,8 +12,7 @@ import { parseArgs } from 'node:util';
 import { capturePath, corpusCaptures } from '../test/support/corpus.js';
 import { flowgateBin } from '../test/support/paths.js';
 import { compress, compressionNames, type CompressionName } from '../src/kafka/protocol/compression.js';
-import { benchTopic, deleteBenchTopics, gatewayConfig, gatewayLadder, runAt } from './lib/gateway-step.js';
-import { searchLosslessRate, sentRate } from './lib/lossless-search.js';
+import { measureVariant } from './lib/variant-step.js';
 import { mergeResults } from './lib/results.js';
 import { int } from './lib/table.js';
 
@@ -87,22 +86,8 @@ for (const codec of codecs) {
   let lossless = NaN;
   let gatewayUs = NaN;
   if (!opts['skip-search']) {
-    const run = async (rate: number) => {
-      try {
-        return await runAt(gatewayConfig({ brokers: opts.bootstrap, sink: 'kafka', topic: benchTopic(), workers: 1, recordsPerMessage: 1, compression: codec }), rate, Number(opts.seconds), '25');
-      } finally {
-        await deleteBenchTopics(opts.bootstrap, log);
-      }
-    };
-    const search = await searchLosslessRate({ ladder: gatewayLadder(false), bisections: 1 }, async (rate) => {
-      const r = await run(rate);
-      log(`${codec} offered ${int(rate)}/s: delivered ${r.deliveredRecords}/${r.sentRecords}, kernel drops ${r.kernelDrops}, cpu ${r.cpuPct.toFixed(0)} %`);
-      return r;
-    });
-    lossless = sentRate(search.sustained);
-    const fixed = await run(Number(opts.rate));
-    gatewayUs = (fixed.cpuPct / 100) * 1e6 / sentRate(fixed);
-    log(`${codec} at ${int(Number(opts.rate))}/s: cpu ${fixed.cpuPct.toFixed(0)} %, ${gatewayUs.toFixed(2)} µs/record, delivered ${fixed.deliveredRecords}/${fixed.sentRecords}`);
+    ({ lossless, usPerRecord: gatewayUs } = await measureVariant(codec, { brokers: opts.bootstrap, sink: 'kafka', workers: 1, recordsPerMessage: 1, compression: codec },
+      { rate: Number(opts.rate), seconds: Number(opts.seconds), adminBrokers: opts.bootstrap, log }));
   }
   results[`compression_${codec}`] = { mb_per_s: alone.mbPerS, us_per_record: alone.usPerRecord, ratio: alone.ratio, lossless, gateway_us_per_record_at_rate: gatewayUs, rate: Number(opts.rate) };
   rows.push(`| ${codec.padEnd(6)} | ${alone.ratio.toFixed(2).padStart(5)} | ${codec === 'none' ? '     -' : alone.mbPerS.toFixed(0).padStart(6)} | ${alone.usPerRecord.toFixed(3).padStart(6)} | ${Number.isNaN(lossless) ? 'n/a' : int(lossless)} | ${Number.isNaN(gatewayUs) ? 'n/a' : gatewayUs.toFixed(2)} |`);

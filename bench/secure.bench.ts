@@ -6,8 +6,7 @@
 //   npm run build && node dist/bench/secure.bench.js [--rate 200000] [--seconds 5] [--port 19992]
 import { parseArgs } from 'node:util';
 import { startPrivateBroker } from '../test/support/broker.js';
-import { benchTopic, deleteBenchTopics, gatewayConfig, gatewayLadder, runAt } from './lib/gateway-step.js';
-import { searchLosslessRate, sentRate } from './lib/lossless-search.js';
+import { measureVariant } from './lib/variant-step.js';
 import { mergeResults } from './lib/results.js';
 import { int } from './lib/table.js';
 
@@ -26,23 +25,10 @@ const results: Record<string, unknown> = {};
 const rows: string[] = [];
 try {
   for (const [mode, m] of Object.entries(modes)) {
-    const run = async (rate: number) => {
-      try {
-        return await runAt(gatewayConfig({ brokers: m.brokers, kafkaYaml: m.kafkaYaml, sink: 'kafka', topic: benchTopic(), workers: 1, recordsPerMessage: 1 }), rate, Number(opts.seconds), '25');
-      } finally {
-        await deleteBenchTopics(broker.bootstrap, log);
-      }
-    };
-    const search = await searchLosslessRate({ ladder: gatewayLadder(false), bisections: 1 }, async (rate) => {
-      const r = await run(rate);
-      log(`${mode} offered ${int(rate)}/s: delivered ${r.deliveredRecords}/${r.sentRecords}, kernel drops ${r.kernelDrops}, cpu ${r.cpuPct.toFixed(0)} %`);
-      return r;
-    });
-    const fixed = await run(Number(opts.rate));
-    const us = (fixed.cpuPct / 100) * 1e6 / sentRate(fixed);
-    log(`${mode} at ${int(Number(opts.rate))}/s: cpu ${fixed.cpuPct.toFixed(0)} %, ${us.toFixed(2)} µs/record, delivered ${fixed.deliveredRecords}/${fixed.sentRecords}`);
-    results[`secure_${mode}`] = { lossless: sentRate(search.sustained), gateway_us_per_record: us, rate: Number(opts.rate) };
-    rows.push(`| ${mode} | ${int(sentRate(search.sustained))} | ${us.toFixed(2)} |`);
+    const { lossless, usPerRecord } = await measureVariant(mode, { brokers: m.brokers, kafkaYaml: m.kafkaYaml, sink: 'kafka', workers: 1, recordsPerMessage: 1 },
+      { rate: Number(opts.rate), seconds: Number(opts.seconds), adminBrokers: broker.bootstrap, log });
+    results[`secure_${mode}`] = { lossless, gateway_us_per_record: usPerRecord, rate: Number(opts.rate) };
+    rows.push(`| ${mode} | ${int(lossless)} | ${usPerRecord.toFixed(2)} |`);
   }
 } finally {
   await broker.dispose();
