@@ -9,7 +9,7 @@
 // crosses to the main thread; src, dst, port (either side) and proto need the record itself,
 // so they are tested here on the parsed JSON.
 import { formatPrefix, parsePrefix } from '../config/addresses.js';
-import { AddressSet } from './forwarder.js';
+import { AddressSet } from '../net/address-set.js';
 
 /** Records per second a client gets when its filter names no max_rate, and the most it may ask for. */
 export const DEFAULT_MAX_RATE = 1_000;

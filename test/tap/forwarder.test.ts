@@ -1,7 +1,8 @@
 // The worker side of the tap, without threads: what it forwards for a spec, and what it counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AddressSet, TapForwarder } from '../../src/tap/forwarder.js';
+import { TapForwarder } from '../../src/tap/forwarder.js';
+import { AddressSet } from '../../src/net/address-set.js';
 import { parseFilter, defaultFilter } from '../../src/tap/filter.js';
 import { decoderOutput } from '../support/decoder-output.js';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../../src/config/addresses.js';
-import { AddressSet } from '../../src/tap/forwarder.js';
+import { AddressSet } from '../../src/net/address-set.js';
 import { CLOSE_TOKEN_REVOKED, CLOSE_TOO_SLOW, SLOW_CLIENT_CLOSE_MS } from '../../src/tap/hub.js';
 import { eventsNamed } from '../support/log-events.js';
 import { waitUntil } from '../support/wait.js';
