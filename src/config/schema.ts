@@ -117,6 +117,10 @@ export const configSchema = strictMapping({
     udp: list(listenAddress, '"HOST:PORT" addresses', 'address').default(() => ['0.0.0.0:4739', '[::]:4739']),
     receive_buffer_bytes: int(65536, MAX_INT32).default(8388608),
   }),
+  admission: section({
+    allow: list(exporterPrefix, 'exporter addresses or CIDR prefixes').default(() => []),
+    tenants_only: bool().default(false),
+  }),
   http: section({
     listen: listenAddress.default('0.0.0.0:8080'),
     admin_token: z.string({ error: expected('a string') }).default(''),

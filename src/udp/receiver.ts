@@ -1,6 +1,7 @@
 // UDP sockets (IPv4 and IPv6) on the main thread. Each datagram is copied into the ring of
 // the worker that owns its exporter; a full ring drops it ("ring_full") rather than waiting,
-// so the receive loop never blocks. Exporter lookups are cached per source address.
+// so the receive loop never blocks; a source the admission rules refuse is dropped
+// ("not_allowed") before that. Exporter lookups are cached per source address.
 // Per datagram this is the hot path of the process (bench/receive.bench.ts): nothing here may
 // allocate, post or make a system call; see datagram-hook.ts and tick-clock.ts for what was cut.
 import dgram from 'node:dgram';
@@ -12,6 +13,7 @@ import { receiverDropReasons, zeroCounts, type ReceiverDropReason } from '../pip
 import type { PacketRing } from '../ring/ring.js';
 import { receiveDatagrams, type DatagramPath } from './datagram-hook.js';
 import { TickClock } from './tick-clock.js';
+import type { Admission } from './admission.js';
 import type { Logger } from '../log.js';
 
 export interface ReceiverStats {
@@ -23,6 +25,8 @@ export interface ReceiverStats {
 interface Exporter {
   address: Uint8Array;
   worker: number;
+  /** Let in by the admission rules (decided once per source address). */
+  admitted: boolean;
 }
 
 /** Where datagrams go: the decoder pool's rings (DecoderPool), or a benchmark's. */
@@ -45,6 +49,7 @@ export class UdpReceiver {
   readonly #options: ReceiverOptions;
   readonly #sockets: dgram.Socket[] = [];
   readonly #exporters = new Map<string, Exporter>();
+  #admission: Admission | null = null;
   readonly #clock = new TickClock();
   readonly #onDatagram = (msg: Buffer, from: string, port: number): void => this.#receive(msg, from, port);
   readonly stats: ReceiverStats = { datagrams: 0, bytes: 0, dropped: zeroCounts(receiverDropReasons) };
@@ -101,13 +106,23 @@ export class UdpReceiver {
     let exporter = this.#exporters.get(from);
     if (!exporter) {
       const address = addressBytes(from);
-      exporter = { address, worker: this.#rings.workerFor(address) };
+      exporter = { address, worker: this.#rings.workerFor(address), admitted: this.#admission?.admits(from) ?? true };
       if (this.#exporters.size > 100_000) this.#exporters.clear();
       this.#exporters.set(from, exporter);
+    }
+    if (!exporter.admitted) {
+      this.stats.dropped.not_allowed++;
+      return;
     }
     const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, this.#clock.now());
     if (result === 1) this.stats.dropped.ring_full++;
     else if (result === 2) this.stats.dropped.too_large++;
+  }
+
+  /** Sets the admission rules (null: every source); answers cached per source are forgotten. */
+  setAdmission(admission: Admission | null): void {
+    this.#admission = admission;
+    this.#exporters.clear();
   }
 
   /** Each socket's receive buffer as the kernel reports it (twice the granted size on Linux). */

@@ -1,0 +1,80 @@
+// Admission: which source addresses reach a decoder. Unit rules here; the gateway end to end below
+// (a real capture from several exporters, only the admitted ones decoded, the rest counted).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load.js';
+import { Admission } from '../../src/udp/admission.js';
+import { testBrokers } from '../support/broker.js';
+import { capturePath, replay } from '../support/corpus.js';
+import { readFileSync } from 'node:fs';
+import { readCapture } from '../../src/capture/pcap-reader.js';
+import { GatewayProcess } from '../support/gateway-process.js';
+import { total } from '../support/prometheus.js';
+import { readTopic, uniqueTopic } from '../support/kafka-topics.js';
+import { waitUntil } from '../support/wait.js';
+
+const routing = `routing:
+  tenants:
+    - { name: acme, topic: flows.acme, exporters: ["127.0.0.21", "10.1.0.0/16", "2001:db8::/32"] }
+`;
+
+test('no allow list and tenants_only off admit every source (no rules at all)', () => {
+  assert.equal(Admission.of(parseConfig(routing)), null);
+});
+
+test('an allow list admits its prefixes only, IPv4, IPv6 and IPv4-mapped alike', () => {
+  const a = Admission.of(parseConfig(`admission: { allow: ["192.0.2.0/24", "2001:db8:5::/48"] }\n${routing}`))!;
+  assert.equal(a.admits('192.0.2.7'), true);
+  assert.equal(a.admits('::ffff:192.0.2.7'), true);
+  assert.equal(a.admits('2001:db8:5::1'), true);
+  assert.equal(a.admits('192.0.3.7'), false);
+  assert.equal(a.admits('127.0.0.21'), false, 'a tenant\'s exporter is not admitted without tenants_only');
+  assert.equal(a.admits('not an address'), false);
+});
+
+test('tenants_only admits the exporters a tenant owns, and with an allow list those too', () => {
+  const only = Admission.of(parseConfig(`admission: { tenants_only: true }\n${routing}`))!;
+  assert.equal(only.admits('127.0.0.21'), true);
+  assert.equal(only.admits('10.1.200.3'), true);
+  assert.equal(only.admits('2001:db8:1::9'), true);
+  assert.equal(only.admits('127.0.0.22'), false);
+  const both = Admission.of(parseConfig(`admission: { tenants_only: true, allow: ["127.0.0.22"] }\n${routing}`))!;
+  assert.equal(both.admits('127.0.0.22'), true);
+  assert.equal(both.admits('127.0.0.21'), true);
+  assert.equal(both.admits('127.0.0.23'), false);
+});
+
+test('a gateway decodes only admitted exporters; the others are counted not_allowed and never reach a decoder', async (t) => {
+  const topic = uniqueTopic('admission');
+  const gw = new GatewayProcess(`listen: { udp: ["127.0.0.1:0"] }
+http: { listen: "127.0.0.1:0" }
+workers: 1
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
+admission: { allow: ["127.0.0.21/32", "127.0.0.22"] }
+routing:
+  default_topic: ${topic}
+  unknown_exporters: default
+stats: { log_interval_s: 0 }
+`);
+  t.after(() => gw.dispose());
+  const { udp } = await gw.ready();
+  replay('multi_exporter', `127.0.0.1:${udp.v4}`, { bindOriginal: true }); // exporters 127.0.0.21 to .25
+  const admitted = ['127.0.0.21', '127.0.0.22'];
+  // Every datagram of the capture is counted received, and each either refused or taken by a decoder.
+  let expectedDatagrams = 0;
+  readCapture(readFileSync(capturePath('multi_exporter')), () => expectedDatagrams++);
+  await waitUntil('the capture received and settled', async () => {
+    const m = await gw.metrics();
+    return total(m, 'flowgate_datagrams_received_total') === expectedDatagrams
+      && total(m, 'flowgate_datagrams_decoded_total') + (m.get('flowgate_datagrams_dropped_total{reason="not_allowed"}') ?? 0) === expectedDatagrams;
+  });
+  const records = await readTopic(testBrokers(), topic, 1);
+  assert.equal((await gw.stop('SIGTERM')).code, 0);
+  const a = gw.accounting();
+  assert.ok(a.datagrams.dropped.not_allowed > 0 && a.datagrams.decoded > 0, JSON.stringify(a.datagrams));
+  assert.equal(a.datagrams.received, a.datagrams.decoded + a.datagrams.dropped.not_allowed, 'a refused datagram never reaches a decoder');
+  const all = await readTopic(testBrokers(), topic, a.records.delivered);
+  assert.equal(all.length, a.records.delivered);
+  assert.ok(records.length > 0 && all.every((r) => admitted.includes(r.headers.exporter!)), 'only admitted exporters\' records are on the topic');
+  assert.equal(a.records.decoded, a.records.delivered + Object.values(a.records.dropped).reduce((x, y) => x + y, 0));
+});
