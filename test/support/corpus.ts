@@ -61,7 +61,7 @@ export function replayAsync(capture: string, target: string, o: ReplayOptions = 
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`replay ${capture} -> ${target} exited ${code}: ${stderr}`))));
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`replay ${capture} -> ${target} exited ${code}: ${stderr}`))));
   });
 }
 

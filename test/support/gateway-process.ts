@@ -90,7 +90,9 @@ export class GatewayProcess {
         this.#record(text);
       }
     });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    // 'close', not 'exit': 'exit' may come before the last of stderr is read, and the final log
+    // lines ("stopped" and its accounting) would then be missed.
+    this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve(code)));
   }
 
   #record(text: string): void {

@@ -14,7 +14,7 @@ function collect(command: string, args: string[], what: string): Promise<string[
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(stdout.split('\n').filter((l) => l !== '')) : reject(new Error(`${what} exited ${code}: ${stderr.trim().slice(-1500)}`))));
+    child.once('close', (code) => (code === 0 ? resolve(stdout.split('\n').filter((l) => l !== '')) : reject(new Error(`${what} exited ${code}: ${stderr.trim().slice(-1500)}`))));
   });
 }
 

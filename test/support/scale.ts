@@ -354,7 +354,7 @@ export function startSender(lab: Lab, host: string, datagrams: readonly Uint8Arr
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const done = new Promise<{ datagrams: number; passes: number }>((resolve, reject) => child.once('exit', (code) => {
+  const done = new Promise<{ datagrams: number; passes: number }>((resolve, reject) => child.once('close', (code) => { // 'close': stdout read to the end
     rmSync(dir, { recursive: true, force: true });
     const [datagrams, passes] = out.trim().split(' ').map(Number);
     if (code === 0) resolve({ datagrams: datagrams!, passes: passes! });
