@@ -83,7 +83,11 @@ test('the image runs FlowGate on the supported Node LTS: a capture in, its recor
   assert.equal(got.length, expected, 'every flow record of the capture is on the topic');
   assert.ok(got.every((m) => m.headers.exporter === '127.0.0.1' && m.headers.schema === '1'));
 
-  const metrics = parseMetrics((await httpGet(`http://127.0.0.1:${httpPort}/metrics`)).body);
+  // Kafka holds a batch before the producer has read its acknowledgement: the counter follows.
+  const metrics = await waitUntil('the container counting every record as delivered', async () => {
+    const m = parseMetrics((await httpGet(`http://127.0.0.1:${httpPort}/metrics`)).body);
+    return total(m, 'flowgate_records_delivered_total') >= expected && m;
+  }, { timeoutMs: 10_000 });
   assert.equal(total(metrics, 'flowgate_records_delivered_total'), expected, 'the container counts what it delivered');
 
   const stopAt = Date.now();

@@ -13,6 +13,7 @@ import { httpGet } from './http.js';
 import { eventsNamed, type LogEvent } from './log-events.js';
 import { flowgateBin } from './paths.js';
 import { scrapeMetrics } from './prometheus.js';
+import { waitUntil } from './wait.js';
 
 export type { Accounting, LogEvent };
 
@@ -168,6 +169,16 @@ export class GatewayProcess {
 
   metrics(): Promise<Map<string, number>> {
     return scrapeMetrics(this.base);
+  }
+
+  /**
+   * Scrapes until `holds` is true of the metrics, and returns them. Kafka holds a batch before
+   * the producer has read its acknowledgement: a delivered counter follows the topic's count.
+   */
+  async metricsWhen(what: string, holds: (m: Map<string, number>) => boolean, timeoutMs = 10_000): Promise<Map<string, number>> {
+    let last = new Map<string, number>();
+    const counters = () => Object.fromEntries([...last].filter(([k]) => /^flowgate_(records|datagrams)_/.test(k)));
+    return waitUntil(what, async () => holds((last = await this.metrics())) && last, { timeoutMs, last: counters });
   }
 
   /** Sends `signal` (SIGKILL after `graceMs`) unless it has exited already; resolves with the exit code. */
