@@ -20,6 +20,7 @@ import { messageAddressOffset } from './scale/template-message.js';
 import { ownerWorker } from './net/exporter-owner.js';
 import type { Role } from './scale/role.js';
 import { Admission } from './udp/admission.js';
+import { RateLimits } from './udp/rate-limit.js';
 
 /** What the `stats` and `stopped` log lines, the metrics and the tests read: receiver counters and the one accounting sum. */
 export interface Accounting {
@@ -118,6 +119,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   // Role decode has no UDP side: its datagrams come from the raw topic.
   const receiver = new UdpReceiver(role === 'decode' ? [] : config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
   receiver.setAdmission(Admission.of(config));
+  receiver.setRateLimits(RateLimits.of(config));
   if (role !== 'decode' && config.routing.tenants.length > 0 && !config.admission.tenants_only && config.admission.allow.length === 0) {
     log.warn('admission: every source address is decoded (admission.allow empty, tenants_only off): forged exporters can take sessions and templates; set one of them', { tenants: config.routing.tenants.length });
   }
@@ -196,6 +198,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
       pool.reload(next.routing);
       receiver.setAdmission(Admission.of(next));
+      receiver.setRateLimits(RateLimits.of(next));
       current = { ...current, routing: next.routing, stats: next.stats, log: next.log };
       return needRestart.map((k) => `${k}: changed, takes effect after a restart`);
     },

@@ -131,6 +131,8 @@ export class Metrics {
         ];
         mirror(this, values);
       } });
+    new client.Counter({ name: 'flowgate_exporter_datagrams_rate_limited_total', help: 'Datagrams over their exporter\'s admission.rate_limit, by exporter address (the first 100 exporters limited; the rest as "other")', labelNames: ['exporter'], registers: [r],
+      collect() { mirror(this, g.receiver.limitedByExporter.entries().map((c) => [{ exporter: c.exporter }, c.count])); } });
     new client.Counter({ name: 'flowgate_records_dropped_total', help: 'Flow records decoded but not delivered, by reason', labelNames: ['reason'], registers: [r],
       collect() {
         const a = g.accounting().records.dropped;

@@ -151,6 +151,22 @@ function scaleRules(data: unknown, problems: Problem[]): void {
   }
 }
 
+function admissionRules(data: unknown, problems: Problem[]): void {
+  const overrides = at(data, ['admission', 'rate_limit', 'overrides']);
+  if (!Array.isArray(overrides)) return;
+  const tenants = at(data, ['routing', 'tenants']);
+  const names = new Set(Array.isArray(tenants) ? tenants.map((t) => (isMapping(t) ? t.name : undefined)) : []);
+  overrides.forEach((o, i) => {
+    if (!isMapping(o)) return;
+    const path = ['admission', 'rate_limit', 'overrides', i];
+    if ((o.exporters === undefined) === (o.tenant === undefined)) {
+      problems.push({ path, message: 'needs exactly one of exporters (addresses or prefixes) or tenant (a tenant name)' });
+    } else if (typeof o.tenant === 'string' && !names.has(o.tenant)) {
+      problems.push({ path: [...path, 'tenant'], message: `${JSON.stringify(o.tenant)} is not the name of any routing.tenants entry` });
+    }
+  });
+}
+
 /** Problems of the merged document that no single key shows. */
 export function crossKeyProblems(data: unknown): Problem[] {
   const problems: Problem[] = [];
@@ -159,5 +175,6 @@ export function crossKeyProblems(data: unknown): Problem[] {
   kafkaRules(data, problems);
   tenantRules(data, problems);
   scaleRules(data, problems);
+  admissionRules(data, problems);
   return problems;
 }

@@ -98,6 +98,14 @@ const tenant = strictMapping({
   tap_token: z.string({ error: expected('a string') }).default(''),
 });
 
+/** Another rate limit for the exporters of some prefixes or of one tenant (rules.ts: exactly one of the two). */
+const rateLimitOverride = strictMapping({
+  exporters: list(exporterPrefix, 'exporter addresses or CIDR prefixes', 'exporter address or CIDR prefix').optional(),
+  tenant: z.string({ error: expected('a tenant name') }).optional(),
+  datagrams_per_s: int(0, MAX_INT32),
+  burst: int(0, MAX_INT32).default(0),
+});
+
 const sslOptions = strictMapping({
   ca_file: filePath.optional(),
   cert_file: filePath.optional(),
@@ -120,6 +128,11 @@ export const configSchema = strictMapping({
   admission: section({
     allow: list(exporterPrefix, 'exporter addresses or CIDR prefixes').default(() => []),
     tenants_only: bool().default(false),
+    rate_limit: section({
+      datagrams_per_s: int(0, MAX_INT32).default(0),
+      burst: int(0, MAX_INT32).default(0),
+      overrides: list(rateLimitOverride, 'rate limit overrides').default(() => []),
+    }),
   }),
   http: section({
     listen: listenAddress.default('0.0.0.0:8080'),

@@ -7,7 +7,7 @@
 // The layout changes with it: bump ACCOUNTING_LAYOUT_VERSION there.
 
 /** Receiver (udp/receiver.ts): datagrams dropped before any worker saw them. */
-export const receiverDropReasons = ['ring_full', 'too_large', 'not_allowed'] as const;
+export const receiverDropReasons = ['ring_full', 'too_large', 'not_allowed', 'rate_limited'] as const;
 export type ReceiverDropReason = (typeof receiverDropReasons)[number];
 
 // Decoder statuses are the decoder's own closed list (assembly/status.ts, read from the module's

@@ -1,7 +1,8 @@
 // UDP sockets (IPv4 and IPv6) on the main thread. Each datagram is copied into the ring of
 // the worker that owns its exporter; a full ring drops it ("ring_full") rather than waiting,
 // so the receive loop never blocks; a source the admission rules refuse is dropped
-// ("not_allowed") before that. Exporter lookups are cached per source address.
+// ("not_allowed") before that, and a datagram over its exporter's rate limit ("rate_limited").
+// Exporter lookups (worker, admission, rate limit) are cached per source address.
 // Per datagram this is the hot path of the process (bench/receive.bench.ts): nothing here may
 // allocate, post or make a system call; see datagram-hook.ts and tick-clock.ts for what was cut.
 import dgram from 'node:dgram';
@@ -14,6 +15,7 @@ import type { PacketRing } from '../ring/ring.js';
 import { receiveDatagrams, type DatagramPath } from './datagram-hook.js';
 import { TickClock } from './tick-clock.js';
 import type { Admission } from './admission.js';
+import { bucketFor, LimitedCounts, takeToken, type LimitedCount, type RateLimits, type TokenBucket } from './rate-limit.js';
 import type { Logger } from '../log.js';
 
 export interface ReceiverStats {
@@ -27,6 +29,10 @@ interface Exporter {
   worker: number;
   /** Let in by the admission rules (decided once per source address). */
   admitted: boolean;
+  /** Its rate limit's bucket (ratePerMs 0: none). */
+  bucket: TokenBucket;
+  /** Where its rate-limited datagrams are counted by exporter, once it had one. */
+  limited: LimitedCount | null;
 }
 
 /** Where datagrams go: the decoder pool's rings (DecoderPool), or a benchmark's. */
@@ -50,6 +56,9 @@ export class UdpReceiver {
   readonly #sockets: dgram.Socket[] = [];
   readonly #exporters = new Map<string, Exporter>();
   #admission: Admission | null = null;
+  #rateLimits: RateLimits | null = null;
+  /** Rate-limited datagrams by exporter (bounded labels); kept across reloads, as counters must be. */
+  readonly limitedByExporter = new LimitedCounts();
   readonly #clock = new TickClock();
   readonly #onDatagram = (msg: Buffer, from: string, port: number): void => this.#receive(msg, from, port);
   readonly stats: ReceiverStats = { datagrams: 0, bytes: 0, dropped: zeroCounts(receiverDropReasons) };
@@ -106,7 +115,10 @@ export class UdpReceiver {
     let exporter = this.#exporters.get(from);
     if (!exporter) {
       const address = addressBytes(from);
-      exporter = { address, worker: this.#rings.workerFor(address), admitted: this.#admission?.admits(from) ?? true };
+      exporter = {
+        address, worker: this.#rings.workerFor(address), admitted: this.#admission?.admits(from) ?? true,
+        bucket: bucketFor(this.#rateLimits?.limitFor(from) ?? null, this.#clock.now()), limited: null,
+      };
       if (this.#exporters.size > 100_000) this.#exporters.clear();
       this.#exporters.set(from, exporter);
     }
@@ -114,7 +126,13 @@ export class UdpReceiver {
       this.stats.dropped.not_allowed++;
       return;
     }
-    const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, this.#clock.now());
+    const now = this.#clock.now();
+    if (exporter.bucket.ratePerMs > 0 && !takeToken(exporter.bucket, now)) {
+      this.stats.dropped.rate_limited++;
+      (exporter.limited ??= this.limitedByExporter.counterFor(from)).count++;
+      return;
+    }
+    const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, now);
     if (result === 1) this.stats.dropped.ring_full++;
     else if (result === 2) this.stats.dropped.too_large++;
   }
@@ -122,6 +140,12 @@ export class UdpReceiver {
   /** Sets the admission rules (null: every source); answers cached per source are forgotten. */
   setAdmission(admission: Admission | null): void {
     this.#admission = admission;
+    this.#exporters.clear();
+  }
+
+  /** Sets the per-exporter rate limits (null: none); every exporter starts again with a full bucket. */
+  setRateLimits(limits: RateLimits | null): void {
+    this.#rateLimits = limits;
     this.#exporters.clear();
   }
 

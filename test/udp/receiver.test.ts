@@ -66,7 +66,7 @@ for (const path of ['handle', 'event'] as DatagramPath[]) {
       for (const d of got0) assert.deepEqual([d.exporter, d.port], ['127.0.1.2', portA]);
       assert.deepEqual([got1[0]!.exporter, got1[0]!.port], ['127.0.1.3', portB]);
       for (const d of [...got0, ...got1]) assert.ok(d.timeMs >= before - 1 && d.timeMs <= Date.now() + 1, 'stamped with the receive time');
-      assert.deepEqual(receiver.stats.dropped, { ring_full: 0, too_large: 0, not_allowed: 0 });
+      assert.deepEqual(receiver.stats.dropped, { ring_full: 0, too_large: 0, not_allowed: 0, rate_limited: 0 });
     } finally {
       await receiver.stop();
     }
@@ -80,7 +80,7 @@ test('a full ring and a datagram longer than a slot are dropped and counted, the
   try {
     await send('127.0.1.4', bound!.port, [Buffer.from('a'), Buffer.alloc(9, 1), Buffer.from('b'), Buffer.from('c'), Buffer.from('d')]);
     await until(() => receiver.stats.datagrams === 5);
-    assert.deepEqual(receiver.stats.dropped, { ring_full: 2, too_large: 1, not_allowed: 0 });
+    assert.deepEqual(receiver.stats.dropped, { ring_full: 2, too_large: 1, not_allowed: 0, rate_limited: 0 });
     assert.deepEqual(drain(rings.rings[0]!).map((d) => d.payload.toString()), ['a', 'b']);
   } finally {
     await receiver.stop();
@@ -96,7 +96,7 @@ test('a source the admission rules refuse is counted not_allowed and never reach
     await send('127.0.1.5', bound!.port, [Buffer.from('in')]);
     await send('127.0.1.6', bound!.port, [Buffer.from('out'), Buffer.from('out')]);
     await until(() => receiver.stats.datagrams === 3);
-    assert.deepEqual(receiver.stats.dropped, { ring_full: 0, too_large: 0, not_allowed: 2 });
+    assert.deepEqual(receiver.stats.dropped, { ring_full: 0, too_large: 0, not_allowed: 2, rate_limited: 0 });
     assert.deepEqual(drain(rings.rings[0]!).map((d) => [d.exporter, d.payload.toString()]), [['127.0.1.5', 'in']]);
     receiver.setAdmission(null); // a reload that lets every source in: the cached refusal is forgotten
     await send('127.0.1.6', bound!.port, [Buffer.from('now')]);
