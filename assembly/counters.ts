@@ -20,6 +20,13 @@ export const C_SEQUENCE_LOST_RECORDS: u32 = 28; // estimated from sequence numbe
 export const C_EXPORTER_RESTARTS: u32 = 29;
 export const C_SESSIONS_EXPIRED: u32 = 30;
 export const C_HELD_BYTES_EXPIRED: u32 = 31;
+// Template withdrawals (field count 0), one per withdrawal record: ignored over UDP unless configured (sets.ts).
+export const C_WITHDRAWALS_IGNORED: u32 = 32;
+export const C_WITHDRAWALS_APPLIED: u32 = 33;
+// Sequence numbers beyond the window (messages.ts trackSequence): datagrams left out of the loss
+// estimate, and re-bases after two consecutive ones agreed.
+export const C_SEQUENCE_OUT_OF_WINDOW: u32 = 34;
+export const C_SEQUENCE_RESETS: u32 = 35;
 // Gauges (current values, not monotonic).
 export const G_TEMPLATES: u32 = 40;
 export const G_SESSIONS: u32 = 41;

@@ -11,8 +11,8 @@ import { initElements } from "./elements";
 import { initSessions, sessionUsed, sessionPtr, releaseSession, S_TEMPLATES, S_HELD_BYTES, S_LAST_SEEN } from "./sessions";
 import { initTemplates } from "./templates";
 import { initHeld, expireHeld } from "./held";
-import { setTemplateLifetime, expireTemplates, templateLifetimeMs } from "./sets";
-import { decodeIpfix, decodeV9, decodeV5, setIgnorePort } from "./messages";
+import { setTemplateLifetime, setApplyWithdrawals, expireTemplates, templateLifetimeMs } from "./sets";
+import { decodeIpfix, decodeV9, decodeV5, setIgnorePort, setSequenceWindow } from "./messages";
 import { resetOutput, setFieldMask, writeDvc, recordCount, outPos } from "./record";
 export { OutputFormat, setOutputFormat } from "./record";
 import { countStatus, bump, C_SESSIONS_EXPIRED } from "./counters";
@@ -22,7 +22,7 @@ import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 6;
+export const ABI_VERSION: u32 = 7;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -38,7 +38,9 @@ export {
   C_TEMPLATES_EXPIRED as COUNTER_TEMPLATES_EXPIRED, C_HELD_SETS_RELEASED as COUNTER_HELD_SETS_RELEASED,
   C_HELD_RECORDS_RELEASED as COUNTER_HELD_RECORDS_RELEASED, C_SEQUENCE_LOST_RECORDS as COUNTER_SEQUENCE_LOST_RECORDS,
   C_EXPORTER_RESTARTS as COUNTER_EXPORTER_RESTARTS, C_SESSIONS_EXPIRED as COUNTER_SESSIONS_EXPIRED,
-  C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
+  C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, C_WITHDRAWALS_IGNORED as COUNTER_WITHDRAWALS_IGNORED,
+  C_WITHDRAWALS_APPLIED as COUNTER_WITHDRAWALS_APPLIED, C_SEQUENCE_OUT_OF_WINDOW as COUNTER_SEQUENCE_OUT_OF_WINDOW,
+  C_SEQUENCE_RESETS as COUNTER_SEQUENCE_RESETS, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
   G_HELD_BYTES as GAUGE_HELD_BYTES, G_HELD_SETS as GAUGE_HELD_SETS,
 } from "./counters";
 export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES,
@@ -50,11 +52,14 @@ let ready = false;
 
 /**
  * Places the memory regions and sets the limits. Called once by the host before the first
- * decode (and again to start over: it forgets all templates and sessions). Returns 0, or 1
- * when memory could not grow.
+ * decode (and again to start over: it forgets all templates and sessions). `applyWithdrawals`:
+ * 1 makes template withdrawals remove templates (by default, 0, they are counted and ignored, as
+ * RFC 7011 section 8.4 asks over UDP); `sequenceWindow`: the most one datagram adds to its
+ * session's lost-records estimate. Returns 0, or 1 when memory could not grow.
  */
 export function init(templateLifetimeSec: u32, ignorePort: u32, fieldMask: u32, heldMaxBytes: u32,
-  heldPerKeyBytes: u32, heldMaxAgeMs: u32, maxTemplatesPerExporter: u32, maxSessions: u32): u32 {
+  heldPerKeyBytes: u32, heldMaxAgeMs: u32, maxTemplatesPerExporter: u32, maxSessions: u32,
+  applyWithdrawals: u32, sequenceWindow: u32): u32 {
   if (!layout.placeRegions()) return 1;
   initText();
   initElements(layout.TABLES_PTR + TEXT_REGION_SIZE);
@@ -63,6 +68,8 @@ export function init(templateLifetimeSec: u32, ignorePort: u32, fieldMask: u32, 
   initHeld(heldMaxBytes, heldPerKeyBytes, heldMaxAgeMs);
   setTemplateLifetime(<f64>templateLifetimeSec * 1000);
   setIgnorePort(ignorePort != 0);
+  setApplyWithdrawals(applyWithdrawals != 0);
+  setSequenceWindow(sequenceWindow);
   setFieldMask(fieldMask);
   ready = true;
   return 0;

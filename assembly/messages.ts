@@ -5,10 +5,12 @@
 //               sampling (2 bits mode, 14 bits interval)  (24 bytes), then count records of 48 bytes
 import { Status } from "./status";
 import { IN_PTR, ADDR_PTR, REC_PTR } from "./layout";
-import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, C_SEQUENCE_LOST_RECORDS, C_EXPORTER_RESTARTS } from "./counters";
+import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, C_SEQUENCE_LOST_RECORDS, C_EXPORTER_RESTARTS,
+  C_SEQUENCE_OUT_OF_WINDOW, C_SEQUENCE_RESETS } from "./counters";
 import { ctx } from "./context";
 import { findOrCreateSession, sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
-  S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION, F_SEQ_BEFORE, F_SEQ_INCLUSIVE } from "./sessions";
+  S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION, F_SEQ_BEFORE, F_SEQ_INCLUSIVE,
+  F_SEQ_CANDIDATE, S_SEQ_CANDIDATE } from "./sessions";
 import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords, messageFlowRecords } from "./sets";
 import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
 import { emitRecord } from "./record";
@@ -17,6 +19,10 @@ import { stateChanged } from "./generation";
 
 export let ignorePort: bool = false;
 export function setIgnorePort(v: bool): void { ignorePort = v; }
+
+/** The most one datagram may add to its session's lost-records estimate (decoder.sequence_window). */
+let sequenceWindow: f64 = 100000;
+export function setSequenceWindow(records: u32): void { sequenceWindow = <f64>records; }
 
 @inline function be16(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p)); }
 @inline function be32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
@@ -42,6 +48,16 @@ function openSession(domain: u32): bool {
  * readings: sequence = records before this message (RFC 7011), or records up to and including
  * it (what softflowd sends). The first message where exactly one reading comes out at zero
  * tells which one the exporter follows; until then the smaller one counts.
+ *
+ * Over UDP anyone can send a datagram with an exporter's address, port and domain (RFC 7011
+ * section 9 lists "an attacker injecting false messages" among the causes of out-of-sequence
+ * messages), so one datagram never moves the estimate by more than the window: a message that
+ * would add more (or is over 2^30 ahead) is out of window. It is counted, its records are
+ * decoded as usual, and it leaves the base, the last sequence number and the estimate as they
+ * were, so the real stream's next message is measured against the real stream. Only when the
+ * next message of the session continues from it (0 to window ahead of it) is the jump taken as
+ * real (a reset, or more loss than the window): the tracking starts again from that message
+ * and adds nothing to the estimate.
  */
 function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool, flowRecords: u32): void {
   const s = ctx.sessionPtr;
@@ -51,41 +67,53 @@ function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool, fl
   if ((flags & F_SEQ_INIT) != 0 && !uptimeReset) {
     const fromLast = <i32>(seq - load<u32>(s + S_LAST_SEQ));
     const fromBase = <i32>(seq - load<u32>(s + S_BASE_SEQ));
-    if (fromLast < -RESTART_WINDOW || fromBase < -RESTART_WINDOW || fromLast > (1 << 30)) {
+    const farAhead = fromLast > (1 << 30); // out of window, whatever fromBase says
+    if (!farAhead && (fromLast < -RESTART_WINDOW || fromBase < -RESTART_WINDOW)) {
       bump(C_EXPORTER_RESTARTS);
     } else {
+      let mode = flags & (F_SEQ_BEFORE | F_SEQ_INCLUSIVE);
+      let lost: f64 = 0;
+      const unitsBefore = load<f64>(s + S_UNITS);
       if (fromBase >= 0) {
-        const unitsBefore = load<f64>(s + S_UNITS);
         const rfc = <f64>fromBase - unitsBefore;
         const inclusive = rfc - <f64>units + load<f64>(s + S_FIRST_UNITS);
-        let mode = flags & (F_SEQ_BEFORE | F_SEQ_INCLUSIVE);
         if (mode == 0 && rfc == 0 && inclusive != 0) mode = F_SEQ_BEFORE;
         if (mode == 0 && inclusive == 0 && rfc != 0) mode = F_SEQ_INCLUSIVE;
-        if ((flags & (F_SEQ_BEFORE | F_SEQ_INCLUSIVE)) == 0 && mode != 0) stateChanged(); // learnt: worth saving
-        store<u8>(s + S_FLAGS, flags | mode);
         let lostUnits = mode == F_SEQ_BEFORE ? rfc : mode == F_SEQ_INCLUSIVE ? inclusive : (rfc < inclusive ? rfc : inclusive);
         if (lostUnits < 0) lostUnits = 0;
         // v9 counts packets: turn lost packets into records at the average seen so far.
-        let lost = lostUnits;
+        lost = lostUnits;
         if (ctx.version == 9 && unitsBefore > 0) lost = Math.round(lostUnits * load<f64>(s + S_RECORDS_SINCE) / unitsBefore);
-        const reported = load<f64>(s + S_LOST_REPORTED);
+      }
+      const reported = load<f64>(s + S_LOST_REPORTED);
+      if (farAhead || lost - reported > sequenceWindow) {
+        if (!continuesCandidate(seq, flags)) {
+          bump(C_SEQUENCE_OUT_OF_WINDOW);
+          store<u32>(s + S_SEQ_CANDIDATE, seq);
+          store<u8>(s + S_FLAGS, flags | F_SEQ_CANDIDATE);
+          return;
+        }
+        bump(C_SEQUENCE_RESETS); // two in a row: a new base, below
+      } else {
+        if ((flags & (F_SEQ_BEFORE | F_SEQ_INCLUSIVE)) == 0 && mode != 0) stateChanged(); // learnt: worth saving
+        store<u8>(s + S_FLAGS, (flags | mode) & ~F_SEQ_CANDIDATE);
         if (lost > reported) {
           bump(C_SEQUENCE_LOST_RECORDS, <u64>(lost - reported));
           store<f64>(s + S_LOST_REPORTED, lost);
           store<f64>(s + S_LOST_TOTAL, load<f64>(s + S_LOST_TOTAL) + lost - reported);
         }
+        store<f64>(s + S_UNITS, unitsBefore + <f64>units);
+        store<f64>(s + S_RECORDS_SINCE, load<f64>(s + S_RECORDS_SINCE) + <f64>records);
+        if (fromLast > 0) store<u32>(s + S_LAST_SEQ, seq);
+        return;
       }
-      store<f64>(s + S_UNITS, load<f64>(s + S_UNITS) + <f64>units);
-      store<f64>(s + S_RECORDS_SINCE, load<f64>(s + S_RECORDS_SINCE) + <f64>records);
-      if (fromLast > 0) store<u32>(s + S_LAST_SEQ, seq);
-      return;
     }
   } else if (uptimeReset && (flags & F_SEQ_INIT) != 0) {
     bump(C_EXPORTER_RESTARTS);
   }
-  // First message of the session, or the exporter restarted: a new base. An exporter restart
-  // makes the reading be learnt again; a first message keeps one restored from a snapshot.
-  const keep: u8 = (flags & F_SEQ_INIT) != 0 ? ~(F_SEQ_BEFORE | F_SEQ_INCLUSIVE) : 0xff;
+  // First message of the session, the exporter restarted, or a jump confirmed: a new base. A
+  // restart or a jump makes the reading be learnt again; a first message keeps one restored from a snapshot.
+  const keep: u8 = (flags & F_SEQ_INIT) != 0 ? ~(F_SEQ_BEFORE | F_SEQ_INCLUSIVE | F_SEQ_CANDIDATE) : ~F_SEQ_CANDIDATE;
   store<u8>(s + S_FLAGS, (flags & keep) | F_SEQ_INIT);
   store<u32>(s + S_BASE_SEQ, seq);
   store<u32>(s + S_LAST_SEQ, seq);
@@ -93,6 +121,13 @@ function trackSequence(seq: u32, units: u32, records: u32, uptimeReset: bool, fl
   store<f64>(s + S_RECORDS_SINCE, <f64>records);
   store<f64>(s + S_FIRST_UNITS, <f64>units);
   store<f64>(s + S_LOST_REPORTED, 0);
+}
+
+/** Whether `seq` continues the out-of-window message just before it: 0 to window sequence numbers ahead of it. */
+@inline function continuesCandidate(seq: u32, flags: u8): bool {
+  if ((flags & F_SEQ_CANDIDATE) == 0) return false;
+  const ahead = <i32>(seq - load<u32>(ctx.sessionPtr + S_SEQ_CANDIDATE));
+  return ahead >= 0 && <f64>ahead <= sequenceWindow;
 }
 
 /** A sysUptime that went back by more than reordering explains means the exporter rebooted. */

@@ -25,6 +25,7 @@ export const S_LOST_REPORTED: usize = 80; // f64: lost records counted since the
 export const S_LAST_UPTIME: usize = 88; // u32: v9/v5 sysUptime of the last message
 export const S_DEFAULT_RATE: usize = 92; // u32: sampling rate announced without a sampler id
 export const S_HELD_BYTES: usize = 96; // u32
+export const S_SEQ_CANDIDATE: usize = 100; // u32: sequence number of the last out-of-window datagram (F_SEQ_CANDIDATE)
 export const S_PACKETS: usize = 104; // f64
 export const S_RECORDS: usize = 112; // f64
 export const S_LOST_TOTAL: usize = 120; // f64
@@ -35,6 +36,8 @@ export const F_HAS_SYSINIT: u8 = 2;
 /** Which sequence reading the exporter follows, once a message has told (see trackSequence). */
 export const F_SEQ_BEFORE: u8 = 4;
 export const F_SEQ_INCLUSIVE: u8 = 8;
+/** The last datagram's sequence number was out of window: S_SEQ_CANDIDATE holds it (see trackSequence). */
+export const F_SEQ_CANDIDATE: u8 = 16;
 
 let freeHead: u32 = 0; // slot + 1, 0 = none
 let active: u32 = 0;

@@ -3,7 +3,7 @@
 import { Status } from "./status";
 import { MAX_FIELDS, MAX_TEMPLATES, SCRATCH_PTR, PENDING_MAX } from "./layout";
 import { countStatus, bump, C_TEMPLATES_DEFINED, C_TEMPLATES_REFRESHED, C_TEMPLATES_WITHDRAWN, C_TEMPLATES_EXPIRED,
-  C_OPTIONS_RECORDS, C_HELD_SETS_RELEASED, C_HELD_RECORDS_RELEASED, C_RECORDS } from "./counters";
+  C_OPTIONS_RECORDS, C_HELD_SETS_RELEASED, C_HELD_RECORDS_RELEASED, C_RECORDS, C_WITHDRAWALS_IGNORED, C_WITHDRAWALS_APPLIED } from "./counters";
 import { ctx } from "./context";
 import { findTemplate, allocateTemplate, removeTemplate, templatePtr, templateUsed, beginCompile, addField, endCompile,
   specHash, T_OWNER, T_ID, T_KIND, T_MIN_LEN, T_LAST_SEEN, T_SPEC_HASH, T_SPEC_LEN, KIND_DATA, KIND_OPTIONS, VARLEN } from "./templates";
@@ -19,6 +19,13 @@ export let messageFlowRecords: u32 = 0;
 
 export function setTemplateLifetime(ms: f64): void {
   templateLifetimeMs = ms;
+}
+
+/** Whether template withdrawals remove templates (decoder.udp_withdrawals: apply); by default they are ignored. */
+let applyWithdrawals = false;
+
+export function setApplyWithdrawals(apply: bool): void {
+  applyWithdrawals = apply;
 }
 
 let pending: u32 = 0;
@@ -48,8 +55,23 @@ export function endMessage(): void {
   return <u32>bswap<u16>(load<u16>(p));
 }
 
-/** Withdraws one template of the session, or all of one kind (RFC 7011 section 8.1). */
+/**
+ * A template withdrawal (RFC 7011 section 8.1): one template of the session, or all of one kind
+ * (ids 2 and 3). Every datagram here came over UDP, where section 8.4 says: "Template Withdrawals
+ * (Section 8.1) MUST NOT be sent by Exporting Processes exporting via UDP and MUST be ignored by
+ * Collecting Processes collecting via UDP." So by default it is counted and nothing is removed:
+ * anyone who can send one datagram from an exporter's address and port could otherwise make the
+ * exporter's next records wait for templates. Templates still go away when they are not sent
+ * again within their lifetime ("Templates not refreshed by the Exporting Process within the
+ * lifetime can then be discarded", same section). NetFlow v9 (RFC 3954) defines no withdrawal:
+ * a field count of 0 there is treated the same way.
+ */
 function withdraw(tid: u32, kind: u8): void {
+  if (!applyWithdrawals) {
+    bump(C_WITHDRAWALS_IGNORED);
+    return;
+  }
+  bump(C_WITHDRAWALS_APPLIED);
   if (tid == 2 || tid == 3) {
     for (let i: u32 = 0; i < MAX_TEMPLATES; i++) {
       if (!templateUsed(i)) continue;

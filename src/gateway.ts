@@ -238,6 +238,8 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
       decoder: {
         templateLifetimeSec: config.decoder.template_lifetime_s,
         ignoreExporterPort: config.decoder.ignore_exporter_port,
+        udpWithdrawals: config.decoder.udp_withdrawals,
+        sequenceWindow: config.decoder.sequence_window,
         fields: config.decoder.fields.length ? config.decoder.fields : undefined,
         heldMaxBytes: config.decoder.held_max_bytes,
         heldPerTemplateBytes: config.decoder.held_per_template_bytes,

@@ -70,7 +70,11 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
     ...a,
     decoder: { ...a.decoder, statuses: a.decoder.statuses.map((v, i) => v + (b.decoder.statuses[i] ?? 0)),
       sequenceLostRecords: a.decoder.sequenceLostRecords + b.decoder.sequenceLostRecords,
-      exporterRestarts: a.decoder.exporterRestarts + b.decoder.exporterRestarts },
+      exporterRestarts: a.decoder.exporterRestarts + b.decoder.exporterRestarts,
+      sequenceOutOfWindow: a.decoder.sequenceOutOfWindow + b.decoder.sequenceOutOfWindow,
+      sequenceResets: a.decoder.sequenceResets + b.decoder.sequenceResets,
+      withdrawalsIgnored: a.decoder.withdrawalsIgnored + b.decoder.withdrawalsIgnored,
+      withdrawalsApplied: a.decoder.withdrawalsApplied + b.decoder.withdrawalsApplied },
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
@@ -157,6 +161,13 @@ export class Metrics {
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sequenceLostRecords, 0)]]); } });
     new client.Counter({ name: 'flowgate_exporter_restarts_total', help: 'Exporter restarts seen in sequence numbers or uptime', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.exporterRestarts, 0)]]); } });
+    const sum = (pick: (d: WorkerStats['decoder']) => number) => totals.all().reduce((n, w) => n + pick(w.decoder), 0);
+    new client.Counter({ name: 'flowgate_sequence_events_total', help: 'Datagrams whose sequence number jumped past decoder.sequence_window (out_of_window: left out of the lost-records estimate), and re-bases after two in a row agreed (reset)',
+      labelNames: ['reason'], registers: [r],
+      collect() { mirror(this, [[{ reason: 'out_of_window' }, sum((d) => d.sequenceOutOfWindow)], [{ reason: 'reset' }, sum((d) => d.sequenceResets)]]); } });
+    new client.Counter({ name: 'flowgate_template_withdrawals_total', help: 'Template withdrawal records received, by what was done (ignored over UDP by default, RFC 7011 section 8.4; applied with decoder.udp_withdrawals: apply)',
+      labelNames: ['action'], registers: [r],
+      collect() { mirror(this, [[{ action: 'ignored' }, sum((d) => d.withdrawalsIgnored)], [{ action: 'applied' }, sum((d) => d.withdrawalsApplied)]]); } });
     this.#latency = new client.Histogram({ name: 'flowgate_kafka_produce_latency_seconds', help: 'UDP receive to Kafka acknowledgement, per batch (its oldest record)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10], registers: [r] });
     new client.Gauge({ name: 'flowgate_kafka_queue_records', help: 'Records waiting for Kafka, by worker', labelNames: ['worker'], registers: [r],

@@ -14,6 +14,7 @@ const help = `usage: flowgate decode FILE [options]
   --fields LIST            comma-separated record fields (default: all; see README "Record")
   --ignore-port            key templates by exporter address and domain, not the source port
   --template-lifetime S    seconds a template lives without being re-sent (default ${defaultDecoderOptions.templateLifetimeSec})
+  --apply-withdrawals      let template withdrawals remove templates (default: ignored, as RFC 7011 says for UDP)
   --format json|protobuf   JSON lines (default), or goflow2 FlowMessages, each preceded by its length as a varint
 `;
 
@@ -49,7 +50,8 @@ function summary(file: string, datagrams: number, filtered: number, rejected: nu
     `  records ${c.records} (options records ${c.optionsRecords}, not emitted)`,
     `  templates defined ${c.templatesDefined}, refreshed ${c.templatesRefreshed}, withdrawn ${c.templatesWithdrawn}, expired ${c.templatesExpired}, active ${c.templates}`,
     `  held data sets released ${c.heldSetsReleased} (${c.heldRecordsReleased} records), still held ${c.heldSets}, bytes expired ${c.heldBytesExpired}`,
-    `  sequence: estimated lost records ${c.sequenceLostRecords}, exporter restarts ${c.exporterRestarts}`,
+    `  template withdrawals ignored ${c.withdrawalsIgnored}, applied ${c.withdrawalsApplied}`,
+    `  sequence: estimated lost records ${c.sequenceLostRecords}, exporter restarts ${c.exporterRestarts}, out of window ${c.sequenceOutOfWindow}, resets ${c.sequenceResets}`,
     `  drops by reason: ${drops.length ? drops.join(' ') : 'none'}`,
     '',
   ].join('\n');
@@ -77,6 +79,7 @@ export async function runDecode(argv: string[]): Promise<number> {
         fields: { type: 'string' },
         'ignore-port': { type: 'boolean', default: false },
         'template-lifetime': { type: 'string' },
+        'apply-withdrawals': { type: 'boolean', default: false },
         format: { type: 'string', default: 'json' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -114,6 +117,7 @@ export async function runDecode(argv: string[]): Promise<number> {
     decoder = new WasmDecoder({
       templateLifetimeSec: lifetime,
       ignoreExporterPort: args.values['ignore-port'],
+      udpWithdrawals: args.values['apply-withdrawals'] ? 'apply' : 'ignore',
       fields: args.values.fields?.split(',').map((f) => f.trim()).filter(Boolean),
       recordFormat: format,
     });

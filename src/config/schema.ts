@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { formatPrefix, parseEndpoint, parsePrefix } from './addresses.js';
 import type { Path, Problem } from './problems.js';
-import { defaultDecoderOptions as decoderDefaults } from '../decoder/options.js';
+import { defaultDecoderOptions as decoderDefaults, udpWithdrawalActions } from '../decoder/options.js';
 import { recordFields } from '../decoder/wasm.js';
 import { compressionNames } from '../kafka/names.js';
 
@@ -149,6 +149,8 @@ export const configSchema = strictMapping({
     // Defaults: the decoder's own (decoder/options.ts).
     template_lifetime_s: int(0, MAX_INT32).default(decoderDefaults.templateLifetimeSec),
     ignore_exporter_port: bool().default(decoderDefaults.ignoreExporterPort),
+    udp_withdrawals: oneOf(udpWithdrawalActions).default(decoderDefaults.udpWithdrawals),
+    sequence_window: int(1, MAX_INT32).default(decoderDefaults.sequenceWindow),
     fields: list(recordField, 'record field names').default(() => []),
     held_max_bytes: int(1, 1048576).default(decoderDefaults.heldMaxBytes),
     held_per_template_bytes: int(1, 1048576).default(decoderDefaults.heldPerTemplateBytes),

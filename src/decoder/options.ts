@@ -3,11 +3,19 @@
 // No WebAssembly here, so the config can import it without loading the decoder.
 import type { RecordFormat } from './abi.js';
 
+/** What a template withdrawal (field count 0) does: RFC 7011 section 8.4 says to ignore them over UDP. */
+export const udpWithdrawalActions = ['ignore', 'apply'] as const;
+export type UdpWithdrawalAction = (typeof udpWithdrawalActions)[number];
+
 export interface DecoderOptions {
   /** Seconds after which a template that was not sent again is forgotten (RFC 7011 section 8.4). 0 = never. */
   templateLifetimeSec: number;
   /** Key templates by (exporter address, domain) only, for exporters that change source ports. */
   ignoreExporterPort: boolean;
+  /** Template withdrawals: counted and ignored (RFC 7011 section 8.4, UDP), or applied for exporters that rely on them. */
+  udpWithdrawals: UdpWithdrawalAction;
+  /** The most one datagram may add to its exporter's lost-records estimate; a larger jump is out of window. */
+  sequenceWindow: number;
   /** Output fields, by JSON name; undefined = all (KFlow's ten always, the others when present). */
   fields?: readonly string[];
   /** Data sets waiting for their template: bytes in total, per (exporter, domain, template id), and age. */
@@ -24,6 +32,8 @@ export interface DecoderOptions {
 export const defaultDecoderOptions: Readonly<DecoderOptions> = Object.freeze({
   templateLifetimeSec: 1800,
   ignoreExporterPort: false,
+  udpWithdrawals: 'ignore',
+  sequenceWindow: 100_000,
   heldMaxBytes: 1 << 20,
   heldPerTemplateBytes: 64 << 10,
   heldMaxAgeMs: 30_000,

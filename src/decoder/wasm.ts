@@ -14,7 +14,7 @@ export { ABI_VERSION, DecoderError, defaultDecoderOptions, type DecoderAbi, type
 interface DecoderExports {
   memory: WebAssembly.Memory;
   init(lifetime: number, ignorePort: number, fieldMask: number, heldMax: number, heldPerKey: number,
-    heldAge: number, maxTemplates: number, maxSessions: number): number;
+    heldAge: number, maxTemplates: number, maxSessions: number, applyWithdrawals: number, sequenceWindow: number): number;
   inPtr(): number;
   addrPtr(): number;
   outPtr(): number;
@@ -153,6 +153,7 @@ export interface DecoderCounters {
   optionsRecords: number;
   templatesDefined: number;
   templatesRefreshed: number;
+  /** Templates removed by withdrawals (only with udpWithdrawals: 'apply'). */
   templatesWithdrawn: number;
   templatesExpired: number;
   heldSetsReleased: number;
@@ -161,6 +162,12 @@ export interface DecoderCounters {
   sequenceLostRecords: number;
   exporterRestarts: number;
   sessionsExpired: number;
+  /** Withdrawal records (field count 0) ignored (the default over UDP) or applied. */
+  withdrawalsIgnored: number;
+  withdrawalsApplied: number;
+  /** Datagrams whose sequence number was beyond the window (left out of the loss estimate), and re-bases after two agreed. */
+  sequenceOutOfWindow: number;
+  sequenceResets: number;
   templates: number;
   sessions: number;
   heldBytes: number;
@@ -219,7 +226,7 @@ export class WasmDecoder {
     const ex = instance.exports as unknown as DecoderExports;
     const o = this.#options;
     const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, this.#fieldMask, o.heldMaxBytes,
-      o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions);
+      o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions, o.udpWithdrawals === 'apply' ? 1 : 0, o.sequenceWindow);
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
     ex.setOutputFormat(this.abi.outputFormats[o.recordFormat]);
     // init() grew memory once; it never grows again, so these views stay valid for this instance.
@@ -437,6 +444,10 @@ export class WasmDecoder {
       sequenceLostRecords: this.#read('COUNTER_SEQUENCE_LOST_RECORDS'),
       exporterRestarts: this.#read('COUNTER_EXPORTER_RESTARTS'),
       sessionsExpired: this.#read('COUNTER_SESSIONS_EXPIRED'),
+      withdrawalsIgnored: this.#read('COUNTER_WITHDRAWALS_IGNORED'),
+      withdrawalsApplied: this.#read('COUNTER_WITHDRAWALS_APPLIED'),
+      sequenceOutOfWindow: this.#read('COUNTER_SEQUENCE_OUT_OF_WINDOW'),
+      sequenceResets: this.#read('COUNTER_SEQUENCE_RESETS'),
       templates: this.#read('GAUGE_TEMPLATES'),
       sessions: this.#read('GAUGE_SESSIONS'),
       heldBytes: this.#read('GAUGE_HELD_BYTES'),

@@ -82,7 +82,7 @@ test('the defaults are the documented ones', () => {
   assert.equal(defaultConfig.workers, 0);
   assert.deepEqual(defaultConfig.ring, { slots: 4096, slot_bytes: 9216 });
   assert.deepEqual(defaultConfig.decoder, {
-    template_lifetime_s: 1800, ignore_exporter_port: false, fields: [], held_max_bytes: 1048576, held_per_template_bytes: 65536,
+    template_lifetime_s: 1800, ignore_exporter_port: false, udp_withdrawals: 'ignore', sequence_window: 100000, fields: [], held_max_bytes: 1048576, held_per_template_bytes: 65536,
     held_max_age_ms: 30000, max_templates_per_exporter: 256, max_sessions: 2048,
   });
   assert.deepEqual(defaultConfig.kafka, {

@@ -894,7 +894,8 @@ function runJob(job: Job): Outcome {
     const byLimit = new Map<number, Pool>();
     const poolFor = (perExporter: number): Pool => {
       let p = byLimit.get(perExporter);
-      if (!p) byLimit.set(perExporter, (p = new Pool(() => make({ maxTemplatesPerExporter: perExporter }), 200)));
+      // Withdrawals applied: the model follows them, and each run ends by withdrawing all (ignored by default over UDP).
+      if (!p) byLimit.set(perExporter, (p = new Pool(() => make({ maxTemplatesPerExporter: perExporter, udpWithdrawals: 'apply' }), 200)));
       return p;
     };
     pools = [poolFor(16), poolFor(10_000)];

@@ -131,8 +131,22 @@ test('a redefined template replaces the old one; sending the same one again only
   assert.equal(r.records[0]!.src, '10.0.0.2');
 });
 
-test('withdrawal (field count 0) forgets a template; id 2 withdraws all data templates but not options templates', () => {
+test('withdrawals are ignored by default (RFC 7011 section 8.4: over UDP they MUST be ignored) and counted', () => {
   const d = decoder();
+  decode(d, ipfix({}, set(2, `0106 0001 0008 0004`), set(3, `0108 0002 0001  0094 0004  0022 0004`)));
+  decode(d, ipfix({}, set(2, `0106 0000   0002 0000`), set(3, `0003 0000`)));
+  assert.equal(d.counters().templates, 2);
+  assert.deepEqual([d.counters().withdrawalsIgnored, d.counters().withdrawalsApplied, d.counters().templatesWithdrawn], [3, 0, 0]);
+  assert.equal(decode(d, ipfix({}, set(262, `0a000001`))).n, 1);
+  // NetFlow v9 (RFC 3954) has no withdrawal: a field count of 0 there is ignored the same way.
+  decode(d, v9({ uptime: 1000, unixSecs: 1700000000 }, set(0, `0100 0001 0008 0004`)));
+  decode(d, v9({ uptime: 1000, unixSecs: 1700000000 }, set(0, `0100 0000`)));
+  assert.equal(decode(d, v9({ uptime: 1000, unixSecs: 1700000000 }, set(256, `0a000001`))).n, 1);
+  assert.equal(d.counters().withdrawalsIgnored, 4);
+});
+
+test('with udpWithdrawals apply, a withdrawal (field count 0) forgets a template; id 2 withdraws all data templates but not options templates', () => {
+  const d = decoder({ udpWithdrawals: 'apply' });
   const defs = ipfix({},
     set(2, `0106 0001 0008 0004   0107 0001 0008 0004`),
     set(3, `0108 0002 0001  0094 0004  0022 0004`)); // options 264: scope observationDomainId, samplingInterval
@@ -147,6 +161,7 @@ test('withdrawal (field count 0) forgets a template; id 2 withdraws all data tem
   assert.equal(d.counters().templatesWithdrawn, 2);
   decode(d, ipfix({}, set(3, `0003 0000`)));
   assert.equal(d.counters().templates, 0);
+  assert.deepEqual([d.counters().withdrawalsApplied, d.counters().withdrawalsIgnored], [3, 0]);
 });
 
 test('a template not sent again within its lifetime is forgotten, on use and at sweep', () => {
@@ -313,10 +328,11 @@ test('sequence numbers: a gap is counted as estimated lost records, a large step
   assert.equal(d.counters().sequenceLostRecords, 0);
   decode(d, ipfix({ seq: 13 }, set(305, `0a000001`))); // 10 records never arrived
   assert.equal(d.counters().sequenceLostRecords, 10);
-  decode(d, ipfix({ seq: 500_000 }, set(305, `0a000001`)));
+  decode(d, ipfix({ seq: 90_000 }, set(305, `0a000001`))); // within the window (100,000 by default): lost
   decode(d, ipfix({ seq: 1 }, set(305, `0a000001`)));
   assert.equal(d.counters().exporterRestarts, 1);
-  assert.equal(d.counters().sequenceLostRecords, 10 + 499_986);
+  assert.equal(d.counters().sequenceLostRecords, 10 + 89_986);
+  assert.deepEqual([d.counters().sequenceOutOfWindow, d.counters().sequenceResets], [0, 0]);
 });
 
 test('IPv6 exporters and addresses are written in RFC 5952 form', () => {

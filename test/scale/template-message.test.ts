@@ -87,7 +87,7 @@ test('a later definition replaces an older one on import; an older one never rep
 });
 
 test('a withdrawn template gets a tombstone from the instance that published it, not from one that only received it', () => {
-  const a = new WasmDecoder();
+  const a = new WasmDecoder({ udpWithdrawals: 'apply' }); // withdrawals are ignored by default (RFC 7011 section 8.4, UDP)
   a.decode(ipfix({ exportTime: 1_000 }, set(2, T1)), exporter, 4000, 1_000_000);
   const topic = new FakeTopic();
   const own = new TemplatePublisher(stateLayout(), 0, topic);
