@@ -20,6 +20,7 @@ export const C_SEQUENCE_LOST_RECORDS: u32 = 28; // estimated from sequence numbe
 export const C_EXPORTER_RESTARTS: u32 = 29;
 export const C_SESSIONS_EXPIRED: u32 = 30;
 export const C_HELD_BYTES_EXPIRED: u32 = 31;
+export const C_SESSIONS_EVICTED: u32 = 32; // unprotected sessions given up for another exporter (eviction.ts)
 // Gauges (current values, not monotonic).
 export const G_TEMPLATES: u32 = 40;
 export const G_SESSIONS: u32 = 41;

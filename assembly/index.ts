@@ -22,7 +22,7 @@ import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 6;
+export const ABI_VERSION: u32 = 7;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -38,7 +38,7 @@ export {
   C_TEMPLATES_EXPIRED as COUNTER_TEMPLATES_EXPIRED, C_HELD_SETS_RELEASED as COUNTER_HELD_SETS_RELEASED,
   C_HELD_RECORDS_RELEASED as COUNTER_HELD_RECORDS_RELEASED, C_SEQUENCE_LOST_RECORDS as COUNTER_SEQUENCE_LOST_RECORDS,
   C_EXPORTER_RESTARTS as COUNTER_EXPORTER_RESTARTS, C_SESSIONS_EXPIRED as COUNTER_SESSIONS_EXPIRED,
-  C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
+  C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, C_SESSIONS_EVICTED as COUNTER_SESSIONS_EVICTED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
   G_HELD_BYTES as GAUGE_HELD_BYTES, G_HELD_SETS as GAUGE_HELD_SETS,
 } from "./counters";
 export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES,
@@ -81,10 +81,12 @@ export function lastDomain(): u32 { return ctx.domain; }
 
 /**
  * Decodes the datagram of `len` bytes at inPtr() from the exporter at addrPtr() and UDP
- * `port`, received at `nowMs` (ms since epoch). Called once per datagram. Returns the number
- * of records written at outPtr() (>= 0), or -Status when the whole datagram was rejected.
+ * `port`, received at `nowMs` (ms since epoch). `protectedExporter` (0 or 1): the host vouches
+ * for the exporter (a tenant's, or on its allow list), so its session is never evicted for
+ * another's (sessions.ts). Called once per datagram. Returns the number of records written at
+ * outPtr() (>= 0), or -Status when the whole datagram was rejected.
  */
-export function decode(len: u32, port: u32, nowMs: f64): i32 {
+export function decode(len: u32, port: u32, nowMs: f64, protectedExporter: u32): i32 {
   resetOutput();
   if (!ready || len > layout.IN_CAPACITY) {
     countStatus(Status.BadLength);
@@ -92,6 +94,7 @@ export function decode(len: u32, port: u32, nowMs: f64): i32 {
   }
   ctx.nowMs = nowMs;
   ctx.port = port & 0xffff;
+  ctx.protect = protectedExporter != 0;
   let status = Status.TruncatedHeader;
   if (len >= 2) {
     writeDvc(layout.ADDR_PTR);

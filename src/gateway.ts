@@ -119,7 +119,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const receiver = new UdpReceiver(role === 'decode' ? [] : config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
   receiver.setAdmission(Admission.of(config));
   if (role !== 'decode' && config.routing.tenants.length > 0 && !config.admission.tenants_only && config.admission.allow.length === 0) {
-    log.warn('admission: every source address is decoded (admission.allow empty, tenants_only off): forged exporters can take sessions and templates; set one of them', { tenants: config.routing.tenants.length });
+    log.warn('admission: every source address is decoded (admission.allow empty, tenants_only off): forged exporters are decoded and take the sessions of exporters no tenant owns; set one of them', { tenants: config.routing.tenants.length });
   }
   let addresses: AddressInfo[];
   try {
@@ -161,6 +161,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms,
         sessionTimeoutMs: config.scale.session_timeout_ms, queueHighWater: 0.5,
       }, pool, templates, log);
+      consumer.setAdmission(Admission.of(config));
       // Joining waits for the broker in the background: the process runs, not ready, meanwhile.
       const c = consumer;
       void untilDone('raw topic consumer group', () => c.start(), log, 0, running);
@@ -196,6 +197,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
       pool.reload(next.routing);
       receiver.setAdmission(Admission.of(next));
+      consumer?.setAdmission(Admission.of(next));
       current = { ...current, routing: next.routing, stats: next.stats, log: next.log };
       return needRestart.map((k) => `${k}: changed, takes effect after a restart`);
     },

@@ -70,7 +70,8 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
     ...a,
     decoder: { ...a.decoder, statuses: a.decoder.statuses.map((v, i) => v + (b.decoder.statuses[i] ?? 0)),
       sequenceLostRecords: a.decoder.sequenceLostRecords + b.decoder.sequenceLostRecords,
-      exporterRestarts: a.decoder.exporterRestarts + b.decoder.exporterRestarts },
+      exporterRestarts: a.decoder.exporterRestarts + b.decoder.exporterRestarts,
+      sessionsEvicted: a.decoder.sessionsEvicted + b.decoder.sessionsEvicted },
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
@@ -153,6 +154,8 @@ export class Metrics {
       collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.heldBytes, 0)); } });
     new client.Counter({ name: 'flowgate_sequence_lost_records_total', help: 'Records the exporters sent that never arrived, estimated from sequence numbers', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sequenceLostRecords, 0)]]); } });
+    new client.Counter({ name: 'flowgate_sessions_evicted_total', help: 'Exporter sessions of unprotected exporters (neither a tenant\'s nor on admission.allow) evicted, least recently used first, to make room for another exporter', registers: [r],
+      collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sessionsEvicted, 0)]]); } });
     new client.Counter({ name: 'flowgate_exporter_restarts_total', help: 'Exporter restarts seen in sequence numbers or uptime', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.exporterRestarts, 0)]]); } });
     this.#latency = new client.Histogram({ name: 'flowgate_kafka_produce_latency_seconds', help: 'UDP receive to Kafka acknowledgement, per batch (its oldest record)',

@@ -50,6 +50,7 @@ function summary(file: string, datagrams: number, filtered: number, rejected: nu
     `  templates defined ${c.templatesDefined}, refreshed ${c.templatesRefreshed}, withdrawn ${c.templatesWithdrawn}, expired ${c.templatesExpired}, active ${c.templates}`,
     `  held data sets released ${c.heldSetsReleased} (${c.heldRecordsReleased} records), still held ${c.heldSets}, bytes expired ${c.heldBytesExpired}`,
     `  sequence: estimated lost records ${c.sequenceLostRecords}, exporter restarts ${c.exporterRestarts}`,
+    `  exporter sessions ${c.sessions}, expired ${c.sessionsExpired}, evicted ${c.sessionsEvicted}`,
     `  drops by reason: ${drops.length ? drops.join(' ') : 'none'}`,
     '',
   ].join('\n');

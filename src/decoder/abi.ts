@@ -6,7 +6,7 @@
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;

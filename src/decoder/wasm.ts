@@ -23,7 +23,7 @@ interface DecoderExports {
   outLength(): number;
   lastVersion(): number;
   lastDomain(): number;
-  decode(len: number, port: number, nowMs: number): number;
+  decode(len: number, port: number, nowMs: number, protectedExporter: number): number;
   setOutputFormat(format: number): void;
   sweep(nowMs: number): void;
   describeSessions(): number;
@@ -161,6 +161,8 @@ export interface DecoderCounters {
   sequenceLostRecords: number;
   exporterRestarts: number;
   sessionsExpired: number;
+  /** Unprotected sessions evicted for another exporter's session, template or held data. */
+  sessionsEvicted: number;
   templates: number;
   sessions: number;
   heldBytes: number;
@@ -259,16 +261,18 @@ export class WasmDecoder {
 
   /**
    * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,
-   * received at `nowMs`. Returns the number of records in `output` / `index`, or -status.
+   * received at `nowMs`. `protectedExporter`: the exporter is one the configuration names (a
+   * tenant's, or on the admission allow list), whose session is never evicted for another's.
+   * Returns the number of records in `output` / `index`, or -status.
    */
-  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number): number {
+  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number, protectedExporter = false): number {
     const length = datagram.length;
     if (length <= this.#maxDatagram) {
       this.#mem.set(datagram, this.#in);
       this.#mem.set(address, this.#addr);
     }
     try {
-      return this.#ex.decode(length, port, nowMs);
+      return this.#ex.decode(length, port, nowMs, protectedExporter ? 1 : 0);
     } catch (err) {
       return this.#trapped(err, datagram, 0, length, address, 0, port, nowMs);
     }
@@ -278,13 +282,13 @@ export class WasmDecoder {
    * Like decode(), for a datagram and address already in a Buffer (a ring slot): copied in
    * with Buffer.copy, which allocates nothing per datagram.
    */
-  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number): number {
+  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number, protectedExporter = false): number {
     if (length <= this.#maxDatagram) {
       source.copy(this.#memBuffer, this.#in, offset, offset + length);
       source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
     }
     try {
-      return this.#ex.decode(length, port, nowMs);
+      return this.#ex.decode(length, port, nowMs, protectedExporter ? 1 : 0);
     } catch (err) {
       return this.#trapped(err, source, offset, length, source, addressOffset, port, nowMs);
     }
@@ -437,6 +441,7 @@ export class WasmDecoder {
       sequenceLostRecords: this.#read('COUNTER_SEQUENCE_LOST_RECORDS'),
       exporterRestarts: this.#read('COUNTER_EXPORTER_RESTARTS'),
       sessionsExpired: this.#read('COUNTER_SESSIONS_EXPIRED'),
+      sessionsEvicted: this.#read('COUNTER_SESSIONS_EVICTED'),
       templates: this.#read('GAUGE_TEMPLATES'),
       sessions: this.#read('GAUGE_SESSIONS'),
       heldBytes: this.#read('GAUGE_HELD_BYTES'),

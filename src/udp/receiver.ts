@@ -1,7 +1,8 @@
 // UDP sockets (IPv4 and IPv6) on the main thread. Each datagram is copied into the ring of
 // the worker that owns its exporter; a full ring drops it ("ring_full") rather than waiting,
 // so the receive loop never blocks; a source the admission rules refuse is dropped
-// ("not_allowed") before that. Exporter lookups are cached per source address.
+// ("not_allowed") before that. Exporter lookups are cached per source address, with whether
+// the exporter is protected (udp/admission.ts), which each datagram's ring slot carries.
 // Per datagram this is the hot path of the process (bench/receive.bench.ts): nothing here may
 // allocate, post or make a system call; see datagram-hook.ts and tick-clock.ts for what was cut.
 import dgram from 'node:dgram';
@@ -27,6 +28,8 @@ interface Exporter {
   worker: number;
   /** Let in by the admission rules (decided once per source address). */
   admitted: boolean;
+  /** Its ring slots' flags: SLOT_FLAG_PROTECTED when the configuration names it. */
+  flags: number;
 }
 
 /** Where datagrams go: the decoder pool's rings (DecoderPool), or a benchmark's. */
@@ -106,7 +109,8 @@ export class UdpReceiver {
     let exporter = this.#exporters.get(from);
     if (!exporter) {
       const address = addressBytes(from);
-      exporter = { address, worker: this.#rings.workerFor(address), admitted: this.#admission?.admits(from) ?? true };
+      const admission = this.#admission;
+      exporter = { address, worker: this.#rings.workerFor(address), admitted: admission?.admits(from) ?? true, flags: admission?.slotFlags(from) ?? 0 };
       if (this.#exporters.size > 100_000) this.#exporters.clear();
       this.#exporters.set(from, exporter);
     }
@@ -114,12 +118,12 @@ export class UdpReceiver {
       this.stats.dropped.not_allowed++;
       return;
     }
-    const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, this.#clock.now());
+    const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, this.#clock.now(), exporter.flags);
     if (result === 1) this.stats.dropped.ring_full++;
     else if (result === 2) this.stats.dropped.too_large++;
   }
 
-  /** Sets the admission rules (null: every source); answers cached per source are forgotten. */
+  /** Sets the admission rules (null: every source, none protected); answers cached per source are forgotten. */
   setAdmission(admission: Admission | null): void {
     this.#admission = admission;
     this.#exporters.clear();
