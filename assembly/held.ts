@@ -13,6 +13,7 @@ import { sessionPtr, sessionProtected, S_HELD_BYTES } from "./sessions";
 import { evictForHeld } from "./eviction";
 
 let used: usize = 0; // bytes of the region in use (live and consumed entries)
+let liveRegion: usize = 0; // bytes of the region's live entries, headers included
 let liveBytes: u32 = 0;
 let liveSets: u32 = 0;
 let capacity: u32 = HELD_CAPACITY;
@@ -24,6 +25,7 @@ export function initHeld(totalBytes: u32, perKeyBytes: u32, ageMs: u32): void {
   perKey = perKeyBytes == 0 || perKeyBytes > capacity ? capacity : perKeyBytes;
   maxAgeMs = ageMs == 0 ? 30000 : <f64>ageMs;
   used = 0;
+  liveRegion = 0;
   liveBytes = 0;
   liveSets = 0;
   publish();
@@ -93,6 +95,7 @@ export function holdSet(tid: u32, data: usize, len: u32): Status {
   store<u32>(e + 32, len);
   memory.copy(e + HELD_ENTRY_HEADER, data, len);
   used += size;
+  liveRegion += size;
   liveBytes += len;
   liveSets++;
   const s = ctx.sessionPtr;
@@ -106,6 +109,7 @@ function consume(e: usize): void {
   const s = sessionPtr(load<u32>(e + 4) - 1);
   store<u32>(s + S_HELD_BYTES, load<u32>(s + S_HELD_BYTES) - len);
   store<u32>(e + 4, 0);
+  liveRegion -= <usize>load<u32>(e);
   liveBytes -= len;
   liveSets--;
   // Nothing live: the region is free again (scans walk consumed entries too until a compaction).
@@ -128,7 +132,13 @@ export function expireHeld(now: f64): void {
   publish();
 }
 
-/** Drops every held set of a session that is being evicted; each counts as HeldExpired (its records are lost). */
+/**
+ * Drops every held set of a session that is being evicted; each counts as HeldExpired (its
+ * records are lost). Evictions come as fast as forged datagrams do, so the consumed entries they
+ * leave are compacted away once they outweigh the live ones: every scan of the region (one per
+ * held set) stays within twice the live entries, and compaction costs at most a byte copied per
+ * byte dropped.
+ */
 export function dropHeldOf(session: u32): void {
   if (heldBytesOf(session) == 0) return;
   for (let r: usize = 0; r < used; ) {
@@ -140,6 +150,7 @@ export function dropHeldOf(session: u32): void {
     }
     r += <usize>load<u32>(e);
   }
+  if (used - liveRegion > liveRegion) compact();
   publish();
 }
 
