@@ -121,11 +121,6 @@ export function touchSession(idx: u32, protect: bool): void {
   lruLink(idx);
 }
 
-/** Whether another session fits without evicting one. */
-@inline export function sessionRoom(): bool {
-  return active < limit && freeHead != 0;
-}
-
 /** The least recently used unprotected session, or -1 when every session is protected. */
 @inline export function leastRecentlyUsed(): i32 {
   return <i32>lruTail - 1;
