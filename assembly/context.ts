@@ -18,6 +18,8 @@ export class ctx {
   static dvcLen: u32 = 0;
   /** UDP source port of the datagram. */
   static port: u32 = 0;
+  /** The host vouches for the datagram's exporter (a tenant's, or on the allow list): its session is never evicted. */
+  static protect: bool = false;
   /** Receive time of the datagram, ms since epoch, from the host. */
   static nowMs: f64 = 0;
 }

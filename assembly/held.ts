@@ -9,9 +9,11 @@ import { HELD_PTR, HELD_CAPACITY, HELD_ENTRY_HEADER } from "./layout";
 import { Status } from "./status";
 import { countStatus, bump, setGauge, C_HELD_BYTES_EXPIRED, G_HELD_BYTES, G_HELD_SETS } from "./counters";
 import { ctx } from "./context";
-import { sessionPtr, S_HELD_BYTES } from "./sessions";
+import { sessionPtr, sessionProtected, S_HELD_BYTES } from "./sessions";
+import { evictForHeld } from "./eviction";
 
 let used: usize = 0; // bytes of the region in use (live and consumed entries)
+let liveRegion: usize = 0; // bytes of the region's live entries, headers included
 let liveBytes: u32 = 0;
 let liveSets: u32 = 0;
 let capacity: u32 = HELD_CAPACITY;
@@ -23,6 +25,7 @@ export function initHeld(totalBytes: u32, perKeyBytes: u32, ageMs: u32): void {
   perKey = perKeyBytes == 0 || perKeyBytes > capacity ? capacity : perKeyBytes;
   maxAgeMs = ageMs == 0 ? 30000 : <f64>ageMs;
   used = 0;
+  liveRegion = 0;
   liveBytes = 0;
   liveSets = 0;
   publish();
@@ -51,6 +54,13 @@ function compact(): void {
   used = w;
 }
 
+/** Whether a set of `len` data bytes (`size` with its header) fits the caps shared by all sessions; compacts the region if that makes room. */
+function sharedRoom(len: u32, size: usize): bool {
+  if (liveSets >= MAX_HELD_SETS || liveBytes + len > capacity) return false;
+  if (used + size > <usize>HELD_CAPACITY) compact();
+  return used + size <= <usize>HELD_CAPACITY;
+}
+
 /** Held sets at most: bounds the scans below (per held set and per template defined), whatever the byte caps. */
 export const MAX_HELD_SETS: u32 = 1024;
 
@@ -58,7 +68,8 @@ export const MAX_HELD_SETS: u32 = 1024;
 export function holdSet(tid: u32, data: usize, len: u32): Status {
   // An empty set carries no record: counted as unknown_template, nothing to keep.
   if (len == 0) return Status.UnknownTemplate;
-  if (liveSets >= MAX_HELD_SETS) return Status.HeldOverflow;
+  const protect = sessionProtected(ctx.session);
+  if (liveSets >= MAX_HELD_SETS && !protect) return Status.HeldOverflow;
   const size = entrySize(len);
   let sameKey: u32 = 0;
   for (let r: usize = 0; r < used; ) {
@@ -67,9 +78,11 @@ export function holdSet(tid: u32, data: usize, len: u32): Status {
     r += <usize>load<u32>(e);
   }
   // The caps count data bytes; the region also holds entry headers, so it is checked on its own.
-  if (sameKey + len > perKey || liveBytes + len > capacity) return Status.HeldOverflow;
-  if (used + size > <usize>HELD_CAPACITY) compact();
-  if (used + size > <usize>HELD_CAPACITY) return Status.HeldOverflow;
+  if (sameKey + len > perKey) return Status.HeldOverflow;
+  // A protected exporter's set takes the room of unprotected sessions' held sets (least recently used first).
+  let room = sharedRoom(len, size);
+  while (!room && protect && evictForHeld()) room = sharedRoom(len, size);
+  if (!room) return Status.HeldOverflow;
   const e = HELD_PTR + used;
   store<u32>(e, <u32>size);
   store<u32>(e + 4, ctx.session + 1);
@@ -82,6 +95,7 @@ export function holdSet(tid: u32, data: usize, len: u32): Status {
   store<u32>(e + 32, len);
   memory.copy(e + HELD_ENTRY_HEADER, data, len);
   used += size;
+  liveRegion += size;
   liveBytes += len;
   liveSets++;
   const s = ctx.sessionPtr;
@@ -95,6 +109,7 @@ function consume(e: usize): void {
   const s = sessionPtr(load<u32>(e + 4) - 1);
   store<u32>(s + S_HELD_BYTES, load<u32>(s + S_HELD_BYTES) - len);
   store<u32>(e + 4, 0);
+  liveRegion -= <usize>load<u32>(e);
   liveBytes -= len;
   liveSets--;
   // Nothing live: the region is free again (scans walk consumed entries too until a compaction).
@@ -114,6 +129,28 @@ export function expireHeld(now: f64): void {
     r += <usize>load<u32>(e);
   }
   compact();
+  publish();
+}
+
+/**
+ * Drops every held set of a session that is being evicted; each counts as HeldExpired (its
+ * records are lost). Evictions come as fast as forged datagrams do, so the consumed entries they
+ * leave are compacted away once they outweigh the live ones: every scan of the region (one per
+ * held set) stays within twice the live entries, and compaction costs at most a byte copied per
+ * byte dropped.
+ */
+export function dropHeldOf(session: u32): void {
+  if (heldBytesOf(session) == 0) return;
+  for (let r: usize = 0; r < used; ) {
+    const e = HELD_PTR + r;
+    if (load<u32>(e + 4) == session + 1) {
+      bump(C_HELD_BYTES_EXPIRED, load<u32>(e + 32));
+      countStatus(Status.HeldExpired);
+      consume(e);
+    }
+    r += <usize>load<u32>(e);
+  }
+  if (used - liveRegion > liveRegion) compact();
   publish();
 }
 

@@ -40,7 +40,7 @@ export {
   C_EXPORTER_RESTARTS as COUNTER_EXPORTER_RESTARTS, C_SESSIONS_EXPIRED as COUNTER_SESSIONS_EXPIRED,
   C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, C_WITHDRAWALS_IGNORED as COUNTER_WITHDRAWALS_IGNORED,
   C_WITHDRAWALS_APPLIED as COUNTER_WITHDRAWALS_APPLIED, C_SEQUENCE_OUT_OF_WINDOW as COUNTER_SEQUENCE_OUT_OF_WINDOW,
-  C_SEQUENCE_RESETS as COUNTER_SEQUENCE_RESETS, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
+  C_SEQUENCE_RESETS as COUNTER_SEQUENCE_RESETS, C_SESSIONS_EVICTED as COUNTER_SESSIONS_EVICTED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
   G_HELD_BYTES as GAUGE_HELD_BYTES, G_HELD_SETS as GAUGE_HELD_SETS,
 } from "./counters";
 export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES,
@@ -88,10 +88,12 @@ export function lastDomain(): u32 { return ctx.domain; }
 
 /**
  * Decodes the datagram of `len` bytes at inPtr() from the exporter at addrPtr() and UDP
- * `port`, received at `nowMs` (ms since epoch). Called once per datagram. Returns the number
- * of records written at outPtr() (>= 0), or -Status when the whole datagram was rejected.
+ * `port`, received at `nowMs` (ms since epoch). `protectedExporter` (0 or 1): the host vouches
+ * for the exporter (a tenant's, or on its allow list), so its session is never evicted for
+ * another's (sessions.ts). Called once per datagram. Returns the number of records written at
+ * outPtr() (>= 0), or -Status when the whole datagram was rejected.
  */
-export function decode(len: u32, port: u32, nowMs: f64): i32 {
+export function decode(len: u32, port: u32, nowMs: f64, protectedExporter: u32): i32 {
   resetOutput();
   if (!ready || len > layout.IN_CAPACITY) {
     countStatus(Status.BadLength);
@@ -99,6 +101,7 @@ export function decode(len: u32, port: u32, nowMs: f64): i32 {
   }
   ctx.nowMs = nowMs;
   ctx.port = port & 0xffff;
+  ctx.protect = protectedExporter != 0;
   let status = Status.TruncatedHeader;
   if (len >= 2) {
     writeDvc(layout.ADDR_PTR);

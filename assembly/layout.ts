@@ -23,7 +23,7 @@ export const TEMPLATE_SIZE: u32 = TEMPLATE_HEADER + 12 * MAX_FIELDS;
 export const MAX_TEMPLATES: u32 = 4096; // per decoder instance (per worker)
 export const TEMPLATE_INDEX_SLOTS: u32 = 8192; // power of two, at least 2x MAX_TEMPLATES
 
-export const SESSION_SIZE: u32 = 256;
+export const SESSION_SIZE: u32 = 320; // 256 bytes of exporter state, then eviction bookkeeping (sessions.ts S_LRU_PREV)
 export const MAX_SESSIONS: u32 = 2048; // (exporter, port, domain) per decoder instance
 export const SESSION_INDEX_SLOTS: u32 = 4096; // power of two
 export const MAX_SAMPLERS: u32 = 16; // sampler / selector ids remembered per session

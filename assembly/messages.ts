@@ -8,7 +8,8 @@ import { IN_PTR, ADDR_PTR, REC_PTR } from "./layout";
 import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, C_SEQUENCE_LOST_RECORDS, C_EXPORTER_RESTARTS,
   C_SEQUENCE_OUT_OF_WINDOW, C_SEQUENCE_RESETS } from "./counters";
 import { ctx } from "./context";
-import { findOrCreateSession, sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
+import { sessionForDatagram } from "./eviction";
+import { sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
   S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION, F_SEQ_BEFORE, F_SEQ_INCLUSIVE,
   F_SEQ_CANDIDATE, S_SEQ_CANDIDATE } from "./sessions";
 import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords, messageFlowRecords } from "./sets";
@@ -31,7 +32,7 @@ export function setSequenceWindow(records: u32): void { sequenceWindow = <f64>re
 const RESTART_WINDOW: i32 = 1 << 16;
 
 function openSession(domain: u32): bool {
-  const idx = findOrCreateSession(ADDR_PTR, ignorePort ? 0 : ctx.port, domain);
+  const idx = sessionForDatagram(ADDR_PTR, ignorePort ? 0 : ctx.port, domain, ctx.protect);
   if (idx < 0) return false;
   ctx.session = <u32>idx;
   ctx.sessionPtr = sessionPtr(<u32>idx);

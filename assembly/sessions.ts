@@ -2,6 +2,14 @@
 // Templates, sampling rates, systemInitTime and sequence tracking hang off a session.
 // The port is left out of the key (0) when the host asks for it, for exporters that
 // change source ports. Fixed-size slots, a free list and an open-addressing index.
+//
+// Forged source addresses must not be able to take every slot from real exporters: a session is
+// "protected" when the host says its exporter is one it knows (a tenant's, or on the admission
+// allow list: decode()'s `protectedExporter`). Unprotected sessions are threaded on an intrusive
+// doubly-linked list in least-recently-used order, touched in O(1) per datagram; when the table
+// (or the template table, or held room) is full, the least recently used one is evicted
+// (eviction.ts) instead of refusing the newcomer. Protected sessions are on no list and are
+// never evicted; only when every session is protected is a new one refused (exporter_limit).
 import { MAX_SESSIONS, SESSION_INDEX_SLOTS, SESSION_SIZE, SESSIONS_PTR, SESSION_INDEX_PTR, MAX_SAMPLERS } from "./layout";
 import { G_SESSIONS, setGauge } from "./counters";
 import { stateChanged } from "./generation";
@@ -29,7 +37,12 @@ export const S_SEQ_CANDIDATE: usize = 100; // u32: sequence number of the last o
 export const S_PACKETS: usize = 104; // f64
 export const S_RECORDS: usize = 112; // f64
 export const S_LOST_TOTAL: usize = 120; // f64
-export const S_SAMPLERS: usize = 128; // MAX_SAMPLERS x (u32 id + 1, u32 rate)
+export const S_SAMPLERS: usize = 128; // MAX_SAMPLERS x (u32 id + 1, u32 rate), up to 256
+// Eviction bookkeeping, on a line of its own (slot indexes + 1 as u16: MAX_SESSIONS and MAX_TEMPLATES fit; 0 = none).
+export const S_LRU_PREV: usize = 256; // u16: the next more recently used unprotected session
+export const S_LRU_NEXT: usize = 258; // u16: the next less recently used unprotected session
+export const S_TEMPLATE_HEAD: usize = 260; // u16: first template the session owns (templates.ts T_SESSION_NEXT chains the rest)
+export const S_PROTECTED: usize = 262; // u8: 1 when the host vouches for the exporter (never on the LRU list)
 
 export const F_SEQ_INIT: u8 = 1;
 export const F_HAS_SYSINIT: u8 = 2;
@@ -42,6 +55,9 @@ export const F_SEQ_CANDIDATE: u8 = 16;
 let freeHead: u32 = 0; // slot + 1, 0 = none
 let active: u32 = 0;
 let limit: u32 = MAX_SESSIONS;
+// The unprotected sessions, most recently used first (slot + 1, 0 = none).
+let lruHead: u32 = 0;
+let lruTail: u32 = 0;
 
 @inline export function sessionPtr(idx: u32): usize {
   return SESSIONS_PTR + <usize>idx * SESSION_SIZE;
@@ -56,7 +72,66 @@ export function initSessions(maxSessions: u32): void {
   }
   freeHead = 1;
   active = 0;
+  lruHead = 0;
+  lruTail = 0;
   setGauge(G_SESSIONS, 0);
+}
+
+/** Puts an unprotected session first (most recently used). It must be on no list. */
+function lruLink(idx: u32): void {
+  const s = sessionPtr(idx);
+  store<u16>(s + S_LRU_PREV, 0);
+  store<u16>(s + S_LRU_NEXT, <u16>lruHead);
+  if (lruHead != 0) store<u16>(sessionPtr(lruHead - 1) + S_LRU_PREV, <u16>(idx + 1));
+  else lruTail = idx + 1;
+  lruHead = idx + 1;
+}
+
+function lruUnlink(idx: u32): void {
+  const s = sessionPtr(idx);
+  const prev = <u32>load<u16>(s + S_LRU_PREV);
+  const next = <u32>load<u16>(s + S_LRU_NEXT);
+  if (prev != 0) store<u16>(sessionPtr(prev - 1) + S_LRU_NEXT, <u16>next);
+  else lruHead = next;
+  if (next != 0) store<u16>(sessionPtr(next - 1) + S_LRU_PREV, <u16>prev);
+  else lruTail = prev;
+  store<u16>(s + S_LRU_PREV, 0);
+  store<u16>(s + S_LRU_NEXT, 0);
+}
+
+@inline export function sessionProtected(idx: u32): bool {
+  return load<u8>(sessionPtr(idx) + S_PROTECTED) != 0;
+}
+
+/**
+ * A datagram of session `idx` arrived: an unprotected session becomes the most recently used,
+ * and the session takes the protection the host gives its exporter now (it changes on a reload).
+ * O(1); called once per datagram.
+ */
+export function touchSession(idx: u32, protect: bool): void {
+  const s = sessionPtr(idx);
+  const was = load<u8>(s + S_PROTECTED) != 0;
+  if (protect) {
+    if (!was) {
+      lruUnlink(idx);
+      store<u8>(s + S_PROTECTED, 1);
+    }
+    return;
+  }
+  if (was) store<u8>(s + S_PROTECTED, 0);
+  else if (lruHead == idx + 1) return;
+  else lruUnlink(idx);
+  lruLink(idx);
+}
+
+/** The least recently used unprotected session, or -1 when every session is protected. */
+@inline export function leastRecentlyUsed(): i32 {
+  return <i32>lruTail - 1;
+}
+
+/** The unprotected session used next more recently than `idx` (-1: none): a walk from leastRecentlyUsed() towards the most recent. */
+@inline export function lruMoreRecent(idx: u32): i32 {
+  return <i32>load<u16>(sessionPtr(idx) + S_LRU_PREV) - 1;
 }
 
 function hashKey(addr: usize, port: u32, domain: u32): u32 {
@@ -72,7 +147,11 @@ function hashKey(addr: usize, port: u32, domain: u32): u32 {
     <u32>load<u16>(s + S_PORT) == port && load<u32>(s + S_DOMAIN) == domain;
 }
 
-/** The session for the key, created if new. Returns -1 when the session table is full. */
+/**
+ * The session for the key, created if new (unprotected, as the most recently used: touchSession
+ * sets what the exporter's datagrams say). Returns -1 when the session table is full; it never
+ * evicts (eviction.ts does, for datagrams).
+ */
 export function findOrCreateSession(addr: usize, port: u32, domain: u32): i32 {
   const mask = SESSION_INDEX_SLOTS - 1;
   let i = hashKey(addr, port, domain) & mask;
@@ -93,6 +172,7 @@ export function findOrCreateSession(addr: usize, port: u32, domain: u32): i32 {
   store<u16>(s + S_PORT, <u16>port);
   store<u32>(s + S_DOMAIN, domain);
   store<u32>(SESSION_INDEX_PTR + (<usize>i << 2), idx + 1);
+  lruLink(idx);
   active++;
   setGauge(G_SESSIONS, active);
   return <i32>idx;
@@ -101,6 +181,7 @@ export function findOrCreateSession(addr: usize, port: u32, domain: u32): i32 {
 /** Frees a session (the caller has checked it owns no templates and holds no data). */
 export function releaseSession(idx: u32): void {
   const s = sessionPtr(idx);
+  if (load<u8>(s + S_PROTECTED) == 0) lruUnlink(idx);
   const mask = SESSION_INDEX_SLOTS - 1;
   let i = hashKey(s + S_ADDR, <u32>load<u16>(s + S_PORT), load<u32>(s + S_DOMAIN)) & mask;
   while (load<u32>(SESSION_INDEX_PTR + (<usize>i << 2)) != idx + 1) i = (i + 1) & mask;

@@ -7,7 +7,8 @@ import { MAX_FIELDS, MAX_TEMPLATES, TEMPLATE_INDEX_SLOTS, TEMPLATE_SIZE, TEMPLAT
 import { Action, lookupElement, lengthFits } from "./elements";
 import { slotOffset } from "./fields";
 import { G_TEMPLATES, setGauge } from "./counters";
-import { sessionPtr, S_TEMPLATES } from "./sessions";
+import { sessionPtr, sessionProtected, S_TEMPLATES, S_TEMPLATE_HEAD } from "./sessions";
+import { evictForTemplate } from "./eviction";
 import { stateChanged } from "./generation";
 
 // Slot layout (byte offsets).
@@ -24,6 +25,10 @@ export const T_LAST_SEEN: usize = 24; // f64 ms
 export const T_SPEC_HASH: usize = 32; // u32 hash of the template record as sent
 export const T_SPEC_LEN: usize = 36; // u32 its length
 export const T_V9_SCOPE: usize = 40; // u8: 1 when its scope fields were NetFlow v9 scope types (compiled as skips)
+// The templates of one session are chained (slot + 1 as u16, 0 = none; the head is the session's
+// S_TEMPLATE_HEAD), so that evicting a session frees its templates without a scan of the table.
+export const T_SESSION_PREV: usize = 42; // u16
+export const T_SESSION_NEXT: usize = 44; // u16
 export const T_STEP0: usize = 48; // steps: u16 length (0xffff = variable), u8 action (an Op once compiled), u8 value offset / 4
 export const T_RAW0: usize = T_STEP0 + 4 * <usize>MAX_FIELDS; // fields as sent: TemplateField words
 export const T_PEN0: usize = T_RAW0 + 4 * <usize>MAX_FIELDS; // u32 per field: its enterprise number (0: none), so a snapshot can re-create it
@@ -131,19 +136,34 @@ export function removeTemplate(idx: u32): void {
   active--;
   setGauge(G_TEMPLATES, active);
   const s = sessionPtr(session);
+  const prev = <u32>load<u16>(t + T_SESSION_PREV);
+  const next = <u32>load<u16>(t + T_SESSION_NEXT);
+  if (prev != 0) store<u16>(templatePtr(prev - 1) + T_SESSION_NEXT, <u16>next);
+  else store<u16>(s + S_TEMPLATE_HEAD, <u16>next);
+  if (next != 0) store<u16>(templatePtr(next - 1) + T_SESSION_PREV, <u16>prev);
   store<u32>(s + S_TEMPLATES, load<u32>(s + S_TEMPLATES) - 1);
   stateChanged();
 }
 
-/** A free slot registered under (session, id), or -1 when the per-session or total limit is reached. */
+/**
+ * A free slot registered under (session, id), or -1 when the per-session or total limit is reached.
+ * A protected session finds the table full only when no unprotected session owns a template:
+ * the least recently used one that does is evicted first.
+ */
 export function allocateTemplate(session: u32, id: u32): i32 {
   const s = sessionPtr(session);
-  if (load<u32>(s + S_TEMPLATES) >= perSessionLimit || freeHead == 0) return -1;
+  if (load<u32>(s + S_TEMPLATES) >= perSessionLimit) return -1;
+  if (freeHead == 0 && !(sessionProtected(session) && evictForTemplate())) return -1;
   const idx = freeHead - 1;
   const t = templatePtr(idx);
   freeHead = load<u32>(t + T_OWNER) & 0x7fffffff;
   store<u32>(t + T_OWNER, session + 1);
   store<u16>(t + T_ID, <u16>id);
+  const head = <u32>load<u16>(s + S_TEMPLATE_HEAD);
+  store<u16>(t + T_SESSION_PREV, 0);
+  store<u16>(t + T_SESSION_NEXT, <u16>head);
+  if (head != 0) store<u16>(templatePtr(head - 1) + T_SESSION_PREV, <u16>(idx + 1));
+  store<u16>(s + S_TEMPLATE_HEAD, <u16>(idx + 1));
   const mask = TEMPLATE_INDEX_SLOTS - 1;
   let i = hashKey(session, id) & mask;
   while (load<u32>(TEMPLATE_INDEX_PTR + (<usize>i << 2)) != 0) i = (i + 1) & mask;

@@ -121,7 +121,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   receiver.setAdmission(Admission.of(config));
   receiver.setRateLimits(RateLimits.of(config));
   if (role !== 'decode' && config.routing.tenants.length > 0 && !config.admission.tenants_only && config.admission.allow.length === 0) {
-    log.warn('admission: every source address is decoded (admission.allow empty, tenants_only off): forged exporters can take sessions and templates; set one of them', { tenants: config.routing.tenants.length });
+    log.warn('admission: every source address is decoded (admission.allow empty, tenants_only off): forged exporters are decoded and take the sessions of exporters no tenant owns; set one of them', { tenants: config.routing.tenants.length });
   }
   let addresses: AddressInfo[];
   try {
@@ -163,6 +163,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms,
         sessionTimeoutMs: config.scale.session_timeout_ms, queueHighWater: 0.5,
       }, pool, templates, log);
+      consumer.setAdmission(Admission.of(config));
       // Joining waits for the broker in the background: the process runs, not ready, meanwhile.
       const c = consumer;
       void untilDone('raw topic consumer group', () => c.start(), log, 0, running);
@@ -199,6 +200,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       pool.reload(next.routing);
       receiver.setAdmission(Admission.of(next));
       receiver.setRateLimits(RateLimits.of(next));
+      consumer?.setAdmission(Admission.of(next));
       current = { ...current, routing: next.routing, stats: next.stats, log: next.log };
       return needRestart.map((k) => `${k}: changed, takes effect after a restart`);
     },

@@ -74,7 +74,8 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
       sequenceOutOfWindow: a.decoder.sequenceOutOfWindow + b.decoder.sequenceOutOfWindow,
       sequenceResets: a.decoder.sequenceResets + b.decoder.sequenceResets,
       withdrawalsIgnored: a.decoder.withdrawalsIgnored + b.decoder.withdrawalsIgnored,
-      withdrawalsApplied: a.decoder.withdrawalsApplied + b.decoder.withdrawalsApplied },
+      withdrawalsApplied: a.decoder.withdrawalsApplied + b.decoder.withdrawalsApplied,
+      sessionsEvicted: a.decoder.sessionsEvicted + b.decoder.sessionsEvicted },
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
@@ -159,6 +160,8 @@ export class Metrics {
       collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.heldBytes, 0)); } });
     new client.Counter({ name: 'flowgate_sequence_lost_records_total', help: 'Records the exporters sent that never arrived, estimated from sequence numbers', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sequenceLostRecords, 0)]]); } });
+    new client.Counter({ name: 'flowgate_sessions_evicted_total', help: 'Exporter sessions of unprotected exporters (neither a tenant\'s nor on admission.allow) evicted, least recently used first, to make room for another exporter', registers: [r],
+      collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sessionsEvicted, 0)]]); } });
     new client.Counter({ name: 'flowgate_exporter_restarts_total', help: 'Exporter restarts seen in sequence numbers or uptime', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.exporterRestarts, 0)]]); } });
     const sum = (pick: (d: WorkerStats['decoder']) => number) => totals.all().reduce((n, w) => n + pick(w.decoder), 0);

@@ -52,6 +52,7 @@ function summary(file: string, datagrams: number, filtered: number, rejected: nu
     `  held data sets released ${c.heldSetsReleased} (${c.heldRecordsReleased} records), still held ${c.heldSets}, bytes expired ${c.heldBytesExpired}`,
     `  template withdrawals ignored ${c.withdrawalsIgnored}, applied ${c.withdrawalsApplied}`,
     `  sequence: estimated lost records ${c.sequenceLostRecords}, exporter restarts ${c.exporterRestarts}, out of window ${c.sequenceOutOfWindow}, resets ${c.sequenceResets}`,
+    `  exporter sessions ${c.sessions}, expired ${c.sessionsExpired}, evicted ${c.sessionsEvicted}`,
     `  drops by reason: ${drops.length ? drops.join(' ') : 'none'}`,
     '',
   ].join('\n');

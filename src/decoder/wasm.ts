@@ -23,7 +23,7 @@ interface DecoderExports {
   outLength(): number;
   lastVersion(): number;
   lastDomain(): number;
-  decode(len: number, port: number, nowMs: number): number;
+  decode(len: number, port: number, nowMs: number, protectedExporter: number): number;
   setOutputFormat(format: number): void;
   sweep(nowMs: number): void;
   describeSessions(): number;
@@ -168,6 +168,8 @@ export interface DecoderCounters {
   /** Datagrams whose sequence number was beyond the window (left out of the loss estimate), and re-bases after two agreed. */
   sequenceOutOfWindow: number;
   sequenceResets: number;
+  /** Unprotected sessions evicted for another exporter's session, template or held data. */
+  sessionsEvicted: number;
   templates: number;
   sessions: number;
   heldBytes: number;
@@ -266,16 +268,18 @@ export class WasmDecoder {
 
   /**
    * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,
-   * received at `nowMs`. Returns the number of records in `output` / `index`, or -status.
+   * received at `nowMs`. `protectedExporter`: the exporter is one the configuration names (a
+   * tenant's, or on the admission allow list), whose session is never evicted for another's.
+   * Returns the number of records in `output` / `index`, or -status.
    */
-  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number): number {
+  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number, protectedExporter = false): number {
     const length = datagram.length;
     if (length <= this.#maxDatagram) {
       this.#mem.set(datagram, this.#in);
       this.#mem.set(address, this.#addr);
     }
     try {
-      return this.#ex.decode(length, port, nowMs);
+      return this.#ex.decode(length, port, nowMs, protectedExporter ? 1 : 0);
     } catch (err) {
       return this.#trapped(err, datagram, 0, length, address, 0, port, nowMs);
     }
@@ -285,13 +289,13 @@ export class WasmDecoder {
    * Like decode(), for a datagram and address already in a Buffer (a ring slot): copied in
    * with Buffer.copy, which allocates nothing per datagram.
    */
-  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number): number {
+  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number, protectedExporter = false): number {
     if (length <= this.#maxDatagram) {
       source.copy(this.#memBuffer, this.#in, offset, offset + length);
       source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
     }
     try {
-      return this.#ex.decode(length, port, nowMs);
+      return this.#ex.decode(length, port, nowMs, protectedExporter ? 1 : 0);
     } catch (err) {
       return this.#trapped(err, source, offset, length, source, addressOffset, port, nowMs);
     }
@@ -448,6 +452,7 @@ export class WasmDecoder {
       withdrawalsApplied: this.#read('COUNTER_WITHDRAWALS_APPLIED'),
       sequenceOutOfWindow: this.#read('COUNTER_SEQUENCE_OUT_OF_WINDOW'),
       sequenceResets: this.#read('COUNTER_SEQUENCE_RESETS'),
+      sessionsEvicted: this.#read('COUNTER_SESSIONS_EVICTED'),
       templates: this.#read('GAUGE_TEMPLATES'),
       sessions: this.#read('GAUGE_SESSIONS'),
       heldBytes: this.#read('GAUGE_HELD_BYTES'),

@@ -187,7 +187,8 @@ export function startWorker(init: WorkerInit): void {
     const addressOffset = ring.addressOffset(slot);
     const mark = ++taken;
     if (decodeRole) producer.mark = mark;
-    const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now);
+    const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now,
+      ring.protectedExporter(slot));
     acct[Slot.datagrams]++;
     if (publisher && unpublishedSince === Infinity && decoder.stateGeneration() !== publishedGeneration) unpublishedSince = mark;
     if (decodeRole) trackHeld(mark);

@@ -28,7 +28,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   ADDRESS_BYTES, AWAKE, SLEEP_DEEP, SLEEP_LIGHT, CLOSED_INDEX, HEAD_INDEX, MAGIC_INDEX, MAX_SLOTS, RING_LAYOUT_VERSION, RING_MAGIC,
-  SLEEPING_INDEX, SLOT_ADDRESS, SLOT_BYTES_INDEX, SLOT_LENGTH, SLOT_PAYLOAD, SLOT_PORT, SLOT_TIME,
+  SLEEPING_INDEX, SLOT_ADDRESS, SLOT_BYTES_INDEX, SLOT_FLAGS, SLOT_FLAG_PROTECTED, SLOT_LENGTH, SLOT_PAYLOAD, SLOT_PORT, SLOT_TIME,
   SLOTS_INDEX, SLOTS_OFFSET, STRIDE_INDEX, TAIL_INDEX, VERSION_INDEX, ringByteLength, slotStride,
 } from './slots.js';
 
@@ -172,12 +172,13 @@ export class PacketRing {
   /**
    * Copies one datagram into the next free slot. Called by the UDP receiver once per datagram.
    * Never blocks and never allocates. `address` holds the exporter's 16-byte address (IPv4 as
-   * ::ffff:a.b.c.d) at `addressOffset`; `timeMs` is the receive time in ms since the epoch.
+   * ::ffff:a.b.c.d) at `addressOffset`; `timeMs` is the receive time in ms since the epoch;
+   * `flags` the slot's SLOT_FLAGS byte (SLOT_FLAG_PROTECTED).
    * Returns RING_OK, RING_FULL (no free slot) or RING_TOO_LARGE (payload longer than slotBytes);
    * on the last two nothing was written and the caller counts the drop.
    * Only one thread may push. Pushing after close() is not supported: the consumer may be gone.
    */
-  push(payload: Uint8Array, address: Uint8Array, addressOffset: number, port: number, timeMs: number): PushResult {
+  push(payload: Uint8Array, address: Uint8Array, addressOffset: number, port: number, timeMs: number, flags = 0): PushResult {
     const length = payload.length;
     if (length > this.slotBytes) return RING_TOO_LARGE;
     const tail = this.#tail;
@@ -190,6 +191,7 @@ export class PacketRing {
     this.#u16[(base + SLOT_PORT) >>> 1] = port;
     this.#f64[(base + SLOT_TIME) >>> 3] = timeMs;
     const bytes = this.bytes;
+    bytes[base + SLOT_FLAGS] = flags;
     const at = base + SLOT_ADDRESS;
     for (let i = 0; i < ADDRESS_BYTES; i++) bytes[at + i] = address[addressOffset + i]!;
     bytes.set(payload, base + SLOT_PAYLOAD);
@@ -265,6 +267,11 @@ export class PacketRing {
 
   port(slot: number): number {
     return this.#u16[(SLOTS_OFFSET + slot * this.#stride + SLOT_PORT) >>> 1]!;
+  }
+
+  /** Whether the exporter is protected (SLOT_FLAG_PROTECTED): its decoder session is never evicted for another's. */
+  protectedExporter(slot: number): boolean {
+    return (this.bytes[SLOTS_OFFSET + slot * this.#stride + SLOT_FLAGS]! & SLOT_FLAG_PROTECTED) !== 0;
   }
 
   /** Receive time, ms since the epoch. */

@@ -24,7 +24,8 @@
 //
 //   +0   u32   payload length in bytes (<= slotBytes)
 //   +4   u16   exporter UDP port
-//   +6   u16   padding
+//   +6   u8    flags: SLOT_FLAG_PROTECTED
+//   +7   u8    padding
 //   +8   f64   receive time, ms since the epoch (Date.now() resolution or finer)
 //   +16  16 B  exporter address, IPv6 or IPv4-mapped (::ffff:a.b.c.d), network order
 //   +32  payload, slotBytes bytes reserved
@@ -38,7 +39,7 @@
 /** 'FGR1' little-endian: tells attach() that a buffer really is a ring. */
 export const RING_MAGIC = 0x31524746;
 /** Bump on any change to the constants below. */
-export const RING_LAYOUT_VERSION = 2;
+export const RING_LAYOUT_VERSION = 3;
 
 export const CACHE_LINE = 64;
 
@@ -64,10 +65,15 @@ export const SLOTS_OFFSET = 4 * CACHE_LINE;
 // Slot fields, as byte offsets from the start of the slot.
 export const SLOT_LENGTH = 0;
 export const SLOT_PORT = 4;
+export const SLOT_FLAGS = 6;
 export const SLOT_TIME = 8;
 export const SLOT_ADDRESS = 16;
 export const ADDRESS_BYTES = 16;
 export const SLOT_PAYLOAD = 32;
+
+// Bits of the SLOT_FLAGS byte.
+/** The configuration names the exporter (a tenant's, or on admission.allow): its decoder session is never evicted for another's. */
+export const SLOT_FLAG_PROTECTED = 1;
 
 /** Largest slot count: (tail - head) >>> 0 must be able to reach it without wrapping. */
 export const MAX_SLOTS = 2 ** 30;

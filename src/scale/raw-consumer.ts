@@ -18,6 +18,7 @@ import { workerProgress, Cell } from './progress.js';
 import { RAW_ENTRY_ADDRESS, RAW_ENTRY_BYTES, RAW_MESSAGE_HEADER_BYTES, nextRawEntry, rawCount, rawLength, rawPort, rawProblem, rawReceivedAt, rawSkipReasons,
   type RawSkipReason } from './raw-message.js';
 import type { TemplateReader } from './template-reader.js';
+import type { Admission } from '../udp/admission.js';
 
 export interface RawConsumerSettings {
   topic: string;
@@ -57,6 +58,8 @@ export class RawConsumer {
   /** Partition -> the generation its templates were caught up for. */
   readonly #caughtUp = new Map<number, number>();
   #assigned: number[] = [];
+  /** Which exporters are protected (their ring slots say so, as the receiver's do); set again on reload. */
+  #admission: Admission | null = null;
   /** Partition -> exporters seen on it (text). */
   readonly exportersByPartition = new Map<number, Set<string>>();
   readonly lag = new Map<number, number>();
@@ -149,6 +152,11 @@ export class RawConsumer {
     });
   }
 
+  /** The rules that say which exporters are protected (null: none); applies to the messages read from now on. */
+  setAdmission(admission: Admission | null): void {
+    this.#admission = admission;
+  }
+
   /** Joined the group and has an assignment (readiness of role decode). */
   get joined(): boolean {
     return this.#joined;
@@ -207,6 +215,9 @@ export class RawConsumer {
       this.counters.bytes += v.length;
       const count = rawCount(v);
       let at = RAW_MESSAGE_HEADER_BYTES;
+      // One exporter per message: its text and its slot flags once per message, not per datagram.
+      const exporter = count > 0 ? addressText(v, at + RAW_ENTRY_ADDRESS) : '';
+      const flags = this.#admission?.slotFlags(exporter) ?? 0;
       // A message's datagrams are all pushed (never half: its offset is resolved whole), waiting
       // for room as long as it takes; draining and rebalances are looked at between messages.
       for (let i = 0; i < count; i++, at = nextRawEntry(v, at)) {
@@ -221,7 +232,7 @@ export class RawConsumer {
           // Both bounds keep what a worker holds far below its Kafka queue: a record dropped as
           // queue_full would settle its datagram, and its offset would be committed.
           if (this.#progress[worker]![Cell.FILL]! < this.#settings.queueHighWater && ring.length < this.#ringLimit) {
-            result = ring.push(payload, v, addressAt, rawPort(v, at), rawReceivedAt(v, at));
+            result = ring.push(payload, v, addressAt, rawPort(v, at), rawReceivedAt(v, at), flags);
             if (result !== 1) break;
           }
           const waitStart = Date.now();
@@ -238,8 +249,7 @@ export class RawConsumer {
         } else {
           this.#tracker.pushed(partition, offset, worker);
           this.counters.datagrams++;
-          // The exporter's text once per message (one exporter per message), not per datagram.
-          if (i === 0 && exporters.size < EXPORTERS_PER_PARTITION) exporters.add(addressText(v, addressAt));
+          if (i === 0 && exporters.size < EXPORTERS_PER_PARTITION) exporters.add(exporter);
         }
       }
       resolveOffset(m.offset);

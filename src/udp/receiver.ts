@@ -2,7 +2,8 @@
 // the worker that owns its exporter; a full ring drops it ("ring_full") rather than waiting,
 // so the receive loop never blocks; a source the admission rules refuse is dropped
 // ("not_allowed") before that, and a datagram over its exporter's rate limit ("rate_limited").
-// Exporter lookups (worker, admission, rate limit) are cached per source address.
+// Exporter lookups (worker, admission, rate limit) are cached per source address, with whether
+// the exporter is protected (udp/admission.ts), which each datagram's ring slot carries.
 // Per datagram this is the hot path of the process (bench/receive.bench.ts): nothing here may
 // allocate, post or make a system call; see datagram-hook.ts and tick-clock.ts for what was cut.
 import dgram from 'node:dgram';
@@ -33,6 +34,8 @@ interface Exporter {
   bucket: TokenBucket;
   /** Where its rate-limited datagrams are counted by exporter, once it had one. */
   limited: LimitedCount | null;
+  /** Its ring slots' flags: SLOT_FLAG_PROTECTED when the configuration names it. */
+  flags: number;
 }
 
 /** Where datagrams go: the decoder pool's rings (DecoderPool), or a benchmark's. */
@@ -115,8 +118,9 @@ export class UdpReceiver {
     let exporter = this.#exporters.get(from);
     if (!exporter) {
       const address = addressBytes(from);
+      const admission = this.#admission;
       exporter = {
-        address, worker: this.#rings.workerFor(address), admitted: this.#admission?.admits(from) ?? true,
+        address, worker: this.#rings.workerFor(address), admitted: admission?.admits(from) ?? true, flags: admission?.slotFlags(from) ?? 0,
         bucket: bucketFor(this.#rateLimits?.limitFor(from) ?? null, this.#clock.now()), limited: null,
       };
       if (this.#exporters.size > 100_000) this.#exporters.clear();
@@ -132,12 +136,12 @@ export class UdpReceiver {
       (exporter.limited ??= this.limitedByExporter.counterFor(from)).count++;
       return;
     }
-    const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, now);
+    const result = this.#rings.ring(exporter.worker).push(msg, exporter.address, 0, port, now, exporter.flags);
     if (result === 1) this.stats.dropped.ring_full++;
     else if (result === 2) this.stats.dropped.too_large++;
   }
 
-  /** Sets the admission rules (null: every source); answers cached per source are forgotten. */
+  /** Sets the admission rules (null: every source, none protected); answers cached per source are forgotten. */
   setAdmission(admission: Admission | null): void {
     this.#admission = admission;
     this.#exporters.clear();

@@ -11,8 +11,8 @@ function decoder(options: Partial<DecoderOptions> = {}): WasmDecoder {
   return new WasmDecoder(options);
 }
 
-function decode(d: WasmDecoder, pkt: Uint8Array, opts: { addr?: Uint8Array; port?: number; now?: number } = {}) {
-  const n = d.decode(pkt, opts.addr ?? exporter, opts.port ?? 40000, opts.now ?? T0);
+function decode(d: WasmDecoder, pkt: Uint8Array, opts: { addr?: Uint8Array; port?: number; now?: number; protect?: boolean } = {}) {
+  const n = d.decode(pkt, opts.addr ?? exporter, opts.port ?? 40000, opts.now ?? T0, opts.protect ?? false);
   const text = n > 0 ? Buffer.from(d.output.subarray(0, d.outputLength())).toString() : '';
   const lines = text ? text.trimEnd().split('\n') : [];
   return { n, lines, records: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
@@ -346,15 +346,17 @@ test('IPv6 exporters and addresses are written in RFC 5952 form', () => {
 });
 
 test('caps: templates per exporter, fields per template and exporters are bounded, each with its reason', () => {
+  // Protected exporters: an unprotected one would evict the least recently used session instead (sessions.test.ts).
+  const protect = true;
   const d = decoder({ maxTemplatesPerExporter: 2, maxSessions: 2 });
-  decode(d, ipfix({}, set(2, `0140 0001 0008 0004  0141 0001 0008 0004  0142 0001 0008 0004`)));
+  decode(d, ipfix({}, set(2, `0140 0001 0008 0004  0141 0001 0008 0004  0142 0001 0008 0004`)), { protect });
   assert.equal(d.counters().templates, 2);
   assert.equal(status(d, 'template_limit'), 1);
   const many = '0150 0101 ' + '0008 0004 '.repeat(257);
-  decode(d, ipfix({}, set(2, many)));
+  decode(d, ipfix({}, set(2, many)), { protect });
   assert.equal(status(d, 'too_many_fields'), 1);
-  decode(d, ipfix({ domain: 1 }, set(2, `0143 0001 0008 0004`)));
-  assert.equal(decode(d, ipfix({ domain: 2 }, set(2, `0143 0001 0008 0004`))).n, -decodeStatuses().indexOf('exporter_limit'));
+  decode(d, ipfix({ domain: 1 }, set(2, `0143 0001 0008 0004`)), { protect });
+  assert.equal(decode(d, ipfix({ domain: 2 }, set(2, `0143 0001 0008 0004`)), { protect }).n, -decodeStatuses().indexOf('exporter_limit'));
   assert.equal(d.counters().sessions, 2);
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PacketRing, RING_FULL, RING_OK, RING_TOO_LARGE } from '../../src/ring/ring.js';
-import { HEAD_INDEX, SLOTS_OFFSET, TAIL_INDEX } from '../../src/ring/slots.js';
+import { HEAD_INDEX, SLOT_FLAG_PROTECTED, SLOT_FLAGS, SLOTS_OFFSET, TAIL_INDEX } from '../../src/ring/slots.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -101,6 +101,23 @@ test('a pushed datagram reads back with its payload, address, port and receive t
   assert.equal(ring.peek(), 1);
   assert.equal(ring.payloadLength(1), 0);
   assert.equal(ring.port(1), 0);
+});
+
+test('a slot carries the exporter\'s flags byte (protected or not) next to its port, and a reused slot takes the new one', () => {
+  const ring = PacketRing.create({ slots: 2, slotBytes: 64 });
+  const address = mappedV4(192, 0, 2, 1);
+  assert.equal(ring.push(pattern(8, 1), address, 0, 0xffff, 1, SLOT_FLAG_PROTECTED), RING_OK);
+  assert.equal(ring.push(pattern(8, 2), address, 0, 0xffff, 2), RING_OK, 'no flags: not protected');
+  assert.deepEqual([ring.protectedExporter(0), ring.port(0)], [true, 0xffff], 'the flag and the port do not overlap');
+  assert.deepEqual([ring.protectedExporter(1), ring.port(1)], [false, 0xffff]);
+  assert.equal(ring.bytes[SLOTS_OFFSET + SLOT_FLAGS], SLOT_FLAG_PROTECTED, 'at SLOT_FLAGS of slot 0');
+  ring.release();
+  assert.equal(ring.push(pattern(8, 3), address, 0, 1, 3, 0), RING_OK);
+  assert.equal(ring.peek(), 1);
+  ring.release();
+  assert.equal(ring.peek(), 0, 'slot 0 again');
+  assert.equal(ring.protectedExporter(0), false);
+  assert.deepEqual(readOldest(ring)!.payload, pattern(8, 3));
 });
 
 test('copyPayload copies exactly the payload bytes for every size class and stays within slotBytes of the target', () => {

@@ -118,3 +118,43 @@ test('a raw datagram larger than a ring slot is skipped, counted as too_large, a
   assert.equal(m.get('flowgate_raw_datagrams_consumed_total'), 0);
   assert.equal(m.get('flowgate_raw_messages_in_flight'), 0);
 });
+
+test('role decode protects a tenant\'s exporter as role all does: forged raw datagrams between each of its own evict each other, never its session', async (t) => {
+  const n = names();
+  const decoder = await start(t, `role: decode
+http: { listen: "127.0.0.1:0" }
+workers: 1
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
+scale: { raw_topic: ${n.raw}, raw_partitions: 1, template_topic: ${n.templates}, group: ${n.group}, commit_interval_ms: 100 }
+decoder: { max_sessions: 2 }
+routing:
+  default_topic: flows.forged.${n.group}
+  unknown_exporters: drop
+  tenants:
+    - { name: acme, topic: ${n.tenant}, exporters: ["127.0.0.1"] }
+stats: { log_interval_s: 0 }
+`);
+  // One raw partition keeps this order: four forged sources' datagrams before each of the tenant's.
+  const tenant = capture();
+  const forged = readDatagrams(join(pcapsDir, 'softflowd_v9_mixed.pcap'));
+  const raw = (payload: Uint8Array, address: string) => {
+    const value = Buffer.alloc(RAW_HEADER_BYTES + payload.length);
+    return { key: address, value: value.subarray(0, writeRawMessage(value, payload, 0, payload.length, addressBytes(address), 0, 4739, Date.now())) };
+  };
+  const messages = tenant.flatMap((d, i) => [
+    ...[1, 2, 3, 4].map((s) => raw(forged[i % forged.length]!.payload, `127.0.201.${s}`)),
+    raw(d.payload, '127.0.0.1'),
+  ]);
+  const { Kafka, logLevel } = publicKafkajs();
+  const producer = new Kafka({ brokers: testBrokers(), logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  await producer.send({ topic: n.raw, messages });
+  await producer.disconnect();
+  const expected = expectedRecords(tenant).full;
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected), expected);
+  const m = await decoder.metricsWhen('every raw datagram decoded', (x) => x.get('flowgate_raw_datagrams_consumed_total') === messages.length
+    && x.get('flowgate_datagrams_decoded_total') === messages.length);
+  // Two sessions: the first forged source and the tenant's exporter found room; every other forged datagram evicted one.
+  assert.equal(m.get('flowgate_sessions_evicted_total'), 4 * tenant.length - 1);
+  assert.equal(m.get('flowgate_decoder_events_total{reason="exporter_limit"}'), 0);
+});

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { Admission } from '../../src/udp/admission.js';
+import { SLOT_FLAG_PROTECTED } from '../../src/ring/slots.js';
 import { testBrokers } from '../support/broker.js';
 import { capturePath, replay } from '../support/corpus.js';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,28 @@ const routing = `routing:
 `;
 
 test('no allow list and tenants_only off admit every source (no rules at all)', () => {
-  assert.equal(Admission.of(parseConfig(routing)), null);
+  const a = Admission.of(parseConfig(routing));
+  assert.equal(a.admitsEverySource, true);
+  assert.equal(a.admits('192.0.3.7'), true);
+  assert.equal(a.admits('127.0.0.22'), true);
+});
+
+test('protected exporters: a tenant\'s and the allow list\'s, with or without an admission section; the rest are not', () => {
+  const none = Admission.of(parseConfig(routing));
+  assert.equal(none.protects('127.0.0.21'), true, 'a tenant owns it: protected without any admission rule');
+  assert.equal(none.protects('10.1.200.3'), true);
+  assert.equal(none.protects('::ffff:10.1.200.3'), true);
+  assert.equal(none.protects('2001:db8:1::9'), true);
+  assert.equal(none.protects('127.0.0.22'), false);
+  assert.equal(none.protects('not an address'), false);
+  assert.equal(none.slotFlags('127.0.0.21'), SLOT_FLAG_PROTECTED);
+  assert.equal(none.slotFlags('127.0.0.22'), 0);
+  const allow = Admission.of(parseConfig(`admission: { allow: ["192.0.2.0/24"] }\n${routing}`));
+  assert.equal(allow.protects('192.0.2.7'), true);
+  assert.equal(allow.protects('127.0.0.21'), true, 'tenant-owned, though only the allow list admits without tenants_only');
+  assert.equal(allow.protects('192.0.3.7'), false);
+  const noTenants = Admission.of(parseConfig('routing: { default_topic: flows }\n'));
+  assert.equal(noTenants.protects('127.0.0.21'), false);
 });
 
 test('an allow list admits its prefixes only, IPv4, IPv6 and IPv4-mapped alike', () => {

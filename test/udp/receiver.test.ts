@@ -10,6 +10,7 @@ import { addressText } from '../../src/net/address.js';
 import { createLogger } from '../../src/log.js';
 import type { DatagramPath } from '../../src/udp/datagram-hook.js';
 import { Admission } from '../../src/udp/admission.js';
+import { parseConfig } from '../../src/config/load.js';
 
 const log = createLogger('error', {}, () => undefined);
 
@@ -31,7 +32,7 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 5));
 }
 
-function drain(ring: PacketRing): { payload: Buffer; exporter: string; port: number; timeMs: number }[] {
+function drain(ring: PacketRing): { payload: Buffer; exporter: string; port: number; timeMs: number; protect: boolean }[] {
   const out = [];
   let slot: number;
   while ((slot = ring.peek()) !== -1) {
@@ -39,6 +40,7 @@ function drain(ring: PacketRing): { payload: Buffer; exporter: string; port: num
     out.push({
       payload: Buffer.from(ring.bytes.subarray(at, at + ring.payloadLength(slot))),
       exporter: addressText(ring.bytes, ring.addressOffset(slot)), port: ring.port(slot), timeMs: ring.timeMs(slot),
+      protect: ring.protectedExporter(slot),
     });
     ring.release();
   }
@@ -102,6 +104,33 @@ test('a source the admission rules refuse is counted not_allowed and never reach
     await send('127.0.1.6', bound!.port, [Buffer.from('now')]);
     await until(() => receiver.stats.datagrams === 4);
     assert.deepEqual(drain(rings.rings[0]!).map((d) => [d.exporter, d.payload.toString()]), [['127.0.1.6', 'now']]);
+  } finally {
+    await receiver.stop();
+  }
+});
+
+test('each datagram\'s ring slot says whether its exporter is protected (a tenant\'s or on the allow list), also with no admission rule; a reload changes it', async () => {
+  const rings = ringSet(1, 16, 64);
+  const receiver = new UdpReceiver(['127.0.0.1:0'], 1 << 20, rings, log);
+  const tenantsOf = (exporter: string) => Admission.of(parseConfig(`routing: { tenants: [{ name: acme, topic: flows.acme, exporters: ["${exporter}"] }] }\n`));
+  receiver.setAdmission(tenantsOf('127.0.1.7'));
+  const [bound] = await receiver.start();
+  try {
+    await send('127.0.1.7', bound!.port, [Buffer.from('tenant')]);
+    await send('127.0.1.8', bound!.port, [Buffer.from('stranger')]);
+    await until(() => receiver.stats.datagrams === 2);
+    assert.deepEqual(drain(rings.rings[0]!).map((d) => [d.exporter, d.payload.toString(), d.protect]),
+      [['127.0.1.7', 'tenant', true], ['127.0.1.8', 'stranger', false]]);
+    receiver.setAdmission(tenantsOf('127.0.1.8')); // a reload: the exporter changed hands
+    await send('127.0.1.7', bound!.port, [Buffer.from('tenant')]);
+    await send('127.0.1.8', bound!.port, [Buffer.from('stranger')]);
+    await until(() => receiver.stats.datagrams === 4);
+    assert.deepEqual(drain(rings.rings[0]!).map((d) => [d.exporter, d.protect]), [['127.0.1.7', false], ['127.0.1.8', true]]);
+    receiver.setAdmission(new Admission(['127.0.1.7'], null)); // an allow list protects too
+    await send('127.0.1.7', bound!.port, [Buffer.from('allowed')]);
+    await until(() => receiver.stats.datagrams === 5);
+    assert.deepEqual(drain(rings.rings[0]!).map((d) => [d.exporter, d.protect]), [['127.0.1.7', true]]);
+    assert.equal(receiver.stats.dropped.not_allowed, 0);
   } finally {
     await receiver.stop();
   }
