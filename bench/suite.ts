@@ -28,6 +28,8 @@
 //              lossless rate each, CPU µs and broker bytes per record at one rate (the raw hop's
 //              cost), a fresh decoder's start to its first record with templates from the template
 //              topic, the pause while a second decoder joins the group
+//   tap        dist/bench/tap-load.bench.js: the pipeline at half its sustained rate without and with
+//              32 live tap clients connected: records delivered with / without (does the tap slow ingest?)
 //
 // The broker: the one answering on 127.0.0.1:9092, else the project's (scripts/kafka.js), stopped
 // at the end only if this run started it. bench/results.json is started afresh for each run (so
@@ -46,7 +48,7 @@ import { renderTable } from './lib/table.js';
 import { projectRoot } from '../src/paths.js';
 
 const root = projectRoot();
-const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak', 'spool', 'scale'] as const;
+const STEPS = ['decode', 'receive', 'pipeline', 'datagram', 'discard', 'ceiling', 'nfacctd', 'soak', 'spool', 'scale', 'tap'] as const;
 type Step = (typeof STEPS)[number];
 
 const { values: opts } = parseArgs({
@@ -62,7 +64,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--full] [--lock FILE] [--skip STEPS] [--only STEPS] [--rpp N] [--workers N]
-steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak, spool, scale (see the header of bench/suite.ts)
+steps: decode, receive, pipeline, datagram, discard, ceiling, nfacctd, soak, spool, scale, tap (see the header of bench/suite.ts)
 `);
   process.exit(0);
 }
@@ -127,6 +129,12 @@ async function main(): Promise<number> {
       // Its own no-spool search is the comparison ("the same run, the same search"); its live rate is its own too.
       spool: () => ['dist/bench/spool.bench.js', '--bootstrap', b, '--rpp', String(rpp), ...(full ? ['--full'] : [])],
       scale: () => ['dist/bench/scale.bench.js', '--bootstrap', b, '--rpp', String(rpp), '--workers', opts.workers, full ? '--full' : '--quick'],
+      // Half the sustained rate (as the soak): both runs should be lossless, so any shortfall with the tap is the tap's.
+      tap: () => {
+        const sustained = Number(readResults().pipeline_records_per_s) || 0;
+        return ['dist/bench/tap-load.bench.js', '--bootstrap', b, '--rpp', String(rpp), '--workers', opts.workers,
+          '--rate', String(sustained ? Math.round(sustained / 2) : 25000), '--seconds', full ? '10' : '5', '--clients', '32'];
+      },
     };
     for (const step of STEPS) {
       if (!chosen.has(step)) continue;

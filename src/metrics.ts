@@ -6,7 +6,10 @@
 // start-up.
 import client from 'prom-client';
 import { decodeStatuses, datagramStatuses, ABI_VERSION } from './decoder/wasm.js';
-import { receiverDropReasons, decoderRecordStatuses, recordDropReasons, tapSkipReasons, zeroCounts, type TapSkipReason } from './pipeline/drop-reasons.js';
+import {
+  receiverDropReasons, decoderRecordStatuses, recordDropReasons, tapSkipReasons, tapRefuseReasons, httpAuthFailureReasons, httpRefuseReasons, zeroCounts,
+  type TapSkipReason, type TapRefuseReason, type HttpAuthFailureReason, type HttpRefuseReason,
+} from './pipeline/drop-reasons.js';
 import { UNKNOWN_TENANT, type WorkerStats } from './pipeline/stats.js';
 import { udpSocketStats } from './udp/proc-net-udp.js';
 import type { Gateway } from './gateway.js';
@@ -21,6 +24,17 @@ export interface TapStats {
   clients(): number;
   sentRecords(): number;
   skippedRecords(): Record<TapSkipReason, number>;
+  refused(): Record<TapRefuseReason, number>;
+}
+
+/** The HTTP server's defences (http/auth.ts, http/server.ts). */
+export interface HttpStats {
+  authFailures(): Record<HttpAuthFailureReason, number>;
+  refused(): Record<HttpRefuseReason, number>;
+  /** Client addresses (IPv6: /64s) with failed token attempts being counted. */
+  authClients(): number;
+  /** Of those, forgotten before their window ended to make room. */
+  authEvictions(): number;
 }
 
 /** The decoder statuses the drop reasons name must be the decoder's own (its exports). */
@@ -88,6 +102,7 @@ export class Metrics {
   readonly #gateway: Gateway;
   readonly #totals = new ReportTotals();
   #tap: TapStats | undefined;
+  #http: HttpStats | undefined;
   #exporters: { exporter: string; records: number }[] = [];
   readonly #latency: client.Histogram<string>;
 
@@ -228,6 +243,26 @@ export class Metrics {
         const by = { ...zeroCounts(tapSkipReasons), ...(tap()?.skippedRecords() ?? {}) };
         mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
       } });
+    new client.Counter({ name: 'flowgate_tap_refused_total', help: 'Tap connections, messages and filters refused, by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        const by = { ...zeroCounts(tapRefuseReasons), ...(tap()?.refused() ?? {}) };
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
+    const http = () => this.#http;
+    new client.Counter({ name: 'flowgate_http_auth_failures_total', help: 'Requests to token-guarded endpoints (APIs, tap) refused, by reason: a bad token, or an address over its failed attempts', labelNames: ['reason'], registers: [r],
+      collect() {
+        const by = { ...zeroCounts(httpAuthFailureReasons), ...(http()?.authFailures() ?? {}) };
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
+    new client.Counter({ name: 'flowgate_http_requests_refused_total', help: 'HTTP requests refused by the server for their size, by reason', labelNames: ['reason'], registers: [r],
+      collect() {
+        const by = { ...zeroCounts(httpRefuseReasons), ...(http()?.refused() ?? {}) };
+        mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
+      } });
+    new client.Gauge({ name: 'flowgate_http_auth_failure_clients', help: 'Client addresses (IPv6: /64 prefixes) whose failed token attempts are being counted', registers: [r],
+      collect() { this.set(http()?.authClients() ?? 0); } });
+    new client.Counter({ name: 'flowgate_http_auth_failure_evictions_total', help: 'Client addresses forgotten before their window ended, the table being full (http.auth_failure_addresses)', registers: [r],
+      collect() { mirror(this, [[{}, http()?.authEvictions() ?? 0]]); } });
     const exporters = () => this.#exporters;
     new client.Counter({ name: 'flowgate_exporter_records_total', help: `Records decoded per exporter, for the ${MAX_EXPORTER_SERIES} exporters with the most`, labelNames: ['exporter'], registers: [r],
       collect() { mirror(this, exporters().map((e) => [{ exporter: e.exporter }, e.records])); } });
@@ -288,6 +323,10 @@ export class Metrics {
 
   setTap(tap: TapStats): void {
     this.#tap = tap;
+  }
+
+  setHttp(http: HttpStats): void {
+    this.#http = http;
   }
 
   /** Gathers the workers' reports and exporters, then renders the text exposition format. */

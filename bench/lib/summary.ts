@@ -57,6 +57,8 @@ export function summaryNotes(r: Results): string[] {
       + `(${r.spool_drain_emptied === true ? 'emptied' : r.spool_drain_emptied === false ? 'NOT emptied' : 'n/a'}) beside ${int(n('spool_replay_live_records_per_s'))}/s live, `
       + `${int(n('spool_replay_dropped'))} records and ${int(n('spool_replay_datagram_drops'))} datagrams dropped; lossless rate with spool.dir ${int(n('spool_overhead_with_records_per_s'))} vs ${int(n('spool_overhead_without_records_per_s'))} without`,
     scaleNote(r),
+    `live tap: ${int(n('tap_load_clients'))} clients at ${int(n('tap_load_offered_records_per_s'))} records/s: delivered with / without ${fixed(n('tap_load_ratio'), 3) || 'n/a'}, `
+      + `gateway CPU ${fixed(n('tap_load_cpu_with_pct')) || 'n/a'} % with vs ${fixed(n('tap_load_cpu_without_pct')) || 'n/a'} % without, ${int(n('tap_load_tap_records'))} records to the clients`,
   ];
   return notes;
 }

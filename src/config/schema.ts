@@ -138,6 +138,18 @@ export const configSchema = strictMapping({
     listen: listenAddress.default('0.0.0.0:8080'),
     admin_token: z.string({ error: expected('a string') }).default(''),
     protect_api: bool().default(false),
+    // Defences of the HTTP side (http/auth.ts, http/server.ts): failed token attempts per client
+    // address, and the largest request body accepted.
+    auth_failures_max: int(1, 1_000_000).default(10),
+    auth_failure_window_ms: int(100, 86_400_000).default(60_000),
+    auth_failure_addresses: int(16, 10_000_000).default(10_000),
+    max_body_bytes: int(0, 1 << 30).default(65_536),
+  }),
+  tap: section({
+    // Each client may hold up to 8 MiB buffered (tap/hub.ts): max_clients bounds that memory.
+    max_clients: int(1, 256).default(32),
+    max_clients_per_tenant: int(1, 256).default(8),
+    max_message_bytes: int(256, 65_536).default(1024),
   }),
   role: oneOf(['all', 'receive', 'decode'] as const).default('all'),
   workers: int(0, 64).default(0),

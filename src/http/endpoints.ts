@@ -2,7 +2,7 @@
 // readiness, the exporter and template APIs, and the live tap with its page.
 import { readFileSync } from 'node:fs';
 import { HttpServer, type Request, type Response } from './server.js';
-import { requestToken, tokenMatches } from './auth.js';
+import { authLimits, tokenMatches, TokenGate } from './auth.js';
 import { splitHostPort } from '../config/addresses.js';
 import { Metrics } from '../metrics.js';
 import { mountTap } from '../tap/hub.js';
@@ -29,20 +29,28 @@ const version = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) a
 const json = (status: number, body: unknown): Response => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) + '\n' });
 const text = (status: number, body: string): Response => ({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body });
 
+/** What a mount is given: the server, the metrics, and the token gate the APIs use too. */
+export type MountFn = (server: HttpServer, metrics: Metrics, gate: TokenGate) => Mount;
+
 /** The live tap and its page, counted in the metrics. */
-const tapMount = (gateway: Gateway, log: Logger) => (server: HttpServer, metrics: Metrics): Mount => {
-  const hub = mountTap(server, { source: gateway.pool, config: gateway.config, log });
+const tapMount = (gateway: Gateway, log: Logger): MountFn => (server, metrics, gate) => {
+  const hub = mountTap(server, { source: gateway.pool, config: gateway.config, log, gate });
   metrics.setTap(hub);
   return hub;
 };
 
-export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server: HttpServer, metrics: Metrics) => Mount)[] = [tapMount(gateway, log)]): Promise<HttpEndpoint> {
-  const server = new HttpServer(log);
-  const metrics = new Metrics(gateway, version);
+export async function startHttp(gateway: Gateway, log: Logger, mounts: MountFn[] = [tapMount(gateway, log)]): Promise<HttpEndpoint> {
   let config = gateway.config;
+  const server = new HttpServer(log, { maxBodyBytes: config.http.max_body_bytes });
+  const metrics = new Metrics(gateway, version);
+  const gate = new TokenGate(authLimits(config.http), log);
+  metrics.setHttp({ authFailures: () => gate.failures(), refused: () => server.refused(), authClients: () => gate.limiter.size, authEvictions: () => gate.limiter.evictions });
   /** /metrics and /api/* need the admin token when http.protect_api is on. */
   const guard = (handler: (req: Request) => Promise<Response> | Response) => async (req: Request): Promise<Response> => {
-    if (config.http.protect_api && !tokenMatches(requestToken(req), config.http.admin_token)) return text(401, 'a valid admin token is required\n');
+    if (config.http.protect_api) {
+      const checked = gate.check(req, (token) => tokenMatches(token, config.http.admin_token) || undefined, text(401, 'a valid admin token is required\n'));
+      if (!checked.ok) return checked.response;
+    }
     return handler(req);
   };
 
@@ -111,7 +119,7 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
       bytes: reports.reduce((n, r) => n + (r.spool?.bytes ?? 0), 0), workers,
     });
   }));
-  const mounted = mounts.map((m) => m(server, metrics));
+  const mounted = mounts.map((m) => m(server, metrics, gate));
 
   const { host, port } = splitHostPort(config.http.listen, false);
   const bound = await server.listen(host, port);
@@ -124,6 +132,8 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: ((server:
     metrics,
     reload(next: Config) {
       config = next;
+      server.configure({ maxBodyBytes: next.http.max_body_bytes });
+      gate.limiter.configure(authLimits(next.http));
       for (const m of mounted) m.reload?.(next);
     },
     close() {

@@ -44,6 +44,27 @@ export type RecordDropReason = (typeof recordDropReasons)[number];
 export const tapSkipReasons = ['slow_client', 'rate_limit', 'worker_cap'] as const;
 export type TapSkipReason = (typeof tapSkipReasons)[number];
 
+/**
+ * HTTP server (http/auth.ts): requests to a token-guarded endpoint (the APIs with
+ * http.protect_api, the tap upgrade) refused without being served: bad_token, a missing or wrong
+ * token (401; counted against the client's address); rate_limited, refused with 429 without the
+ * token being checked, the address having failed too often within http.auth_failure_window_ms.
+ */
+export const httpAuthFailureReasons = ['bad_token', 'rate_limited'] as const;
+export type HttpAuthFailureReason = (typeof httpAuthFailureReasons)[number];
+
+/** HTTP server (http/server.ts): requests refused for their size (413 and the connection closed). */
+export const httpRefuseReasons = ['body_too_large'] as const;
+export type HttpRefuseReason = (typeof httpRefuseReasons)[number];
+
+/**
+ * Live tap (tap/hub.ts): upgrades refused for the client caps (tap.max_clients,
+ * tap.max_clients_per_tenant), clients closed for a message over tap.max_message_bytes, filters
+ * refused as invalid or as too broad (filter.ts says which).
+ */
+export const tapRefuseReasons = ['clients_full', 'tenant_clients_full', 'message_too_large', 'filter_invalid', 'filter_too_broad'] as const;
+export type TapRefuseReason = (typeof tapRefuseReasons)[number];
+
 /** A zero for every reason of a list: counters that exist from start-up. */
 export function zeroCounts<R extends string>(reasons: readonly R[]): Record<R, number> {
   return Object.fromEntries(reasons.map((r) => [r, 0])) as Record<R, number>;

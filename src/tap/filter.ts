@@ -8,6 +8,17 @@
 // tenant and exporter are known per datagram, so the workers narrow by them before anything
 // crosses to the main thread; src, dst, port (either side) and proto need the record itself,
 // so they are tested here on the parsed JSON.
+//
+// How much a filter may ask for (the rule, so no filter costs more than the caps allow):
+// - at most one value per key, so at most six terms, all ANDed; no lists, no wildcards (a
+//   list or a pattern is refused as invalid), and the message itself at most
+//   tap.max_message_bytes (1 KiB by default: a larger one closes the client, hub.ts);
+// - an address term (exporter, src, dst) of prefix length 0 ("0.0.0.0/0", "::/0") is refused as
+//   too broad (tooBroad below): it narrows nothing but a family, and a src or dst term makes the
+//   workers forward up to their cap and the main thread parse every record for it;
+// - however much a filter matches, {} included, a client gets at most its max_rate records/s
+//   (1 to 10,000) and the workers forward at most TAP_WORKER_MAX each (hub.ts): what those caps
+//   leave out is counted (rate_limit, worker_cap), never queued.
 import { formatPrefix, parsePrefix } from '../config/addresses.js';
 import { AddressSet } from '../net/address-set.js';
 
@@ -83,6 +94,18 @@ function compile(view: FilterView): TapFilter {
 /** The filter of a client that sent none: everything its token may see, at the default rate. */
 export function defaultFilter(): TapFilter {
   return compile({ tenant: null, exporter: null, src: null, dst: null, port: null, proto: null, max_rate: DEFAULT_MAX_RATE });
+}
+
+/**
+ * Why a valid filter is refused as too broad (see the rule above), or undefined when it is not.
+ * Kept apart from parseFilter: that one says what a filter means, this one what the tap allows.
+ */
+export function tooBroad(filter: TapFilter): string | undefined {
+  for (const key of ['exporter', 'src', 'dst'] as const) {
+    const value = filter.view[key];
+    if (value !== null && value.endsWith('/0')) return `${key}: ${value} matches every address of its family: leave ${key} out to see every record`;
+  }
+  return undefined;
 }
 
 /** Parses a filter message; returns the problem text when it is not a valid filter. */

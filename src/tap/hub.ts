@@ -7,7 +7,13 @@
 // records only, whatever its filter says. When any token is configured, an upgrade without a
 // valid one is refused (401). With none configured the tap is open to anyone who reaches the
 // port and sees everything. Tokens are checked by http/auth.ts (constant time, on SHA-256
-// digests), kept only as digests, and never logged.
+// digests), kept only as digests, and never logged; its TokenGate, shared with the APIs, answers
+// 429 without checking the token to an address that failed too often (http.auth_failures_max).
+//
+// Caps (config tap.*): at most max_clients connections (503 beyond) and, per tenant token,
+// max_clients_per_tenant (429 beyond; the admin token and an open tap count towards max_clients
+// only); a client message over max_message_bytes closes the client (uWS's maxPayloadLength);
+// filters are limited as filter.ts says. Each refusal is counted (flowgate_tap_refused_total).
 //
 // Client -> server: a text frame holding a filter (see filter.ts) sets or replaces the
 // filter; an invalid one is answered with an error frame and the filter stays as it was.
@@ -32,17 +38,17 @@
 // SLOW_CLIENT_BYTES are buffered for it its records are skipped (slow_client); a client that
 // stays over that for SLOW_CLIENT_CLOSE_MS is closed with code 4000.
 import type { HttpServer, Request, Response, WsClient } from '../http/server.js';
-import { requestToken, tokenDigest, digestsMatch } from '../http/auth.js';
-import { defaultFilter, parseFilter, type TapFilter } from './filter.js';
+import { authLimits, tokenDigest, digestsMatch, TokenGate } from '../http/auth.js';
+import { defaultFilter, parseFilter, tooBroad, type TapFilter } from './filter.js';
 import { mountTapPage } from './page-routes.js';
 import { UNKNOWN_TENANT } from '../pipeline/stats.js';
-import { tapSkipReasons, zeroCounts, type TapSkipReason } from '../pipeline/drop-reasons.js';
+import { tapRefuseReasons, tapSkipReasons, zeroCounts, type TapRefuseReason, type TapSkipReason } from '../pipeline/drop-reasons.js';
 import type { TapBatch, TapSpec } from './forwarder.js';
 import type { TapSource } from './source.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 
-export type { TapSkipReason };
+export type { TapSkipReason, TapRefuseReason };
 
 export interface TapHub {
   /** Connected tap clients (for a gauge). */
@@ -51,6 +57,8 @@ export interface TapHub {
   sentRecords(): number;
   /** Records skipped, by reason (counter); worker_cap sums what the workers' cap left out. */
   skippedRecords(): Record<TapSkipReason, number>;
+  /** Upgrades, clients, messages and filters refused, by reason (counter). */
+  refused(): Record<TapRefuseReason, number>;
   /** Tokens or tenants changed: re-checks live clients' tokens and closes those no longer valid. */
   reload(config: Config): void;
   close(): void;
@@ -68,8 +76,7 @@ export const SLOW_CLIENT_CLOSE_MS = 5_000;
  * batch frame on top (at most TAP_WORKER_MAX records, a few MiB).
  */
 const MAX_BACKPRESSURE = 8 * SLOW_CLIENT_BYTES;
-/** Connections at most, so tap memory stays under MAX_TAP_CLIENTS x MAX_BACKPRESSURE; more are refused with 503. */
-export const MAX_TAP_CLIENTS = 32;
+// tap.max_clients bounds tap memory to max_clients x MAX_BACKPRESSURE (256 MiB at the default 32).
 
 export const CLOSE_TOO_SLOW = 4000;
 export const CLOSE_TOKEN_REVOKED = 1008;
@@ -103,6 +110,8 @@ export interface TapDeps {
   /** The configuration at mount (tokens, tenants); reload() brings the next. */
   config: Config;
   log: Logger;
+  /** Token checks with the per-address failure limit (the APIs' own); default: one of the tap's own. */
+  gate?: TokenGate;
 }
 
 export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
@@ -110,6 +119,11 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
   const log = deps.log.child({ component: 'tap' });
   const clients = new Set<ClientState>();
   const skipped = zeroCounts(tapSkipReasons);
+  const refused = zeroCounts(tapRefuseReasons);
+  const gate = deps.gate ?? new TokenGate(authLimits(deps.config.http), deps.log);
+  /** Fixed at mount: uWS takes it with the route. */
+  const maxMessageBytes = deps.config.tap.max_message_bytes;
+  let limits = deps.config.tap;
   let sent = 0;
   let nextId = 1;
   let grants: Grant[] = [];
@@ -122,6 +136,8 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
     if (config.http.admin_token) grants.push({ digest: tokenDigest(config.http.admin_token), tenant: null });
     for (const t of config.routing.tenants) if (t.tap_token) grants.push({ digest: tokenDigest(t.tap_token), tenant: t.name });
     tenants = new Set([...config.routing.tenants.map((t) => t.name), UNKNOWN_TENANT]);
+    if (config.tap.max_message_bytes !== maxMessageBytes) log.warn('tap.max_message_bytes: changed, takes effect after a restart', { running: maxMessageBytes });
+    limits = config.tap;
   };
   configure(deps.config);
 
@@ -270,20 +286,41 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
     headers: { 'content-type': 'text/plain; charset=utf-8', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) },
     body,
   });
+  const unauthorized = refuse(401, 'a valid tap token is required (?token=, or Authorization: Bearer)\n');
+
+  /** The token's digest and what it may see; an open tap (no tokens) lets everyone in unchecked. */
+  const admit = (req: Request): { digest: Buffer | null; tenant: string | null } | Response => {
+    if (grants.length === 0) return { digest: null, tenant: null };
+    const checked = gate.check(req, (token) => {
+      const digest = token === undefined || token === '' ? null : tokenDigest(token);
+      const grant = authorize(digest);
+      return grant && { digest, tenant: grant.tenant };
+    }, unauthorized);
+    return checked.ok ? checked.grant : checked.response;
+  };
 
   server.ws<ClientState>('/tap', {
     maxBackpressure: MAX_BACKPRESSURE,
-    maxPayloadLength: 4096,
+    maxPayloadLength: maxMessageBytes,
     upgrade(req: Request): ClientState | Response {
       if (closed) return refuse(503, 'the tap is stopping\n');
-      const token = requestToken(req);
-      const given = token === undefined || token === '' ? null : tokenDigest(token);
-      const grant = authorize(given);
-      if (!grant) return refuse(401, 'a valid tap token is required (?token=, or Authorization: Bearer)\n');
-      if (clients.size >= MAX_TAP_CLIENTS) return refuse(503, `too many tap clients (at most ${MAX_TAP_CLIENTS})\n`);
+      const admitted = admit(req);
+      if ('status' in admitted) return admitted;
+      if (clients.size >= limits.max_clients) {
+        refused.clients_full++;
+        return refuse(503, `too many tap clients (at most ${limits.max_clients}: tap.max_clients)\n`);
+      }
+      if (admitted.tenant !== null) {
+        let same = 0;
+        for (const c of clients) if (c.scope === admitted.tenant) same++;
+        if (same >= limits.max_clients_per_tenant) {
+          refused.tenant_clients_full++;
+          return refuse(429, `too many tap clients for tenant ${admitted.tenant} (at most ${limits.max_clients_per_tenant}: tap.max_clients_per_tenant)\n`);
+        }
+      }
       const filter = defaultFilter();
       return {
-        id: nextId++, scope: grant.tenant, tokenDigest: given, filter, bucket: filter.maxRate, bucketAt: Date.now(), slowSince: undefined,
+        id: nextId++, scope: admitted.tenant, tokenDigest: admitted.digest, filter, bucket: filter.maxRate, bucketAt: Date.now(), slowSince: undefined,
         sent: 0, skipped: { rate_limit: 0, slow_client: 0 }, workerCapAtOpen: skipped.worker_cap, lastStats: '', ws: undefined,
       };
     },
@@ -300,7 +337,14 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
       const c = ws.data;
       const filter = parseFilter(text, { scope: c.scope, tenants });
       if (typeof filter === 'string') {
+        refused.filter_invalid++;
         control(c, { type: 'error', error: filter });
+        return;
+      }
+      const broad = tooBroad(filter);
+      if (broad !== undefined) {
+        refused.filter_too_broad++;
+        control(c, { type: 'error', error: broad });
         return;
       }
       c.filter = filter;
@@ -309,9 +353,13 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
       control(c, { type: 'filter', filter: filter.view });
       updateSpec();
     },
-    close(ws) {
+    close(ws, info) {
       const c = ws.data;
       c.ws = undefined;
+      if (info.messageTooLarge) {
+        refused.message_too_large++;
+        log.info('tap client closed: message too large', { client: c.id, tenant: c.scope, maxMessageBytes });
+      }
       if (!clients.delete(c)) return;
       log.info('tap client disconnected', { client: c.id, tenant: c.scope, sent: c.sent, skipped: c.skipped, clients: clients.size });
       if (!closed) updateSpec();
@@ -324,8 +372,10 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
     clients: () => clients.size,
     sentRecords: () => sent,
     skippedRecords: () => ({ ...skipped }),
+    refused: () => ({ ...refused }),
     reload(config: Config): void {
       configure(config);
+      if (!deps.gate) gate.limiter.configure(authLimits(config.http)); // a shared gate is the APIs' to configure
       for (const c of [...clients]) {
         if (grants.length === 0) continue; // open tap: everyone may stay
         const grant = authorize(c.tokenDigest);

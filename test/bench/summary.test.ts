@@ -29,3 +29,10 @@ test('summary notes: the scale-out line, n/a where the step did not run', () => 
   assert.ok(line.includes('4.50 (+13 %)'));
   assert.ok(line.includes('rebalance pause n/a ms'));
 });
+
+test('summary notes: the live tap line, its ratio and CPU, n/a where the step did not run', () => {
+  const line = summaryNotes({ tap_load_clients: 32, tap_load_offered_records_per_s: 100_000, tap_load_ratio: 0.9987, tap_load_cpu_with_pct: 71, tap_load_cpu_without_pct: 64 })
+    .find((l) => l.startsWith('live tap:'));
+  assert.equal(line, 'live tap: 32 clients at 100,000 records/s: delivered with / without 0.999, gateway CPU 71 % with vs 64 % without, n/a records to the clients');
+  assert.ok(summaryNotes({}).find((l) => l.startsWith('live tap:'))?.includes('delivered with / without n/a'));
+});

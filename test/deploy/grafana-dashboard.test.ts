@@ -14,7 +14,7 @@ import { uniqueTopic } from '../support/kafka-topics.js';
 import { httpGet } from '../support/http.js';
 import { repoRoot } from '../support/paths.js';
 import { exposes, keepsLabel, matchersOf, metricNames, parseExposition, type Exposition } from '../support/promql.js';
-import { decoderRecordStatuses, receiverDropReasons, recordDropReasons, tapSkipReasons } from '../../src/pipeline/drop-reasons.js';
+import { decoderRecordStatuses, httpAuthFailureReasons, httpRefuseReasons, receiverDropReasons, recordDropReasons, tapRefuseReasons, tapSkipReasons } from '../../src/pipeline/drop-reasons.js';
 import { datagramStatuses, decodeStatuses } from '../../src/decoder/wasm.js';
 import { rawSkipReasons } from '../../src/scale/raw-message.js';
 import { templateSkipReasons } from '../../src/scale/template-message.js';
@@ -72,6 +72,9 @@ function reasonsByMetric(): Record<string, readonly string[]> {
     flowgate_records_dropped_total: [...recordDropReasons, ...decoderRecordStatuses],
     flowgate_decoder_events_total: decodeStatuses().filter((s) => s !== 'ok'),
     flowgate_tap_records_skipped_total: tapSkipReasons,
+    flowgate_tap_refused_total: tapRefuseReasons,
+    flowgate_http_auth_failures_total: httpAuthFailureReasons,
+    flowgate_http_requests_refused_total: httpRefuseReasons,
     flowgate_raw_messages_skipped_total: [...rawSkipReasons, 'too_large'],
     flowgate_template_messages_skipped_total: templateSkipReasons,
     flowgate_state_files_rejected_total: stateFileRejectReasons,

@@ -89,7 +89,7 @@
       ui.scope.textContent = '';
       if (!opened) {
         setStatus('refused', 'off');
-        showError('The server refused the connection: a valid tap token is required (or too many clients are connected).');
+        showError('The server refused the connection: a valid tap token is required (or too many clients are connected, or this address failed too often: try again in a minute).');
       } else {
         setStatus('disconnected' + (event.code && event.code !== 1000 && event.code !== 1005 ? ' (' + event.code + (event.reason ? ': ' + event.reason : '') + ')' : ''), 'off');
       }
