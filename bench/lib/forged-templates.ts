@@ -72,6 +72,8 @@ function wellFormedFields(id: number): Field[] {
 export interface TemplateFlood {
   /** One forged exporter's datagrams, in sending order. */
   datagrams: Uint8Array[];
+  /** Template records in each datagram. */
+  templateRecords: number[];
   /** Well-formed templates among them, and malformed ones (template records). */
   wellFormed: number;
   malformed: number;
@@ -81,11 +83,15 @@ export interface TemplateFlood {
 export function templateFlood(templates: number, exportTime = Math.floor(Date.now() / 1000)): TemplateFlood {
   if (!(templates >= 1 && templates <= 65535 - 256)) throw new RangeError('templates: 1 to 65,279');
   const datagrams: Uint8Array[] = [];
+  const templateRecords: number[] = [];
   // Well-formed: as many templates per message as fit in ~1,400 bytes.
   let batch: number[][] = [];
   let batchBytes = 0;
   const flush = () => {
-    if (batch.length) datagrams.push(ipfixMessage(exportTime, 1, [ipfixSet(2, batch)]));
+    if (batch.length) {
+      datagrams.push(ipfixMessage(exportTime, 1, [ipfixSet(2, batch)]));
+      templateRecords.push(batch.length);
+    }
     batch = [];
     batchBytes = 0;
   };
@@ -98,7 +104,9 @@ export function templateFlood(templates: number, exportTime = Math.floor(Date.no
   flush();
   let malformed = 0;
   const ipfix = (...sets: { id: number; records: number[][] }[]) => {
-    malformed += sets.reduce((n, s) => n + s.records.length, 0);
+    const records = sets.reduce((n, s) => n + s.records.length, 0);
+    malformed += records;
+    templateRecords.push(records);
     datagrams.push(ipfixMessage(exportTime, 1, sets.map((s) => ipfixSet(s.id, s.records))));
   };
   const hi = 256 + templates; // ids past the well-formed ones
@@ -107,6 +115,7 @@ export function templateFlood(templates: number, exportTime = Math.floor(Date.no
   // NetFlow v9: a 65,535-byte field (a length there, not "variable"), and a template of zero fields.
   datagrams.push(v9Message(exportTime, [[...new Writer().u16(0).u16(4 + 8 + 4).bytes, ...templateRecord(hi + 2, [[1, 65535], [8, 4]])]], 1));
   datagrams.push(v9Message(exportTime, [[...new Writer().u16(0).u16(4 + 4).bytes, ...templateRecord(hi + 3, [])]], 1));
+  templateRecords.push(1, 1);
   malformed += 2;
   // Zero fields: a data template and an options template.
   ipfix({ id: 2, records: [templateRecord(hi + 4, [])] }, { id: 3, records: [optionsTemplateRecord(hi + 5, [], [])] });
@@ -115,5 +124,18 @@ export function templateFlood(templates: number, exportTime = Math.floor(Date.no
   // One id as a data and an options template in one message, and id 256 (a data template above) as an options template.
   ipfix({ id: 2, records: [templateRecord(hi + 7, [[8, 4], [12, 4]])] }, { id: 3, records: [optionsTemplateRecord(hi + 7, [[144, 4]], [[41, 8]])] });
   ipfix({ id: 3, records: [optionsTemplateRecord(256, [[144, 4]], [[41, 8], [42, 8]])] });
-  return { datagrams, wellFormed: templates, malformed };
+  return { datagrams, templateRecords, wellFormed: templates, malformed };
+}
+
+/**
+ * Template records in the first `datagrams` datagrams flood.c sends for `sources` exporters
+ * (datagram i: payload (i / sources) % payloads, from source i % sources).
+ */
+export function templateRecordsSent(flood: TemplateFlood, sources: number, datagrams: number): number {
+  const rounds = Math.floor(datagrams / sources);
+  const perPass = flood.templateRecords.reduce((n, r) => n + r, 0);
+  const p = flood.templateRecords.length;
+  let n = Math.floor(rounds / p) * perPass * sources;
+  for (let r = 0; r < rounds % p; r++) n += flood.templateRecords[r]! * sources;
+  return n + flood.templateRecords[rounds % p]! * (datagrams - rounds * sources);
 }
