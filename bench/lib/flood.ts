@@ -9,6 +9,9 @@ import { parseIPv4, formatIPv4 } from '../../src/config/addresses.js';
 import { projectPath } from '../../src/paths.js';
 import { compileOnDemand } from '../loadgen/compile.js';
 
+/** Forged floods cannot be sent here: no C compiler, or no raw socket (not root). A benchmark says n/a and exits 2. */
+export class FloodUnavailable extends Error {}
+
 /** flood.c's JSON line: what it handed to the kernel. */
 export interface FloodSent {
   datagrams: number;
@@ -74,7 +77,7 @@ export function inForgedRange(address: string, firstSource: string, sources: num
 export function runFlood(port: number, payloads: readonly Uint8Array[], o: FloodOptions): Promise<FloodSent> {
   lastSource(o.firstSource, o.sources);
   if (!compileOnDemand(source, binary, (m) => process.stderr.write(`flood: ${m}\n`))) {
-    return Promise.reject(new Error(`cannot build ${source} (cc)`));
+    return Promise.reject(new FloodUnavailable(`cannot build ${source} (cc)`));
   }
   const args = ['127.0.0.1', String(port), String(o.sources), o.firstSource, String(o.sourcePort ?? 4739), String(o.rate), String(o.seconds), '1'];
   const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -90,7 +93,8 @@ export function runFlood(port: number, payloads: readonly Uint8Array[], o: Flood
     child.once('close', (code) => {
       o.signal?.removeEventListener('abort', stop);
       const line = out.trim().split('\n').at(-1);
-      if (code !== 0 || !line) reject(new Error(`flood sender exited ${code}`));
+      if (code === 3) reject(new FloodUnavailable('no raw socket here (root or CAP_NET_RAW needed)'));
+      else if (code !== 0 || !line) reject(new Error(`flood sender exited ${code}`));
       else resolve(JSON.parse(line) as FloodSent);
     });
   });
@@ -98,7 +102,8 @@ export function runFlood(port: number, payloads: readonly Uint8Array[], o: Flood
 
 /**
  * Sends a few forged datagrams to a UDP socket of this process on 127.0.0.1 and throws unless they
- * arrive from their forged addresses: a benchmark's figures would mean nothing otherwise.
+ * arrive from their forged addresses: a benchmark's figures would mean nothing otherwise. Throws
+ * FloodUnavailable when no flood can be sent here at all.
  */
 export async function checkForgedDelivery(firstSource: string): Promise<void> {
   const socket = dgram.createSocket('udp4');

@@ -25,7 +25,8 @@
  * argv: target-ip target-port sources first-source-ip source-port rate(datagrams/s, 0 = max)
  *       duration-s quiet(0/1)
  * stdout at the end: one JSON line of counts. stderr: progress once a second unless quiet.
- * SIGTERM / SIGINT end the run early (the counts are still printed).
+ * SIGTERM / SIGINT end the run early (the counts are still printed). Exit status 2: bad arguments or
+ * input; 3: no raw socket here (not root, no CAP_NET_RAW).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -118,7 +119,9 @@ int main(int argc, char **argv) {
   }
 
   int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW); /* IPPROTO_RAW implies IP_HDRINCL */
-  if (fd < 0) { perror("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)"); die("cannot open a raw socket (root or CAP_NET_RAW needed)"); }
+  if (fd < 0) { /* exit 3: not possible here (no privilege), as opposed to 2, a misuse */
+    perror("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)"); fprintf(stderr, "flood sender: cannot open a raw socket (root or CAP_NET_RAW needed)\n"); exit(3);
+  }
   int on = 1; setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &on, sizeof on);
   int sndbuf = 4 << 20; setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   struct sockaddr_in dst; memset(&dst, 0, sizeof dst);
