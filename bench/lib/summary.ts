@@ -84,7 +84,7 @@ function edgeNote(r: Results): string {
   return `edge: spoofed flood of ${int(n('edge_spoof_sources'))} sources at ${int(n('edge_spoof_sender_datagrams_per_s'))} datagrams/s: real exporters delivered `
     + `${int(n('edge_spoof_real_delivered'))} of ${int(n('edge_spoof_real_expected'))} records, sessions evicted ${int(n('edge_spoof_sessions_evicted'))}, `
     + `RSS peak ${int(n('edge_spoof_rss_peak_mb'))} MB, identity ${yes('edge_spoof_identity_holds')}; template flood (${int(n('edge_templates_exporters'))} x `
-    + `${int(n('edge_templates_per_exporter'))}): the real exporter's rate ${fixed(n('edge_templates_real_ratio'), 2) || 'n/a'}x of without, RSS `
+    + `${int(n('edge_templates_per_exporter'))}): the real exporter's rate ${fixed(n('edge_templates_real_ratio'), 2) ? `${fixed(n('edge_templates_real_ratio'), 2)}x` : 'n/a'} of without, RSS `
     + `${int(n('edge_templates_rss_without_mb'))} -> ${int(n('edge_templates_rss_flood_mb'))} MB; noisy exporter (${int(n('edge_noisy_factor'))}x): neighbours delivered `
     + `${rl('limited_neighbours_delivered')} of ${rl('limited_neighbours_sent')} with the rate limit (noisy: ${rl('limited_noisy_rate_limited')} datagrams rate_limited), `
     + `${rl('unlimited_neighbours_delivered')} of ${rl('unlimited_neighbours_sent')} without`;
