@@ -168,7 +168,7 @@ async function main(): Promise<number> {
       ['sent (handed to the kernel)', int(flood.datagrams)],
       ['sender rate, datagrams/s', `${int(senderRate)} (${int(flood.bytes / flood.seconds / 1e6)} MB/s, sender CPU ${fixed((flood.cpu_s / flood.seconds) * 100)} %)`],
       ['forged sources reached', int(flood.sources_reached)],
-      ['received by the gateway (at least: all received less the real exporters\' datagrams sent)', `${int(forgedReceived)} (${fixed((forgedReceived / flood.datagrams) * 100, 1)} %)`],
+      ['received by the gateway (at least)', `${int(forgedReceived)} (${fixed((forgedReceived / flood.datagrams) * 100, 1)} %)`],
       ['lost in the kernel: socket buffer full', int(kernelDrops)],
       ['lost in the kernel: input backlog (softnet_stat)', backlogDrops === null ? 'n/a' : int(backlogDrops)],
       ['datagrams dropped, by reason (receiver and decoder)', listCell(receiverDrops)],
