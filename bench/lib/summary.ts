@@ -59,6 +59,7 @@ export function summaryNotes(r: Results): string[] {
     scaleNote(r),
     `live tap: ${int(n('tap_load_clients'))} clients at ${int(n('tap_load_offered_records_per_s'))} records/s: delivered with / without ${fixed(n('tap_load_ratio'), 3) || 'n/a'}, `
       + `gateway CPU ${fixed(n('tap_load_cpu_with_pct')) || 'n/a'} % with vs ${fixed(n('tap_load_cpu_without_pct')) || 'n/a'} % without, ${int(n('tap_load_tap_records'))} records to the clients`,
+    edgeNote(r),
   ];
   return notes;
 }
@@ -75,4 +76,18 @@ function scaleNote(r: Results): string {
     + `${us('scale_split1_broker_cpu_us_per_record')} / ${us('scale_split2_broker_cpu_us_per_record')} µs; raw topic ${fixed(n('scale_split1_raw_bytes_per_record'), 1) || 'n/a'} B/record `
     + `on the broker (tenant topic ${fixed(n('scale_all_tenant_bytes_per_record'), 1) || 'n/a'}); a new decoder's first record ${int(n('scale_decoder_first_record_ms'))} ms after its start `
     + `(templates from the template topic); rebalance pause ${int(n('scale_rebalance_pause_ms'))} ms when a second decoder joins`;
+}
+
+/** The edge benchmarks (bench/edge-*.bench.ts) in one line. */
+function edgeNote(r: Results): string {
+  const n = (k: string) => num(r, k);
+  const yes = (k: string) => (r[k] === true ? 'holds' : r[k] === false ? 'DOES NOT HOLD' : 'n/a');
+  const rl = (k: string) => int(n(`edge_noisy_${k}`));
+  return `edge: spoofed flood of ${int(n('edge_spoof_sources'))} sources at ${int(n('edge_spoof_sender_datagrams_per_s'))} datagrams/s: real exporters delivered `
+    + `${int(n('edge_spoof_real_delivered'))} of ${int(n('edge_spoof_real_expected'))} records, sessions evicted ${int(n('edge_spoof_sessions_evicted'))}, `
+    + `RSS peak ${int(n('edge_spoof_rss_peak_mb'))} MB, identity ${yes('edge_spoof_identity_holds')}; template flood (${int(n('edge_templates_exporters'))} x `
+    + `${int(n('edge_templates_per_exporter'))}): the real exporter's rate ${fixed(n('edge_templates_real_ratio'), 2) ? `${fixed(n('edge_templates_real_ratio'), 2)}x` : 'n/a'} of without, RSS `
+    + `${int(n('edge_templates_rss_without_mb'))} -> ${int(n('edge_templates_rss_flood_mb'))} MB; noisy exporter (${int(n('edge_noisy_factor'))}x): neighbours delivered `
+    + `${rl('limited_neighbours_delivered')} of ${rl('limited_neighbours_sent')} with the rate limit (noisy: ${rl('limited_noisy_rate_limited')} datagrams rate_limited), `
+    + `${rl('unlimited_neighbours_delivered')} of ${rl('unlimited_neighbours_sent')} without`;
 }

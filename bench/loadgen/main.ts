@@ -2,14 +2,15 @@
 // gateway address on this machine. A process of its own, so a benchmark measures the gateway,
 // not the generator sharing its event loop.
 //
-//   node dist/bench/loadgen/main.js --target 127.0.0.1:4739 [--exporters 16] [--rate N | --max]
+//   node dist/bench/loadgen/main.js --target 127.0.0.1:4739 [--exporters 16] [--first-exporter 0] [--rate N | --max]
 //     [--duration S | --records N] [--records-per-packet 25 | 20-30] [--ipv6-share 0.3]
 //     [--template-every 20] [--seed 1] [--sender auto|c|node] [--pool-records 65536] [--json]
 //
 // --rate is records/s (paced every ~1 ms, catching up on a late tick, a debt of more than 100 ms is
 // forgiven); --max sends as fast as it can. --records N sends exactly N records (whole packets,
 // the last one short if need be); --duration S stops after S seconds (default 10 s when neither
-// is given). Exporter i sends from 127.0.1.i (its own socket bound to that address); with a ::1
+// is given). Exporter i sends from 127.0.1.i (its own socket bound to that address; --first-exporter K
+// shifts them to the K-th address on, so two generators can run side by side); with a ::1
 // target all exporters send from ::1, on their own ports. Only 127.0.0.0/8 and ::1 are accepted
 // as targets.
 //
@@ -51,11 +52,10 @@
 // datagram, nearly all of it the kernel's loopback send and delivery (6 % of a core for 100k
 // records/s in 25-record packets, 1-3 % at a few thousand records/s).
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileOnDemand } from './compile.js';
 import { buildPool, encodePool, exporterAddress, finalPacket, Schedule, type Pool } from './ipfix.js';
 import { parseEndpoint } from '../../src/config/addresses.js';
 import { projectPath } from '../../src/paths.js';
@@ -65,6 +65,7 @@ interface Options {
   host: string;
   port: number;
   exporters: number;
+  firstExporter: number;
   rate: number; // records/s; 0 = max
   duration: number; // s; 0 = none
   records: number; // 0 = none
@@ -91,7 +92,7 @@ export interface LoadgenResult {
   sender: 'c' | 'node';
 }
 
-const usage = `usage: node dist/bench/loadgen/main.js --target 127.0.0.1:4739 [--exporters 16] [--rate N | --max]
+const usage = `usage: node dist/bench/loadgen/main.js --target 127.0.0.1:4739 [--exporters 16] [--first-exporter 0] [--rate N | --max]
   [--duration S | --records N] [--records-per-packet 25 | MIN-MAX] [--ipv6-share 0.3] [--template-every 20]
   [--seed 1] [--sender auto|c|node] [--pool-records 65536] [--json]`;
 
@@ -102,7 +103,7 @@ function fail(message: string): never {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    host: '', port: 0, exporters: 16, rate: 0, duration: 0, records: 0, recordsPerPacket: [25, 25],
+    host: '', port: 0, exporters: 16, firstExporter: 0, rate: 0, duration: 0, records: 0, recordsPerPacket: [25, 25],
     ipv6Share: 0.3, templateEvery: 20, seed: 1, json: false, sender: 'auto', poolRecords: 65536,
   };
   let max = false;
@@ -124,6 +125,7 @@ function parseArgs(argv: string[]): Options {
         break;
       }
       case '--exporters': o.exporters = Math.floor(num(1, 4096)); break;
+      case '--first-exporter': o.firstExporter = Math.floor(num(0, 60000)); break;
       case '--rate': o.rate = num(1); break;
       case '--max': max = true; break;
       case '--duration': o.duration = num(0.001); break;
@@ -165,7 +167,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 function sources(o: Options): string[] {
-  return Array.from({ length: o.exporters }, (_, i) => (o.host === '::1' ? '::1' : exporterAddress(i)));
+  return Array.from({ length: o.exporters }, (_, i) => (o.host === '::1' ? '::1' : exporterAddress(o.firstExporter + i)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,21 +179,7 @@ const senderBinary = fileURLToPath(new URL('./sender', import.meta.url));
 
 /** Compiles sender.c when the binary is missing or older than the source; false if that fails. */
 function ensureSender(log: (s: string) => void): boolean {
-  if (!existsSync(senderSource)) { log(`no ${senderSource}`); return false; }
-  if (existsSync(senderBinary) && statSync(senderBinary).mtimeMs >= statSync(senderSource).mtimeMs) return true;
-  mkdirSync(dirname(senderBinary), { recursive: true });
-  const cc = process.env.CC ?? 'cc';
-  // Built under a private name, then renamed: another loadgen starting meanwhile never runs a half-written binary.
-  const tmp = `${senderBinary}.${process.pid}.tmp`;
-  const r = spawnSync(cc, ['-O2', '-Wall', '-o', tmp, senderSource], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    log(`${cc} failed to build the sender: ${r.error?.message ?? r.stderr.trim()}`);
-    rmSync(tmp, { force: true });
-    return false;
-  }
-  renameSync(tmp, senderBinary);
-  log(`built ${senderBinary}`);
-  return true;
+  return compileOnDemand(senderSource, senderBinary, log);
 }
 
 function runC(o: Options, pool: Pool, final: ReturnType<typeof finalPacket> | undefined): Promise<LoadgenResult> {

@@ -36,3 +36,15 @@ test('summary notes: the live tap line, its ratio and CPU, n/a where the step di
   assert.equal(line, 'live tap: 32 clients at 100,000 records/s: delivered with / without 0.999, gateway CPU 71 % with vs 64 % without, n/a records to the clients');
   assert.ok(summaryNotes({}).find((l) => l.startsWith('live tap:'))?.includes('delivered with / without n/a'));
 });
+
+test('summary notes: the edge line, n/a where a bench did not run', () => {
+  const notes = summaryNotes({ edge_spoof_sources: 100_000, edge_spoof_real_delivered: 6145, edge_spoof_real_expected: 6145, edge_spoof_identity_holds: true,
+    edge_noisy_factor: 10, edge_noisy_limited_neighbours_delivered: 100, edge_noisy_limited_neighbours_sent: 100 });
+  const line = notes.find((l) => l.startsWith('edge:'));
+  assert.ok(line);
+  assert.ok(line.includes('spoofed flood of 100,000 sources'));
+  assert.ok(line.includes('delivered 6,145 of 6,145 records'));
+  assert.ok(line.includes('identity holds'));
+  assert.ok(line.includes("the real exporter's rate n/a of without"));
+  assert.ok(line.includes('neighbours delivered 100 of 100 with the rate limit'));
+});
