@@ -17,6 +17,9 @@ commands:
   decode FILE [--port N] [--fields LIST] [--ignore-port] [--template-lifetime S]
       decode a pcap / pcapng capture of IPFIX, NetFlow v9 or v5 export datagrams;
       JSON records on stdout (exactly what goes to Kafka), a summary on stderr
+  firewall [--config FILE] [--set path=value ...] [--table NAME]
+      print the admission rules and rate limits as an nftables ruleset (nft -f -), so the
+      kernel drops a flood before it fills the UDP socket's buffer
 `;
 
 /** Boots one decoder worker per CPU (the default of `workers`) while the config loads; see prewarm.ts. */
@@ -40,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./commands/health.js')).runHealth(rest);
     case 'decode':
       return (await import('./commands/decode.js')).runDecode(rest);
+    case 'firewall':
+      return (await import('./commands/firewall.js')).runFirewall(rest);
     case undefined:
     case '-h':
     case '--help':
