@@ -13,6 +13,9 @@
 //            --workers N (1)  --admission open|tenants_only (open: the flood reaches the decoders)
 //            --unknown drop|default (drop: forged records counted no_tenant, kept out of Kafka)
 //            --sink kafka|discard (kafka)  --bootstrap HOST:PORT (else the local broker, started if none)
+//            --firewall (apply `flowgate firewall`'s nftables ruleset for the gateway's port while it
+//            runs, table flowgate_bench_<pid>, deleted at the end: the kernel drops what admission
+//            refuses before the socket buffer; most useful with --admission tenants_only)
 //
 // Expected records per real exporter: its capture decoded `loops` times over by the production
 // decoder (WasmDecoder), as one exporter sends it; Wireshark's count of flow records (the truth
@@ -21,7 +24,10 @@
 // exporters share the socket's buffer with the flood, and what the kernel drops of theirs is
 // missing from both). Needs root (a raw socket).
 // Figures go to stdout and into bench/results.json (edge_spoof_*).
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { parseConfig } from '../src/config/load.js';
+import { renderNftables } from '../src/net/nftables.js';
 import { WasmDecoder } from '../src/decoder/wasm.js';
 import { readDatagrams } from '../test/state/capture-split.js';
 import { capturePath, replayAsync, truth } from '../test/support/corpus.js';
@@ -45,6 +51,7 @@ const { values: opts } = parseArgs({
     admission: { type: 'string', default: 'open' },
     unknown: { type: 'string', default: 'drop' },
     sink: { type: 'string', default: 'kafka' },
+    firewall: { type: 'boolean', default: false },
     bootstrap: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -89,6 +96,28 @@ function expectedRecords(capture: string, address: string): { datagrams: number;
   return { datagrams: datagrams.length * loops, records, truthFlows };
 }
 
+const nftTable = `flowgate_bench_${process.pid}`;
+
+/** Applies the gateway's admission rules, for its UDP port, as nftables rules in this namespace. */
+function applyFirewall(configYaml: string, udpPort: number): void {
+  const config = parseConfig(configYaml);
+  const rules = renderNftables({ ...config, listen: { ...config.listen, udp: [`127.0.0.1:${udpPort}`] } }, nftTable, 'edge-spoof');
+  const r = spawnSync('nft', ['-f', '-'], { input: rules, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`nft -f: ${r.error?.message ?? r.stderr}`);
+}
+
+/** The firewall's counters (packets), or null when it was not applied. */
+function firewallCounters(): Record<string, number> | null {
+  const r = spawnSync('nft', ['-j', 'list', 'counters', 'table', 'inet', nftTable], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const parsed = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
+  return Object.fromEntries(parsed.nftables.flatMap((e) => (e.counter ? [[e.counter.name, e.counter.packets]] : [])));
+}
+
+function removeFirewall(): void {
+  spawnSync('nft', ['delete', 'table', 'inet', nftTable]);
+}
+
 async function main(): Promise<number> {
   const last = lastSource(firstSource, sources);
   for (const r of REAL) if (inForgedRange(r.address, firstSource, sources)) throw new Error(`the forged range ${firstSource}-${last} holds the real exporter ${r.address}`);
@@ -103,12 +132,13 @@ async function main(): Promise<number> {
     admissionYaml: admission === 'tenants_only' ? '  tenants_only: true\n' : '',
   });
   out(`edge-spoof: ${int(sources)} forged sources ${firstSource}-${last} sending ${opts.capture} (${forged.length} datagrams each, in turn) at ${Number(opts.rate) ? `${int(Number(opts.rate))} datagrams/s` : 'the sender\'s highest rate'} `
-    + `for ~${floodSeconds} s; 5 real exporters replaying captures ${loops}x; workers ${opts.workers}, admission ${admission}, unknown_exporters ${unknown}, sink ${sink}, broker ${broker.bootstrap}`);
+    + `for ~${floodSeconds} s; 5 real exporters replaying captures ${loops}x; workers ${opts.workers}, admission ${admission}${opts.firewall ? ' (also in the kernel: flowgate firewall)' : ''}, unknown_exporters ${unknown}, sink ${sink}, broker ${broker.bootstrap}`);
   let failed = false;
   try {
     const { gw, udp } = await startGateway(config);
+    if (opts.firewall) applyFirewall(config, udp);
     const rss = new RssPeaks(gw.pid);
-    let flood, m0, m1, accounting, softnet0, softnet1;
+    let flood, m0, m1, accounting, softnet0, softnet1, firewall: Record<string, number> | null = null;
     try {
       m0 = await gw.metrics();
       softnet0 = softnetDropped();
@@ -130,11 +160,13 @@ async function main(): Promise<number> {
       rss.phase('drain');
       log(`flood stopped: ${int(flood.datagrams)} datagrams in ${flood.seconds.toFixed(1)} s; waiting until every record is accounted for`);
       m1 = (await settle(gw, 180_000)).m;
+      firewall = firewallCounters();
       softnet1 = softnetDropped();
       await gw.stop('SIGTERM');
       accounting = gw.accounting();
     } finally {
       rss.stop();
+      if (opts.firewall) removeFirewall();
       await stopGateway(gw);
     }
 
@@ -169,6 +201,7 @@ async function main(): Promise<number> {
       ['sender rate, datagrams/s', `${int(senderRate)} (${int(flood.bytes / flood.seconds / 1e6)} MB/s, sender CPU ${fixed((flood.cpu_s / flood.seconds) * 100)} %)`],
       ['forged sources reached', int(flood.sources_reached)],
       ['received by the gateway (at least)', `${int(forgedReceived)} (${fixed((forgedReceived / flood.datagrams) * 100, 1)} %)`],
+      ['dropped by the firewall (nftables counters)', firewall ? Object.entries(firewall).map(([k, v]) => `${k} ${int(v)}`).join(', ') : 'n/a (no --firewall)'],
       ['lost in the kernel: socket buffer full', int(kernelDrops)],
       ['lost in the kernel: input backlog (softnet_stat)', backlogDrops === null ? 'n/a' : int(backlogDrops)],
       ['datagrams dropped, by reason (receiver and decoder)', listCell(receiverDrops)],
@@ -195,7 +228,7 @@ async function main(): Promise<number> {
       edge_spoof_receiver_drops: Object.fromEntries(receiverDrops), edge_spoof_decoder_events: Object.fromEntries(decoderEvents),
       edge_spoof_record_drops: Object.fromEntries(recordDrops), edge_spoof_sessions_evicted: evicted?.total ?? null,
       edge_spoof_rss_peak_mb: Math.round(rss.peak()), edge_spoof_rss_before_mb: Math.round(rss.peak('start')),
-      edge_spoof_identity_holds: id.holds,
+      edge_spoof_identity_holds: id.holds, edge_spoof_firewall: firewall,
     });
   } finally {
     await deleteBenchTopics(broker.bootstrap, log);

@@ -95,6 +95,8 @@ interface TapRun {
   droppedRecords: number;
   /** Datagrams dropped by the gateway (ring, decoder) and by the kernel for its sockets. */
   droppedDatagrams: number;
+  /** Of those, the kernel's (the socket's buffer full: the receiving main thread fell behind). */
+  kernelDrops: number;
   cpuPct: number;
   rssMb: number;
   tapRecords: number;
@@ -130,6 +132,7 @@ async function runOnce(brokers: string, clients: number): Promise<TapRun> {
       delivered: counterDelta(m, before, 'flowgate_records_delivered_total'),
       droppedRecords: counterDelta(m, before, 'flowgate_records_dropped_total'),
       droppedDatagrams: counterDelta(m, before, 'flowgate_datagrams_dropped_total') + counterDelta(m, before, 'flowgate_udp_kernel_drops_total'),
+      kernelDrops: counterDelta(m, before, 'flowgate_udp_kernel_drops_total'),
       cpuPct: ((cpuSeconds(gw.pid) - cpu0) / elapsed) * 100,
       rssMb: rssMb(gw.pid),
       tapRecords: open.reduce((n, c) => n + c.records, 0),
@@ -162,7 +165,7 @@ async function main(): Promise<void> {
       log(`with ${clientCount} tap clients: delivered ${withTap.delivered}/${withTap.sent.records}, cpu ${withTap.cpuPct.toFixed(0)} %, clients got ${withTap.tapRecords}`);
       pairs.push({ without, with: withTap });
       for (const [label, r] of [['without tap', without], [`${clientCount} tap clients`, withTap]] as const) {
-        rows.push([label, int(r.sent.records), int(r.delivered), fixed((r.delivered / r.sent.records) * 100, 2), int(r.droppedRecords), int(r.droppedDatagrams),
+        rows.push([label, int(r.sent.records), int(r.delivered), fixed((r.delivered / r.sent.records) * 100, 2), int(r.droppedRecords), `${int(r.droppedDatagrams)} (kernel ${int(r.kernelDrops)})`,
           fixed(r.cpuPct), fixed(r.rssMb), int(r.tapRecords), Object.entries(r.tapSkipped).map(([k, v]) => `${k} ${int(v)}`).join(', ') || '-',
           r === withTap ? `${r.clientsAtEnd}/${clientCount}` : '-', r === withTap ? ratio(r.delivered / r.sent.records, without.delivered / without.sent.records) : '']);
       }
