@@ -325,7 +325,10 @@ export function startWorker(init: WorkerInit): void {
   const run = async (): Promise<void> => {
     await runRing(ring, {
       handle,
-      pauseReplay: (paused) => (producer.replayPaused = paused),
+      pauseReplay: (paused) => {
+        producer.replayPaused = paused;
+        tap.paused = paused; // ingest first: no tap copies while the ring has a backlog
+      },
       afterBatch: () => {
         publishTemplates(Date.now(), false);
         reportProgress();

@@ -41,7 +41,7 @@ export const recordDropReasons = [...routerDropReasons, ...producerDropReasons, 
 export type RecordDropReason = (typeof recordDropReasons)[number];
 
 /** Live tap (tap/hub.ts, tap/forwarder.ts): records a tap client asked for and did not get. */
-export const tapSkipReasons = ['slow_client', 'rate_limit', 'worker_cap'] as const;
+export const tapSkipReasons = ['slow_client', 'rate_limit', 'worker_cap', 'ingest_busy'] as const;
 export type TapSkipReason = (typeof tapSkipReasons)[number];
 
 /**

@@ -2,7 +2,9 @@
 // boolean per datagram. With one, records of the tenants / exporters some client asked for are
 // copied (as text) into a batch, at most maxRecordsPerSecond per worker, and the worker posts
 // the batch to the main thread every TAP_FLUSH_MS: never per packet. What the cap leaves out is
-// counted as skipped.
+// counted as skipped. Ingest comes first: while the worker's ring is filling (its backlog past
+// the mark where spool replay pauses too, ring-loop.ts), it forwards nothing and counts the
+// records as ingest_busy, so tap clients never take the CPU a busy worker needs.
 //
 // The worker only narrows by tenant and exporter, both known per datagram without reading a
 // record. Finer filters (addresses, port, protocol) and each client's own rate are applied on the
@@ -32,6 +34,8 @@ export interface TapBatch {
   records: TapRecord[];
   /** Records that matched but were left out by the rate cap. */
   skipped: number;
+  /** Records that matched while the worker was busy with a backlog (not copied). */
+  busy: number;
 }
 
 export const TAP_FLUSH_MS = 100;
@@ -45,6 +49,9 @@ export class TapForwarder {
   #active = false;
   #batch: TapRecord[] = [];
   #skipped = 0;
+  #busy = 0;
+  /** Set by the ring loop while the worker has a backlog to decode. */
+  paused = false;
   #windowStart = 0;
   #inWindow = 0;
 
@@ -72,6 +79,7 @@ export class TapForwarder {
     if (!this.#active) {
       this.#batch = [];
       this.#skipped = 0;
+      this.#busy = 0;
     }
   }
 
@@ -80,6 +88,10 @@ export class TapForwarder {
     if (!this.#active) return;
     if (this.#tenants && !this.#tenants.has(tenant)) return;
     if (this.#exporters && !this.#exporters.has(exporter)) return;
+    if (this.paused) {
+      this.#busy += count;
+      return;
+    }
     const now = Date.now();
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
@@ -101,10 +113,11 @@ export class TapForwarder {
 
   /** The batch collected since the last flush, or null when there is nothing to send. */
   flush(): TapBatch | null {
-    if (this.#batch.length === 0 && this.#skipped === 0) return null;
-    const batch = { records: this.#batch, skipped: this.#skipped };
+    if (this.#batch.length === 0 && this.#skipped === 0 && this.#busy === 0) return null;
+    const batch = { records: this.#batch, skipped: this.#skipped, busy: this.#busy };
     this.#batch = [];
     this.#skipped = 0;
+    this.#busy = 0;
     return batch;
   }
 }

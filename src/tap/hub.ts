@@ -22,7 +22,7 @@
 //   {"type":"hello","tenant":"acme"|null,"filter":{...}}        on connect (tenant: the token's scope)
 //   {"type":"filter","filter":{...}}                            a filter was accepted (normalised)
 //   {"type":"error","error":"..."}                              a filter was refused
-//   {"type":"stats","sent":N,"skipped":{"rate_limit":N,"slow_client":N,"worker_cap":N}}
+//   {"type":"stats","sent":N,"skipped":{"rate_limit":N,"slow_client":N,"worker_cap":N,"ingest_busy":N}}
 //                                                               about once a second, when changed
 // Any other line is one record, byte for byte the JSON sent to Kafka (with kafka.format protobuf,
 // its FlowMessage read back under FlowGate's record names: flow-message.ts). The records of one worker
@@ -93,6 +93,8 @@ interface ClientState {
   slowSince: number | undefined;
   sent: number;
   skipped: { rate_limit: number; slow_client: number };
+  /** ingest_busy total when the client connected. */
+  ingestBusyAtOpen: number;
   /** worker_cap total when the client connected (its stats show what was skipped since). */
   readonly workerCapAtOpen: number;
   lastStats: string;
@@ -190,10 +192,11 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
   };
 
   const statsMessage = (c: ClientState): string =>
-    JSON.stringify({ type: 'stats', sent: c.sent, skipped: { ...c.skipped, worker_cap: skipped.worker_cap - c.workerCapAtOpen } });
+    JSON.stringify({ type: 'stats', sent: c.sent, skipped: { ...c.skipped, worker_cap: skipped.worker_cap - c.workerCapAtOpen, ingest_busy: skipped.ingest_busy - c.ingestBusyAtOpen } });
 
   const dispatch = (batch: TapBatch): void => {
     skipped.worker_cap += batch.skipped;
+    skipped.ingest_busy += batch.busy;
     if (clients.size === 0 || batch.records.length === 0) return;
     const now = Date.now();
     const records = batch.records;
@@ -321,7 +324,7 @@ export function mountTap(server: HttpServer, deps: TapDeps): TapHub {
       const filter = defaultFilter();
       return {
         id: nextId++, scope: admitted.tenant, tokenDigest: admitted.digest, filter, bucket: filter.maxRate, bucketAt: Date.now(), slowSince: undefined,
-        sent: 0, skipped: { rate_limit: 0, slow_client: 0 }, workerCapAtOpen: skipped.worker_cap, lastStats: '', ws: undefined,
+        sent: 0, skipped: { rate_limit: 0, slow_client: 0 }, workerCapAtOpen: skipped.worker_cap, ingestBusyAtOpen: skipped.ingest_busy, lastStats: '', ws: undefined,
       };
     },
     open(ws) {

@@ -45,11 +45,26 @@ test('the forwarder is inert without a spec, narrows by tenant and exporter pref
   assert.deepEqual(batch.records.map((r) => JSON.parse(r.json).n), [1, 2]);
   assert.deepEqual(batch.records[0], { tenant: 'acme', exporter: '192.0.2.1', json: '{"dvc":"192.0.2.1","n":1}' });
   assert.equal(batch.skipped, 1);
+  assert.equal(batch.busy, 0);
 
   tap.configure(null);
   assert.equal(tap.active, false);
   tap.configure({ tenants: null, exporters: ['not an address'], maxRecordsPerSecond: 10 });
   assert.equal(tap.active, false, 'a spec that does not parse forwards nothing');
+});
+
+test('while the worker has a backlog (paused), matching records are counted ingest_busy and not copied; then forwarded again', () => {
+  const tap = new TapForwarder();
+  const { out, index } = output([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  tap.configure({ tenants: ['acme'], exporters: null, maxRecordsPerSecond: 100 });
+  tap.paused = true;
+  tap.offer('acme', '192.0.2.1', out, index, 3);
+  tap.offer('globex', '192.0.2.1', out, index, 3);
+  assert.deepEqual(tap.flush(), { records: [], skipped: 0, busy: 3 }, 'only what some client asked for is counted');
+  tap.paused = false;
+  tap.offer('acme', '192.0.2.1', out, index, 3);
+  const batch = tap.flush()!;
+  assert.deepEqual([batch.records.length, batch.skipped, batch.busy], [3, 0, 0]);
 });
 
 test('a filter tests protocol, port on either side and address prefixes on the parsed record', () => {

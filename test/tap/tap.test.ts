@@ -31,7 +31,7 @@ test('with no filter a client gets every record, exactly as delivered to Kafka',
   // The same JSON text, byte for byte, and as many: compared as multisets.
   assert.deepEqual(sorted(client.records), sorted(kafka.map((m) => m.value)));
   assert.equal(s.hub.sentRecords(), MULTI_RECORDS);
-  assert.deepEqual(s.hub.skippedRecords(), { slow_client: 0, rate_limit: 0, worker_cap: 0 });
+  assert.deepEqual(s.hub.skippedRecords(), { slow_client: 0, rate_limit: 0, worker_cap: 0, ingest_busy: 0 });
   assert.equal(s.hub.clients(), 1);
 });
 
@@ -250,7 +250,7 @@ test('max_rate caps the records a client gets, and what it leaves out is counted
   assert.ok(got >= 50, `got ${got}`);
   assert.ok(got <= 50 * (seconds + 1) + 50, `got ${got} in ${seconds} s`);
   const skipped = s.hub.skippedRecords();
-  assert.equal(skipped.rate_limit + skipped.worker_cap, 3 * SOFTFLOWD_RECORDS - got);
+  assert.equal(skipped.rate_limit + skipped.worker_cap + skipped.ingest_busy, 3 * SOFTFLOWD_RECORDS - got);
   await waitUntil('a stats message', () => client.controls.some((m) => m.type === 'stats' && (m.sent as number) === got), { timeoutMs: 3_000 });
 });
 

@@ -134,7 +134,7 @@
     } else if (msg.type === 'stats') {
       const s = msg.skipped || {};
       ui.serverStats.textContent = 'server sent ' + msg.sent + ', skipped: ' + (s.rate_limit || 0) + ' over max rate, ' +
-        (s.slow_client || 0) + ' while behind, ' + (s.worker_cap || 0) + ' by the gateway cap (all clients)';
+        (s.slow_client || 0) + ' while behind, ' + (s.worker_cap || 0) + ' by the gateway cap, ' + (s.ingest_busy || 0) + ' while the gateway was busy (all clients)';
     }
   }
 
