@@ -327,7 +327,7 @@ export function startWorker(init: WorkerInit): void {
       handle,
       pauseReplay: (paused) => {
         producer.replayPaused = paused;
-        tap.paused = paused; // ingest first: no tap copies while the ring has a backlog
+        if (tap.active) tap.backlog(paused); // ingest first: no tap copies while the ring has a backlog
       },
       afterBatch: () => {
         publishTemplates(Date.now(), false);

@@ -3,8 +3,11 @@
 // copied (as text) into a batch, at most maxRecordsPerSecond per worker, and the worker posts
 // the batch to the main thread every TAP_FLUSH_MS: never per packet. What the cap leaves out is
 // counted as skipped. Ingest comes first: while the worker's ring is filling (its backlog past
-// the mark where spool replay pauses too, ring-loop.ts), it forwards nothing and counts the
-// records as ingest_busy, so tap clients never take the CPU a busy worker needs.
+// the mark where spool replay pauses too, ring-loop.ts), and for TAP_BUSY_HOLD_MS after, it
+// forwards nothing and counts the records as ingest_busy, so tap clients never take the CPU a busy
+// worker needs (the hold keeps the tap from coming back between two bursts of a worker near its
+// capacity: on a machine whose cores the gateway uses up, the tap's clients and WebSocket writes
+// then compete with the worker for the whole burst).
 //
 // The worker only narrows by tenant and exporter, both known per datagram without reading a
 // record. Finer filters (addresses, port, protocol) and each client's own rate are applied on the
@@ -39,6 +42,8 @@ export interface TapBatch {
 }
 
 export const TAP_FLUSH_MS = 100;
+/** How long the tap stays off after the worker last had a backlog. */
+export const TAP_BUSY_HOLD_MS = 1000;
 
 export class TapForwarder {
   /** How a record's value becomes the JSON the tap shows. */
@@ -50,8 +55,8 @@ export class TapForwarder {
   #batch: TapRecord[] = [];
   #skipped = 0;
   #busy = 0;
-  /** Set by the ring loop while the worker has a backlog to decode. */
-  paused = false;
+  /** Until when (ms since the epoch) the tap is off: the worker had a backlog then. */
+  #pausedUntil = 0;
   #windowStart = 0;
   #inWindow = 0;
 
@@ -88,11 +93,11 @@ export class TapForwarder {
     if (!this.#active) return;
     if (this.#tenants && !this.#tenants.has(tenant)) return;
     if (this.#exporters && !this.#exporters.has(exporter)) return;
-    if (this.paused) {
+    const now = Date.now();
+    if (now < this.#pausedUntil) {
       this.#busy += count;
       return;
     }
-    const now = Date.now();
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
       this.#inWindow = 0;
@@ -109,6 +114,11 @@ export class TapForwarder {
       }
       start = end + gap;
     }
+  }
+
+  /** Called by the ring loop: with true while the worker has a backlog, which turns the tap off for TAP_BUSY_HOLD_MS. */
+  backlog(present: boolean, nowMs = Date.now()): void {
+    if (present) this.#pausedUntil = nowMs + TAP_BUSY_HOLD_MS;
   }
 
   /** The batch collected since the last flush, or null when there is nothing to send. */

@@ -1,7 +1,7 @@
 // The worker side of the tap, without threads: what it forwards for a spec, and what it counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TapForwarder } from '../../src/tap/forwarder.js';
+import { TapForwarder, TAP_BUSY_HOLD_MS } from '../../src/tap/forwarder.js';
 import { AddressSet } from '../../src/net/address-set.js';
 import { parseFilter, defaultFilter } from '../../src/tap/filter.js';
 import { decoderOutput } from '../support/decoder-output.js';
@@ -53,15 +53,19 @@ test('the forwarder is inert without a spec, narrows by tenant and exporter pref
   assert.equal(tap.active, false, 'a spec that does not parse forwards nothing');
 });
 
-test('while the worker has a backlog (paused), matching records are counted ingest_busy and not copied; then forwarded again', () => {
+test('after the worker had a backlog, for TAP_BUSY_HOLD_MS, matching records are counted ingest_busy and not copied; then forwarded again', () => {
   const tap = new TapForwarder();
   const { out, index } = output([{ n: 1 }, { n: 2 }, { n: 3 }]);
   tap.configure({ tenants: ['acme'], exporters: null, maxRecordsPerSecond: 100 });
-  tap.paused = true;
+  tap.backlog(false);
+  tap.offer('acme', '192.0.2.1', out, index, 1);
+  assert.equal(tap.flush()!.records.length, 1, 'no backlog: forwarded');
+  tap.backlog(true);
+  tap.backlog(false); // drained at once: the hold still applies
   tap.offer('acme', '192.0.2.1', out, index, 3);
   tap.offer('globex', '192.0.2.1', out, index, 3);
   assert.deepEqual(tap.flush(), { records: [], skipped: 0, busy: 3 }, 'only what some client asked for is counted');
-  tap.paused = false;
+  tap.backlog(true, Date.now() - TAP_BUSY_HOLD_MS - 1); // the last backlog is older than the hold
   tap.offer('acme', '192.0.2.1', out, index, 3);
   const batch = tap.flush()!;
   assert.deepEqual([batch.records.length, batch.skipped, batch.busy], [3, 0, 0]);
