@@ -20,6 +20,8 @@ export class ctx {
   static port: u32 = 0;
   /** The host vouches for the datagram's exporter (a tenant's, or on the allow list): its session is never evicted. */
   static protect: bool = false;
+  /** The message came over a reliable transport (TCP): withdrawals apply, its session's templates do not expire (RFC 7011 section 8). */
+  static reliable: bool = false;
   /** Receive time of the datagram, ms since epoch, from the host. */
   static nowMs: f64 = 0;
 }

@@ -28,6 +28,7 @@ export const C_WITHDRAWALS_APPLIED: u32 = 33;
 export const C_SEQUENCE_OUT_OF_WINDOW: u32 = 34;
 export const C_SEQUENCE_RESETS: u32 = 35;
 export const C_SESSIONS_EVICTED: u32 = 36; // unprotected sessions given up for another exporter (eviction.ts)
+export const C_TRANSPORT_SESSIONS_ENDED: u32 = 37; // sessions freed because their reliable transport (TCP) connection closed
 // Gauges (current values, not monotonic).
 export const G_TEMPLATES: u32 = 40;
 export const G_SESSIONS: u32 = 41;

@@ -9,13 +9,18 @@ import { removeTemplate } from "./templates";
 import { dropHeldOf } from "./held";
 import { bump, C_SESSIONS_EVICTED } from "./counters";
 
-/** Frees session `idx` and everything it owns. */
-export function evictSession(idx: u32): void {
+/** Frees session `idx` and everything it owns (uncounted: the caller says why). */
+export function freeSession(idx: u32): void {
   const s = sessionPtr(idx);
   // removeTemplate unchains the template from the session: the head moves on.
   for (let t = <u32>load<u16>(s + S_TEMPLATE_HEAD); t != 0; t = <u32>load<u16>(s + S_TEMPLATE_HEAD)) removeTemplate(t - 1);
   dropHeldOf(idx);
   releaseSession(idx);
+}
+
+/** Frees session `idx` and everything it owns, for another exporter's session, template or held data. */
+export function evictSession(idx: u32): void {
+  freeSession(idx);
   bump(C_SESSIONS_EVICTED);
 }
 

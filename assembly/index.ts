@@ -8,21 +8,22 @@ import { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS } from "./status";
 import * as layout from "./layout";
 import { initText, TEXT_REGION_SIZE } from "./text";
 import { initElements } from "./elements";
-import { initSessions, sessionUsed, sessionPtr, releaseSession, S_TEMPLATES, S_HELD_BYTES, S_LAST_SEEN } from "./sessions";
+import { initSessions, sessionUsed, sessionPtr, releaseSession, sessionReliable, S_TEMPLATES, S_HELD_BYTES, S_LAST_SEEN, S_ADDR, S_PORT } from "./sessions";
+import { freeSession } from "./eviction";
 import { initTemplates } from "./templates";
 import { initHeld, expireHeld } from "./held";
 import { setTemplateLifetime, setApplyWithdrawals, expireTemplates, templateLifetimeMs } from "./sets";
-import { decodeIpfix, decodeV9, decodeV5, setIgnorePort, setSequenceWindow } from "./messages";
+import { decodeIpfix, decodeV9, decodeV5, setIgnorePort, setSequenceWindow, ignorePort } from "./messages";
 import { resetOutput, setFieldMask, writeDvc, recordCount, outPos } from "./record";
 export { OutputFormat, setOutputFormat } from "./record";
-import { countStatus, bump, C_SESSIONS_EXPIRED } from "./counters";
+import { countStatus, bump, C_SESSIONS_EXPIRED, C_TRANSPORT_SESSIONS_ENDED } from "./counters";
 import { ctx } from "./context";
 import { FIELD_COUNT } from "./fields";
 import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 7;
+export const ABI_VERSION: u32 = 8;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -40,7 +41,8 @@ export {
   C_EXPORTER_RESTARTS as COUNTER_EXPORTER_RESTARTS, C_SESSIONS_EXPIRED as COUNTER_SESSIONS_EXPIRED,
   C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, C_WITHDRAWALS_IGNORED as COUNTER_WITHDRAWALS_IGNORED,
   C_WITHDRAWALS_APPLIED as COUNTER_WITHDRAWALS_APPLIED, C_SEQUENCE_OUT_OF_WINDOW as COUNTER_SEQUENCE_OUT_OF_WINDOW,
-  C_SEQUENCE_RESETS as COUNTER_SEQUENCE_RESETS, C_SESSIONS_EVICTED as COUNTER_SESSIONS_EVICTED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
+  C_SEQUENCE_RESETS as COUNTER_SEQUENCE_RESETS, C_SESSIONS_EVICTED as COUNTER_SESSIONS_EVICTED,
+  C_TRANSPORT_SESSIONS_ENDED as COUNTER_TRANSPORT_SESSIONS_ENDED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
   G_HELD_BYTES as GAUGE_HELD_BYTES, G_HELD_SETS as GAUGE_HELD_SETS,
 } from "./counters";
 export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES,
@@ -86,14 +88,20 @@ export function outLength(): u32 { return <u32>(outPos - layout.OUT_PTR); }
 export function lastVersion(): u32 { return ctx.version; }
 export function lastDomain(): u32 { return ctx.domain; }
 
+/** decode()'s `flags` bits (the same values as the host's ring slot flags, src/ring/slots.ts). */
+export const DECODE_PROTECTED: u32 = 1;
+export const DECODE_RELIABLE: u32 = 2;
+
 /**
- * Decodes the datagram of `len` bytes at inPtr() from the exporter at addrPtr() and UDP
- * `port`, received at `nowMs` (ms since epoch). `protectedExporter` (0 or 1): the host vouches
+ * Decodes the datagram of `len` bytes at inPtr() from the exporter at addrPtr() and UDP (or TCP)
+ * `port`, received at `nowMs` (ms since epoch). `flags`: DECODE_PROTECTED, the host vouches
  * for the exporter (a tenant's, or on its allow list), so its session is never evicted for
- * another's (sessions.ts). Called once per datagram. Returns the number of records written at
- * outPtr() (>= 0), or -Status when the whole datagram was rejected.
+ * another's (sessions.ts); DECODE_RELIABLE, the message came over TCP (RFC 7011 section 8:
+ * withdrawals apply, the session's templates last until endTransportSession). Called once per
+ * message. Returns the number of records written at outPtr() (>= 0), or -Status when the whole
+ * datagram was rejected.
  */
-export function decode(len: u32, port: u32, nowMs: f64, protectedExporter: u32): i32 {
+export function decode(len: u32, port: u32, nowMs: f64, flags: u32): i32 {
   resetOutput();
   if (!ready || len > layout.IN_CAPACITY) {
     countStatus(Status.BadLength);
@@ -101,7 +109,8 @@ export function decode(len: u32, port: u32, nowMs: f64, protectedExporter: u32):
   }
   ctx.nowMs = nowMs;
   ctx.port = port & 0xffff;
-  ctx.protect = protectedExporter != 0;
+  ctx.protect = (flags & DECODE_PROTECTED) != 0;
+  ctx.reliable = (flags & DECODE_RELIABLE) != 0;
   let status = Status.TruncatedHeader;
   if (len >= 2) {
     writeDvc(layout.ADDR_PTR);
@@ -134,11 +143,36 @@ export function sweep(nowMs: f64): void {
   for (let i: u32 = 0; i < layout.MAX_SESSIONS; i++) {
     if (!sessionUsed(i)) continue;
     const s = sessionPtr(i);
-    if (load<u32>(s + S_TEMPLATES) == 0 && load<u32>(s + S_HELD_BYTES) == 0 && nowMs - load<f64>(s + S_LAST_SEEN) > idle) {
+    // A reliable session lives as long as its connection: endTransportSession ends it.
+    if (load<u32>(s + S_TEMPLATES) == 0 && load<u32>(s + S_HELD_BYTES) == 0 && nowMs - load<f64>(s + S_LAST_SEEN) > idle && !sessionReliable(i)) {
       releaseSession(i);
       bump(C_SESSIONS_EXPIRED);
     }
   }
+}
+
+/**
+ * A reliable transport session (TCP connection) from the exporter at addrPtr() and `port` ended:
+ * every session of that address and port, any observation domain, is freed with its templates and
+ * held data (RFC 7011 section 8: templates do not outlive the transport session). With
+ * ignore_exporter_port the sessions are keyed by port 0 and `port` is not compared. Connection
+ * ends are rare: a walk over the table is fine. Returns the sessions freed.
+ */
+export function endTransportSession(port: u32): u32 {
+  if (!ready) return 0;
+  const addr = layout.ADDR_PTR;
+  const key = ignorePort ? 0 : port & 0xffff;
+  let ended: u32 = 0;
+  for (let i: u32 = 0; i < layout.MAX_SESSIONS; i++) {
+    if (!sessionUsed(i)) continue;
+    const s = sessionPtr(i);
+    if (load<u64>(s + S_ADDR) != load<u64>(addr) || load<u64>(s + S_ADDR + 8) != load<u64>(addr + 8)) continue;
+    if (<u32>load<u16>(s + S_PORT) != key) continue;
+    freeSession(i);
+    ended++;
+  }
+  if (ended > 0) bump(C_TRANSPORT_SESSIONS_ENDED, ended);
+  return ended;
 }
 
 /** Writes a snapshot of the exporters' persistent state at outPtr() (see state.ts); returns its length. */

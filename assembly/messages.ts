@@ -9,7 +9,7 @@ import { bump, C_PACKETS, C_PACKETS_V5, C_PACKETS_V9, C_PACKETS_V10, C_RECORDS, 
   C_SEQUENCE_OUT_OF_WINDOW, C_SEQUENCE_RESETS } from "./counters";
 import { ctx } from "./context";
 import { sessionForDatagram } from "./eviction";
-import { sessionPtr, S_FLAGS, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
+import { sessionPtr, S_FLAGS, F_RELIABLE, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_UNITS, S_RECORDS_SINCE,
   S_FIRST_UNITS, S_LOST_REPORTED, S_LAST_UPTIME, S_LAST_SEEN, S_PACKETS, S_RECORDS, S_LOST_TOTAL, S_VERSION, F_SEQ_BEFORE, F_SEQ_INCLUSIVE,
   F_SEQ_CANDIDATE, S_SEQ_CANDIDATE } from "./sessions";
 import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords, messageFlowRecords } from "./sets";
@@ -39,6 +39,7 @@ function openSession(domain: u32): bool {
   ctx.domain = domain;
   store<f64>(ctx.sessionPtr + S_LAST_SEEN, ctx.nowMs);
   store<u8>(ctx.sessionPtr + S_VERSION, <u8>ctx.version);
+  if (ctx.reliable) store<u8>(ctx.sessionPtr + S_FLAGS, load<u8>(ctx.sessionPtr + S_FLAGS) | F_RELIABLE);
   return true;
 }
 

@@ -17,7 +17,7 @@ import { stateChanged } from "./generation";
 // Slot layout (byte offsets).
 export const S_USED: usize = 0; // u32: 1 when used; next free slot + 1 when free
 export const S_PORT: usize = 4; // u16
-export const S_FLAGS: usize = 6; // u8: F_SEQ_INIT | F_HAS_SYSINIT
+export const S_FLAGS: usize = 6; // u8: F_SEQ_INIT | F_HAS_SYSINIT | F_SEQ_* | F_RELIABLE
 export const S_VERSION: usize = 7; // u8: last message version
 export const S_DOMAIN: usize = 8; // u32
 export const S_TEMPLATES: usize = 12; // u32: templates owned
@@ -51,6 +51,17 @@ export const F_SEQ_BEFORE: u8 = 4;
 export const F_SEQ_INCLUSIVE: u8 = 8;
 /** The last datagram's sequence number was out of window: S_SEQ_CANDIDATE holds it (see trackSequence). */
 export const F_SEQ_CANDIDATE: u8 = 16;
+/**
+ * The session's messages come over a reliable transport (TCP): its templates live as long as the
+ * connection (RFC 7011 section 8), not template_lifetime_s, and the session is not idle-swept; the
+ * host ends it with endTransportSession when the connection closes. Not persistent (state.ts).
+ */
+export const F_RELIABLE: u8 = 32;
+
+/** Whether session `idx` lives on a reliable transport (F_RELIABLE). */
+@inline export function sessionReliable(idx: u32): bool {
+  return (load<u8>(sessionPtr(idx) + S_FLAGS) & F_RELIABLE) != 0;
+}
 
 let freeHead: u32 = 0; // slot + 1, 0 = none
 let active: u32 = 0;

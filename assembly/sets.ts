@@ -10,6 +10,7 @@ import { findTemplate, allocateTemplate, removeTemplate, templatePtr, templateUs
 import { runRecord, emitRecord, applyOptions } from "./record";
 import { holdSet, releaseHeld, heldSetCount } from "./held";
 import { stateChanged } from "./generation";
+import { sessionReliable } from "./sessions";
 
 export let templateLifetimeMs: f64 = 1800000;
 /** Data records (flow and options) decoded in the current message, for sequence tracking. */
@@ -64,10 +65,12 @@ export function endMessage(): void {
  * exporter's next records wait for templates. Templates still go away when they are not sent
  * again within their lifetime ("Templates not refreshed by the Exporting Process within the
  * lifetime can then be discarded", same section). NetFlow v9 (RFC 3954) defines no withdrawal:
- * a field count of 0 there is treated the same way.
+ * a field count of 0 there is treated the same way. Over a reliable transport (TCP: the host says
+ * so per message, ctx.reliable) a withdrawal can only come from the connection's own exporter, and
+ * section 8.1 applies: it is honoured whatever decoder.udp_withdrawals says.
  */
 function withdraw(tid: u32, kind: u8): void {
-  if (!applyWithdrawals) {
+  if (!applyWithdrawals && !ctx.reliable) {
     bump(C_WITHDRAWALS_IGNORED);
     return;
   }
@@ -253,7 +256,7 @@ function decodeHeldSet(data: usize, len: u32): void {
 export function dataSet(tid: u32, p: usize, end: usize): void {
   ctx.tid = tid;
   let idx = findTemplate(ctx.session, tid);
-  if (idx >= 0 && templateLifetimeMs > 0) {
+  if (idx >= 0 && templateLifetimeMs > 0 && !sessionReliable(ctx.session)) {
     const t = templatePtr(<u32>idx);
     if (ctx.nowMs - load<f64>(t + T_LAST_SEEN) > templateLifetimeMs) {
       removeTemplate(<u32>idx);
@@ -268,12 +271,16 @@ export function dataSet(tid: u32, p: usize, end: usize): void {
   messageRecords += decodeRecords(<u32>idx, p, end);
 }
 
-/** Forgets templates not refreshed within the lifetime (called by sweep). */
+/**
+ * Forgets templates not refreshed within the lifetime (called by sweep). A reliable session's
+ * templates live as long as its connection (RFC 7011 section 8): endTransportSession frees them.
+ */
 export function expireTemplates(now: f64): void {
   if (templateLifetimeMs <= 0) return;
   for (let i: u32 = 0; i < MAX_TEMPLATES; i++) {
     if (!templateUsed(i)) continue;
-    if (now - load<f64>(templatePtr(i) + T_LAST_SEEN) > templateLifetimeMs) {
+    const t = templatePtr(i);
+    if (now - load<f64>(t + T_LAST_SEEN) > templateLifetimeMs && !sessionReliable(load<u32>(t + T_OWNER) - 1)) {
       removeTemplate(i);
       bump(C_TEMPLATES_EXPIRED);
     }

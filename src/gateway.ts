@@ -1,5 +1,5 @@
 // The gateway's components, built in data-path order and stopped in reverse:
-//   UdpReceiver -> PacketRing (per worker) -> worker: WasmDecoder -> TenantRouter -> RecordProducer -> Kafka
+//   UdpReceiver (and TcpReceiver) -> PacketRing (per worker) -> worker: WasmDecoder -> TenantRouter -> RecordProducer -> Kafka
 import { availableParallelism, hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { DecoderPool, type PoolOptions } from './decoder/pool.js';
 import { discardPrewarmedWorkers } from './decoder/prewarm.js';
 import { UdpReceiver, type ReceiverStats } from './udp/receiver.js';
+import { TcpReceiver } from './tcp/receiver.js';
+import { receiverDropReasons } from './pipeline/drop-reasons.js';
 import type { AccountingTotals } from './pipeline/accounting.js';
 import { fieldMask } from './decoder/wasm.js';
 import type { Config } from './config/schema.js';
@@ -42,8 +44,11 @@ export interface Gateway {
   readonly config: Config;
   readonly scale: ScaleParts;
   readonly addresses: AddressInfo[];
+  /** The TCP listeners' bound addresses (listen.tcp; none in role decode). */
+  readonly tcpAddresses: AddressInfo[];
   readonly pool: DecoderPool;
   readonly receiver: UdpReceiver;
+  readonly tcpReceiver: TcpReceiver;
   accounting(): Accounting;
   /** Applies what can change while running (routing); returns what needs a restart instead. */
   reload(next: Config): string[];
@@ -120,10 +125,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const receiver = new UdpReceiver(role === 'decode' ? [] : config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
   receiver.setAdmission(Admission.of(config));
   receiver.setRateLimits(RateLimits.of(config));
+  const tcpReceiver = new TcpReceiver(role === 'decode' ? [] : config.listen.tcp, config.listen.tcp_max_connections, pool, log);
+  tcpReceiver.setAdmission(Admission.of(config));
   if (role !== 'decode' && config.routing.tenants.length > 0 && !config.admission.tenants_only && config.admission.allow.length === 0) {
     log.warn('admission: every source address is decoded (admission.allow empty, tenants_only off): forged exporters are decoded and take the sessions of exporters no tenant owns; set one of them', { tenants: config.routing.tenants.length });
   }
   let addresses: AddressInfo[];
+  let tcpAddresses: AddressInfo[] = [];
   try {
     if (templateTopic) {
       await topicsMade;
@@ -169,10 +177,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       void untilDone('raw topic consumer group', () => c.start(), log, 0, running);
     }
     addresses = await receiver.start();
+    tcpAddresses = await tcpReceiver.start();
     if (role === 'receive') void makeTopics();
   } catch (err) {
     running.value = false;
     await receiver.stop();
+    await tcpReceiver.stop();
     await consumer?.stop(0);
     await templates?.stop();
     await pool.stop(0);
@@ -181,7 +191,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   let current = config;
   const accounting = (): Accounting => {
     const { datagrams, ...records } = pool.accounting();
-    return { datagrams: { received: receiver.stats.datagrams, dropped: { ...receiver.stats.dropped }, decoded: datagrams }, records };
+    // A TCP message is a datagram here: received, then decoded or dropped like one.
+    const dropped = { ...receiver.stats.dropped };
+    for (const reason of receiverDropReasons) dropped[reason] += tcpReceiver.stats.dropped[reason];
+    return { datagrams: { received: receiver.stats.datagrams + tcpReceiver.stats.messages, dropped, decoded: datagrams }, records };
   };
   const statsTimer = config.stats.log_interval_s > 0
     ? setInterval(() => log.info('stats', { ...accounting(), workerRestarts: pool.restarts }), config.stats.log_interval_s * 1000).unref()
@@ -191,8 +204,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       return current;
     },
     addresses,
+    tcpAddresses,
     pool,
     receiver,
+    tcpReceiver,
     scale: { role, instanceId: id, templates, consumer },
     accounting,
     reload(next: Config): string[] {
@@ -200,6 +215,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       pool.reload(next.routing);
       receiver.setAdmission(Admission.of(next));
       receiver.setRateLimits(RateLimits.of(next));
+      tcpReceiver.setAdmission(Admission.of(next));
       consumer?.setAdmission(Admission.of(next));
       current = { ...current, routing: next.routing, stats: next.stats, log: next.log };
       return needRestart.map((k) => `${k}: changed, takes effect after a restart`);
@@ -208,6 +224,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       if (statsTimer) clearInterval(statsTimer);
       running.value = false;
       await receiver.stop();
+      // Before the rings close: each connection's SESSION_END goes into its ring.
+      await tcpReceiver.stop();
       // Role decode: what was taken from the raw topic is delivered and committed before leaving the group.
       await consumer?.stop(current.kafka.flush_timeout_ms);
       await templates?.stop();

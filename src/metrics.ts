@@ -16,6 +16,7 @@ import type { Gateway } from './gateway.js';
 import { stateFileRejectReasons } from './state/file.js';
 import { rawSkipReasons } from './scale/raw-message.js';
 import { templateSkipReasons } from './scale/template-message.js';
+import { tcpConnectionOutcomes } from './tcp/receiver.js';
 
 /** Per-exporter series are capped: the exporters with the most records keep their own series. */
 export const MAX_EXPORTER_SERIES = 100;
@@ -89,7 +90,8 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
       sequenceResets: a.decoder.sequenceResets + b.decoder.sequenceResets,
       withdrawalsIgnored: a.decoder.withdrawalsIgnored + b.decoder.withdrawalsIgnored,
       withdrawalsApplied: a.decoder.withdrawalsApplied + b.decoder.withdrawalsApplied,
-      sessionsEvicted: a.decoder.sessionsEvicted + b.decoder.sessionsEvicted },
+      sessionsEvicted: a.decoder.sessionsEvicted + b.decoder.sessionsEvicted,
+      transportSessionsEnded: a.decoder.transportSessionsEnded + b.decoder.transportSessionsEnded },
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
@@ -118,7 +120,7 @@ export class Metrics {
     new client.Gauge({ name: 'flowgate_build_info', help: 'FlowGate build: version, Node.js version and decoder ABI', labelNames: ['version', 'node', 'abi'], registers: [r] })
       .set({ version, node: process.version, abi: String(ABI_VERSION) }, 1);
 
-    new client.Counter({ name: 'flowgate_datagrams_received_total', help: 'UDP datagrams received', registers: [r],
+    new client.Counter({ name: 'flowgate_datagrams_received_total', help: 'UDP datagrams and TCP messages received', registers: [r],
       collect() { mirror(this, [[{}, g.accounting().datagrams.received]]); } });
     new client.Counter({ name: 'flowgate_datagrams_decoded_total', help: 'Datagrams taken from the rings by the decoder workers', registers: [r],
       collect() { mirror(this, [[{}, g.accounting().datagrams.decoded]]); } });
@@ -177,6 +179,18 @@ export class Metrics {
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sequenceLostRecords, 0)]]); } });
     new client.Counter({ name: 'flowgate_sessions_evicted_total', help: 'Exporter sessions of unprotected exporters (neither a tenant\'s nor on admission.allow) evicted, least recently used first, to make room for another exporter', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sessionsEvicted, 0)]]); } });
+    new client.Counter({ name: 'flowgate_transport_sessions_ended_total', help: 'Exporter sessions freed, with their templates and held data, because their TCP connection closed (RFC 7011 section 8)', registers: [r],
+      collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.transportSessionsEnded, 0)]]); } });
+    new client.Gauge({ name: 'flowgate_tcp_connections', help: 'IPFIX-over-TCP connections open (listen.tcp)', registers: [r],
+      collect() { this.set(g.tcpReceiver.connections); } });
+    new client.Counter({ name: 'flowgate_tcp_connections_total', help: 'IPFIX-over-TCP connections by outcome: accepted, refused_cap (listen.tcp_max_connections), not_allowed (admission)', labelNames: ['outcome'], registers: [r],
+      collect() { mirror(this, tcpConnectionOutcomes.map((outcome) => [{ outcome }, g.tcpReceiver.stats.connections[outcome]])); } });
+    new client.Counter({ name: 'flowgate_tcp_messages_total', help: 'IPFIX messages framed from TCP connections (also in flowgate_datagrams_received_total)', registers: [r],
+      collect() { mirror(this, [[{}, g.tcpReceiver.stats.messages]]); } });
+    new client.Counter({ name: 'flowgate_tcp_framing_errors_total', help: 'TCP connections closed because their stream stopped being IPFIX (bad version or length)', registers: [r],
+      collect() { mirror(this, [[{}, g.tcpReceiver.stats.framingErrors]]); } });
+    new client.Counter({ name: 'flowgate_tcp_backpressure_pauses_total', help: 'Times a TCP connection was paused because its decoder ring was full (flow control instead of loss)', registers: [r],
+      collect() { mirror(this, [[{}, g.tcpReceiver.stats.backpressurePauses]]); } });
     new client.Counter({ name: 'flowgate_exporter_restarts_total', help: 'Exporter restarts seen in sequence numbers or uptime', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.exporterRestarts, 0)]]); } });
     const sum = (pick: (d: WorkerStats['decoder']) => number) => totals.all().reduce((n, w) => n + pick(w.decoder), 0);

@@ -55,7 +55,7 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
     return 1;
   }
   onReady?.(gateway, http);
-  log.info('ready', { udp: gateway.addresses.map((a) => `${a.address}:${a.port}`), http: http.port, workers: gateway.pool.size });
+  log.info('ready', { udp: gateway.addresses.map((a) => `${a.address}:${a.port}`), tcp: gateway.tcpAddresses.map((a) => `${a.address}:${a.port}`), http: http.port, workers: gateway.pool.size });
 
   const reload = async (why: string): Promise<void> => {
     try {

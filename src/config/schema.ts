@@ -124,6 +124,8 @@ export const configSchema = strictMapping({
   listen: section({
     udp: list(listenAddress, '"HOST:PORT" addresses', 'address').default(() => ['0.0.0.0:4739', '[::]:4739']),
     receive_buffer_bytes: int(65536, MAX_INT32).default(8388608),
+    tcp: list(listenAddress, '"HOST:PORT" addresses').default(() => []),
+    tcp_max_connections: int(1, 65535).default(256),
   }),
   admission: section({
     allow: list(exporterPrefix, 'exporter addresses or CIDR prefixes').default(() => []),

@@ -4,9 +4,10 @@
 // entries). Nothing here is a copy of a number in assembly/: a missing or inconsistent export
 // is a DecoderError naming it. Only the value types of the layouts (u8 / u16 / u32 / f64 at
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;
@@ -159,6 +160,10 @@ function templateFieldLayout(instance: WebAssembly.Instance): TemplateFieldLayou
 export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
   const version = global(instance, 'ABI_VERSION');
   if (version !== ABI_VERSION) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder ABI ${version}, host expects ${ABI_VERSION}: rebuild with npm run build`);
+  // decode() takes the ring slot's flag bits as they are.
+  if (global(instance, 'DECODE_PROTECTED') !== SLOT_FLAG_PROTECTED || global(instance, 'DECODE_RELIABLE') !== SLOT_FLAG_RELIABLE) {
+    throw mismatch('DECODE_PROTECTED / DECODE_RELIABLE differ from the ring slot flags');
+  }
   const statusCount = global(instance, 'STATUS_COUNT');
   const statuses = exportedEnum(instance, 'Status', statusCount);
   if (statuses[0] !== 'ok') throw mismatch(`Status 0 is ${statuses[0]}, expected Ok`);

@@ -5,6 +5,7 @@
 // module on first use, its description once per module.
 import { readFileSync } from 'node:fs';
 import { decoderWasmPath } from '../paths.js';
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 import { ABI_VERSION, DecoderError, readAbi, type DecoderAbi } from './abi.js';
 import { defaultDecoderOptions, type DecoderOptions } from './options.js';
 import type { RecordIndex } from './record-index.js';
@@ -23,7 +24,8 @@ interface DecoderExports {
   outLength(): number;
   lastVersion(): number;
   lastDomain(): number;
-  decode(len: number, port: number, nowMs: number, protectedExporter: number): number;
+  decode(len: number, port: number, nowMs: number, flags: number): number;
+  endTransportSession(port: number): number;
   setOutputFormat(format: number): void;
   sweep(nowMs: number): void;
   describeSessions(): number;
@@ -170,11 +172,18 @@ export interface DecoderCounters {
   sequenceResets: number;
   /** Unprotected sessions evicted for another exporter's session, template or held data. */
   sessionsEvicted: number;
+  /** Sessions freed, with their templates and held data, because their TCP connection closed (endTransportSession). */
+  transportSessionsEnded: number;
   templates: number;
   sessions: number;
   heldBytes: number;
   heldSets: number;
 }
+
+/** decode()'s flag bits: the ring slot's SLOT_FLAG_PROTECTED and SLOT_FLAG_RELIABLE (assembly/index.ts DECODE_*). */
+export const DECODE_PROTECTED = SLOT_FLAG_PROTECTED;
+export const DECODE_RELIABLE = SLOT_FLAG_RELIABLE;
+const DECODE_FLAGS = DECODE_PROTECTED | DECODE_RELIABLE;
 
 export function fieldMask(fields: readonly string[] | undefined, abi: DecoderAbi = decoderAbi()): number {
   if (!fields) return 0xffffffff;
@@ -268,18 +277,19 @@ export class WasmDecoder {
 
   /**
    * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,
-   * received at `nowMs`. `protectedExporter`: the exporter is one the configuration names (a
-   * tenant's, or on the admission allow list), whose session is never evicted for another's.
+   * received at `nowMs`. `flags` (DECODE_*, the ring slot's flag bits): DECODE_PROTECTED, the
+   * exporter is one the configuration names (a tenant's, or on the admission allow list), whose
+   * session is never evicted for another's; DECODE_RELIABLE, the message came over TCP.
    * Returns the number of records in `output` / `index`, or -status.
    */
-  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number, protectedExporter = false): number {
+  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number, flags = 0): number {
     const length = datagram.length;
     if (length <= this.#maxDatagram) {
       this.#mem.set(datagram, this.#in);
       this.#mem.set(address, this.#addr);
     }
     try {
-      return this.#ex.decode(length, port, nowMs, protectedExporter ? 1 : 0);
+      return this.#ex.decode(length, port, nowMs, flags & DECODE_FLAGS);
     } catch (err) {
       return this.#trapped(err, datagram, 0, length, address, 0, port, nowMs);
     }
@@ -289,13 +299,13 @@ export class WasmDecoder {
    * Like decode(), for a datagram and address already in a Buffer (a ring slot): copied in
    * with Buffer.copy, which allocates nothing per datagram.
    */
-  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number, protectedExporter = false): number {
+  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number, flags = 0): number {
     if (length <= this.#maxDatagram) {
       source.copy(this.#memBuffer, this.#in, offset, offset + length);
       source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
     }
     try {
-      return this.#ex.decode(length, port, nowMs, protectedExporter ? 1 : 0);
+      return this.#ex.decode(length, port, nowMs, flags & DECODE_FLAGS);
     } catch (err) {
       return this.#trapped(err, source, offset, length, source, addressOffset, port, nowMs);
     }
@@ -414,6 +424,16 @@ export class WasmDecoder {
     return this.#ex.stateGeneration();
   }
 
+  /**
+   * The exporter's TCP connection from `address` (16 bytes) and `port` closed: frees every session
+   * of that address and port, any observation domain, with its templates and held data (RFC 7011
+   * section 8). Returns the sessions freed. `addressOffset`: where the address starts in `address`.
+   */
+  endTransportSession(address: Uint8Array, addressOffset: number, port: number): number {
+    this.#mem.set(address.subarray(addressOffset, addressOffset + 16), this.#addr);
+    return this.#ex.endTransportSession(port);
+  }
+
   /** Expires templates, held sets and idle sessions; call about once a second. */
   sweep(nowMs: number): void {
     this.#ex.sweep(nowMs);
@@ -453,6 +473,7 @@ export class WasmDecoder {
       sequenceOutOfWindow: this.#read('COUNTER_SEQUENCE_OUT_OF_WINDOW'),
       sequenceResets: this.#read('COUNTER_SEQUENCE_RESETS'),
       sessionsEvicted: this.#read('COUNTER_SESSIONS_EVICTED'),
+      transportSessionsEnded: this.#read('COUNTER_TRANSPORT_SESSIONS_ENDED'),
       templates: this.#read('GAUGE_TEMPLATES'),
       sessions: this.#read('GAUGE_SESSIONS'),
       heldBytes: this.#read('GAUGE_HELD_BYTES'),

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
+import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
 import { TenantRouter } from '../route/tenants.js';
 import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
@@ -185,10 +186,15 @@ export function startWorker(init: WorkerInit): void {
   const handle = (slot: number): void => {
     const now = ring.timeMs(slot);
     const addressOffset = ring.addressOffset(slot);
+    const flags = ring.flags(slot);
+    // Not a message: the exporter's TCP connection closed after its last message (tcp/receiver.ts).
+    if ((flags & SLOT_FLAG_SESSION_END) !== 0) {
+      decoder.endTransportSession(ringBytes, addressOffset, ring.port(slot));
+      return;
+    }
     const mark = ++taken;
     if (decodeRole) producer.mark = mark;
-    const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now,
-      ring.protectedExporter(slot));
+    const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now, flags);
     acct[Slot.datagrams]++;
     if (publisher && unpublishedSince === Infinity && decoder.stateGeneration() !== publishedGeneration) unpublishedSince = mark;
     if (decodeRole) trackHeld(mark);

@@ -173,7 +173,7 @@ export class PacketRing {
    * Copies one datagram into the next free slot. Called by the UDP receiver once per datagram.
    * Never blocks and never allocates. `address` holds the exporter's 16-byte address (IPv4 as
    * ::ffff:a.b.c.d) at `addressOffset`; `timeMs` is the receive time in ms since the epoch;
-   * `flags` the slot's SLOT_FLAGS byte (SLOT_FLAG_PROTECTED).
+   * `flags` the slot's SLOT_FLAGS byte (SLOT_FLAG_*).
    * Returns RING_OK, RING_FULL (no free slot) or RING_TOO_LARGE (payload longer than slotBytes);
    * on the last two nothing was written and the caller counts the drop.
    * Only one thread may push. Pushing after close() is not supported: the consumer may be gone.
@@ -267,6 +267,11 @@ export class PacketRing {
 
   port(slot: number): number {
     return this.#u16[(SLOTS_OFFSET + slot * this.#stride + SLOT_PORT) >>> 1]!;
+  }
+
+  /** The slot's SLOT_FLAGS byte (SLOT_FLAG_*). */
+  flags(slot: number): number {
+    return this.bytes[SLOTS_OFFSET + slot * this.#stride + SLOT_FLAGS]!;
   }
 
   /** Whether the exporter is protected (SLOT_FLAG_PROTECTED): its decoder session is never evicted for another's. */

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { PacketRing } from '../ring/ring.js';
+import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
 import { createLogger } from '../log.js';
 import { addressText } from '../net/address.js';
 import { encodeHeaders } from '../kafka/protocol/record-batch.js';
@@ -66,6 +67,8 @@ export function startReceiveWorker(init: WorkerInit): void {
   };
 
   const handle = (slot: number): void => {
+    // A TCP connection's end is for a decoder's sessions: the raw topic carries messages only.
+    if ((ring.flags(slot) & SLOT_FLAG_SESSION_END) !== 0) return;
     const addressOffset = ring.addressOffset(slot);
     if (ringBytes.compare(lastAddress, 0, 16, addressOffset, addressOffset + 16) !== 0) {
       exporter = addressText(ringBytes, addressOffset);
@@ -138,6 +141,6 @@ export function startReceiveWorker(init: WorkerInit): void {
 /** A receive worker has no decoder: its report's decoder counters stay at zero. */
 function emptyCounters(): WorkerStats['decoder'] {
   return { statuses: [], packets: 0, packetsByVersion: { 5: 0, 9: 0, 10: 0 }, records: 0, optionsRecords: 0, templatesDefined: 0, templatesRefreshed: 0,
-    templatesWithdrawn: 0, templatesExpired: 0, heldSetsReleased: 0, heldRecordsReleased: 0, sequenceLostRecords: 0, exporterRestarts: 0, sessionsExpired: 0, sessionsEvicted: 0,
+    templatesWithdrawn: 0, templatesExpired: 0, heldSetsReleased: 0, heldRecordsReleased: 0, sequenceLostRecords: 0, exporterRestarts: 0, sessionsExpired: 0, sessionsEvicted: 0, transportSessionsEnded: 0,
     heldBytesExpired: 0, withdrawalsIgnored: 0, withdrawalsApplied: 0, sequenceOutOfWindow: 0, sequenceResets: 0, templates: 0, sessions: 0, heldBytes: 0, heldSets: 0 };
 }

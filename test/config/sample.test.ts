@@ -77,7 +77,7 @@ test('an empty file, or one with only comments, gives defaultConfig', () => {
 });
 
 test('the defaults are the documented ones', () => {
-  assert.deepEqual(defaultConfig.listen, { udp: ['0.0.0.0:4739', '[::]:4739'], receive_buffer_bytes: 8388608 });
+  assert.deepEqual(defaultConfig.listen, { udp: ['0.0.0.0:4739', '[::]:4739'], receive_buffer_bytes: 8388608, tcp: [], tcp_max_connections: 256 });
   assert.deepEqual(defaultConfig.http, {
     listen: '0.0.0.0:8080', admin_token: '', protect_api: false, auth_failures_max: 10, auth_failure_window_ms: 60000, auth_failure_addresses: 10000, max_body_bytes: 65536,
   });

@@ -1,7 +1,7 @@
 // Decoder rules on crafted packets (hex): templates, fields, sets, caps and bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WasmDecoder, decodeStatuses, type DecoderOptions } from '../../src/decoder/wasm.js';
+import { WasmDecoder, decodeStatuses, DECODE_PROTECTED, DECODE_RELIABLE, type DecoderOptions } from '../../src/decoder/wasm.js';
 import { hex, set, ipfix, v9, address } from '../support/packets.js';
 
 const T0 = 1_700_000_000_000;
@@ -11,8 +11,8 @@ function decoder(options: Partial<DecoderOptions> = {}): WasmDecoder {
   return new WasmDecoder(options);
 }
 
-function decode(d: WasmDecoder, pkt: Uint8Array, opts: { addr?: Uint8Array; port?: number; now?: number; protect?: boolean } = {}) {
-  const n = d.decode(pkt, opts.addr ?? exporter, opts.port ?? 40000, opts.now ?? T0, opts.protect ?? false);
+function decode(d: WasmDecoder, pkt: Uint8Array, opts: { addr?: Uint8Array; port?: number; now?: number; protect?: boolean; reliable?: boolean } = {}) {
+  const n = d.decode(pkt, opts.addr ?? exporter, opts.port ?? 40000, opts.now ?? T0, (opts.protect ? DECODE_PROTECTED : 0) | (opts.reliable ? DECODE_RELIABLE : 0));
   const text = n > 0 ? Buffer.from(d.output.subarray(0, d.outputLength())).toString() : '';
   const lines = text ? text.trimEnd().split('\n') : [];
   return { n, lines, records: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };

@@ -3,7 +3,7 @@
 // exporters the configuration names: decode()'s protectedExporter) never do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WasmDecoder, decodeStatuses, type DecoderOptions } from '../../src/decoder/wasm.js';
+import { WasmDecoder, decodeStatuses, DECODE_PROTECTED, type DecoderOptions } from '../../src/decoder/wasm.js';
 import { set, ipfix, address } from '../support/packets.js';
 
 const T0 = 1_700_000_000_000;
@@ -27,7 +27,7 @@ class Bench {
   /** Sends a datagram from exporter n, one millisecond after the last one. */
   send(n: number, pkt: Uint8Array, protect = false): number {
     this.#now += 1;
-    return this.d.decode(pkt, exporter(n), 4739, this.#now, protect);
+    return this.d.decode(pkt, exporter(n), 4739, this.#now, protect ? DECODE_PROTECTED : 0);
   }
 
   /** The exporters that have a session, by n, sorted. */

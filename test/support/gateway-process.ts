@@ -20,6 +20,8 @@ export type { Accounting, LogEvent };
 export interface Listening {
   /** UDP ports by family. */
   udp: { v4?: number; v6?: number };
+  /** TCP ports by family (listen.tcp). */
+  tcp: { v4?: number; v6?: number };
   http: number;
 }
 
@@ -50,7 +52,13 @@ export function listeningFrom(ready: LogEvent): Listening {
     if (a.split(':').length > 2) udp.v6 = port;
     else udp.v4 = port;
   }
-  return { udp, http: ready.http as number };
+  const tcp: Listening['tcp'] = {};
+  for (const a of (ready.tcp as string[] | undefined) ?? []) {
+    const port = Number(a.slice(a.lastIndexOf(':') + 1));
+    if (a.split(':').length > 2) tcp.v6 = port;
+    else tcp.v4 = port;
+  }
+  return { udp, tcp, http: ready.http as number };
 }
 
 export class GatewayProcess {
