@@ -37,11 +37,14 @@ const limitExpr = (family: 'ip' | 'ip6', datagramsPerSecond: number, burst: numb
   `{ ${family} saddr limit rate over ${datagramsPerSecond}/second burst ${burst || datagramsPerSecond} packets }`;
 
 /** The ruleset for `config`; `table` is the nftables table it replaces (inet family). */
-export function renderNftables(config: Pick<Config, 'listen' | 'admission' | 'routing'>, table = 'flowgate', source = 'config.yaml'): string {
-  const ports = [...new Set(config.listen.udp.map((a) => {
+export function renderNftables(config: Pick<Config, 'admission' | 'routing'> & { listen: Pick<Config['listen'], 'udp'> & Partial<Pick<Config['listen'], 'tcp'>> }, table = 'flowgate', source = 'config.yaml'): string {
+  const portsOf = (addresses: readonly string[]) => [...new Set(addresses.map((a) => {
     const e = parseEndpoint(a, false);
     return typeof e === 'string' ? NaN : e.port;
   }).filter((p) => Number.isInteger(p) && p > 0))].sort((a, b) => a - b);
+  const ports = portsOf(config.listen.udp);
+  // IPFIX over TCP: admission only (a rate of datagrams means nothing on a stream; TCP has its own flow control).
+  const tcpPorts = portsOf(config.listen.tcp ?? []);
   const { allow, tenants_only, rate_limit } = config.admission;
   const admitting = allow.length > 0 || tenants_only;
   const admitted = byFamily([...allow, ...(tenants_only ? config.routing.tenants.flatMap((t) => t.exporters) : [])]);
@@ -79,7 +82,7 @@ export function renderNftables(config: Pick<Config, 'listen' | 'admission' | 'ro
   }
   const header = [
     '#!/usr/sbin/nft -f',
-    `# FlowGate's admission rules and rate limits for UDP ports ${ports.join(', ') || '(none)'}, from ${source}`,
+    `# FlowGate's admission rules and rate limits for UDP ports ${ports.join(', ') || '(none)'}${tcpPorts.length ? ` (admission also for TCP ports ${tcpPorts.join(', ')})` : ''}, from ${source}`,
     '# (flowgate firewall). Applying it replaces the table; counters: nft list counters table inet ' + table,
   ];
   if (!admitting && rate_limit.datagrams_per_s === 0 && rate_limit.overrides.every((o) => o.datagrams_per_s === 0)) {
@@ -96,7 +99,14 @@ export function renderNftables(config: Pick<Config, 'listen' | 'admission' | 'ro
     '  chain input {',
     `    type filter hook input priority ${CHAIN_PRIORITY}; policy accept;`,
     ports.length ? `    udp dport { ${ports.join(', ')} } jump exporters` : '    # no UDP listen port',
+    ...(tcpPorts.length && admitting ? [`    tcp dport { ${tcpPorts.join(', ')} } jump exporters_tcp`] : []),
     '  }',
+    ...(tcpPorts.length && admitting ? [
+      '  chain exporters_tcp {',
+      '    ip saddr != @admitted_v4 counter name not_allowed drop',
+      '    ip6 saddr != @admitted_v6 counter name not_allowed drop',
+      '  }',
+    ] : []),
     '  chain exporters {',
     ...rules,
     '  }',
