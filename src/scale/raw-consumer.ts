@@ -15,10 +15,12 @@ import { partitionForKey } from '../kafka/partitioner.js';
 import { addressText } from '../net/address.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { workerProgress, Cell } from './progress.js';
-import { RAW_ENTRY_ADDRESS, RAW_ENTRY_BYTES, RAW_MESSAGE_HEADER_BYTES, nextRawEntry, rawCount, rawLength, rawPort, rawProblem, rawReceivedAt, rawSkipReasons,
+import { RAW_ENTRY_ADDRESS, RAW_ENTRY_BYTES, RAW_FLAG_RELIABLE, RAW_FLAG_SESSION_END, RAW_MESSAGE_HEADER_BYTES, nextRawEntry, rawCount, rawLength, rawPort, rawProblem,
+  rawReceivedAt, rawTransportFlags, rawSkipReasons,
   type RawSkipReason } from './raw-message.js';
 import type { TemplateReader } from './template-reader.js';
 import type { Admission } from '../udp/admission.js';
+import { SLOT_FLAG_RELIABLE, SLOT_FLAG_SESSION_END } from '../ring/slots.js';
 
 export interface RawConsumerSettings {
   topic: string;
@@ -225,6 +227,11 @@ export class RawConsumer {
         const worker = ownerWorker(v, addressAt, this.#pool.size);
         const ring = this.#pool.ring(worker);
         const payload = v.subarray(at + RAW_ENTRY_BYTES, at + RAW_ENTRY_BYTES + rawLength(v, at));
+        // IPFIX over TCP at the receiver: its transport rules in the decoder (withdrawals, no
+        // expiry), and the connection's end, which is no datagram (the worker takes no mark for it).
+        const transport = rawTransportFlags(v, at);
+        const ended = (transport & RAW_FLAG_SESSION_END) !== 0;
+        const slotFlags = flags | (ended ? SLOT_FLAG_SESSION_END : (transport & RAW_FLAG_RELIABLE) !== 0 ? SLOT_FLAG_RELIABLE : 0);
         // The raw topic is the buffer: while the worker's Kafka queue is past its high water (or
         // its ring holds enough), wait here rather than drop; the group keeps us while we heartbeat.
         let result = 1;
@@ -232,7 +239,7 @@ export class RawConsumer {
           // Both bounds keep what a worker holds far below its Kafka queue: a record dropped as
           // queue_full would settle its datagram, and its offset would be committed.
           if (this.#progress[worker]![Cell.FILL]! < this.#settings.queueHighWater && ring.length < this.#ringLimit) {
-            result = ring.push(payload, v, addressAt, rawPort(v, at), rawReceivedAt(v, at), flags);
+            result = ring.push(payload, v, addressAt, rawPort(v, at), rawReceivedAt(v, at), slotFlags);
             if (result !== 1) break;
           }
           const waitStart = Date.now();
@@ -243,7 +250,9 @@ export class RawConsumer {
             lastHeartbeat = Date.now();
           }
         }
-        if (result === 2) {
+        if (ended) {
+          this.#tracker.skipped(partition, offset); // settled at once: nothing of it waits for Kafka
+        } else if (result === 2) {
           this.counters.skipped.too_large++;
           this.#tracker.skipped(partition, offset);
         } else {

@@ -16,13 +16,15 @@
 //   +2   u16   datagrams in the message (at least 1)
 //   then, per datagram (RAW_ENTRY_BYTES of header, then the datagram as received):
 //   +0   u32   datagram length
-//   +4   u16   exporter UDP source port
-//   +6   u16   0
+//   +4   u16   exporter source port (UDP, or TCP for IPFIX over TCP)
+//   +6   u16   transport flags: RAW_FLAG_RELIABLE (the message came over a TCP connection),
+//              RAW_FLAG_SESSION_END (no datagram, length 0: that TCP connection ended after the
+//              exporter's entries before it); 0 for UDP
 //   +8   f64   receive time, ms since the epoch
 //   +16  16 B  exporter address, IPv6 or IPv4-mapped (::ffff:a.b.c.d)
 //   +32  the datagram
 
-export const RAW_VERSION = 2;
+export const RAW_VERSION = 3;
 /** The schema header of raw messages. */
 export const RAW_SCHEMA = `flowgate-raw/${RAW_VERSION}`;
 
@@ -30,6 +32,9 @@ export const RAW_COUNT = 2;
 export const RAW_MESSAGE_HEADER_BYTES = 4;
 export const RAW_ENTRY_LENGTH = 0;
 export const RAW_ENTRY_PORT = 4;
+export const RAW_ENTRY_FLAGS = 6;
+export const RAW_FLAG_RELIABLE = 1;
+export const RAW_FLAG_SESSION_END = 2;
 export const RAW_ENTRY_TIME = 8;
 export const RAW_ENTRY_ADDRESS = 16;
 export const RAW_ADDRESS_BYTES = 16;
@@ -57,10 +62,10 @@ export function startRawMessage(out: Buffer): number {
  * bytes long; returns its new length. `out` must have room for RAW_ENTRY_BYTES + length more.
  */
 export function appendRawDatagram(out: Buffer, at: number, source: Uint8Array, start: number, length: number, address: Uint8Array, addressOffset: number,
-  port: number, receivedAt: number): number {
+  port: number, receivedAt: number, transportFlags = 0): number {
   out.writeUInt32BE(length, at + RAW_ENTRY_LENGTH);
   out.writeUInt16BE(port, at + RAW_ENTRY_PORT);
-  out.writeUInt16BE(0, at + RAW_ENTRY_PORT + 2);
+  out.writeUInt16BE(transportFlags, at + RAW_ENTRY_FLAGS);
   out.writeDoubleBE(receivedAt, at + RAW_ENTRY_TIME);
   out.set(address.subarray(addressOffset, addressOffset + RAW_ADDRESS_BYTES), at + RAW_ENTRY_ADDRESS);
   out.set(source.subarray(start, start + length), at + RAW_ENTRY_BYTES);
@@ -106,6 +111,10 @@ export function rawLength(value: Buffer, at: number): number {
 
 export function rawPort(value: Buffer, at: number): number {
   return value.readUInt16BE(at + RAW_ENTRY_PORT);
+}
+
+export function rawTransportFlags(value: Buffer, at: number): number {
+  return value.readUInt16BE(at + RAW_ENTRY_FLAGS);
 }
 
 export function rawReceivedAt(value: Buffer, at: number): number {

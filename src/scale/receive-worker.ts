@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { PacketRing } from '../ring/ring.js';
-import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
+import { SLOT_FLAG_RELIABLE, SLOT_FLAG_SESSION_END } from '../ring/slots.js';
 import { createLogger } from '../log.js';
 import { addressText } from '../net/address.js';
 import { encodeHeaders } from '../kafka/protocol/record-batch.js';
@@ -14,7 +14,8 @@ import type { WorkerStats } from '../pipeline/stats.js';
 import { workerProducer, workerReport, failWorker } from '../decoder/worker-producer.js';
 import { runRing } from '../decoder/ring-loop.js';
 import type { WorkerInit, ToWorker, FromWorker } from '../decoder/worker.js';
-import { RAW_ENTRY_BYTES, RAW_HEADER_BYTES, RAW_MAX_DATAGRAMS, RAW_MESSAGE_BYTES, RAW_SCHEMA, appendRawDatagram, startRawMessage } from './raw-message.js';
+import { RAW_ENTRY_BYTES, RAW_FLAG_RELIABLE, RAW_FLAG_SESSION_END, RAW_HEADER_BYTES, RAW_MAX_DATAGRAMS, RAW_MESSAGE_BYTES, RAW_SCHEMA, appendRawDatagram,
+  startRawMessage } from './raw-message.js';
 
 /** The tenant label of raw messages in the accounting and metrics. */
 export const RAW_TENANT = '_raw';
@@ -37,7 +38,7 @@ export function startReceiveWorker(init: WorkerInit): void {
   // Per exporter, one open message gathering its datagrams (raw-message.ts) until it is
   // scale.raw_linger_ms old or full; then it is copied into its Kafka batch and its buffer serves
   // the next one: no allocation per datagram.
-  interface OpenMessage { exporter: string; key: Buffer; buffer: Buffer; length: number; datagrams: number; openedAt: number; firstReceivedAt: number }
+  interface OpenMessage { exporter: string; key: Buffer; buffer: Buffer; length: number; datagrams: number; entries: number; openedAt: number; firstReceivedAt: number }
   const open = new Map<string, OpenMessage>();
   const spare: Buffer[] = [];
   const capacity = Math.max(RAW_MESSAGE_BYTES, RAW_HEADER_BYTES + ring.slotBytes);
@@ -67,8 +68,12 @@ export function startReceiveWorker(init: WorkerInit): void {
   };
 
   const handle = (slot: number): void => {
-    // A TCP connection's end is for a decoder's sessions: the raw topic carries messages only.
-    if ((ring.flags(slot) & SLOT_FLAG_SESSION_END) !== 0) return;
+    // IPFIX over TCP: the entry says so (RAW_FLAG_RELIABLE), and a connection's end travels as an
+    // entry of its own after the exporter's last message, for the decoder's sessions; it is no
+    // datagram: not counted (a raw message holding only such an entry carries 0 records).
+    const slotFlags = ring.flags(slot);
+    const ended = (slotFlags & SLOT_FLAG_SESSION_END) !== 0;
+    const transportFlags = ended ? RAW_FLAG_SESSION_END : (slotFlags & SLOT_FLAG_RELIABLE) !== 0 ? RAW_FLAG_RELIABLE : 0;
     const addressOffset = ring.addressOffset(slot);
     if (ringBytes.compare(lastAddress, 0, 16, addressOffset, addressOffset + 16) !== 0) {
       exporter = addressText(ringBytes, addressOffset);
@@ -81,29 +86,32 @@ export function startReceiveWorker(init: WorkerInit): void {
       ringBytes.copy(lastAddress, 0, addressOffset, addressOffset + 16);
     }
     const now = ring.timeMs(slot);
-    const length = ring.payloadLength(slot);
-    acct[Slot.datagrams]++;
-    acct[Slot.decoded]++;
-    raw++;
+    const length = ended ? 0 : ring.payloadLength(slot);
+    const counted = ended ? 0 : 1;
+    acct[Slot.datagrams] += counted;
+    acct[Slot.decoded] += counted;
+    raw += counted;
     let m = open.get(exporter);
-    if (m && (m.length + RAW_ENTRY_BYTES + length > capacity || m.datagrams === RAW_MAX_DATAGRAMS)) {
+    if (m && (m.length + RAW_ENTRY_BYTES + length > capacity || m.entries === RAW_MAX_DATAGRAMS)) {
       flush(m);
       m = undefined;
     }
     if (!m) {
       const buffer = spare.pop() ?? Buffer.allocUnsafe(capacity);
-      m = { exporter, key, buffer, length: startRawMessage(buffer), datagrams: 0, openedAt: Date.now(), firstReceivedAt: now };
+      m = { exporter, key, buffer, length: startRawMessage(buffer), datagrams: 0, entries: 0, openedAt: Date.now(), firstReceivedAt: now };
       open.set(exporter, m);
       if (lingerMs === 0) {
-        m.length = appendRawDatagram(buffer, m.length, ringBytes, ring.payloadOffset(slot), length, ringBytes, addressOffset, ring.port(slot), now);
-        m.datagrams = 1;
+        m.length = appendRawDatagram(buffer, m.length, ringBytes, ring.payloadOffset(slot), length, ringBytes, addressOffset, ring.port(slot), now, transportFlags);
+        m.datagrams = counted;
+        m.entries = 1;
         flush(m);
         return;
       }
       timer ??= setTimeout(() => flushDue(false), lingerMs);
     }
-    m.length = appendRawDatagram(m.buffer, m.length, ringBytes, ring.payloadOffset(slot), length, ringBytes, addressOffset, ring.port(slot), now);
-    m.datagrams++;
+    m.length = appendRawDatagram(m.buffer, m.length, ringBytes, ring.payloadOffset(slot), length, ringBytes, addressOffset, ring.port(slot), now, transportFlags);
+    m.datagrams += counted;
+    m.entries++;
   };
 
   const snapshot = (latency: boolean): WorkerStats => {

@@ -1,8 +1,8 @@
 // The raw topic's message layout (src/scale/raw-message.ts): what a receiver writes, a decoder reads back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RAW_ENTRY_ADDRESS, RAW_ENTRY_BYTES, RAW_HEADER_BYTES, RAW_MESSAGE_HEADER_BYTES, RAW_VERSION, appendRawDatagram, nextRawEntry, rawCount, rawLength, rawPort,
-  rawProblem, rawReceivedAt, startRawMessage, writeRawMessage } from '../../src/scale/raw-message.js';
+import { RAW_ENTRY_ADDRESS, RAW_ENTRY_BYTES, RAW_FLAG_RELIABLE, RAW_FLAG_SESSION_END, RAW_HEADER_BYTES, RAW_MESSAGE_HEADER_BYTES, RAW_VERSION, appendRawDatagram,
+  nextRawEntry, rawCount, rawLength, rawPort, rawProblem, rawReceivedAt, rawTransportFlags, startRawMessage, writeRawMessage } from '../../src/scale/raw-message.js';
 import { addressBytes, addressText } from '../../src/net/address.js';
 
 test('datagrams gathered in one raw message read back in order, each with its exporter, port and receive time', () => {
@@ -26,6 +26,22 @@ test('datagrams gathered in one raw message read back in order, each with its ex
     });
     assert.equal(at, value.length);
   }
+});
+
+test('IPFIX over TCP: entries carry their transport flags; a connection\'s end is an entry without a datagram', () => {
+  const out = Buffer.alloc(1024);
+  const address = addressBytes('192.0.2.9');
+  const message = Buffer.from('000a0010000000000000000000000000', 'hex');
+  let n = startRawMessage(out);
+  n = appendRawDatagram(out, n, message, 0, message.length, address, 0, 50000, 1, RAW_FLAG_RELIABLE);
+  n = appendRawDatagram(out, n, message, 0, 0, address, 0, 50000, 2, RAW_FLAG_SESSION_END);
+  n = appendRawDatagram(out, n, message, 0, message.length, address, 0, 4739, 3);
+  const value = out.subarray(0, n);
+  assert.equal(rawProblem(value), null);
+  let at = RAW_MESSAGE_HEADER_BYTES;
+  const read = [];
+  for (let i = 0; i < rawCount(value); i++, at = nextRawEntry(value, at)) read.push([rawTransportFlags(value, at), rawLength(value, at), rawPort(value, at)]);
+  assert.deepEqual(read, [[RAW_FLAG_RELIABLE, 16, 50000], [RAW_FLAG_SESSION_END, 0, 50000], [0, 16, 4739]]);
 });
 
 test('a message of another version, a truncated one, a count that does not match or none at all is named for what it is', () => {

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import net from 'node:net';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { testBrokers } from '../support/broker.js';
 import { readTopic, uniqueTopic, waitForCount } from '../support/kafka-topics.js';
@@ -26,7 +27,7 @@ function names(): Names {
 
 function configYaml(role: 'all' | 'receive' | 'decode', n: Names, workers = 2): string {
   return `role: ${role}
-listen: { udp: ["127.0.0.1:0"] }
+listen: { udp: ["127.0.0.1:0"]${role === 'receive' ? ', tcp: ["127.0.0.1:0"]' : ''} }
 http: { listen: "127.0.0.1:0" }
 workers: ${workers}
 kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
@@ -157,4 +158,29 @@ stats: { log_interval_s: 0 }
   // Two sessions: the first forged source and the tenant's exporter found room; every other forged datagram evicted one.
   assert.equal(m.get('flowgate_sessions_evicted_total'), 4 * tenant.length - 1);
   assert.equal(m.get('flowgate_decoder_events_total{reason="exporter_limit"}'), 0);
+});
+
+test('IPFIX over TCP through the raw topic: the decoder keeps the connection\'s templates, applies its transport rules, and frees them when the connection ends', async (t) => {
+  const datagrams = capture();
+  const expected = expectedRecords(datagrams);
+  const n = names();
+  const receiver = await start(t, configYaml('receive', n));
+  const decoder = await start(t, configYaml('decode', n, 1));
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port: receiver.listening!.tcp!.v4! }, () => resolve(s));
+    s.once('error', reject);
+  });
+  t.after(() => socket.destroy());
+  // IPFIX messages (the capture's only kind) written back to back: framing is the receiver's job.
+  for (const d of datagrams) if (d.payload[1] === 10) socket.write(d.payload);
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
+  const live = await decoder.metricsWhen('the connection\'s templates known', (m) => (m.get('flowgate_templates') ?? 0) > 0);
+  assert.equal(live.get('flowgate_transport_sessions_ended_total'), 0);
+  await new Promise<void>((resolve) => socket.end(() => resolve()));
+  const ended = await decoder.metricsWhen('the connection\'s end reaching the decoder', (m) => m.get('flowgate_transport_sessions_ended_total') === 1);
+  assert.equal(ended.get('flowgate_templates'), 0, 'its templates freed with it');
+  assert.equal((await receiver.stop('SIGTERM')).code, 0);
+  const rx = receiver.accounting();
+  assert.equal(rx.records.decoded, rx.records.delivered, 'the end travels as an entry of its own, counted as no datagram');
+  assert.equal((await decoder.stop('SIGTERM')).code, 0);
 });
