@@ -1,8 +1,7 @@
 // `flowgate check --config FILE [--set path=value ...]`: validates a configuration the way the
 // server loads it (file, then FLOWGATE_* variables, then --set flags) and exits 0 or 1, so a
 // change can be checked before a reload or in CI.
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { configCommandArgs, loadConfigOrReport } from './config-command.js';
 
 export const checkHelp = `usage: flowgate check [--config FILE] [--set path=value ...]
 
@@ -18,35 +17,13 @@ function plural(n: number, one: string, many: string): string {
 
 /** Runs `flowgate check`; resolves to the exit code. */
 export async function runCheck(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', default: 'config.yaml' },
-        set: { type: 'string', multiple: true, default: [] },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`flowgate check: ${(err as Error).message}\n\n${checkHelp}`);
-    return 1;
-  }
-  if (values.help) {
-    process.stdout.write(checkHelp);
-    return 0;
-  }
-  const file = values.config;
-  try {
-    const config = await loadConfig(file, { env: process.env, overrides: values.set });
-    const { tenants, default_topic, unknown_exporters } = config.routing;
-    const prefixes = tenants.reduce((n, t) => n + t.exporters.length, 0);
-    process.stdout.write(`config OK: ${file} (${plural(tenants.length, 'tenant', 'tenants')}, `
-      + `${plural(prefixes, 'exporter prefix', 'exporter prefixes')}, default topic ${default_topic}, unknown exporters: ${unknown_exporters})\n`);
-    return 0;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
+  const args = configCommandArgs('check', checkHelp, argv, {});
+  if (typeof args === 'number') return args;
+  const config = await loadConfigOrReport(args);
+  if (!config) return 1;
+  const { tenants, default_topic, unknown_exporters } = config.routing;
+  const prefixes = tenants.reduce((n, t) => n + t.exporters.length, 0);
+  process.stdout.write(`config OK: ${args.config} (${plural(tenants.length, 'tenant', 'tenants')}, `
+    + `${plural(prefixes, 'exporter prefix', 'exporter prefixes')}, default topic ${default_topic}, unknown exporters: ${unknown_exporters})\n`);
+  return 0;
 }

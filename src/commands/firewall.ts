@@ -2,9 +2,8 @@
 // and per-exporter rate limits as an nftables ruleset (src/net/nftables.ts), for `nft -f`. The
 // kernel then drops a flood before it fills the UDP socket's buffer, where FlowGate's own checks
 // can only drop what it has read (docs/security.md).
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.js';
 import { renderNftables } from '../net/nftables.js';
+import { configCommandArgs, loadConfigOrReport } from './config-command.js';
 
 export const firewallHelp = `usage: flowgate firewall [--config FILE] [--set path=value ...] [--table NAME]
 
@@ -18,36 +17,15 @@ and apply it again after changing those keys. Counters: nft list counters table 
 `;
 
 export async function runFirewall(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', default: 'config.yaml' },
-        set: { type: 'string', multiple: true, default: [] },
-        table: { type: 'string', default: 'flowgate' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`flowgate firewall: ${(err as Error).message}\n\n${firewallHelp}`);
+  const args = configCommandArgs('firewall', firewallHelp, argv, { table: 'flowgate' });
+  if (typeof args === 'number') return args;
+  const { table } = args.options;
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(table)) {
+    process.stderr.write(`flowgate firewall: --table ${JSON.stringify(table)}: expected a letter then up to 31 letters, digits or _\n`);
     return 1;
   }
-  if (values.help) {
-    process.stdout.write(firewallHelp);
-    return 0;
-  }
-  if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(values.table)) {
-    process.stderr.write(`flowgate firewall: --table ${JSON.stringify(values.table)}: expected a letter then up to 31 letters, digits or _\n`);
-    return 1;
-  }
-  try {
-    const config = await loadConfig(values.config, { env: process.env, overrides: values.set });
-    process.stdout.write(renderNftables(config, values.table, values.config));
-    return 0;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
+  const config = await loadConfigOrReport(args);
+  if (!config) return 1;
+  process.stdout.write(renderNftables(config, table, args.config));
+  return 0;
 }

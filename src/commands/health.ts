@@ -2,9 +2,8 @@
 // the address its configuration gives and exits 0 when ready, 1 when not or unreachable. The
 // container image's HEALTHCHECK runs it: the image has no curl, and the HTTP port follows the
 // configuration (file, FLOWGATE_* variables, --set) instead of being written into the image.
-import { parseArgs } from 'node:util';
 import { splitHostPort } from '../config/addresses.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { configCommandArgs, loadConfigOrReport } from './config-command.js';
 
 export const healthHelp = `usage: flowgate health [--config FILE] [--set path=value ...] [--timeout-ms N]
 
@@ -25,35 +24,13 @@ export function readyzUrl(listen: string): string {
 
 /** Runs `flowgate health`; resolves to the exit code. */
 export async function runHealth(argv: string[]): Promise<number> {
-  let values;
+  const args = configCommandArgs('health', healthHelp, argv, { 'timeout-ms': '2000' });
+  if (typeof args === 'number') return args;
+  const config = await loadConfigOrReport(args);
+  if (!config) return 1;
+  const url = readyzUrl(config.http.listen);
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', default: 'config.yaml' },
-        set: { type: 'string', multiple: true, default: [] },
-        'timeout-ms': { type: 'string', default: '2000' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`flowgate health: ${(err as Error).message}\n\n${healthHelp}`);
-    return 1;
-  }
-  if (values.help) {
-    process.stdout.write(healthHelp);
-    return 0;
-  }
-  let url: string;
-  try {
-    url = readyzUrl((await loadConfig(values.config, { env: process.env, overrides: values.set })).http.listen);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(Number(values['timeout-ms']) || 2000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(Number(args.options['timeout-ms']) || 2000) });
     const body = (await response.text()).trim();
     if (response.status === 200) return 0;
     process.stderr.write(`flowgate health: ${url} answered ${response.status}: ${body}\n`);
