@@ -10,6 +10,7 @@ import type { Gateway } from '../gateway.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { projectPath } from '../paths.js';
+import { Admission } from '../udp/admission.js';
 
 export interface HttpEndpoint {
   readonly port: number;
@@ -68,8 +69,11 @@ export async function startHttp(gateway: Gateway, log: Logger, mounts: MountFn[]
   });
   server.get('/metrics', guard(async () => ({ status: 200, headers: { 'content-type': metrics.registry.contentType }, body: await metrics.render() })));
   server.get('/api/exporters', guard(async () => {
-    const { exporters } = await gateway.pool.describe();
-    exporters.sort((a, b) => a.exporter.localeCompare(b.exporter) || a.port - b.port || a.domain - b.domain);
+    const described = (await gateway.pool.describe()).exporters;
+    described.sort((a, b) => a.exporter.localeCompare(b.exporter) || a.port - b.port || a.domain - b.domain);
+    // Protected: never evicted for another exporter's room (a tenant's or on admission.allow), as the configuration says now.
+    const admission = Admission.of(gateway.config);
+    const exporters = described.map((e) => ({ ...e, protected: admission.protects(e.exporter) }));
     // Role decode: the raw partition each exporter's datagrams come from.
     const consumer = gateway.scale.consumer;
     if (consumer) {

@@ -96,12 +96,14 @@ test('/healthz, /readyz and the exporter and template APIs describe what the gat
   await replay('multi_exporter', udp);
   // The workers have decoded every record of the capture: their exporter and template tables are complete.
   await metricsWhen(base, 'the 379 records of the capture decoded', (s) => total(s, 'flowgate_records_received_total') >= 379);
-  const { exporters } = JSON.parse((await httpGet(`${base}/api/exporters`)).body) as { exporters: { exporter: string; domain: number; tenant: string | null; records: number; templates: number; version: number }[] };
+  const { exporters } = JSON.parse((await httpGet(`${base}/api/exporters`)).body) as { exporters: { exporter: string; domain: number; tenant: string | null; records: number; templates: number; version: number; protected: boolean }[] };
   assert.deepEqual(exporters.map((e) => `${e.exporter}/${e.domain}`).sort(),
     ['127.0.0.21/0', '127.0.0.22/0', '127.0.0.23/1', '127.0.0.23/2', '127.0.0.24/7', '127.0.0.25/1']);
   const e21 = exporters.find((e) => e.exporter === '127.0.0.21')!;
   assert.deepEqual([e21.tenant, e21.records, e21.templates, e21.version], ['acme', 12, 5, 10]);
   assert.equal(exporters.find((e) => e.exporter === '127.0.0.24')!.tenant, null);
+  assert.equal(e21.protected, true, 'a tenant\'s exporter is protected from eviction');
+  assert.equal(exporters.find((e) => e.exporter === '127.0.0.24')!.protected, false);
   const { sessions } = JSON.parse((await httpGet(`${base}/api/templates`)).body) as { sessions: { exporter: string; domain: number; templates: { id: number; kind: string; fields: { id: number }[] }[] }[] };
   const s25 = sessions.find((s) => s.exporter === '127.0.0.25')!;
   assert.deepEqual(s25.templates.map((x) => x.id).sort(), [256, 257]);
