@@ -51,10 +51,12 @@ export async function runStart(argv: string[]): Promise<number> {
     }
   }
   const code = await serveUntilSignal(args, config, log, (gateway, http) => {
-    const udp = gateway.addresses.map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)).join(', ');
+    const text = (a: { family: string; address: string; port: number }) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+    const udp = gateway.addresses.map(text).join(', ');
+    const tcp = gateway.tcpAddresses.map(text).join(', ');
     const topics = [...config.routing.tenants.map((t) => `${t.topic} (tenant ${t.name})`),
       `${config.routing.default_topic} (exporters no tenant owns${config.routing.unknown_exporters === 'drop' ? ': dropped by policy' : ''})`];
-    process.stdout.write(`\nFlowGate is running.\n  send IPFIX / NetFlow v9 / v5 to UDP ${udp}\n  records go to Kafka ${brokers.join(', ')} on topics:\n    ${topics.join('\n    ')}\n  metrics http://127.0.0.1:${http.port}/metrics, live tap http://127.0.0.1:${http.port}/\n  stop with Ctrl-C\n\n`);
+    process.stdout.write(`\nFlowGate is running.\n  send IPFIX / NetFlow v9 / v5 to UDP ${udp}\n${tcp ? `  send IPFIX over TCP to ${tcp}\n` : ''}  records go to Kafka ${brokers.join(', ')} on topics:\n    ${topics.join('\n    ')}\n  metrics http://127.0.0.1:${http.port}/metrics, live tap http://127.0.0.1:${http.port}/\n  stop with Ctrl-C\n\n`);
   });
   if (started) await started.stopKafka().catch(() => undefined);
   return code;
