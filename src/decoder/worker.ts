@@ -7,7 +7,7 @@ import { PacketRing } from '../ring/ring.js';
 import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
 import { TenantRouter } from '../route/tenants.js';
 import { SamplingRules } from '../route/sampling.js';
-import type { SamplingRates } from './options.js';
+import { NO_SAMPLING, type SamplingRates } from './options.js';
 import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
 import { workerProducer, workerReport, failWorker } from './worker-producer.js';
@@ -177,7 +177,7 @@ export function startWorker(init: WorkerInit): void {
   };
   // The exporter of the previous datagram: most datagrams in a row come from one exporter.
   const lastAddress = Buffer.alloc(16, 0xff);
-  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0), sampling: sampling.ratesFor('', null) };
+  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
   const flowKey = new FlowKeyWriter();
   const trapped = -decoder.abi.trapStatus; // counted by the decoder, in stats.decoder.statuses
 
