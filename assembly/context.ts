@@ -13,6 +13,9 @@ export class ctx {
   static uptime: u32 = 0;
   /** v5: the sampling interval of the header (0 = none). */
   static headerRate: u32 = 0;
+  /** The host's sampling rules for the datagram's exporter (routing.sampling): a rate used when none is announced, and one used whatever is (0 = none). */
+  static defaultRate: u32 = 0;
+  static overrideRate: u32 = 0;
   static session: u32 = 0;
   static sessionPtr: usize = 0;
   static dvcLen: u32 = 0;

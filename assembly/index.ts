@@ -14,7 +14,7 @@ import { initTemplates } from "./templates";
 import { initHeld, expireHeld } from "./held";
 import { setTemplateLifetime, setApplyWithdrawals, expireTemplates, templateLifetimeMs } from "./sets";
 import { decodeIpfix, decodeV9, decodeV5, setIgnorePort, setSequenceWindow, ignorePort } from "./messages";
-import { resetOutput, setFieldMask, writeDvc, recordCount, outPos } from "./record";
+import { resetOutput, setFieldMask, setScaleCounters, writeDvc, recordCount, outPos } from "./record";
 export { OutputFormat, setOutputFormat } from "./record";
 import { countStatus, bump, C_SESSIONS_EXPIRED, C_TRANSPORT_SESSIONS_ENDED } from "./counters";
 import { ctx } from "./context";
@@ -23,7 +23,7 @@ import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 8;
+export const ABI_VERSION: u32 = 9;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -57,11 +57,12 @@ let ready = false;
  * decode (and again to start over: it forgets all templates and sessions). `applyWithdrawals`:
  * 1 makes template withdrawals remove templates (by default, 0, they are counted and ignored, as
  * RFC 7011 section 8.4 asks over UDP); `sequenceWindow`: the most one datagram adds to its
- * session's lost-records estimate. Returns 0, or 1 when memory could not grow.
+ * session's lost-records estimate; `scaleCounters`: 1 writes bytes and packets multiplied by the
+ * sampling rate in force. Returns 0, or 1 when memory could not grow.
  */
 export function init(templateLifetimeSec: u32, ignorePort: u32, fieldMask: u32, heldMaxBytes: u32,
   heldPerKeyBytes: u32, heldMaxAgeMs: u32, maxTemplatesPerExporter: u32, maxSessions: u32,
-  applyWithdrawals: u32, sequenceWindow: u32): u32 {
+  applyWithdrawals: u32, sequenceWindow: u32, scaleCounters: u32): u32 {
   if (!layout.placeRegions()) return 1;
   initText();
   initElements(layout.TABLES_PTR + TEXT_REGION_SIZE);
@@ -73,6 +74,7 @@ export function init(templateLifetimeSec: u32, ignorePort: u32, fieldMask: u32, 
   setApplyWithdrawals(applyWithdrawals != 0);
   setSequenceWindow(sequenceWindow);
   setFieldMask(fieldMask);
+  setScaleCounters(scaleCounters != 0);
   ready = true;
   return 0;
 }
@@ -97,11 +99,13 @@ export const DECODE_RELIABLE: u32 = 2;
  * `port`, received at `nowMs` (ms since epoch). `flags`: DECODE_PROTECTED, the host vouches
  * for the exporter (a tenant's, or on its allow list), so its session is never evicted for
  * another's (sessions.ts); DECODE_RELIABLE, the message came over TCP (RFC 7011 section 8:
- * withdrawals apply, the session's templates last until endTransportSession). Called once per
- * message. Returns the number of records written at outPtr() (>= 0), or -Status when the whole
- * datagram was rejected.
+ * withdrawals apply, the session's templates last until endTransportSession). `defaultRate` and
+ * `overrideRate`: the host's sampling rules for the exporter (routing.sampling; 0 = none): the
+ * default is the rate in force when the exporter announces none, the override whatever it
+ * announces (values.ts samplingRate). Called once per message. Returns the number of records
+ * written at outPtr() (>= 0), or -Status when the whole datagram was rejected.
  */
-export function decode(len: u32, port: u32, nowMs: f64, flags: u32): i32 {
+export function decode(len: u32, port: u32, nowMs: f64, flags: u32, defaultRate: u32, overrideRate: u32): i32 {
   resetOutput();
   if (!ready || len > layout.IN_CAPACITY) {
     countStatus(Status.BadLength);
@@ -111,6 +115,8 @@ export function decode(len: u32, port: u32, nowMs: f64, flags: u32): i32 {
   ctx.port = port & 0xffff;
   ctx.protect = (flags & DECODE_PROTECTED) != 0;
   ctx.reliable = (flags & DECODE_RELIABLE) != 0;
+  ctx.defaultRate = defaultRate;
+  ctx.overrideRate = overrideRate;
   let status = Status.TruncatedHeader;
   if (len >= 2) {
     writeDvc(layout.ADDR_PTR);

@@ -6,7 +6,8 @@
 import { REC_PTR, ADDR_PTR } from "./layout";
 import { Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
 import { ctx } from "./context";
-import { val, samplingRate, recordTime, icmpTypeCode } from "./values";
+import { val, samplingRate, recordTime, icmpTypeCode, scaled } from "./values";
+import { scaleCounters } from "./record";
 
 /** FlowMessage field numbers used here (goflow2 pb/flow.proto). */
 const enum Pb {
@@ -59,11 +60,13 @@ const NS_PER_MS: u64 = 1000000;
 function putFlowMessage(o: usize, mask: u64, s: usize): usize {
   const version = ctx.version;
   o = putUint(o, Pb.Type, version == 10 ? FLOW_TYPE_IPFIX : version == 9 ? FLOW_TYPE_V9 : FLOW_TYPE_V5);
-  o = putUint(o, Pb.SamplingRate, <u64>samplingRate(mask, s));
+  const rate = samplingRate(mask, s);
+  const scale = scaleCounters ? rate : 0;
+  o = putUint(o, Pb.SamplingRate, <u64>rate);
   o = putAddr(o, Pb.SrcAddr, mask, Slot.Src4, REC_SRC4, Slot.Src6, REC_SRC6);
   o = putAddr(o, Pb.DstAddr, mask, Slot.Dst4, REC_DST4, Slot.Dst6, REC_DST6);
-  o = putUint(o, Pb.Bytes, slotValue(mask, Slot.Bytes));
-  o = putUint(o, Pb.Packets, slotValue(mask, Slot.Pkts));
+  o = putUint(o, Pb.Bytes, scaled(slotValue(mask, Slot.Bytes), scale));
+  o = putUint(o, Pb.Packets, scaled(slotValue(mask, Slot.Pkts), scale));
   // The exporter (the datagram's source), IPv4 as 4 bytes.
   if (load<u64>(ADDR_PTR) == 0 && load<u32>(ADDR_PTR + 8) == 0xffff0000) o = putBytes(o, Pb.SamplerAddress, ADDR_PTR + 12, 4);
   else o = putBytes(o, Pb.SamplerAddress, ADDR_PTR, 16);

@@ -6,7 +6,7 @@ import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op } from "./templates"
 import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
 import { ctx } from "./context";
 import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
-import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, SELECTOR_FLAG, ID_MASK } from "./values";
+import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, scaled, SELECTOR_FLAG, ID_MASK } from "./values";
 import { putFlowRecord } from "./protobuf";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
@@ -183,6 +183,13 @@ export function setOutputFormat(format: u32): void {
   outputFormat = format;
 }
 
+/** decoder.scale_counters: bytes, packets (and their reverse counts) are written multiplied by the sampling rate in force. */
+export let scaleCounters: bool = false;
+
+export function setScaleCounters(on: bool): void {
+  scaleCounters = on;
+}
+
 /** Writes the record just read (a JSON line, or a FlowMessage); returns false (and writes nothing) when the output region is full. */
 export function emitRecord(t: usize, s: usize): bool {
   if (outPos + OUT_SLACK > OUT_PTR + OUT_CAPACITY || recordCount >= MAX_RECORDS_OUT) return false;
@@ -194,6 +201,9 @@ export function emitRecord(t: usize, s: usize): bool {
   const rec = REC_PTR;
   const start = outPos;
   let o = outPos;
+  // Found once: the sampling field shows it, and scale_counters multiplies the counts by it.
+  const rate = selected(Field.Sampling) || scaleCounters ? samplingRate(mask, s) : 0;
+  const scale = scaleCounters ? rate : 0;
   const kflow = fieldMask & KFLOW_FIELDS;
   if (kflow != 0) {
     if (selected(Field.Dvc)) {
@@ -209,8 +219,8 @@ export function emitRecord(t: usize, s: usize): bool {
     if (selected(Field.Dstp)) o = putNum(o, Field.Dstp, has(mask, Slot.Dstp) ? val(Slot.Dstp) : 0);
     if (selected(Field.Proto)) o = putNum(o, Field.Proto, has(mask, Slot.Proto) ? val(Slot.Proto) : 0);
     if (selected(Field.Flags)) o = putNum(o, Field.Flags, has(mask, Slot.Flags) ? val(Slot.Flags) : 0);
-    if (selected(Field.Bytes)) o = putNum(o, Field.Bytes, has(mask, Slot.Bytes) ? val(Slot.Bytes) : 0);
-    if (selected(Field.Pkts)) o = putNum(o, Field.Pkts, has(mask, Slot.Pkts) ? val(Slot.Pkts) : 0);
+    if (selected(Field.Bytes)) o = putNum(o, Field.Bytes, has(mask, Slot.Bytes) ? scaled(val(Slot.Bytes), scale) : 0);
+    if (selected(Field.Pkts)) o = putNum(o, Field.Pkts, has(mask, Slot.Pkts) ? scaled(val(Slot.Pkts), scale) : 0);
     if (selected(Field.Time)) {
       if (ctx.timeMs != timeTextMs) writeTimeText();
       const t = TIME_TEXT_PTR;
@@ -244,12 +254,9 @@ export function emitRecord(t: usize, s: usize): bool {
     }
   }
   if (selected(Field.Direction) && has(mask, Slot.Direction)) o = putNum(o, Field.Direction, val(Slot.Direction));
-  if (selected(Field.Sampling)) {
-    const rate = samplingRate(mask, s);
-    if (rate > 0) o = putNum(o, Field.Sampling, rate);
-  }
-  if (selected(Field.Rbytes) && has(mask, Slot.Rbytes)) o = putNum(o, Field.Rbytes, val(Slot.Rbytes));
-  if (selected(Field.Rpkts) && has(mask, Slot.Rpkts)) o = putNum(o, Field.Rpkts, val(Slot.Rpkts));
+  if (selected(Field.Sampling) && rate > 0) o = putNum(o, Field.Sampling, rate);
+  if (selected(Field.Rbytes) && has(mask, Slot.Rbytes)) o = putNum(o, Field.Rbytes, scaled(val(Slot.Rbytes), scale));
+  if (selected(Field.Rpkts) && has(mask, Slot.Rpkts)) o = putNum(o, Field.Rpkts, scaled(val(Slot.Rpkts), scale));
   if ((fieldMask & TAIL_FIELDS) != 0) {
     if (ctx.version != tailVersion || ctx.domain != tailDomain || ctx.tid != tailTid) writeTailText();
     const t = TAIL_TEXT_PTR;

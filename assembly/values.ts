@@ -16,15 +16,30 @@ export const ID_MASK: u32 = 0x3fffffff;
   return load<u64>(REC_PTR + (<usize>slot << 3));
 }
 
-/** The sampling rate in force for the record just read (0 = not known). */
+/**
+ * The sampling rate in force for the record just read (0 = not known): the host's override rate
+ * for the exporter, else what the exporter announces, else the host's default rate.
+ */
 export function samplingRate(mask: u64, s: usize): u32 {
+  if (ctx.overrideRate != 0) return ctx.overrideRate;
   let rate: u32 = 0;
   if (has(mask, Slot.SamplerId)) rate = samplerRate(s, <u32>val(Slot.SamplerId) & ID_MASK);
   else if (has(mask, Slot.SelectorId)) rate = samplerRate(s, SELECTOR_FLAG | (<u32>val(Slot.SelectorId) & ID_MASK));
   if (rate == 0) rate = rateFromValues(mask);
   if (rate == 0) rate = ctx.headerRate;
   if (rate == 0) rate = load<u32>(s + S_DEFAULT_RATE);
+  if (rate == 0) rate = ctx.defaultRate;
   return rate;
+}
+
+/**
+ * A packet or byte count scaled by the sampling rate in force (decoder.scale_counters): `v` times
+ * `rate` when the rate is above 1, saturating at 2^64 - 1 rather than wrapping.
+ */
+export function scaled(v: u64, rate: u32): u64 {
+  if (rate <= 1 || v == 0) return v;
+  const r = <u64>rate;
+  return v > U64.MAX_VALUE / r ? U64.MAX_VALUE : v * r;
 }
 
 /** A rate from the sampling elements of one record: 34, 50, 305/306 or 309/310. */

@@ -266,6 +266,7 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         heldMaxAgeMs: config.decoder.held_max_age_ms,
         maxTemplatesPerExporter: config.decoder.max_templates_per_exporter,
         maxSessions: config.decoder.max_sessions,
+        scaleCounters: config.decoder.scale_counters,
         recordFormat: recordFormatOf(config.kafka),
       },
       // A receiver's only topic is the raw one, made with its partitions by ensureScaleTopics: never

@@ -151,14 +151,15 @@ function scaleRules(data: unknown, problems: Problem[]): void {
   }
 }
 
-function admissionRules(data: unknown, problems: Problem[]): void {
-  const overrides = at(data, ['admission', 'rate_limit', 'overrides']);
+/** Rules that name exporters by prefix or by tenant (rate limit overrides, sampling rules): exactly one of the two, a known tenant. */
+function exporterRules(data: unknown, listPath: Path, problems: Problem[]): void {
+  const overrides = at(data, listPath);
   if (!Array.isArray(overrides)) return;
   const tenants = at(data, ['routing', 'tenants']);
   const names = new Set(Array.isArray(tenants) ? tenants.map((t) => (isMapping(t) ? t.name : undefined)) : []);
   overrides.forEach((o, i) => {
     if (!isMapping(o)) return;
-    const path = ['admission', 'rate_limit', 'overrides', i];
+    const path = [...listPath, i];
     if ((o.exporters === undefined) === (o.tenant === undefined)) {
       problems.push({ path, message: 'needs exactly one of exporters (addresses or prefixes) or tenant (a tenant name)' });
     } else if (typeof o.tenant === 'string' && !names.has(o.tenant)) {
@@ -175,6 +176,7 @@ export function crossKeyProblems(data: unknown): Problem[] {
   kafkaRules(data, problems);
   tenantRules(data, problems);
   scaleRules(data, problems);
-  admissionRules(data, problems);
+  exporterRules(data, ['admission', 'rate_limit', 'overrides'], problems);
+  exporterRules(data, ['routing', 'sampling'], problems);
   return problems;
 }

@@ -106,6 +106,14 @@ const rateLimitOverride = strictMapping({
   burst: int(0, MAX_INT32).default(0),
 });
 
+/** Sampling rates for the exporters of some prefixes or of one tenant (rules.ts: exactly one of the two). */
+const samplingRule = strictMapping({
+  exporters: list(exporterPrefix, 'exporter addresses or CIDR prefixes', 'exporter address or CIDR prefix').optional(),
+  tenant: z.string({ error: expected('a tenant name') }).optional(),
+  default_rate: int(0, MAX_INT32).default(0),
+  override_rate: int(0, MAX_INT32).default(0),
+});
+
 const sslOptions = strictMapping({
   ca_file: filePath.optional(),
   cert_file: filePath.optional(),
@@ -171,6 +179,7 @@ export const configSchema = strictMapping({
     held_max_age_ms: int(1, MAX_INT32).default(decoderDefaults.heldMaxAgeMs),
     max_templates_per_exporter: int(1, 4096).default(decoderDefaults.maxTemplatesPerExporter),
     max_sessions: int(1, 2048).default(decoderDefaults.maxSessions),
+    scale_counters: bool().default(decoderDefaults.scaleCounters),
   }),
   kafka: section({
     brokers: list(brokerAddress, '"HOST:PORT" addresses', 'broker').default(() => ['127.0.0.1:9092']),
@@ -212,6 +221,7 @@ export const configSchema = strictMapping({
     default_topic: topic.default('ipfix'),
     unknown_exporters: oneOf(['default', 'drop']).default('default'),
     tenants: list(tenant, 'tenants').default(() => []),
+    sampling: list(samplingRule, 'sampling rules').default(() => []),
   }),
   scale: section({
     raw_topic: topic.default('flowgate.raw'),

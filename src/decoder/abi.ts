@@ -7,7 +7,7 @@
 import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;

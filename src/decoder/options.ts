@@ -27,7 +27,21 @@ export interface DecoderOptions {
   maxSessions: number;
   /** What each record's value is (kafka.format, kafka.protobuf_length_prefix). */
   recordFormat: RecordFormat;
+  /** Write bytes and packets (and reverse bytes and packets) multiplied by the sampling rate in force. */
+  scaleCounters: boolean;
 }
+
+/**
+ * An exporter's sampling rules (config routing.sampling), given to the decoder with each of its
+ * datagrams: `defaultRate` is the rate in force when the exporter announces none, `overrideRate`
+ * the rate in force whatever it announces; 0 = no such rule.
+ */
+export interface SamplingRates {
+  readonly defaultRate: number;
+  readonly overrideRate: number;
+}
+
+export const NO_SAMPLING: SamplingRates = Object.freeze({ defaultRate: 0, overrideRate: 0 });
 
 export const defaultDecoderOptions: Readonly<DecoderOptions> = Object.freeze({
   templateLifetimeSec: 1800,
@@ -40,4 +54,5 @@ export const defaultDecoderOptions: Readonly<DecoderOptions> = Object.freeze({
   maxTemplatesPerExporter: 256,
   maxSessions: 2048,
   recordFormat: 'json',
+  scaleCounters: false,
 });

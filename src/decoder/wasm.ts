@@ -7,15 +7,16 @@ import { readFileSync } from 'node:fs';
 import { decoderWasmPath } from '../paths.js';
 import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 import { ABI_VERSION, DecoderError, readAbi, type DecoderAbi } from './abi.js';
-import { defaultDecoderOptions, type DecoderOptions } from './options.js';
+import { defaultDecoderOptions, NO_SAMPLING, type DecoderOptions, type SamplingRates } from './options.js';
 import type { RecordIndex } from './record-index.js';
 
-export { ABI_VERSION, DecoderError, defaultDecoderOptions, type DecoderAbi, type DecoderOptions, type RecordIndex };
+export { ABI_VERSION, DecoderError, defaultDecoderOptions, NO_SAMPLING, type DecoderAbi, type DecoderOptions, type RecordIndex, type SamplingRates };
 
 interface DecoderExports {
   memory: WebAssembly.Memory;
   init(lifetime: number, ignorePort: number, fieldMask: number, heldMax: number, heldPerKey: number,
-    heldAge: number, maxTemplates: number, maxSessions: number, applyWithdrawals: number, sequenceWindow: number): number;
+    heldAge: number, maxTemplates: number, maxSessions: number, applyWithdrawals: number, sequenceWindow: number,
+    scaleCounters: number): number;
   inPtr(): number;
   addrPtr(): number;
   outPtr(): number;
@@ -24,7 +25,7 @@ interface DecoderExports {
   outLength(): number;
   lastVersion(): number;
   lastDomain(): number;
-  decode(len: number, port: number, nowMs: number, flags: number): number;
+  decode(len: number, port: number, nowMs: number, flags: number, defaultRate: number, overrideRate: number): number;
   endTransportSession(port: number): number;
   setOutputFormat(format: number): void;
   sweep(nowMs: number): void;
@@ -237,7 +238,8 @@ export class WasmDecoder {
     const ex = instance.exports as unknown as DecoderExports;
     const o = this.#options;
     const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, this.#fieldMask, o.heldMaxBytes,
-      o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions, o.udpWithdrawals === 'apply' ? 1 : 0, o.sequenceWindow);
+      o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions, o.udpWithdrawals === 'apply' ? 1 : 0, o.sequenceWindow,
+      o.scaleCounters ? 1 : 0);
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
     ex.setOutputFormat(this.abi.outputFormats[o.recordFormat]);
     // init() grew memory once; it never grows again, so these views stay valid for this instance.
@@ -280,16 +282,17 @@ export class WasmDecoder {
    * received at `nowMs`. `flags` (DECODE_*, the ring slot's flag bits): DECODE_PROTECTED, the
    * exporter is one the configuration names (a tenant's, or on the admission allow list), whose
    * session is never evicted for another's; DECODE_RELIABLE, the message came over TCP.
-   * Returns the number of records in `output` / `index`, or -status.
+   * `sampling`: the exporter's sampling rules (routing.sampling). Returns the number of records
+   * in `output` / `index`, or -status.
    */
-  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number, flags = 0): number {
+  decode(datagram: Uint8Array, address: Uint8Array, port: number, nowMs: number, flags = 0, sampling: SamplingRates = NO_SAMPLING): number {
     const length = datagram.length;
     if (length <= this.#maxDatagram) {
       this.#mem.set(datagram, this.#in);
       this.#mem.set(address, this.#addr);
     }
     try {
-      return this.#ex.decode(length, port, nowMs, flags & DECODE_FLAGS);
+      return this.#ex.decode(length, port, nowMs, flags & DECODE_FLAGS, sampling.defaultRate, sampling.overrideRate);
     } catch (err) {
       return this.#trapped(err, datagram, 0, length, address, 0, port, nowMs);
     }
@@ -299,13 +302,14 @@ export class WasmDecoder {
    * Like decode(), for a datagram and address already in a Buffer (a ring slot): copied in
    * with Buffer.copy, which allocates nothing per datagram.
    */
-  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number, flags = 0): number {
+  decodeFrom(source: Buffer, offset: number, length: number, addressOffset: number, port: number, nowMs: number, flags = 0,
+    sampling: SamplingRates = NO_SAMPLING): number {
     if (length <= this.#maxDatagram) {
       source.copy(this.#memBuffer, this.#in, offset, offset + length);
       source.copy(this.#memBuffer, this.#addr, addressOffset, addressOffset + 16);
     }
     try {
-      return this.#ex.decode(length, port, nowMs, flags & DECODE_FLAGS);
+      return this.#ex.decode(length, port, nowMs, flags & DECODE_FLAGS, sampling.defaultRate, sampling.overrideRate);
     } catch (err) {
       return this.#trapped(err, source, offset, length, source, addressOffset, port, nowMs);
     }

@@ -6,6 +6,8 @@ import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
 import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
 import { TenantRouter } from '../route/tenants.js';
+import { SamplingRules } from '../route/sampling.js';
+import { NO_SAMPLING, type SamplingRates } from './options.js';
 import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
 import { workerProducer, workerReport, failWorker } from './worker-producer.js';
@@ -91,6 +93,7 @@ export function startWorker(init: WorkerInit): void {
   const keeper = StateKeeper.open(init.state, init.index, init.state.workers, log);
   keeper.restore(decoder, Date.now()); // before the first datagram: restored exporters decode at once
   let router = new TenantRouter(init.routing);
+  let sampling = new SamplingRules(init.routing.sampling);
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
@@ -158,22 +161,23 @@ export function startWorker(init: WorkerInit): void {
 
   const recordSchema = init.decoder.recordFormat === 'json' ? SCHEMA_VERSION : PROTOBUF_SCHEMA;
   // Per exporter, once: the record headers (schema version and exporter, encoded as Kafka
-  // writes them) and the dvc key.
-  interface ExporterFraming { text: string; headers: Buffer; key: Buffer }
+  // writes them), the dvc key, and its sampling rules (cleared on reload: the rules may change).
+  interface ExporterFraming { text: string; headers: Buffer; key: Buffer; sampling: SamplingRates }
   const exporters = new Map<string, ExporterFraming>();
   const exporterInfo = (addressOffset: number): ExporterFraming => {
     const text = addressText(ringBytes, addressOffset);
     let info = exporters.get(text);
     if (!info) {
       if (exporters.size > 100_000) exporters.clear();
-      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text) };
+      const rates = sampling.ratesFor(text, router.route(ringBytes, addressOffset).tenant);
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text), sampling: rates };
       exporters.set(text, info);
     }
     return info;
   };
   // The exporter of the previous datagram: most datagrams in a row come from one exporter.
   const lastAddress = Buffer.alloc(16, 0xff);
-  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0) };
+  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
   const flowKey = new FlowKeyWriter();
   const trapped = -decoder.abi.trapStatus; // counted by the decoder, in stats.decoder.statuses
 
@@ -194,7 +198,11 @@ export function startWorker(init: WorkerInit): void {
     }
     const mark = ++taken;
     if (decodeRole) producer.mark = mark;
-    const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now, flags);
+    if (ringBytes.compare(lastAddress, 0, 16, addressOffset, addressOffset + 16) !== 0) {
+      last = exporterInfo(addressOffset);
+      ringBytes.copy(lastAddress, 0, addressOffset, addressOffset + 16);
+    }
+    const n = decoder.decodeFrom(ringBytes, ring.payloadOffset(slot), ring.payloadLength(slot), addressOffset, ring.port(slot), now, flags, last.sampling);
     acct[Slot.datagrams]++;
     if (publisher && unpublishedSince === Infinity && decoder.stateGeneration() !== publishedGeneration) unpublishedSince = mark;
     if (decodeRole) trackHeld(mark);
@@ -208,10 +216,6 @@ export function startWorker(init: WorkerInit): void {
       acct[Slot.no_tenant] += n;
       stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + n;
       return;
-    }
-    if (ringBytes.compare(lastAddress, 0, 16, addressOffset, addressOffset + 16) !== 0) {
-      last = exporterInfo(addressOffset);
-      ringBytes.copy(lastAddress, 0, addressOffset, addressOffset + 16);
     }
     const length = decoder.outputLength();
     // The records are copied from the decoder's memory straight into Kafka batches. Its views
@@ -360,6 +364,10 @@ export function startWorker(init: WorkerInit): void {
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'reload') {
       router = new TenantRouter(msg.routing);
+      sampling = new SamplingRules(msg.routing.sampling);
+      // Each exporter's sampling rules are found again on its next datagram.
+      exporters.clear();
+      lastAddress.fill(0xff);
       log.info('routing reloaded');
     } else if (msg.type === 'stats') {
       port.postMessage({ type: 'stats', id: msg.id, stats: snapshot(msg.latency) } satisfies FromWorker);
