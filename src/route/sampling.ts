@@ -7,31 +7,21 @@
 // datagram, and a reload that changes the rules applies to every exporter's next datagram.
 import type { Config } from '../config/schema.js';
 import { NO_SAMPLING, type SamplingRates } from '../decoder/options.js';
-import { AddressSet } from '../net/address-set.js';
-
-interface Rule {
-  exporters: AddressSet | null;
-  tenant: string | null;
-  rates: SamplingRates;
-}
+import { ExporterRules } from './exporter-rules.js';
 
 export class SamplingRules {
-  readonly #rules: Rule[];
+  readonly #rules: ExporterRules;
+  readonly #rates: SamplingRates[];
 
   constructor(rules: Config['routing']['sampling']) {
-    this.#rules = rules.map((r) => ({
-      exporters: r.exporters ? new AddressSet(r.exporters) : null,
-      tenant: r.tenant ?? null,
-      rates: r.default_rate === 0 && r.override_rate === 0 ? NO_SAMPLING
-        : Object.freeze({ defaultRate: r.default_rate, overrideRate: r.override_rate }),
-    }));
+    this.#rules = new ExporterRules(rules);
+    this.#rates = rules.map((r) => (r.default_rate === 0 && r.override_rate === 0 ? NO_SAMPLING
+      : Object.freeze({ defaultRate: r.default_rate, overrideRate: r.override_rate })));
   }
 
   /** The rates of the exporter at `address` (text, as records write it) routed to `tenant` (null: unknown): the first rule naming it. */
   ratesFor(address: string, tenant: string | null): SamplingRates {
-    for (const r of this.#rules) {
-      if (r.exporters ? r.exporters.has(address) : r.tenant !== null && r.tenant === tenant) return r.rates;
-    }
-    return NO_SAMPLING;
+    const i = this.#rules.indexOf(address, () => tenant);
+    return i < 0 ? NO_SAMPLING : this.#rates[i]!;
   }
 }

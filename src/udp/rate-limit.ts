@@ -8,7 +8,7 @@
 // receiver's other per-exporter facts; the bucket itself is a few number fields on that entry, so
 // the per-datagram check allocates nothing.
 import type { Config } from '../config/schema.js';
-import { AddressSet } from '../net/address-set.js';
+import { ExporterRules } from '../route/exporter-rules.js';
 import { TenantRouter } from '../route/tenants.js';
 
 /** A limit: datagrams per second and the burst allowed above it. */
@@ -35,12 +35,6 @@ export interface LimitedCount {
 /** Exporters beyond this many share exporter="other" in the per-exporter counter. */
 export const MAX_LABELLED = 100;
 
-interface Override {
-  exporters: AddressSet | null;
-  tenant: string | null;
-  limit: RateLimit | null;
-}
-
 function limitOf(datagramsPerSecond: number, burst: number): RateLimit | null {
   // burst 0: one second's worth, so an exporter's export-interval bursts pass at the limit.
   return datagramsPerSecond === 0 ? null : { datagramsPerSecond, burst: burst || datagramsPerSecond };
@@ -48,7 +42,8 @@ function limitOf(datagramsPerSecond: number, burst: number): RateLimit | null {
 
 export class RateLimits {
   readonly #default: RateLimit | null;
-  readonly #overrides: Override[];
+  readonly #overrides: ExporterRules;
+  readonly #limits: (RateLimit | null)[];
   readonly #tenants: TenantRouter | null;
 
   /** null when no exporter is limited (the default is off and no override sets a limit). */
@@ -60,25 +55,15 @@ export class RateLimits {
   constructor(config: Pick<Config, 'admission' | 'routing'>) {
     const r = config.admission.rate_limit;
     this.#default = limitOf(r.datagrams_per_s, r.burst);
-    this.#overrides = r.overrides.map((o) => ({
-      exporters: o.exporters ? new AddressSet(o.exporters) : null,
-      tenant: o.tenant ?? null,
-      limit: limitOf(o.datagrams_per_s, o.burst),
-    }));
-    this.#tenants = this.#overrides.some((o) => o.tenant !== null) ? new TenantRouter(config.routing) : null;
+    this.#overrides = new ExporterRules(r.overrides);
+    this.#limits = r.overrides.map((o) => limitOf(o.datagrams_per_s, o.burst));
+    this.#tenants = this.#overrides.byTenant ? new TenantRouter(config.routing) : null;
   }
 
   /** The limit of datagrams from `address` (as dgram gives it): the first override naming it, else the default; null = none. */
   limitFor(address: string): RateLimit | null {
-    let tenant: string | null | undefined;
-    for (const o of this.#overrides) {
-      if (o.exporters?.has(address)) return o.limit;
-      if (o.tenant !== null) {
-        if (tenant === undefined) tenant = this.#tenantOf(address);
-        if (tenant === o.tenant) return o.limit;
-      }
-    }
-    return this.#default;
+    const i = this.#overrides.indexOf(address, () => this.#tenantOf(address));
+    return i < 0 ? this.#default : this.#limits[i]!;
   }
 
   #tenantOf(address: string): string | null {
