@@ -7,6 +7,7 @@ import type { Accounting } from '../../test/support/gateway-process.js';
 import { ensureBroker, type Broker } from '../../test/support/broker.js';
 import { rssMb } from './proc.js';
 import { int } from './table.js';
+import { gatewayConfig } from './gateway-step.js';
 
 export interface EdgeTenant {
   name: string;
@@ -30,22 +31,11 @@ export interface EdgeGatewaySpec {
 /** The gateway under test: pipeline.bench's settings (bench/lib/gateway-step.ts) plus tenants and admission. */
 export function edgeGatewayConfig(s: EdgeGatewaySpec): string {
   const tenants = s.tenants.map((t) => `    - { name: ${t.name}, topic: ${t.topic}, exporters: ${JSON.stringify(t.exporters)} }`).join('\n');
-  return `listen: { udp: ["127.0.0.1:0"], receive_buffer_bytes: 33554432 }
-http: { listen: "127.0.0.1:0" }
-workers: ${s.workers}
-kafka:
-  brokers: ["${s.brokers}"]
-  sink: ${s.sink}
-  records_per_message: 1
-routing:
-  default_topic: ${s.defaultTopic}
-  unknown_exporters: ${s.unknownExporters}
-  tenants:
-${tenants}
-${s.admissionYaml ? `admission:\n${s.admissionYaml}` : ''}
-log: { level: info }
-stats: { log_interval_s: 0 }
-`;
+  return gatewayConfig({
+    brokers: s.brokers, sink: s.sink, topic: s.defaultTopic, workers: s.workers, recordsPerMessage: 1,
+    routingYaml: `  unknown_exporters: ${s.unknownExporters}\n  tenants:\n${tenants}\n`,
+    extraYaml: s.admissionYaml ? `admission:\n${s.admissionYaml}` : '',
+  });
 }
 
 /** --bootstrap when given, else the broker on 127.0.0.1:$KAFKA_PORT (9092), started if none answers. */

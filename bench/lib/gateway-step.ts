@@ -20,6 +20,8 @@ export interface GatewaySpec {
   compression?: CompressionName;
   /** More keys of the kafka section, YAML lines indented by two spaces (e.g. ssl and sasl). */
   kafkaYaml?: string;
+  /** More keys of the routing section, YAML lines indented by two spaces (e.g. tenants). */
+  routingYaml?: string;
   /** YAML appended at the top level (e.g. a `spool:` section). */
   extraYaml?: string;
 }
@@ -34,8 +36,9 @@ kafka:
   sink: ${s.sink}
   records_per_message: ${s.recordsPerMessage === 'datagram' ? '"datagram"' : 1}
   compression: ${s.compression ?? 'none'}
-${s.kafkaYaml ?? ''}routing: { default_topic: ${s.topic} }
-log: { level: info }
+${s.kafkaYaml ?? ''}routing:
+  default_topic: ${s.topic}
+${s.routingYaml ?? ''}log: { level: info }
 stats: { log_interval_s: 0 }
 ${s.extraYaml ?? ''}`;
 }
