@@ -28,7 +28,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   ADDRESS_BYTES, AWAKE, SLEEP_DEEP, SLEEP_LIGHT, CLOSED_INDEX, HEAD_INDEX, MAGIC_INDEX, MAX_SLOTS, RING_LAYOUT_VERSION, RING_MAGIC,
-  SLEEPING_INDEX, SLOT_ADDRESS, SLOT_BYTES_INDEX, SLOT_FLAGS, SLOT_FLAG_PROTECTED, SLOT_LENGTH, SLOT_PAYLOAD, SLOT_PORT, SLOT_TIME,
+  SLEEPING_INDEX, SLOT_ADDRESS, SLOT_BYTES_INDEX, SLOT_FLAGS, SLOT_LENGTH, SLOT_PAYLOAD, SLOT_PORT, SLOT_TIME,
   SLOTS_INDEX, SLOTS_OFFSET, STRIDE_INDEX, TAIL_INDEX, VERSION_INDEX, ringByteLength, slotStride,
 } from './slots.js';
 
@@ -272,11 +272,6 @@ export class PacketRing {
   /** The slot's SLOT_FLAGS byte (SLOT_FLAG_*). */
   flags(slot: number): number {
     return this.bytes[SLOTS_OFFSET + slot * this.#stride + SLOT_FLAGS]!;
-  }
-
-  /** Whether the exporter is protected (SLOT_FLAG_PROTECTED): its decoder session is never evicted for another's. */
-  protectedExporter(slot: number): boolean {
-    return (this.bytes[SLOTS_OFFSET + slot * this.#stride + SLOT_FLAGS]! & SLOT_FLAG_PROTECTED) !== 0;
   }
 
   /** Receive time, ms since the epoch. */

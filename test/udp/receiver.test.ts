@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { UdpReceiver, type RingSet } from '../../src/udp/receiver.js';
 import { PacketRing } from '../../src/ring/ring.js';
+import { SLOT_FLAG_PROTECTED } from '../../src/ring/slots.js';
 import { addressText } from '../../src/net/address.js';
 import { createLogger } from '../../src/log.js';
 import type { DatagramPath } from '../../src/udp/datagram-hook.js';
@@ -40,7 +41,7 @@ function drain(ring: PacketRing): { payload: Buffer; exporter: string; port: num
     out.push({
       payload: Buffer.from(ring.bytes.subarray(at, at + ring.payloadLength(slot))),
       exporter: addressText(ring.bytes, ring.addressOffset(slot)), port: ring.port(slot), timeMs: ring.timeMs(slot),
-      protect: ring.protectedExporter(slot),
+      protect: (ring.flags(slot) & SLOT_FLAG_PROTECTED) !== 0,
     });
     ring.release();
   }
