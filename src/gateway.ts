@@ -123,10 +123,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   let consumer: RawConsumer | null = null;
   // Role decode has no UDP side: its datagrams come from the raw topic.
   const receiver = new UdpReceiver(role === 'decode' ? [] : config.listen.udp, config.listen.receive_buffer_bytes, pool, log);
-  receiver.setAdmission(Admission.of(config));
+  // One answer per configuration, shared by every place that receives datagrams (UDP, TCP, the raw topic).
+  let admission = Admission.of(config);
+  receiver.setAdmission(admission);
   receiver.setRateLimits(RateLimits.of(config));
   const tcpReceiver = new TcpReceiver(role === 'decode' ? [] : config.listen.tcp, config.listen.tcp_max_connections, pool, log);
-  tcpReceiver.setAdmission(Admission.of(config));
+  tcpReceiver.setAdmission(admission);
   if (role !== 'decode' && config.routing.tenants.length > 0 && !config.admission.tenants_only && config.admission.allow.length === 0) {
     log.warn('admission: every source address is decoded (admission.allow empty, tenants_only off): forged exporters are decoded and take the sessions of exporters no tenant owns; set one of them', { tenants: config.routing.tenants.length });
   }
@@ -171,7 +173,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms,
         sessionTimeoutMs: config.scale.session_timeout_ms, queueHighWater: 0.5,
       }, pool, templates, log);
-      consumer.setAdmission(Admission.of(config));
+      consumer.setAdmission(admission);
       // Joining waits for the broker in the background: the process runs, not ready, meanwhile.
       const c = consumer;
       void untilDone('raw topic consumer group', () => c.start(), log, 0, running);
@@ -213,10 +215,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     reload(next: Config): string[] {
       const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
       pool.reload(next.routing);
-      receiver.setAdmission(Admission.of(next));
+      admission = Admission.of(next);
+      receiver.setAdmission(admission);
       receiver.setRateLimits(RateLimits.of(next));
-      tcpReceiver.setAdmission(Admission.of(next));
-      consumer?.setAdmission(Admission.of(next));
+      tcpReceiver.setAdmission(admission);
+      consumer?.setAdmission(admission);
       current = { ...current, routing: next.routing, stats: next.stats, log: next.log };
       return needRestart.map((k) => `${k}: changed, takes effect after a restart`);
     },
