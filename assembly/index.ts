@@ -21,9 +21,10 @@ import { ctx } from "./context";
 import { FIELD_COUNT } from "./fields";
 import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
+import { enableAllFields as enableByName, resetAllFields } from "./any-element";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 9;
+export const ABI_VERSION: u32 = 10;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -48,6 +49,8 @@ export {
 export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES,
   STATE_SESSION_DOMAIN, STATE_SESSION_PORT, STATE_SESSION_VERSION, STATE_SESSION_LAST_SEEN, STATE_SESSION_TEMPLATES, STATE_SESSION_HEADER_BYTES,
   STATE_TEMPLATE_ID, STATE_TEMPLATE_FIELDS, STATE_TEMPLATE_DEFINED, STATE_TEMPLATE_HEADER_BYTES, STATE_FIELD_ENTERPRISE_BIT } from "./state";
+export { DefinitionTable, DefinitionEntry, DataType, DATA_TYPE_COUNT } from "./definitions";
+export { DEFS_CAPACITY } from "./layout";
 export { IN_CAPACITY, OUT_CAPACITY, MAX_RECORDS_OUT, MAX_FIELDS, MAX_TEMPLATES, MAX_SESSIONS, HELD_CAPACITY, COUNTER_SLOTS } from "./layout";
 
 let ready = false;
@@ -75,9 +78,20 @@ export function init(templateLifetimeSec: u32, ignorePort: u32, fieldMask: u32, 
   setSequenceWindow(sequenceWindow);
   setFieldMask(fieldMask);
   setScaleCounters(scaleCounters != 0);
+  resetAllFields();
   ready = true;
   return 0;
 }
+
+/** Where the host writes the element definitions table (DefinitionTable, DefinitionEntry; at most DEFS_CAPACITY bytes). */
+export function definitionsPtr(): usize { return layout.DEFS_PTR; }
+
+/**
+ * Output by name (decoder.fields: all): every element of each JSON record, after the short fields,
+ * named and typed by the definitions table of `len` bytes the host wrote at definitionsPtr().
+ * Called once after init(), before the first decode. Returns 0, or -1 for a malformed table.
+ */
+export function enableAllFields(len: u32): i32 { return ready ? enableByName(len) : -1; }
 
 export function inPtr(): usize { return layout.IN_PTR; }
 export function addrPtr(): usize { return layout.ADDR_PTR; }

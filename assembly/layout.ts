@@ -59,10 +59,24 @@ export const TEMPLATE_INDEX_PTR: usize = TEMPLATES_PTR + <usize>MAX_TEMPLATES * 
 export const HELD_PTR: usize = TEMPLATE_INDEX_PTR + <usize>TEMPLATE_INDEX_SLOTS * 4;
 export const END_PTR: usize = HELD_PTR + <usize>HELD_CAPACITY + 64;
 
+// Output by name (decoder.fields: all, any-element.ts), above END_PTR: placeRegions() makes room for
+// these but does not clear them, so a decoder that never turns `all` on never touches their pages.
+// The host writes the definitions table (definitions.ts) after init(); a template's field
+// descriptors are written when it is compiled; the compile scratch is rewritten per template.
+export const DEFS_PTR: usize = END_PTR; // the element definitions table, DEFS_CAPACITY bytes
+export const DEFS_CAPACITY: u32 = 2 << 20; // about 20,000 definitions with their names
+export const ANY_DESC_BYTES: u32 = 16; // one field descriptor (any-element.ts)
+export const ANY_TEMPLATE_BYTES: u32 = MAX_FIELDS * ANY_DESC_BYTES;
+export const ANY_PTR: usize = DEFS_PTR + <usize>DEFS_CAPACITY; // descriptors per template slot, then one set for NetFlow v5
+export const COMPILE_SCRATCH_PTR: usize = ANY_PTR + <usize>(MAX_TEMPLATES + 1) * <usize>ANY_TEMPLATE_BYTES; // headers.ts, templates.ts
+export const COMPILE_SCRATCH_BYTES: u32 = 4096;
+export const ANY_KEYS_PTR: usize = COMPILE_SCRATCH_PTR + <usize>COMPILE_SCRATCH_BYTES; // the inner_ keys (any-element.ts), 256 bytes
+export const MEMORY_END: usize = ANY_KEYS_PTR + 256;
+
 /** Checks that the regions lie above the static data and grows memory to hold them. Returns false if they do not fit. */
 export function placeRegions(): bool {
   if (__heap_base > STATIC_LIMIT) return false;
-  const needPages = <i32>((END_PTR + 0xffff) >>> 16);
+  const needPages = <i32>((MEMORY_END + 0xffff) >>> 16);
   const havePages = memory.size();
   if (needPages > havePages && memory.grow(needPages - havePages) < 0) return false;
   memory.fill(ADDR_PTR, 0, END_PTR - ADDR_PTR);

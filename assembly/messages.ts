@@ -15,6 +15,7 @@ import { sessionPtr, S_FLAGS, F_RELIABLE, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_
 import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords, messageFlowRecords } from "./sets";
 import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
 import { emitRecord } from "./record";
+import { setRecordBytes } from "./any-element";
 import { countStatus } from "./counters";
 import { stateChanged } from "./generation";
 
@@ -252,6 +253,7 @@ export function decodeV5(len: u32): Status {
     setSlot(Slot.Tos, load<u8>(r + 39));
     setSlot(Slot.SrcAs, be16(r + 40));
     setSlot(Slot.DstAs, be16(r + 42));
+    setRecordBytes(r, r + 48);
     if (emitRecord(V5_TEMPLATE_PTR, ctx.sessionPtr)) bump(C_RECORDS);
     else countStatus(Status.OutputFull);
   }

@@ -8,6 +8,7 @@ import { ctx } from "./context";
 import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
 import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, scaled, SELECTOR_FLAG, ID_MASK } from "./values";
 import { putFlowRecord } from "./protobuf";
+import { allFields, putAnyFields, setRecordBytes } from "./any-element";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 
@@ -89,6 +90,7 @@ function readUintN(p: usize, len: usize): u64 {
 /** Reads one record at p (not past end) into the value slots. Returns the next record's offset, or 0 if the record runs past end. */
 export function runRecord(t: usize, p: usize, end: usize): usize {
   const rec = REC_PTR;
+  setRecordBytes(p, end); // for output by name, which reads the record's bytes again
   let s = t + T_STEP0;
   const stepsEnd = s + (<usize>load<u16>(t + T_STEPS) << 2);
   if (load<u8>(t + T_HAS_VAR) == 0) {
@@ -263,6 +265,11 @@ export function emitRecord(t: usize, s: usize): bool {
     store<u64>(o, load<u64>(t)); store<u64>(o + 8, load<u64>(t + 8)); store<u64>(o + 16, load<u64>(t + 16));
     store<u64>(o + 24, load<u64>(t + 24)); store<u64>(o + 32, load<u64>(t + 32)); store<u64>(o + 40, load<u64>(t + 40));
     o += tailLen;
+  }
+  if (allFields) {
+    // Every other element by name (decoder.fields: all); a record too large for what is left of the output is dropped whole.
+    o = putAnyFields(o, t);
+    if (o == 0) return false;
   }
   if (o == start) {
     store<u8>(o, 123); // "{"

@@ -3,13 +3,16 @@
 // adjacent skips merged, the losing one of two elements for a slot turned into a skip.
 // Records then run the steps. Slots have a fixed size; templates are found through an
 // open-addressing index keyed by (session, template id).
-import { MAX_FIELDS, MAX_TEMPLATES, TEMPLATE_INDEX_SLOTS, TEMPLATE_SIZE, TEMPLATES_PTR, TEMPLATE_INDEX_PTR, SCRATCH_PTR } from "./layout";
+import { MAX_FIELDS, MAX_TEMPLATES, TEMPLATE_INDEX_SLOTS, TEMPLATE_SIZE, TEMPLATES_PTR, TEMPLATE_INDEX_PTR, SCRATCH_PTR, COMPILE_SCRATCH_PTR } from "./layout";
 import { Action, lookupElement, lengthFits } from "./elements";
 import { slotOffset } from "./fields";
 import { G_TEMPLATES, setGauge } from "./counters";
 import { sessionPtr, sessionProtected, S_TEMPLATES, S_TEMPLATE_HEAD } from "./sessions";
 import { evictForTemplate } from "./eviction";
 import { stateChanged } from "./generation";
+import { isHeaderSlot, resetHeaders, deferHeaderField, assignHeaders, headerFieldCount, headerFieldStep, headerFieldSlot,
+  headerFieldRank, headerFieldAction, headerOf } from "./headers";
+import { allFields, compileAnyFields } from "./any-element";
 
 // Slot layout (byte offsets).
 export const T_OWNER: usize = 0; // u32: session + 1 when used; next free slot + 1 (high bit set) when free
@@ -76,6 +79,9 @@ let perSessionLimit: u32 = 256;
 // Compile scratch: per value slot, the rank and step index of the element that owns it.
 @inline function ownerRankPtr(): usize { return SCRATCH_PTR; }
 @inline function ownerStepPtr(): usize { return SCRATCH_PTR + 64; }
+// Per field as sent: the value slot its step fills (0xff: none), and its header (headers.ts).
+@inline function fieldSlotPtr(): usize { return COMPILE_SCRATCH_PTR + 2048; }
+@inline export function fieldHeaderPtr(): usize { return COMPILE_SCRATCH_PTR + 2048 + <usize>MAX_FIELDS; }
 
 @inline export function templatePtr(idx: u32): usize {
   return TEMPLATES_PTR + <usize>idx * TEMPLATE_SIZE;
@@ -186,6 +192,7 @@ export function specHash(p: usize, len: u32): u32 {
 }
 
 let compiling: usize = 0;
+let compilingIdx: u32 = 0;
 let stepCount: u32 = 0;
 let minLen: u32 = 0;
 let hasVar: bool = false;
@@ -194,6 +201,7 @@ let presence: u64 = 0;
 /** Starts compiling into template slot `idx`. */
 export function beginCompile(idx: u32): void {
   compiling = templatePtr(idx);
+  compilingIdx = idx;
   stepCount = 0;
   minLen = 0;
   hasVar = false;
@@ -201,6 +209,9 @@ export function beginCompile(idx: u32): void {
   rawCount = 0;
   v9Scope = false;
   memory.fill(ownerRankPtr(), 0xff, 64);
+  memory.fill(fieldSlotPtr(), 0xff, <usize>MAX_FIELDS);
+  memory.fill(fieldHeaderPtr(), 0, <usize>MAX_FIELDS);
+  resetHeaders();
 }
 
 @inline function putStep(length: u32, action: u32, offset4: u32): void {
@@ -239,25 +250,50 @@ export function addField(ie: u32, pen: u32, length: u32, scope: bool): void {
   }
   const slot = (e >>> 8) & 0xff;
   const rank = (e >>> 16) & 0xff;
+  const step = stepCount;
+  putStep(length, Action.Skip, 0);
+  // Addresses, ports and protocol wait until the template's headers are known (headers.ts).
+  if (isHeaderSlot(slot)) deferHeaderField(step, ie, slot, rank, action);
+  else claimSlot(step, slot, rank, action);
+}
+
+/** Gives value slot `slot` to step `step` unless an earlier element of better or equal rank holds it. */
+function claimSlot(step: u32, slot: u32, rank: u32, action: u32): void {
   const ownerRank = <u32>load<u8>(ownerRankPtr() + slot);
-  if (ownerRank != 0xff && ownerRank <= rank) {
-    putStep(length, Action.Skip, 0); // a repeated or lower-ranked element: the first or better one stays
-    return;
-  }
+  if (ownerRank != 0xff && ownerRank <= rank) return; // a repeated or lower-ranked element: the first or better one stays
   if (ownerRank != 0xff) {
     // The earlier element ranks lower: it becomes a skip.
-    const old = compiling + T_STEP0 + (<usize>load<u16>(ownerStepPtr() + (<usize>slot << 1)) << 2);
-    store<u8>(old + 2, <u8>Action.Skip);
+    const oldStep = <u32>load<u16>(ownerStepPtr() + (<usize>slot << 1));
+    store<u8>(compiling + T_STEP0 + (<usize>oldStep << 2) + 2, <u8>Action.Skip);
+    store<u8>(fieldSlotPtr() + oldStep, 0xff);
   }
   store<u8>(ownerRankPtr() + slot, <u8>rank);
-  store<u16>(ownerStepPtr() + (<usize>slot << 1), <u16>stepCount);
+  store<u16>(ownerStepPtr() + (<usize>slot << 1), <u16>step);
   presence |= <u64>1 << slot;
-  putStep(length, action, <u32>(slotOffset(slot) >>> 2));
+  const p = compiling + T_STEP0 + (<usize>step << 2);
+  store<u8>(p + 2, <u8>action);
+  store<u8>(p + 3, <u8>(slotOffset(slot) >>> 2));
+  store<u8>(fieldSlotPtr() + step, <u8>slot);
+}
+
+/** The value slot field `i` of the template being compiled fills (0xff: none). */
+@inline export function compiledFieldSlot(i: u32): u32 {
+  return <u32>load<u8>(fieldSlotPtr() + i);
 }
 
 /** Finishes the template: merges adjacent fixed skips and writes the header. Returns false for a template whose records would be empty. */
 export function endCompile(kind: u8, fieldCount: u32, scopeCount: u32, now: f64, hash: u32, specLen: u32): bool {
   const t = compiling;
+  // The outer header's elements take their slots; the others stay skips (headers.ts).
+  assignHeaders();
+  for (let i: u32 = 0; i < headerFieldCount(); i++) {
+    const header = headerOf(i);
+    const step = headerFieldStep(i);
+    store<u8>(fieldHeaderPtr() + step, <u8>header);
+    if (header == 0) claimSlot(step, headerFieldSlot(i), headerFieldRank(i), headerFieldAction(i));
+    else store<u8>(fieldSlotPtr() + step, <u8>headerFieldSlot(i)); // the slot it would fill: its inner_ name
+  }
+  if (allFields) compileAnyFields(compilingIdx, t, rawCount);
   // Merge runs of fixed skips in place.
   let w: u32 = 0;
   for (let r: u32 = 0; r < stepCount; r++) {

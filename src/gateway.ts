@@ -91,9 +91,15 @@ export function recordFormatOf(kafka: Config['kafka']): RecordFormat {
   return kafka.protobuf_length_prefix ? 'protobuf' : 'protobuf-bare';
 }
 
+/** decoder.fields as the decoder takes it: an empty list (the default) means every short field. */
+export function decoderFields(decoder: Config['decoder']): readonly string[] | 'all' | undefined {
+  if (decoder.fields === 'all') return 'all';
+  return decoder.fields.length ? decoder.fields : undefined;
+}
+
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   // What the workers would refuse fails here, once, before any worker gets its configuration.
-  fieldMask(config.decoder.fields.length ? config.decoder.fields : undefined);
+  fieldMask(decoderFields(config.decoder));
   const role = config.role;
   const id = instanceId(config);
   const templateTopic = role === 'receive' ? '' : config.scale.template_topic;
@@ -263,7 +269,7 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         ignoreExporterPort: config.decoder.ignore_exporter_port,
         udpWithdrawals: config.decoder.udp_withdrawals,
         sequenceWindow: config.decoder.sequence_window,
-        fields: config.decoder.fields.length ? config.decoder.fields : undefined,
+        fields: decoderFields(config.decoder),
         heldMaxBytes: config.decoder.held_max_bytes,
         heldPerTemplateBytes: config.decoder.held_per_template_bytes,
         heldMaxAgeMs: config.decoder.held_max_age_ms,

@@ -30,6 +30,12 @@ function kafkaRules(data: unknown, problems: Problem[]): void {
   if (effective(data, ['kafka', 'format']) === 'protobuf' && effective(data, ['kafka', 'records_per_message']) === 'datagram') {
     problems.push({ path: ['kafka', 'records_per_message'], message: '"datagram" needs kafka.format json (with protobuf each record is one message, as goflow2 writes them)' });
   }
+  // Output by name writes JSON only: a FlowMessage has no field for an element it does not define.
+  const fields = effective(data, ['decoder', 'fields']);
+  const allFields = fields === 'all' || (Array.isArray(fields) && fields.length === 1 && fields[0] === 'all');
+  if (allFields && effective(data, ['kafka', 'format']) === 'protobuf') {
+    problems.push({ path: ['decoder', 'fields'], message: '"all" needs kafka.format json (a FlowMessage has no field for the elements it does not define)' });
+  }
   // lz4 batches must be one LZ4 block for Kafka's readers (protocol/compression.ts says why).
   const batchBytes = effective(data, ['kafka', 'batch_max_bytes']);
   if (effective(data, ['kafka', 'compression']) === 'lz4' && typeof batchBytes === 'number' && batchBytes > LZ4_MAX_RECORDS_BYTES) {

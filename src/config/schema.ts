@@ -173,7 +173,12 @@ export const configSchema = strictMapping({
     ignore_exporter_port: bool().default(decoderDefaults.ignoreExporterPort),
     udp_withdrawals: oneOf(udpWithdrawalActions).default(decoderDefaults.udpWithdrawals),
     sequence_window: int(1, MAX_INT32).default(decoderDefaults.sequenceWindow),
-    fields: list(recordField, 'record field names').default(() => []),
+    // "all": every short field, then every other information element by name (decoder/options.ts).
+    // An override (FLOWGATE_DECODER__FIELDS=all, --set decoder.fields=all) reads as the list ["all"].
+    fields: z.preprocess((v) => (Array.isArray(v) && v.length === 1 && v[0] === 'all' ? 'all' : v),
+      z.union([z.literal('all'), list(recordField, 'record field names')], {
+        error: (issue) => (Array.isArray(issue.input) ? undefined : `expected "all" or a list of record field names, got ${describeValue(issue.input)}`),
+      })).default(() => []),
     held_max_bytes: int(1, 1048576).default(decoderDefaults.heldMaxBytes),
     held_per_template_bytes: int(1, 1048576).default(decoderDefaults.heldPerTemplateBytes),
     held_max_age_ms: int(1, MAX_INT32).default(decoderDefaults.heldMaxAgeMs),

@@ -5,9 +5,10 @@
 // is a DecoderError naming it. Only the value types of the layouts (u8 / u16 / u32 / f64 at
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
 import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
+import { abstractTypes } from './elements/definition.js';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;
@@ -28,6 +29,10 @@ const SESSION_FIELDS = {
 } as const;
 /** Widths of the describeTemplates() entry header fields (assembly/describe.ts TemplateEntry). */
 const TEMPLATE_FIELDS = { Session: 4, Id: 2, Kind: 1, FieldCount: 2, ScopeFields: 2, DefinedMs: 8 } as const;
+
+/** Widths of the definitions table's header fields and entry fields (assembly/definitions.ts). */
+const DEFINITION_TABLE_FIELDS = { Count: 4 } as const;
+const DEFINITION_ENTRY_FIELDS = { Pen: 4, Id: 2, Type: 1, KeyOffset: 4 } as const;
 
 /** Byte offsets of an entry's fields, and `Bytes`: the entry size. */
 export type EntryLayout<F> = { readonly [K in keyof F]: number } & { readonly Bytes: number };
@@ -65,6 +70,12 @@ export interface DecoderAbi {
   readonly template: EntryLayout<typeof TEMPLATE_FIELDS>;
   readonly templateField: TemplateFieldLayout;
   readonly templateKindOptions: number;
+  /** The element definitions table the host writes for output by name (assembly/definitions.ts). */
+  readonly definitions: {
+    readonly capacity: number;
+    readonly table: { readonly Count: number; readonly Header: number };
+    readonly entry: EntryLayout<typeof DEFINITION_ENTRY_FIELDS>;
+  };
   /** The exporter-state snapshot (assembly/state.ts): what src/state/ needs to pick sessions out of one. */
   readonly state: {
     readonly version: number; readonly capacity: number; readonly headerBytes: number;
@@ -156,6 +167,23 @@ function templateFieldLayout(instance: WebAssembly.Instance): TemplateFieldLayou
   return f;
 }
 
+/** The definitions table layout; its data types must be IANA's, in IANA's order, as definition.ts lists them. */
+function definitionsLayout(instance: WebAssembly.Instance): DecoderAbi['definitions'] {
+  const types = exportedEnum(instance, 'DataType', global(instance, 'DATA_TYPE_COUNT'));
+  const ours = abstractTypes.map(snake);
+  if (types.length !== ours.length || types.some((t, i) => t !== ours[i])) {
+    throw mismatch(`DataType is ${types.join(', ')}; the host's abstract types are ${ours.join(', ')}`);
+  }
+  const header = global(instance, 'DefinitionTable.Header');
+  const count = global(instance, 'DefinitionTable.Count');
+  if (!(count >= 0 && count + DEFINITION_TABLE_FIELDS.Count <= header)) throw mismatch(`DefinitionTable.Count = ${count} does not fit its header of ${header} bytes`);
+  return {
+    capacity: global(instance, 'DEFS_CAPACITY'),
+    table: { Count: count, Header: header },
+    entry: Object.freeze(entryLayout(instance, 'DefinitionEntry', DEFINITION_ENTRY_FIELDS)),
+  };
+}
+
 /** Reads and checks the description of the module `instance` belongs to (not initialised: only its constants are read). */
 export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
   const version = global(instance, 'ABI_VERSION');
@@ -198,6 +226,7 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
     template: Object.freeze(entryLayout(instance, 'TemplateEntry', TEMPLATE_FIELDS)),
     templateField: Object.freeze(templateFieldLayout(instance)),
     templateKindOptions: global(instance, 'TemplateKind.Options'),
+    definitions: Object.freeze(definitionsLayout(instance)),
     state: Object.freeze({
       version: global(instance, 'STATE_VERSION'), capacity: global(instance, 'STATE_CAPACITY'),
       headerBytes: global(instance, 'STATE_HEADER_BYTES'), lengthOffset: global(instance, 'STATE_SESSION_LENGTH'),

@@ -2,6 +2,7 @@
 // section (src/config/schema.ts) and `flowgate decode` take their defaults from here.
 // No WebAssembly here, so the config can import it without loading the decoder.
 import type { RecordFormat } from './abi.js';
+import type { ElementDefinition } from './elements/definition.js';
 
 /** What a template withdrawal (field count 0) does: RFC 7011 section 8.4 says to ignore them over UDP. */
 export const udpWithdrawalActions = ['ignore', 'apply'] as const;
@@ -16,8 +17,14 @@ export interface DecoderOptions {
   udpWithdrawals: UdpWithdrawalAction;
   /** The most one datagram may add to its exporter's lost-records estimate; a larger jump is out of window. */
   sequenceWindow: number;
-  /** Output fields, by JSON name; undefined = all (KFlow's ten always, the others when present). */
-  fields?: readonly string[];
+  /**
+   * Output fields, by JSON name; undefined = every short field (KFlow's ten always, the others when
+   * present); 'all' = every short field, then every other information element of the record by the
+   * name `definitions` gives it (JSON only: a FlowMessage has no place for them).
+   */
+  fields?: readonly string[] | 'all';
+  /** Names and data types of information elements, for fields: 'all' (the dictionaries' list). */
+  definitions?: readonly ElementDefinition[];
   /** Data sets waiting for their template: bytes in total, per (exporter, domain, template id), and age. */
   heldMaxBytes: number;
   heldPerTemplateBytes: number;

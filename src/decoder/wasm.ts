@@ -9,6 +9,7 @@ import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 import { ABI_VERSION, DecoderError, readAbi, type DecoderAbi } from './abi.js';
 import { defaultDecoderOptions, NO_SAMPLING, type DecoderOptions, type SamplingRates } from './options.js';
 import type { RecordIndex } from './record-index.js';
+import { encodeDefinitions } from './elements/table.js';
 
 export { ABI_VERSION, DecoderError, defaultDecoderOptions, NO_SAMPLING, type DecoderAbi, type DecoderOptions, type RecordIndex, type SamplingRates };
 
@@ -28,6 +29,8 @@ interface DecoderExports {
   decode(len: number, port: number, nowMs: number, flags: number, defaultRate: number, overrideRate: number): number;
   endTransportSession(port: number): number;
   setOutputFormat(format: number): void;
+  definitionsPtr(): number;
+  enableAllFields(len: number): number;
   sweep(nowMs: number): void;
   describeSessions(): number;
   describeTemplates(): number;
@@ -186,8 +189,9 @@ export const DECODE_PROTECTED = SLOT_FLAG_PROTECTED;
 export const DECODE_RELIABLE = SLOT_FLAG_RELIABLE;
 const DECODE_FLAGS = DECODE_PROTECTED | DECODE_RELIABLE;
 
-export function fieldMask(fields: readonly string[] | undefined, abi: DecoderAbi = decoderAbi()): number {
-  if (!fields) return 0xffffffff;
+/** The decoder's field mask for a `fields` setting: undefined and 'all' select every short field. */
+export function fieldMask(fields: readonly string[] | 'all' | undefined, abi: DecoderAbi = decoderAbi()): number {
+  if (!fields || fields === 'all') return 0xffffffff;
   let mask = 0;
   for (const name of fields) {
     const bit = abi.recordFields.indexOf(name);
@@ -202,6 +206,8 @@ export class WasmDecoder {
   readonly #options: DecoderOptions;
   readonly #fieldMask: number;
   readonly #maxDatagram: number;
+  /** The definitions table written into each instance when fields is 'all' (JSON output only). */
+  readonly #definitions: Uint8Array | undefined;
   /** Counter slots of the instances replaced after a trap (gauges excluded): added to the live ones. */
   readonly #carried: Float64Array;
   readonly #gaugeSlots: readonly number[];
@@ -228,6 +234,8 @@ export class WasmDecoder {
     this.statusNames = this.abi.statuses;
     this.#fieldMask = fieldMask(this.#options.fields, this.abi);
     this.#maxDatagram = this.abi.inCapacity;
+    this.#definitions = this.#options.fields === 'all' && this.#options.recordFormat === 'json'
+      ? encodeDefinitions(this.#options.definitions ?? [], this.abi) : undefined;
     this.#carried = new Float64Array(this.abi.counterSlots);
     this.#gaugeSlots = Object.entries(this.abi.slots).filter(([name]) => name.startsWith('GAUGE_')).map(([, slot]) => slot);
     this.#attach(instance);
@@ -242,6 +250,10 @@ export class WasmDecoder {
       o.scaleCounters ? 1 : 0);
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
     ex.setOutputFormat(this.abi.outputFormats[o.recordFormat]);
+    if (this.#definitions) {
+      new Uint8Array(ex.memory.buffer).set(this.#definitions, ex.definitionsPtr());
+      if (ex.enableAllFields(this.#definitions.length) !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder refused the element definitions table');
+    }
     // init() grew memory once; it never grows again, so these views stay valid for this instance.
     const buffer = ex.memory.buffer;
     const abi = this.abi;
