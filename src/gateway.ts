@@ -22,6 +22,7 @@ import { messageAddressOffset } from './scale/template-message.js';
 import { ownerWorker } from './net/exporter-owner.js';
 import type { Role } from './scale/role.js';
 import { Admission } from './udp/admission.js';
+import { loadElementDefinitions } from './decoder/elements/load.js';
 import { RateLimits } from './udp/rate-limit.js';
 
 /** What the `stats` and `stopped` log lines, the metrics and the tests read: receiver counters and the one accounting sum. */
@@ -270,6 +271,8 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         udpWithdrawals: config.decoder.udp_withdrawals,
         sequenceWindow: config.decoder.sequence_window,
         fields: decoderFields(config.decoder),
+        // Names and types of every element, for output by name (the dictionaries; loaded once, here).
+        definitions: config.decoder.fields === 'all' ? loadElementDefinitions() : undefined,
         heldMaxBytes: config.decoder.held_max_bytes,
         heldPerTemplateBytes: config.decoder.held_per_template_bytes,
         heldMaxAgeMs: config.decoder.held_max_age_ms,

@@ -6,12 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readCapture, CaptureError } from '../capture/pcap-reader.js';
 import { WasmDecoder, DecoderError, defaultDecoderOptions, type DecoderCounters } from '../decoder/wasm.js';
+import { loadElementDefinitions } from '../decoder/elements/load.js';
 
 const help = `usage: flowgate decode FILE [options]
 
   FILE                     pcap or pcapng capture of UDP export datagrams (IPv4 or IPv6, any port)
   --port N                 only datagrams sent to UDP port N
-  --fields LIST            comma-separated record fields (default: all; see README "Record")
+  --fields LIST|all        comma-separated record fields (default: every short field; see README "Record"),
+                           or all: those, then every other information element by name (JSON only)
   --ignore-port            key templates by exporter address and domain, not the source port
   --template-lifetime S    seconds a template lives without being re-sent (default ${defaultDecoderOptions.templateLifetimeSec})
   --apply-withdrawals      let template withdrawals remove templates (default: ignored, as RFC 7011 says for UDP)
@@ -113,13 +115,20 @@ export async function runDecode(argv: string[]): Promise<number> {
     process.stderr.write(`flowgate decode: --format must be json or protobuf, got "${format}"\n`);
     return 1;
   }
+  const fieldList = args.values.fields?.split(',').map((f) => f.trim()).filter(Boolean);
+  const fields = fieldList?.length === 1 && fieldList[0] === 'all' ? 'all' : fieldList;
+  if (fields === 'all' && format !== 'json') {
+    process.stderr.write('flowgate decode: --fields all needs --format json (a FlowMessage has no field for the elements it does not define)\n');
+    return 1;
+  }
   let decoder: WasmDecoder;
   try {
     decoder = new WasmDecoder({
       templateLifetimeSec: lifetime,
       ignoreExporterPort: args.values['ignore-port'],
       udpWithdrawals: args.values['apply-withdrawals'] ? 'apply' : 'ignore',
-      fields: args.values.fields?.split(',').map((f) => f.trim()).filter(Boolean),
+      fields,
+      definitions: fields === 'all' ? loadElementDefinitions() : undefined,
       recordFormat: format,
     });
   } catch (err) {
