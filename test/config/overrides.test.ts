@@ -198,3 +198,11 @@ test('problems of the file and of overrides are reported together, file lines fi
     'stats.log_interval_s: expected an integer from 0 to 86400, got -5 (from env FLOWGATE_STATS__LOG_INTERVAL_S)',
   ]);
 });
+
+test('decoder.fields takes "all" from the file, the environment and --set alike', () => {
+  assert.equal(parseConfig('decoder:\n  fields: all\n').decoder.fields, 'all');
+  assert.equal(parseConfig('', { env: { FLOWGATE_DECODER__FIELDS: 'all' } }).decoder.fields, 'all');
+  assert.equal(parseConfig('', { overrides: ['decoder.fields=all'] }).decoder.fields, 'all');
+  assert.throws(() => parseConfig('', { env: { FLOWGATE_DECODER__FIELDS: 'src,all' } }), ConfigError, '"all" is not a field among others');
+  assert.throws(() => parseConfig('decoder:\n  fields: everything\n'), /expected "all" or a list of record field names, got "everything"/);
+});
