@@ -214,6 +214,10 @@ export function putValue(o: usize, type: u32, p: usize, len: usize, depth: u32):
     if (depth >= MAX_LIST_DEPTH) type = UNKNOWN_TYPE;
     else {
       if (o + 64 > outputLimit()) { anyError = ANY_FULL; return 0; }
+      if (len == 0) { // a list field sent without even its header: no list, as an empty one
+        store<u16>(o, 0x5d5b); // []
+        return o + 2;
+      }
       if (type == DataType.BasicList) return putBasicList(o, p, len, depth + 1);
       if (type == DataType.SubTemplateList) return putSubTemplateList(o, p, len, depth + 1);
       return putSubTemplateMultiList(o, p, len, depth + 1);

@@ -277,3 +277,9 @@ test('NetFlow v5 records in all mode add the elements no short field shows', () 
 test('a malformed definitions table is refused', () => {
   assert.throws(() => new WasmDecoder({ fields: 'all', definitions: [{ pen: 0, id: 1, name: 'x', type: 'nope' as AbstractType }] }), /unknown data type/);
 });
+
+test('a list field of length 0 (no list header at all) is an empty list', () => {
+  const d = decoder();
+  const [r] = records(d, ipfix({}, templateSet(440, [spec(291, 0xffff), spec(293, 0xffff)]), set(440, '00 00')));
+  assert.deepEqual([r!.basicList, r!.subTemplateMultiList], [[], []]);
+});
