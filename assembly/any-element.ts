@@ -28,13 +28,16 @@ const PADDING_OCTETS: u32 = 210;
 const UNKNOWN_TYPE: u32 = 0xff;
 
 // Descriptor: u16 length (VARLEN: variable), u8 type, u8 flags, u32 key (its length byte, then
-// `,"name":`; 0 = unknown), u32 element id, u32 enterprise number.
+// `,"name":`; 0 = unknown), u32 element id, u32 enterprise number; for the record itself, the run
+// of fixed-length fields from this one on that it leaves out (shown by short fields): u32 count, u32 bytes.
 const D_LENGTH: usize = 0;
 const D_TYPE: usize = 2;
 const D_FLAGS: usize = 3;
 const D_KEY: usize = 4;
 const D_ID: usize = 8;
 const D_PEN: usize = 12;
+const D_RUN_COUNT: usize = 16;
+const D_RUN_BYTES: usize = 20;
 const F_SHORT: u32 = 1; // shown by a short field: left out at the top level
 const F_SKIP: u32 = 2; // paddingOctets: left out everywhere
 const F_V9: u32 = 4; // unknown NetFlow v9 element: v9_{type}
@@ -160,6 +163,26 @@ export function compileAnyFields(idx: u32, t: usize, n: u32): void {
     describe(d, ie, pen, raw & TemplateField.LengthMask, v9, flags);
     if (header == 1 && slot != 0xff) store<u8>(d + D_TYPE, <u8>innerType(slot));
   }
+  markRuns(base, n);
+}
+
+/** Sets each descriptor's run: the fixed-length fields from it on that the record itself leaves out, skipped in one step. */
+function markRuns(base: usize, n: u32): void {
+  let count: u32 = 0;
+  let bytes: u32 = 0;
+  for (let i = <i32>n - 1; i >= 0; i--) {
+    const d = base + <usize>i * ANY_DESC_BYTES;
+    const len = <u32>load<u16>(d + D_LENGTH);
+    if (len != VARLEN && (load<u8>(d + D_FLAGS) & (F_SHORT | F_SKIP)) != 0) {
+      count++;
+      bytes += len;
+    } else {
+      count = 0;
+      bytes = 0;
+    }
+    store<u32>(d + D_RUN_COUNT, count);
+    store<u32>(d + D_RUN_BYTES, bytes);
+  }
 }
 
 /** The NetFlow v5 record (48 bytes) as descriptors: the fields a short field does not show are sysUpTime times and prefix lengths. */
@@ -173,18 +196,23 @@ function compileV5(): void {
     const named = ie == 22 || ie == 21 || ie == 9 || ie == 13;
     describe(base + <usize>i * ANY_DESC_BYTES, ie, 0, <u32>lengths[i], false, ie == 0 ? F_SKIP : named ? 0 : F_SHORT);
   }
+  markRuns(base, V5_FIELDS);
 }
 
 const V5_FIELDS: u32 = 20;
 
+/** Copies a key (its length byte, then the text) in 8-byte words: keys are short, and up to 7 bytes past the end are overwritten later. */
+@inline function copyKey(o: usize, key: usize): usize {
+  const n = <usize>load<u8>(key);
+  const from = key + 1;
+  for (let i: usize = 0; i < n; i += 8) store<u64>(o + i, load<u64>(from + i));
+  return o + n;
+}
+
 /** Writes an element's key: its definition's, or its unknown name. */
 function putKeyOf(o: usize, d: usize): usize {
   const key = <usize>load<u32>(d + D_KEY);
-  if (key != 0) {
-    const n = <usize>load<u8>(key);
-    memory.copy(o, key + 1, n);
-    return o + n;
-  }
+  if (key != 0) return copyKey(o, key);
   const id = load<u32>(d + D_ID);
   if ((load<u8>(d + D_FLAGS) & F_V9) != 0) {
     store<u8>(o, 44); // ","
@@ -259,6 +287,15 @@ export function putFields(o: usize, desc: usize, n: u32, p: usize, end: usize, t
   const limit = outputLimit();
   for (let i: u32 = 0; i < n; i++) {
     const d = desc + <usize>i * ANY_DESC_BYTES;
+    if (top) {
+      const run = load<u32>(d + D_RUN_COUNT);
+      if (run != 0) {
+        // Fields the short fields show (the record was bounds-checked by runRecord: no check per field).
+        p += <usize>load<u32>(d + D_RUN_BYTES);
+        i += run - 1;
+        continue;
+      }
+    }
     let len = <usize>load<u16>(d + D_LENGTH);
     if (len == <usize>VARLEN) {
       // RFC 7011 section 7: 1-byte length, or 255 then a 2-byte length.
@@ -281,10 +318,7 @@ export function putFields(o: usize, desc: usize, n: u32, p: usize, end: usize, t
     const inner = top ? flags >>> INNER_SHIFT : 0;
     let type = <u32>load<u8>(d + D_TYPE);
     if (inner != 0) {
-      const key = ANY_KEYS_PTR + (<usize>inner << 5);
-      const k = <usize>load<u8>(key);
-      memory.copy(o, key + 1, k);
-      o += k;
+      o = copyKey(o, ANY_KEYS_PTR + (<usize>inner << 5));
     } else {
       o = putKeyOf(o, d);
     }

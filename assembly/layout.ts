@@ -65,7 +65,7 @@ export const END_PTR: usize = HELD_PTR + <usize>HELD_CAPACITY + 64;
 // descriptors are written when it is compiled; the compile scratch is rewritten per template.
 export const DEFS_PTR: usize = END_PTR; // the element definitions table, DEFS_CAPACITY bytes
 export const DEFS_CAPACITY: u32 = 2 << 20; // about 20,000 definitions with their names
-export const ANY_DESC_BYTES: u32 = 16; // one field descriptor (any-element.ts)
+export const ANY_DESC_BYTES: u32 = 24; // one field descriptor (any-element.ts)
 export const ANY_TEMPLATE_BYTES: u32 = MAX_FIELDS * ANY_DESC_BYTES;
 export const ANY_PTR: usize = DEFS_PTR + <usize>DEFS_CAPACITY; // descriptors per template slot, then one set for NetFlow v5
 export const COMPILE_SCRATCH_PTR: usize = ANY_PTR + <usize>(MAX_TEMPLATES + 1) * <usize>ANY_TEMPLATE_BYTES; // headers.ts, templates.ts

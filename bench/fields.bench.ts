@@ -41,8 +41,9 @@ function pass(d: WasmDecoder): Run {
   return { records, bytes };
 }
 
-function timed(d: WasmDecoder): { perSec: number; bytesPerRecord: number } {
+function timed(d: WasmDecoder): { perSec: number; perCpuSec: number; bytesPerRecord: number } {
   const budget = BigInt(Math.round(seconds * 1e9));
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let now = t0;
   let records = 0;
@@ -53,7 +54,8 @@ function timed(d: WasmDecoder): { perSec: number; bytesPerRecord: number } {
     bytes += r.bytes;
     now = process.hrtime.bigint();
   } while (now - t0 < budget);
-  return { perSec: records / (Number(now - t0) / 1e9), bytesPerRecord: bytes / records };
+  const cpu = process.cpuUsage(cpu0);
+  return { perSec: records / (Number(now - t0) / 1e9), perCpuSec: records / ((cpu.user + cpu.system) / 1e6), bytesPerRecord: bytes / records };
 }
 
 const decoders = {
@@ -63,24 +65,28 @@ const decoders = {
 for (const d of Object.values(decoders)) for (let i = 0; i < 3; i++) pass(d); // templates, held data, JIT
 
 const results: Record<keyof typeof decoders, number[]> = { default: [], all: [] };
+const cpuResults: Record<keyof typeof decoders, number[]> = { default: [], all: [] };
 let bytesPerRecord = { default: 0, all: 0 };
 for (let r = 0; r < rounds; r++) {
   for (const name of (r % 2 === 0 ? ['default', 'all'] : ['all', 'default']) as (keyof typeof decoders)[]) {
     const t = timed(decoders[name]);
     results[name].push(t.perSec);
+    cpuResults[name].push(t.perCpuSec);
     bytesPerRecord = { ...bytesPerRecord, [name]: t.bytesPerRecord };
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const base = median(results.default);
+const cpuBase = median(cpuResults.default);
 const records = pass(decoders.default).records;
 process.stdout.write([
   `fields: ${datagrams.length} corpus datagrams, ${records} records per pass, one thread, ${rounds} rounds of ${seconds} s per decoder, median`,
   '',
-  'fields        records/s   ratio  JSON bytes/record',
-  '-------  -------------  ------  -----------------',
-  ...(['default', 'all'] as const).map((name) => `${name.padEnd(7)}  ${fmt(median(results[name])).padStart(13)}  ${(median(results[name]) / base).toFixed(2).padStart(5)}x  ${bytesPerRecord[name].toFixed(0).padStart(17)}`),
+  'fields        records/s   ratio  records per CPU-s   ratio  JSON bytes/record',
+  '-------  -------------  ------  -----------------  ------  -----------------',
+  ...(['default', 'all'] as const).map((name) => `${name.padEnd(7)}  ${fmt(median(results[name])).padStart(13)}  ${(median(results[name]) / base).toFixed(2).padStart(5)}x  ` +
+    `${fmt(median(cpuResults[name])).padStart(17)}  ${(median(cpuResults[name]) / cpuBase).toFixed(2).padStart(5)}x  ${bytesPerRecord[name].toFixed(0).padStart(17)}`),
   '',
   `rounds, records/s: default ${results.default.map(fmt).join(' / ')}; all ${results.all.map(fmt).join(' / ')}`,
   `reproduce: npm run build && node dist/bench/fields.bench.js --seconds ${seconds} --rounds ${rounds}`,
