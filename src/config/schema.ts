@@ -180,6 +180,8 @@ export const configSchema = strictMapping({
     max_templates_per_exporter: int(1, 4096).default(decoderDefaults.maxTemplatesPerExporter),
     max_sessions: int(1, 2048).default(decoderDefaults.maxSessions),
     scale_counters: bool().default(decoderDefaults.scaleCounters),
+    // Users' element dictionaries (decoder/elements/dictionary-file.ts); rules.ts reads and checks each.
+    dictionaries: list(filePath, 'dictionary file paths').default(() => []),
   }),
   kafka: section({
     brokers: list(brokerAddress, '"HOST:PORT" addresses', 'broker').default(() => ['127.0.0.1:9092']),
