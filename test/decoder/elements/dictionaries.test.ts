@@ -41,7 +41,7 @@ test('the loaded set has IANA, reverse and vendor names, one per (pen, id)', () 
   assert.equal(defs.length, new Set(defs.map((d) => `${d.pen}:${d.id}`)).size);
   assert.equal(find(defs, 0, 225)?.name, 'postNATSourceIPv4Address');
   assert.equal(find(defs, REVERSE_PEN, 2)?.name, 'reversePacketDeltaCount');
-  assert.deepEqual(find(defs, V9_VENDOR_PEN, 40001), { pen: V9_VENDOR_PEN, id: 40001, name: 'NF_F_XLATE_SRC_ADDR_IPV4', type: 'ipv4Address' });
+  assert.deepEqual(find(defs, V9_VENDOR_PEN, 40001), { pen: V9_VENDOR_PEN, id: 40001, name: 'NF_F_XLATE_SRC_ADDR_84', type: 'ipv4Address' });
   assert.equal(find(defs, V9_VENDOR_PEN, 56701)?.name, 'panAppId');
   assert.equal(find(defs, 9, 12235)?.name, 'applicationHttpHost');
   assert.equal(find(defs, 6871, 14)?.name, 'initialTCPFlags');
