@@ -23,7 +23,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 test('every shipped vendor dictionary loads, and no two define the same (pen, id)', () => {
   const files = shippedDictionaryFiles().map((f) => basename(f));
-  for (const vendor of ['barracuda', 'cert-yaf', 'cisco-asa-nsel', 'cisco-ipfix', 'ipt-netflow', 'ixia', 'juniper', 'netscaler', 'ntop', 'palo-alto', 'vmware']) {
+  for (const vendor of ['barracuda', 'cert-yaf', 'cisco-asa-nsel', 'cisco-ipfix', 'fortinet', 'ipt-netflow', 'ixia', 'juniper', 'netscaler', 'ntop', 'palo-alto', 'procera', 'vmware']) {
     assert.ok(files.includes(`${vendor}.yaml`), `${vendor}.yaml shipped`);
   }
   const owner = new Map<string, string>();
@@ -49,6 +49,38 @@ test('the loaded set has IANA, reverse and vendor names, one per (pen, id)', () 
   assert.deepEqual(find(defs, 35632, 118), { pen: 35632, id: 118, name: 'L7_PROTO', type: 'unsigned16' });
   assert.equal(find(defs, V9_VENDOR_PEN, 57472 + 118)?.name, 'L7_PROTO');
   assert.equal(find(defs, 6876, 880)?.type, 'unsigned8');
+});
+
+test('Procera PacketLogic elements (PEN 15397) have the names and types Logstash and Filebeat give them', () => {
+  const defs = loadElementDefinitions([]);
+  assert.deepEqual(find(defs, 15397, 1), { pen: 15397, id: 1, name: 'proceraService', type: 'string' });
+  assert.deepEqual(find(defs, 15397, 3), { pen: 15397, id: 3, name: 'proceraIncomingOctets', type: 'unsigned64' });
+  assert.deepEqual(find(defs, 15397, 11), { pen: 15397, id: 11, name: 'proceraInternalRtt', type: 'signed32' });
+  assert.deepEqual(find(defs, 15397, 16), { pen: 15397, id: 16, name: 'proceraContentCategories', type: 'string' });
+  assert.deepEqual(find(defs, 15397, 38), { pen: 15397, id: 38, name: 'proceraQoeIncomingInternal', type: 'float32' });
+  assert.deepEqual(find(defs, 15397, 43), { pen: 15397, id: 43, name: 'proceraLocalIPv6Host', type: 'ipv6Address' });
+  assert.deepEqual(find(defs, 15397, 47), { pen: 15397, id: 47, name: 'proceraTemplateName', type: 'string' });
+  assert.equal(find(defs, 15397, 13), undefined, 'ids 13 and 14 are in no source');
+  const procera = readDictionaryFile(shippedDictionaryFiles().find((f) => basename(f) === 'procera.yaml') as string);
+  assert.equal(procera.length, 45);
+});
+
+test('the Fortinet file loads and defines nothing: FortiGate sends IANA field types only', () => {
+  const fortinet = readDictionaryFile(shippedDictionaryFiles().find((f) => basename(f) === 'fortinet.yaml') as string);
+  assert.deepEqual(fortinet, []);
+  assert.equal(loadElementDefinitions([]).filter((d) => d.pen === 12356).length, 0);
+});
+
+test('cross-checked types: NetScaler by its element registry, ntop by nProbe\'s documented lengths, Ixia 178', () => {
+  const defs = loadElementDefinitions([]);
+  assert.equal(find(defs, 5951, 141)?.type, 'string', 'netscalerHttpReqMethod');
+  assert.equal(find(defs, 5951, 146)?.type, 'unsigned64', 'netscalerServerTTFB');
+  assert.equal(find(defs, 5951, 248)?.type, 'octetArray', 'netscalerMsiClientCookie');
+  assert.equal(find(defs, 5951, 209)?.type, 'dateTimeSeconds', 'netscalerIcaSessionSetupTime');
+  assert.equal(find(defs, 35632, 185)?.type, 'string', 'SMTP_MAIL_FROM');
+  assert.equal(find(defs, V9_VENDOR_PEN, 57472 + 185)?.type, 'string', 'SMTP_MAIL_FROM as NetFlow v9');
+  assert.equal(find(defs, 35632, 147)?.type, 'unsigned32', 'SIP_RESPONSE_CODE');
+  assert.equal(find(defs, 3054, 178)?.type, 'string', 'ixiaConnectionEncryptionType');
 });
 
 test('a user file renames a shipped element and an IANA one, and a later user file wins', (t) => {
