@@ -3,10 +3,12 @@
 // its exporter in options data; crafted datagrams in the records themselves, or in options data),
 // with that exporter as dvc and in the exporter header, through the real gateway and broker. A
 // relay's record stating nothing, and a record with a forged IE 130 from a source that is no relay,
-// stay with their source address. Every record is accounted for.
+// stay with their source address, as do a relay's records once a reload takes it out of
+// routing.relays. Every record is accounted for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
 import { testBrokers } from '../support/broker.js';
 import { assertMatches, flows, replay, truth } from '../support/corpus.js';
 import { GatewayProcess } from '../support/gateway-process.js';
@@ -35,19 +37,20 @@ async function sender(address: string, port: number): Promise<{ send(pkt: Uint8A
 test('a relay\'s records reach the tenants of the exporters they state, with those as dvc; forged and unstated ones keep their source', async (t) => {
   const brokers = testBrokers();
   const topics = { pmacct: uniqueTopic('flows.relayed.pmacct'), behind: uniqueTopic('flows.relayed.behind'), other: uniqueTopic('flows.relayed.other') };
-  const gw = new GatewayProcess(`listen: { udp: ["127.0.0.1:0"] }
+  const config = (relays: string) => `listen: { udp: ["127.0.0.1:0"] }
 http: { listen: "127.0.0.1:0" }
 workers: 2
 kafka: { brokers: ${JSON.stringify(brokers)}, linger_ms: 5 }
 routing:
   default_topic: ${topics.other}
   unknown_exporters: default
-  relays: ["${RELAY}"]
+  relays: ${relays}
   tenants:
     - { name: pmacct, topic: ${topics.pmacct}, exporters: ["127.0.0.2"] }
     - { name: behind, topic: ${topics.behind}, exporters: ["198.51.100.0/24"] }
 stats: { log_interval_s: 0 }
-`);
+`;
+  const gw = new GatewayProcess(config(`["${RELAY}"]`));
   t.after(() => gw.dispose());
   const { udp } = await gw.ready();
 
@@ -80,10 +83,17 @@ stats: { log_interval_s: 0 }
   assert.equal(m.get('flowgate_relay_records_total{outcome="stated"}'), pmacct.length + 4);
   assert.equal(m.get('flowgate_relay_records_total{outcome="too_many_exporters"}'), 0);
 
+  // A reload that takes the relay out of routing.relays: its records' IE 130 no longer counts.
+  writeFileSync(gw.configFile, config('[]'));
+  await Promise.all([0, 1].map((worker) => gw.waitFor('routing reloaded', { timeoutMs: 10_000, match: (e) => e.worker === worker })));
+  await relay.send(ipfix({ domain: 1 }, set(256, 'c0000205 c6336407 c6336409')));
+  const afterReload = await readTopic(brokers, topics.other, 3);
+  assert.ok(afterReload.some((r) => dvcOf(r) === RELAY && (JSON.parse(r.value) as { src: string }).src === '192.0.2.5'));
+
   const { code } = await gw.stop();
   assert.equal(code, 0);
   const accounting = gw.accounting();
-  const all = pmacct.length + 4 + 2;
+  const all = pmacct.length + 4 + 2 + 1;
   assert.equal(accounting.records.decoded, all);
   assert.equal(accounting.records.delivered, all);
   assert.equal(Object.values(accounting.records.dropped).reduce((a, b) => a + b, 0), 0);
