@@ -29,6 +29,11 @@ export const C_SEQUENCE_OUT_OF_WINDOW: u32 = 34;
 export const C_SEQUENCE_RESETS: u32 = 35;
 export const C_SESSIONS_EVICTED: u32 = 36; // unprotected sessions given up for another exporter (eviction.ts)
 export const C_TRANSPORT_SESSIONS_ENDED: u32 = 37; // sessions freed because their reliable transport (TCP) connection closed
+// Records of relays' datagrams (routing.relays, relay.ts): routed by the exporter they state, or by the
+// relay's own address because they state none, or because the datagram stated more exporters than its table holds.
+export const C_RELAY_STATED: u32 = 56;
+export const C_RELAY_NO_STATED_EXPORTER: u32 = 57;
+export const C_RELAY_TABLE_FULL: u32 = 58;
 // Gauges (current values, not monotonic).
 export const G_TEMPLATES: u32 = 40;
 export const G_SESSIONS: u32 = 41;

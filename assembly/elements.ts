@@ -38,6 +38,7 @@ export function initElements(base: usize): void {
   put(27, Action.Addr6, Slot.Src6);
   put(28, Action.Addr6, Slot.Dst6);
   put(62, Action.Addr6, Slot.NextHop6); put(63, Action.Addr6, Slot.NextHop6, 1);
+  put(130, Action.Addr4, Slot.Exporter4); put(131, Action.Addr6, Slot.Exporter6); // exporterIPv4/IPv6Address
   put(10, Action.Uint, Slot.InIf);
   put(14, Action.Uint, Slot.OutIf);
   put(16, Action.Uint, Slot.SrcAs);

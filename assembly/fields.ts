@@ -23,15 +23,19 @@ export const enum Slot {
   SamplerId = 29, SelectorId = 30, SamplingSize = 31, SamplingPopulation = 32,
   // Address slots (presence bits only; bytes at the offsets below).
   Src4 = 40, Dst4 = 41, NextHop4 = 42, Src6 = 43, Dst6 = 44, NextHop6 = 45,
+  // The exporter the record states (IE 130 / 131): never emitted, read for relays (relay.ts).
+  Exporter4 = 46, Exporter6 = 47,
 }
 
 export const REC_SRC4: usize = 8 * 34;
 export const REC_DST4: usize = REC_SRC4 + 4;
 export const REC_NH4: usize = REC_SRC4 + 8;
+export const REC_EXP4: usize = REC_SRC4 + 12;
 export const REC_SRC6: usize = REC_SRC4 + 16;
 export const REC_DST6: usize = REC_SRC6 + 16;
 export const REC_NH6: usize = REC_DST6 + 16;
-export const REC_SIZE: usize = REC_NH6 + 16;
+export const REC_EXP6: usize = REC_NH6 + 16;
+export const REC_SIZE: usize = REC_EXP6 + 16;
 
 /** Byte offset of a slot's value inside the record region. */
 export function slotOffset(slot: u32): usize {
@@ -42,6 +46,8 @@ export function slotOffset(slot: u32): usize {
     case Slot.Src6: return REC_SRC6;
     case Slot.Dst6: return REC_DST6;
     case Slot.NextHop6: return REC_NH6;
+    case Slot.Exporter4: return REC_EXP4;
+    case Slot.Exporter6: return REC_EXP6;
     default: return <usize>slot << 3;
   }
 }

@@ -15,6 +15,7 @@ import { initHeld, expireHeld } from "./held";
 import { setTemplateLifetime, setApplyWithdrawals, expireTemplates, templateLifetimeMs } from "./sets";
 import { decodeIpfix, decodeV9, decodeV5, setIgnorePort, setSequenceWindow, ignorePort } from "./messages";
 import { resetOutput, setFieldMask, setScaleCounters, writeDvc, recordCount, outPos } from "./record";
+import { beginDatagram } from "./relay";
 export { OutputFormat, setOutputFormat } from "./record";
 import { countStatus, bump, C_SESSIONS_EXPIRED, C_TRANSPORT_SESSIONS_ENDED } from "./counters";
 import { ctx } from "./context";
@@ -23,11 +24,11 @@ import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 9;
+export const ABI_VERSION: u32 = 10;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
-export { RecordIndex } from "./layout";
+export { RecordIndex, StatedExporters } from "./layout";
 export { SessionEntry, TemplateEntry, describeSessions, describeTemplates } from "./describe";
 export { TemplateKind, TemplateField } from "./templates";
 export { Field } from "./fields";
@@ -42,7 +43,8 @@ export {
   C_HELD_BYTES_EXPIRED as COUNTER_HELD_BYTES_EXPIRED, C_WITHDRAWALS_IGNORED as COUNTER_WITHDRAWALS_IGNORED,
   C_WITHDRAWALS_APPLIED as COUNTER_WITHDRAWALS_APPLIED, C_SEQUENCE_OUT_OF_WINDOW as COUNTER_SEQUENCE_OUT_OF_WINDOW,
   C_SEQUENCE_RESETS as COUNTER_SEQUENCE_RESETS, C_SESSIONS_EVICTED as COUNTER_SESSIONS_EVICTED,
-  C_TRANSPORT_SESSIONS_ENDED as COUNTER_TRANSPORT_SESSIONS_ENDED, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
+  C_TRANSPORT_SESSIONS_ENDED as COUNTER_TRANSPORT_SESSIONS_ENDED, C_RELAY_STATED as COUNTER_RELAY_STATED,
+  C_RELAY_NO_STATED_EXPORTER as COUNTER_RELAY_NO_STATED_EXPORTER, C_RELAY_TABLE_FULL as COUNTER_RELAY_TABLE_FULL, G_TEMPLATES as GAUGE_TEMPLATES, G_SESSIONS as GAUGE_SESSIONS,
   G_HELD_BYTES as GAUGE_HELD_BYTES, G_HELD_SETS as GAUGE_HELD_SETS,
 } from "./counters";
 export { STATE_VERSION, STATE_CAPACITY, STATE_HEADER_BYTES, STATE_SESSION_LENGTH, STATE_SESSION_ADDRESS, STATE_SESSION_KEY_BYTES,
@@ -84,6 +86,8 @@ export function addrPtr(): usize { return layout.ADDR_PTR; }
 export function outPtr(): usize { return layout.OUT_PTR; }
 export function indexPtr(): usize { return layout.INDEX_PTR; }
 export function countersPtr(): usize { return layout.COUNTERS_PTR; }
+/** The exporters the records of the last decode() state (relays only): StatedExporters entries, as many as RouteAt words name. */
+export function statedPtr(): usize { return layout.STATED_PTR; }
 /** Bytes written by the last decode() (each record's value is followed by "\n"). */
 export function outLength(): u32 { return <u32>(outPos - layout.OUT_PTR); }
 /** Version and observation domain of the last datagram decoded. */
@@ -93,13 +97,15 @@ export function lastDomain(): u32 { return ctx.domain; }
 /** decode()'s `flags` bits (the same values as the host's ring slot flags, src/ring/slots.ts). */
 export const DECODE_PROTECTED: u32 = 1;
 export const DECODE_RELIABLE: u32 = 2;
+export const DECODE_RELAY: u32 = 8;
 
 /**
  * Decodes the datagram of `len` bytes at inPtr() from the exporter at addrPtr() and UDP (or TCP)
  * `port`, received at `nowMs` (ms since epoch). `flags`: DECODE_PROTECTED, the host vouches
  * for the exporter (a tenant's, or on its allow list), so its session is never evicted for
  * another's (sessions.ts); DECODE_RELIABLE, the message came over TCP (RFC 7011 section 8:
- * withdrawals apply, the session's templates last until endTransportSession). `defaultRate` and
+ * withdrawals apply, the session's templates last until endTransportSession); DECODE_RELAY, the sender is
+ * a relay (routing.relays): each record's dvc and RouteAt word are the exporter it states (relay.ts). `defaultRate` and
  * `overrideRate`: the host's sampling rules for the exporter (routing.sampling; 0 = none): the
  * default is the rate in force when the exporter announces none, the override whatever it
  * announces (values.ts samplingRate). Called once per message. Returns the number of records
@@ -120,6 +126,7 @@ export function decode(len: u32, port: u32, nowMs: f64, flags: u32, defaultRate:
   let status = Status.TruncatedHeader;
   if (len >= 2) {
     writeDvc(layout.ADDR_PTR);
+    beginDatagram((flags & DECODE_RELAY) != 0);
     const version = bswap<u16>(load<u16>(layout.IN_PTR));
     // Only in the test build (asconfig target "trap": --use TEST_TRAP_VERSION=57005, 0xdead): a datagram of
     // version N traps, to test the host's recovery. Compiled out of every other build.

@@ -10,9 +10,12 @@ export const MAX_RECORDS_OUT: u32 = 65536; // record index entries per datagram
  * The record index at INDEX_PTR, one entry per record written (exported: the host reads
  * every record through this layout, src/decoder/record-index.ts). Entries are `Words` u32
  * words; word `EndAt` is the record's end offset in the output (where its "\n" is), word
- * `HashAt` its flow hash. The next record starts `Gap` bytes after the end (the "\n").
+ * `HashAt` its flow hash, word `RouteAt` how the host routes it: bits 0-30 (relay.ts
+ * StatedExporters.RouteMask) 0 = by the datagram's exporter, n > 0 = by stated exporter n - 1
+ * of the datagram's table at statedPtr() (relays only); bit 31 is left for options records.
+ * The next record starts `Gap` bytes after the end (the "\n").
  */
-export const enum RecordIndex { Words = 2, EndAt = 0, HashAt = 1, Gap = 1 }
+export const enum RecordIndex { Words = 3, EndAt = 0, HashAt = 1, RouteAt = 2, Gap = 1 }
 export const INDEX_ENTRY: u32 = RecordIndex.Words * 4;
 
 export const MAX_FIELDS: u32 = 256; // fields per template (Cisco and nProbe templates stay below 120)
@@ -57,7 +60,17 @@ export const SESSION_INDEX_PTR: usize = SESSIONS_PTR + <usize>MAX_SESSIONS * <us
 export const TEMPLATES_PTR: usize = SESSION_INDEX_PTR + <usize>SESSION_INDEX_SLOTS * 4;
 export const TEMPLATE_INDEX_PTR: usize = TEMPLATES_PTR + <usize>MAX_TEMPLATES * <usize>TEMPLATE_SIZE;
 export const HELD_PTR: usize = TEMPLATE_INDEX_PTR + <usize>TEMPLATE_INDEX_SLOTS * 4;
-export const END_PTR: usize = HELD_PTR + <usize>HELD_CAPACITY + 64;
+/**
+ * The exporters stated in the records of a relay's datagram (relay.ts), at STATED_PTR (exported:
+ * the host routes by them, src/decoder/abi.ts checks this layout): up to `Capacity` distinct
+ * addresses per datagram (one is usual), `EntryBytes` each, IPv4 as ::ffff:a.b.c.d. A record's
+ * RecordIndex.RouteAt word, masked by `RouteMask`, is 0 (the datagram's exporter) or entry + 1.
+ */
+export const enum StatedExporters { Capacity = 16, EntryBytes = 16, RouteMask = 0x7fffffff }
+export const STATED_PTR: usize = HELD_PTR + <usize>HELD_CAPACITY + 64;
+export const STATED_TEXT_PTR: usize = STATED_PTR + <usize>StatedExporters.Capacity * <usize>StatedExporters.EntryBytes; // 64 bytes each: the quoted address as at DVC_PTR, its length at +60
+export const STATED_V4_PTR: usize = STATED_TEXT_PTR + <usize>StatedExporters.Capacity * 64; // 16 bytes: an IE 130 value made ::ffff:a.b.c.d
+export const END_PTR: usize = STATED_V4_PTR + 64;
 
 /** Checks that the regions lie above the static data and grows memory to hold them. Returns false if they do not fit. */
 export function placeRegions(): bool {

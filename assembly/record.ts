@@ -8,6 +8,7 @@ import { ctx } from "./context";
 import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
 import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, scaled, SELECTOR_FLAG, ID_MASK } from "./values";
 import { putFlowRecord } from "./protobuf";
+import { relayDatagram, routeRecord, learnStatedExporter, quoteAddress, dvcText, routeWord } from "./relay";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 
@@ -124,9 +125,10 @@ export function runRecord(t: usize, p: usize, end: usize): usize {
   return p;
 }
 
-/** Takes in what an options record says about its exporter: system init time, sampling. */
+/** Takes in what an options record says about its exporter: system init time, sampling, its address (relays). */
 export function applyOptions(t: usize, s: usize): void {
   const mask = load<u64>(t + T_MASK);
+  learnStatedExporter(mask, s);
   if (has(mask, Slot.SysInit)) {
     const sysInit = <f64>val(Slot.SysInit);
     if ((load<u8>(s + S_FLAGS) & F_HAS_SYSINIT) == 0 || load<f64>(s + S_SYSINIT) != sysInit) stateChanged();
@@ -194,6 +196,8 @@ export function setScaleCounters(on: bool): void {
 export function emitRecord(t: usize, s: usize): bool {
   if (outPos + OUT_SLACK > OUT_PTR + OUT_CAPACITY || recordCount >= MAX_RECORDS_OUT) return false;
   const mask = load<u64>(t + T_MASK);
+  // A relay's record: its dvc (and RouteAt) is the exporter it states (relay.ts).
+  if (relayDatagram) routeRecord(mask, s);
   if (outputFormat != OutputFormat.Json) {
     finishRecord(putFlowRecord(outPos, mask, s, outputFormat == OutputFormat.Protobuf), mask);
     return true;
@@ -208,9 +212,10 @@ export function emitRecord(t: usize, s: usize): bool {
   if (kflow != 0) {
     if (selected(Field.Dvc)) {
       o = putKey(o, Field.Dvc);
-      store<u64>(o, load<u64>(DVC_PTR)); store<u64>(o + 8, load<u64>(DVC_PTR + 8));
-      store<u64>(o + 16, load<u64>(DVC_PTR + 16)); store<u64>(o + 24, load<u64>(DVC_PTR + 24));
-      store<u64>(o + 32, load<u64>(DVC_PTR + 32)); store<u16>(o + 40, load<u16>(DVC_PTR + 40));
+      const d = dvcText;
+      store<u64>(o, load<u64>(d)); store<u64>(o + 8, load<u64>(d + 8));
+      store<u64>(o + 16, load<u64>(d + 16)); store<u64>(o + 24, load<u64>(d + 24));
+      store<u64>(o + 32, load<u64>(d + 32)); store<u16>(o + 40, load<u16>(d + 40));
       o += <usize>ctx.dvcLen;
     }
     if (selected(Field.Src)) o = putAddr(putKey(o, Field.Src), mask, Slot.Src4, REC_SRC4, Slot.Src6, REC_SRC6);
@@ -275,12 +280,13 @@ export function emitRecord(t: usize, s: usize): bool {
   return true;
 }
 
-/** Ends the record whose value ends at `end`: the "\n" after it (RecordIndex.Gap), its index entry. */
+/** Ends the record whose value ends at `end`: the "\n" after it (RecordIndex.Gap), its index entry (end, flow hash, route). */
 function finishRecord(end: usize, mask: u64): void {
   store<u8>(end, 10); // "\n": the end offset points at it, RecordIndex.Gap bytes before the next record
   const e = INDEX_PTR + <usize>recordCount * INDEX_ENTRY;
   store<u32>(e + (<usize>RecordIndex.EndAt << 2), <u32>(end - OUT_PTR));
   store<u32>(e + (<usize>RecordIndex.HashAt << 2), flowHash(mask));
+  store<u32>(e + (<usize>RecordIndex.RouteAt << 2), routeWord);
   outPos = end + 1;
   recordCount++;
 }
@@ -315,12 +321,7 @@ function flowHash(mask: u64): u32 {
 /** Writes the exporter address as text at DVC_PTR (once per datagram). */
 export function writeDvc(addr: usize): void {
   // Quoted, so the record writer copies it as one value.
-  store<u8>(DVC_PTR, 34);
-  let o: usize;
-  if (load<u64>(addr) == 0 && load<u32>(addr + 8) == 0xffff0000) o = putIPv4(DVC_PTR + 1, addr + 12);
-  else o = putIPv6(DVC_PTR + 1, addr);
-  store<u8>(o, 34);
-  ctx.dvcLen = <u32>(o + 1 - DVC_PTR);
+  ctx.dvcLen = quoteAddress(DVC_PTR, addr);
 }
 
 export { putU32 };

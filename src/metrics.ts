@@ -91,7 +91,10 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
       withdrawalsIgnored: a.decoder.withdrawalsIgnored + b.decoder.withdrawalsIgnored,
       withdrawalsApplied: a.decoder.withdrawalsApplied + b.decoder.withdrawalsApplied,
       sessionsEvicted: a.decoder.sessionsEvicted + b.decoder.sessionsEvicted,
-      transportSessionsEnded: a.decoder.transportSessionsEnded + b.decoder.transportSessionsEnded },
+      transportSessionsEnded: a.decoder.transportSessionsEnded + b.decoder.transportSessionsEnded,
+      relayStated: a.decoder.relayStated + b.decoder.relayStated,
+      relayNoStatedExporter: a.decoder.relayNoStatedExporter + b.decoder.relayNoStatedExporter,
+      relayTableFull: a.decoder.relayTableFull + b.decoder.relayTableFull },
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
@@ -181,6 +184,13 @@ export class Metrics {
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sessionsEvicted, 0)]]); } });
     new client.Counter({ name: 'flowgate_transport_sessions_ended_total', help: 'Exporter sessions freed, with their templates and held data, because their TCP connection closed (RFC 7011 section 8)', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.transportSessionsEnded, 0)]]); } });
+    new client.Counter({ name: 'flowgate_relay_records_total', help: 'Records of relays\' datagrams (routing.relays) by how they were routed: stated (by the exporter the record or its options data states, IE 130 / 131), no_stated_exporter (by the relay\'s own address: none stated), too_many_exporters (by the relay\'s address: more exporters in one datagram than the decoder\'s table holds)',
+      labelNames: ['outcome'], registers: [r],
+      collect() {
+        mirror(this, [[{ outcome: 'stated' }, totals.all().reduce((n, w) => n + w.decoder.relayStated, 0)],
+          [{ outcome: 'no_stated_exporter' }, totals.all().reduce((n, w) => n + w.decoder.relayNoStatedExporter, 0)],
+          [{ outcome: 'too_many_exporters' }, totals.all().reduce((n, w) => n + w.decoder.relayTableFull, 0)]]);
+      } });
     new client.Gauge({ name: 'flowgate_tcp_connections', help: 'IPFIX-over-TCP connections open (listen.tcp)', registers: [r],
       collect() { this.set(g.tcpReceiver.connections); } });
     new client.Counter({ name: 'flowgate_tcp_connections_total', help: 'IPFIX-over-TCP connections by outcome: accepted, refused_cap (listen.tcp_max_connections), not_allowed (admission)', labelNames: ['outcome'], registers: [r],

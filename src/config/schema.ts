@@ -224,6 +224,9 @@ export const configSchema = strictMapping({
     unknown_exporters: oneOf(['default', 'drop']).default('default'),
     tenants: list(tenant, 'tenants').default(() => []),
     sampling: list(samplingRule, 'sampling rules').default(() => []),
+    // Relays and NATs whose datagrams carry other exporters' records: each record is routed by the
+    // exporter it states (IE 130 / 131; assembly/relay.ts), told by ring slot flag (udp/admission.ts).
+    relays: list(exporterPrefix, 'relay addresses or CIDR prefixes').default(() => []),
   }),
   scale: section({
     raw_topic: topic.default('flowgate.raw'),

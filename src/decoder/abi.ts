@@ -4,10 +4,10 @@
 // entries). Nothing here is a copy of a number in assembly/: a missing or inconsistent export
 // is a DecoderError naming it. Only the value types of the layouts (u8 / u16 / u32 / f64 at
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
-import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELAY, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;
@@ -58,7 +58,9 @@ export interface DecoderAbi {
   /** COUNTER_* and GAUGE_* slot numbers by export name. */
   readonly slots: Readonly<Record<string, number>>;
   /** The record index layout (see record-index.ts), without its memory. */
-  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly gap: number };
+  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly routeAt: number; readonly gap: number };
+  /** The table of exporters stated in a relay's datagram (assembly/layout.ts StatedExporters): entries, bytes each, the RouteAt word's bits naming one. */
+  readonly stated: { readonly capacity: number; readonly entryBytes: number; readonly routeMask: number };
   /** setOutputFormat()'s argument per record format (assembly/record.ts OutputFormat). */
   readonly outputFormats: Readonly<Record<RecordFormat, number>>;
   readonly session: EntryLayout<typeof SESSION_FIELDS>;
@@ -129,14 +131,32 @@ function indexLayout(instance: WebAssembly.Instance): DecoderAbi['index'] {
   const stride = global(instance, 'RecordIndex.Words');
   const endAt = global(instance, 'RecordIndex.EndAt');
   const hashAt = global(instance, 'RecordIndex.HashAt');
+  const routeAt = global(instance, 'RecordIndex.RouteAt');
   const gap = global(instance, 'RecordIndex.Gap');
   if (!(Number.isInteger(stride) && stride >= 1)) throw mismatch(`RecordIndex.Words = ${stride}, expected at least 1`);
-  for (const [name, at] of [['EndAt', endAt], ['HashAt', hashAt]] as const) {
+  const words = [['EndAt', endAt], ['HashAt', hashAt], ['RouteAt', routeAt]] as const;
+  for (const [name, at] of words) {
     if (!(Number.isInteger(at) && at >= 0 && at < stride)) throw mismatch(`RecordIndex.${name} = ${at} is not a word of a ${stride}-word entry`);
   }
-  if (endAt === hashAt) throw mismatch(`RecordIndex.EndAt and RecordIndex.HashAt are both word ${endAt}`);
+  for (let i = 0; i < words.length; i++) {
+    for (let j = i + 1; j < words.length; j++) {
+      if (words[i]![1] === words[j]![1]) throw mismatch(`RecordIndex.${words[i]![0]} and RecordIndex.${words[j]![0]} are both word ${words[i]![1]}`);
+    }
+  }
   if (!(Number.isInteger(gap) && gap >= 0)) throw mismatch(`RecordIndex.Gap = ${gap}, expected a byte count`);
-  return { stride, endAt, hashAt, gap };
+  return { stride, endAt, hashAt, routeAt, gap };
+}
+
+function statedLayout(instance: WebAssembly.Instance): DecoderAbi['stated'] {
+  const capacity = global(instance, 'StatedExporters.Capacity');
+  const entryBytes = global(instance, 'StatedExporters.EntryBytes');
+  const routeMask = global(instance, 'StatedExporters.RouteMask') >>> 0;
+  if (entryBytes !== 16) throw mismatch(`StatedExporters.EntryBytes = ${entryBytes}, the host reads 16-byte addresses`);
+  // RouteAt holds entry + 1 under the mask; bit 31 is not the host's to read as an entry.
+  if (!(Number.isInteger(capacity) && capacity >= 1 && capacity < routeMask && routeMask < 2 ** 31)) {
+    throw mismatch(`StatedExporters.Capacity = ${capacity} does not fit StatedExporters.RouteMask = ${routeMask}`);
+  }
+  return { capacity, entryBytes, routeMask };
 }
 
 function templateFieldLayout(instance: WebAssembly.Instance): TemplateFieldLayout {
@@ -161,8 +181,9 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
   const version = global(instance, 'ABI_VERSION');
   if (version !== ABI_VERSION) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder ABI ${version}, host expects ${ABI_VERSION}: rebuild with npm run build`);
   // decode() takes the ring slot's flag bits as they are.
-  if (global(instance, 'DECODE_PROTECTED') !== SLOT_FLAG_PROTECTED || global(instance, 'DECODE_RELIABLE') !== SLOT_FLAG_RELIABLE) {
-    throw mismatch('DECODE_PROTECTED / DECODE_RELIABLE differ from the ring slot flags');
+  if (global(instance, 'DECODE_PROTECTED') !== SLOT_FLAG_PROTECTED || global(instance, 'DECODE_RELIABLE') !== SLOT_FLAG_RELIABLE
+    || global(instance, 'DECODE_RELAY') !== SLOT_FLAG_RELAY) {
+    throw mismatch('DECODE_PROTECTED / DECODE_RELIABLE / DECODE_RELAY differ from the ring slot flags');
   }
   const statusCount = global(instance, 'STATUS_COUNT');
   const statuses = exportedEnum(instance, 'Status', statusCount);
@@ -192,6 +213,7 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
     counterSlots,
     slots: Object.freeze(slots),
     index: Object.freeze(indexLayout(instance)),
+    stated: Object.freeze(statedLayout(instance)),
     outputFormats: Object.freeze({ json: global(instance, 'OutputFormat.Json'), protobuf: global(instance, 'OutputFormat.Protobuf'),
       'protobuf-bare': global(instance, 'OutputFormat.ProtobufBare') }),
     session: Object.freeze(entryLayout(instance, 'SessionEntry', SESSION_FIELDS)),

@@ -3,7 +3,8 @@
 // (assembly/layout.ts RecordIndex, exported, read and checked by src/decoder/abi.ts at load),
 // so no reader assumes it. Record k of a decode runs from `start_k` to
 // `end_k = entries[k * stride + endAt]` (exclusive: where its "\n" is), its flow hash is
-// `entries[k * stride + hashAt]`, and `start_0 = 0`, `start_k+1 = end_k + gap`.
+// `entries[k * stride + hashAt]`, its route `entries[k * stride + routeAt]`, and `start_0 = 0`,
+// `start_k+1 = end_k + gap`.
 //
 // Hot loops read the fields into locals once per datagram, e.g.
 //   const { entries, stride, endAt, gap } = index;
@@ -18,6 +19,11 @@ export interface RecordIndex {
   readonly endAt: number;
   /** Word of an entry holding the record's flow hash. */
   readonly hashAt: number;
+  /**
+   * Word of an entry saying how to route the record: under the ABI's stated.routeMask, 0 = by the
+   * datagram's exporter, n > 0 = by stated exporter n - 1 of WasmDecoder.statedExporters (relays only).
+   */
+  readonly routeAt: number;
   /** Bytes from one record's end offset to the next record's start (the newline). */
   readonly gap: number;
 }

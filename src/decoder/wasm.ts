@@ -5,7 +5,7 @@
 // module on first use, its description once per module.
 import { readFileSync } from 'node:fs';
 import { decoderWasmPath } from '../paths.js';
-import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELAY, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 import { ABI_VERSION, DecoderError, readAbi, type DecoderAbi } from './abi.js';
 import { defaultDecoderOptions, NO_SAMPLING, type DecoderOptions, type SamplingRates } from './options.js';
 import type { RecordIndex } from './record-index.js';
@@ -22,6 +22,7 @@ interface DecoderExports {
   outPtr(): number;
   indexPtr(): number;
   countersPtr(): number;
+  statedPtr(): number;
   outLength(): number;
   lastVersion(): number;
   lastDomain(): number;
@@ -175,16 +176,21 @@ export interface DecoderCounters {
   sessionsEvicted: number;
   /** Sessions freed, with their templates and held data, because their TCP connection closed (endTransportSession). */
   transportSessionsEnded: number;
+  /** Records of relays' datagrams (routing.relays) routed by the exporter they state, or by the relay's address: none stated, or more exporters in one datagram than its table holds. */
+  relayStated: number;
+  relayNoStatedExporter: number;
+  relayTableFull: number;
   templates: number;
   sessions: number;
   heldBytes: number;
   heldSets: number;
 }
 
-/** decode()'s flag bits: the ring slot's SLOT_FLAG_PROTECTED and SLOT_FLAG_RELIABLE (assembly/index.ts DECODE_*). */
+/** decode()'s flag bits: the ring slot's SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE and SLOT_FLAG_RELAY (assembly/index.ts DECODE_*). */
 export const DECODE_PROTECTED = SLOT_FLAG_PROTECTED;
 export const DECODE_RELIABLE = SLOT_FLAG_RELIABLE;
-const DECODE_FLAGS = DECODE_PROTECTED | DECODE_RELIABLE;
+export const DECODE_RELAY = SLOT_FLAG_RELAY;
+const DECODE_FLAGS = DECODE_PROTECTED | DECODE_RELIABLE | DECODE_RELAY;
 
 export function fieldMask(fields: readonly string[] | undefined, abi: DecoderAbi = decoderAbi()): number {
   if (!fields) return 0xffffffff;
@@ -217,6 +223,7 @@ export class WasmDecoder {
   #output!: Uint8Array;
   #outputBuffer!: Buffer;
   #index!: RecordIndex;
+  #stated!: Buffer;
   /** The datagram of the last trap, if any; its count is statuses[abi.trapStatus]. */
   lastTrap: DecoderTrap | undefined;
 
@@ -252,8 +259,9 @@ export class WasmDecoder {
     this.#addr = ex.addrPtr();
     this.#output = new Uint8Array(buffer, ex.outPtr(), abi.outCapacity);
     this.#outputBuffer = Buffer.from(buffer, ex.outPtr(), abi.outCapacity);
-    const { stride, endAt, hashAt, gap } = abi.index;
-    this.#index = { entries: new Uint32Array(buffer, ex.indexPtr(), abi.maxRecordsOut * stride), stride, endAt, hashAt, gap };
+    const { stride, endAt, hashAt, routeAt, gap } = abi.index;
+    this.#index = { entries: new Uint32Array(buffer, ex.indexPtr(), abi.maxRecordsOut * stride), stride, endAt, hashAt, routeAt, gap };
+    this.#stated = Buffer.from(buffer, ex.statedPtr(), abi.stated.capacity * abi.stated.entryBytes);
     this.#counters = new Uint32Array(buffer, ex.countersPtr(), abi.counterSlots * 2);
   }
 
@@ -278,10 +286,20 @@ export class WasmDecoder {
   }
 
   /**
+   * The exporters the records of the last decode() state, for a relay's datagram (DECODE_RELAY):
+   * entry k (16 bytes, IPv4 as ::ffff:a.b.c.d) at k * abi.stated.entryBytes, named by a record's
+   * RouteAt word k + 1 (record-index.ts). A new view after a trap: read it after each decode.
+   */
+  get statedExporters(): Buffer {
+    return this.#stated;
+  }
+
+  /**
    * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,
    * received at `nowMs`. `flags` (DECODE_*, the ring slot's flag bits): DECODE_PROTECTED, the
    * exporter is one the configuration names (a tenant's, or on the admission allow list), whose
-   * session is never evicted for another's; DECODE_RELIABLE, the message came over TCP.
+   * session is never evicted for another's; DECODE_RELIABLE, the message came over TCP; DECODE_RELAY,
+   * the sender is a relay: each record's dvc and route are the exporter it states (statedExporters).
    * `sampling`: the exporter's sampling rules (routing.sampling). Returns the number of records
    * in `output` / `index`, or -status.
    */
@@ -478,6 +496,9 @@ export class WasmDecoder {
       sequenceResets: this.#read('COUNTER_SEQUENCE_RESETS'),
       sessionsEvicted: this.#read('COUNTER_SESSIONS_EVICTED'),
       transportSessionsEnded: this.#read('COUNTER_TRANSPORT_SESSIONS_ENDED'),
+      relayStated: this.#read('COUNTER_RELAY_STATED'),
+      relayNoStatedExporter: this.#read('COUNTER_RELAY_NO_STATED_EXPORTER'),
+      relayTableFull: this.#read('COUNTER_RELAY_TABLE_FULL'),
       templates: this.#read('GAUGE_TEMPLATES'),
       sessions: this.#read('GAUGE_SESSIONS'),
       heldBytes: this.#read('GAUGE_HELD_BYTES'),

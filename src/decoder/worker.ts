@@ -4,8 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
-import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
-import { TenantRouter } from '../route/tenants.js';
+import { SLOT_FLAG_RELAY, SLOT_FLAG_SESSION_END } from '../ring/slots.js';
+import { TenantRouter, type Route } from '../route/tenants.js';
+import { AddressMap } from '../net/address-map.js';
 import { SamplingRules } from '../route/sampling.js';
 import { NO_SAMPLING, type SamplingRates } from './options.js';
 import type { KafkaSettings } from '../kafka/producer.js';
@@ -175,6 +176,19 @@ export function startWorker(init: WorkerInit): void {
     }
     return info;
   };
+  // Exporters stated behind relays, found by their address bytes without allocating: framing and
+  // route once per exporter (cleared on reload, as the routes may change).
+  const statedExporters = new AddressMap<ExporterFraming & { route: Route }>();
+  const statedInfo = (bytes: Buffer, offset: number): ExporterFraming & { route: Route } => {
+    let info = statedExporters.get(bytes, offset);
+    if (!info) {
+      const text = addressText(bytes, offset);
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text), sampling: NO_SAMPLING,
+        route: router.route(bytes, offset) };
+      statedExporters.set(bytes, offset, info);
+    }
+    return info;
+  };
   // The exporter of the previous datagram: most datagrams in a row come from one exporter.
   const lastAddress = Buffer.alloc(16, 0xff);
   let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
@@ -209,38 +223,70 @@ export function startWorker(init: WorkerInit): void {
     if (n === trapped) recoverFromTrap(now);
     if (n <= 0) return;
     acct[Slot.decoded] += n;
-    const route = router.route(ringBytes, addressOffset);
+    if ((flags & SLOT_FLAG_RELAY) !== 0) deliverRelayed(n, addressOffset, now);
+    else deliver(router.route(ringBytes, addressOffset), last, 0, n, n, now);
+  };
+
+  /**
+   * Hands records [first, first + count) of the last decode (of n) to the route's topic, framed as
+   * `exporter`'s (its headers and dvc key). The records are copied from the decoder's memory
+   * straight into Kafka batches; its views are read per datagram: a trap replaces its memory.
+   */
+  const deliver = (route: Route, exporter: ExporterFraming, first: number, count: number, n: number, now: number): void => {
     const tenant = route.tenant ?? UNKNOWN_TENANT;
-    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + n;
+    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
     if (route.topic === null) {
-      acct[Slot.no_tenant] += n;
-      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + n;
+      acct[Slot.no_tenant] += count;
+      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + count;
       return;
     }
-    const length = decoder.outputLength();
-    // The records are copied from the decoder's memory straight into Kafka batches. Its views
-    // are read per datagram: a trap replaces the instance and its memory.
     const output = decoder.outputBuffer;
     const index = decoder.index;
-    if (tap.active) tap.offer(tenant, last.text, output, index, n);
+    const { entries, stride, endAt, hashAt, gap } = index;
+    if (tap.active) tap.offer(tenant, exporter.text, output, index, count, first);
     const keyMode = init.output.key;
     if (init.output.records_per_message === 'datagram') {
-      producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, 0, length, last.headers, n, now);
+      const from = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
+      const to = first + count === n ? decoder.outputLength() : entries[(first + count - 1) * stride + endAt]! + gap;
+      producer.append(route.topic, tenant, exporter.key, keyMode === 'dvc' ? exporter.key.length : -1, output, from, to, exporter.headers, count, now);
       return;
     }
     if (keyMode !== 'flow') {
-      // One partition for the datagram's records: framed in one run, nothing allocated per record.
-      producer.appendRecords(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, index, n, last.headers, now);
+      // One partition for the run's records: framed in one run, nothing allocated per record.
+      producer.appendRecords(route.topic, tenant, exporter.key, keyMode === 'dvc' ? exporter.key.length : -1, output, index, count, exporter.headers, now, first);
       return;
     }
     // A key per record, so a partition per record.
-    const { entries, stride, endAt, hashAt, gap } = index;
-    let start = 0;
-    for (let i = 0; i < n; i++) {
+    let start = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
+    for (let i = first; i < first + count; i++) {
       const end = entries[i * stride + endAt]!;
       const keyLength = flowKey.write(entries[i * stride + hashAt]!);
-      producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
+      producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, exporter.headers, 1, now);
       start = end + gap;
+    }
+  };
+
+  /**
+   * A relay's datagram (routing.relays): each record goes where the exporter it states goes (its
+   * RouteAt word: 0, none stated, the relay's own route; k + 1, stated exporter k). Records in a
+   * row with one route go as one run; usually the whole datagram is one.
+   */
+  const deliverRelayed = (n: number, addressOffset: number, now: number): void => {
+    const { entries, stride, routeAt } = decoder.index;
+    const mask = decoder.abi.stated.routeMask;
+    const stated = decoder.statedExporters;
+    const entryBytes = decoder.abi.stated.entryBytes;
+    let first = 0;
+    while (first < n) {
+      const word = entries[first * stride + routeAt]! & mask;
+      let end = first + 1;
+      while (end < n && (entries[end * stride + routeAt]! & mask) === word) end++;
+      if (word === 0) deliver(router.route(ringBytes, addressOffset), last, first, end - first, n, now);
+      else {
+        const framing = statedInfo(stated, (word - 1) * entryBytes);
+        deliver(framing.route, framing, first, end - first, n, now);
+      }
+      first = end;
     }
   };
 
@@ -367,6 +413,7 @@ export function startWorker(init: WorkerInit): void {
       sampling = new SamplingRules(msg.routing.sampling);
       // Each exporter's sampling rules are found again on its next datagram.
       exporters.clear();
+      statedExporters.clear();
       lastAddress.fill(0xff);
       log.info('routing reloaded');
     } else if (msg.type === 'stats') {
