@@ -222,6 +222,7 @@ export const configSchema = strictMapping({
     unknown_exporters: oneOf(['default', 'drop']).default('default'),
     tenants: list(tenant, 'tenants').default(() => []),
     sampling: list(samplingRule, 'sampling rules').default(() => []),
+    options_topic: z.union([z.literal(''), topic], { error: expected('a topic name, or "" for options records not sent') }).default(''),
   }),
   scale: section({
     raw_topic: topic.default('flowgate.raw'),

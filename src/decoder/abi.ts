@@ -7,7 +7,7 @@
 import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;
@@ -58,7 +58,7 @@ export interface DecoderAbi {
   /** COUNTER_* and GAUGE_* slot numbers by export name. */
   readonly slots: Readonly<Record<string, number>>;
   /** The record index layout (see record-index.ts), without its memory. */
-  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly gap: number };
+  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly routeAt: number; readonly routeOptions: number; readonly gap: number };
   /** setOutputFormat()'s argument per record format (assembly/record.ts OutputFormat). */
   readonly outputFormats: Readonly<Record<RecordFormat, number>>;
   readonly session: EntryLayout<typeof SESSION_FIELDS>;
@@ -88,8 +88,9 @@ function global(instance: WebAssembly.Instance, name: string): number {
   return Number(g.value);
 }
 
-/** "UnknownTemplate" -> "unknown_template" */
+/** "UnknownTemplate" -> "unknown_template"; a member named in lowerCamelCase keeps its name ("applicationName": IANA's spelling). */
 function snake(name: string): string {
+  if (/^[a-z]/.test(name)) return name;
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
@@ -129,14 +130,17 @@ function indexLayout(instance: WebAssembly.Instance): DecoderAbi['index'] {
   const stride = global(instance, 'RecordIndex.Words');
   const endAt = global(instance, 'RecordIndex.EndAt');
   const hashAt = global(instance, 'RecordIndex.HashAt');
+  const routeAt = global(instance, 'RecordIndex.RouteAt');
+  const optionsBit = global(instance, 'ROUTE_OPTIONS_BIT');
   const gap = global(instance, 'RecordIndex.Gap');
   if (!(Number.isInteger(stride) && stride >= 1)) throw mismatch(`RecordIndex.Words = ${stride}, expected at least 1`);
-  for (const [name, at] of [['EndAt', endAt], ['HashAt', hashAt]] as const) {
+  for (const [name, at] of [['EndAt', endAt], ['HashAt', hashAt], ['RouteAt', routeAt]] as const) {
     if (!(Number.isInteger(at) && at >= 0 && at < stride)) throw mismatch(`RecordIndex.${name} = ${at} is not a word of a ${stride}-word entry`);
   }
-  if (endAt === hashAt) throw mismatch(`RecordIndex.EndAt and RecordIndex.HashAt are both word ${endAt}`);
+  if (new Set([endAt, hashAt, routeAt]).size !== 3) throw mismatch(`RecordIndex.EndAt, HashAt and RouteAt are not three words (${endAt}, ${hashAt}, ${routeAt})`);
+  if (!(Number.isInteger(optionsBit) && optionsBit >= 0 && optionsBit < 32)) throw mismatch(`ROUTE_OPTIONS_BIT = ${optionsBit} is not a bit of a u32`);
   if (!(Number.isInteger(gap) && gap >= 0)) throw mismatch(`RecordIndex.Gap = ${gap}, expected a byte count`);
-  return { stride, endAt, hashAt, gap };
+  return { stride, endAt, hashAt, routeAt, routeOptions: 2 ** optionsBit, gap };
 }
 
 function templateFieldLayout(instance: WebAssembly.Instance): TemplateFieldLayout {

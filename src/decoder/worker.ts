@@ -8,6 +8,7 @@ import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
 import { TenantRouter } from '../route/tenants.js';
 import { SamplingRules } from '../route/sampling.js';
 import { NO_SAMPLING, type SamplingRates } from './options.js';
+import { optionsRecords } from './record-index.js';
 import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
 import { workerProducer, workerReport, failWorker } from './worker-producer.js';
@@ -75,6 +76,8 @@ export type FromWorker =
 export const SCHEMA_VERSION = '1';
 /** The schema header of a FlowMessage record (kafka.format protobuf): its Protobuf type, assembly/flow.proto. */
 export const PROTOBUF_SCHEMA = 'flowpb.FlowMessage';
+/** The schema header of an options record on routing.options_topic (JSON whatever kafka.format says; config.yaml documents it). */
+export const OPTIONS_SCHEMA = 'flowgate-options/1';
 /** Template changes are published at most this often (a snapshot of the decoder's state each time). */
 const PUBLISH_EVERY_MS = 100;
 /** A decoder's progress (what may be committed) is reported at least this often. */
@@ -94,6 +97,9 @@ export function startWorker(init: WorkerInit): void {
   keeper.restore(decoder, Date.now()); // before the first datagram: restored exporters decode at once
   let router = new TenantRouter(init.routing);
   let sampling = new SamplingRules(init.routing.sampling);
+  // Options records go to a topic of their own, when one is set (routing.options_topic).
+  let optionsTopic = init.routing.options_topic;
+  decoder.setOptionsOutput(optionsTopic !== '');
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
@@ -162,7 +168,7 @@ export function startWorker(init: WorkerInit): void {
   const recordSchema = init.decoder.recordFormat === 'json' ? SCHEMA_VERSION : PROTOBUF_SCHEMA;
   // Per exporter, once: the record headers (schema version and exporter, encoded as Kafka
   // writes them), the dvc key, and its sampling rules (cleared on reload: the rules may change).
-  interface ExporterFraming { text: string; headers: Buffer; key: Buffer; sampling: SamplingRates }
+  interface ExporterFraming { text: string; headers: Buffer; optionsHeaders: Buffer; key: Buffer; sampling: SamplingRates }
   const exporters = new Map<string, ExporterFraming>();
   const exporterInfo = (addressOffset: number): ExporterFraming => {
     const text = addressText(ringBytes, addressOffset);
@@ -170,14 +176,15 @@ export function startWorker(init: WorkerInit): void {
     if (!info) {
       if (exporters.size > 100_000) exporters.clear();
       const rates = sampling.ratesFor(text, router.route(ringBytes, addressOffset).tenant);
-      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text), sampling: rates };
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), optionsHeaders: encodeHeaders({ schema: OPTIONS_SCHEMA, exporter: text }),
+        key: Buffer.from(text), sampling: rates };
       exporters.set(text, info);
     }
     return info;
   };
   // The exporter of the previous datagram: most datagrams in a row come from one exporter.
   const lastAddress = Buffer.alloc(16, 0xff);
-  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
+  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), optionsHeaders: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
   const flowKey = new FlowKeyWriter();
   const trapped = -decoder.abi.trapStatus; // counted by the decoder, in stats.decoder.statuses
 
@@ -217,26 +224,40 @@ export function startWorker(init: WorkerInit): void {
       stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + n;
       return;
     }
-    const length = decoder.outputLength();
     // The records are copied from the decoder's memory straight into Kafka batches. Its views
     // are read per datagram: a trap replaces the instance and its memory.
     const output = decoder.outputBuffer;
     const index = decoder.index;
-    if (tap.active) tap.offer(tenant, last.text, output, index, n);
+    // Options records (routing.options_topic) come after the data records: one message each on
+    // the options topic, keyed by the exporter so its options stay in order on one partition.
+    const options = optionsTopic !== '' ? optionsRecords(index, n) : 0;
+    const records = n - options;
+    if (options > 0) {
+      const { entries, stride, endAt, gap } = index;
+      let start = records === 0 ? 0 : entries[(records - 1) * stride + endAt]! + gap;
+      for (let i = records; i < n; i++) {
+        const end = entries[i * stride + endAt]!;
+        producer.append(optionsTopic, tenant, last.key, last.key.length, output, start, end, last.optionsHeaders, 1, now);
+        start = end + gap;
+      }
+      if (records === 0) return;
+    }
+    const length = options > 0 ? index.entries[(records - 1) * index.stride + index.endAt]! + index.gap : decoder.outputLength();
+    if (tap.active) tap.offer(tenant, last.text, output, index, records);
     const keyMode = init.output.key;
     if (init.output.records_per_message === 'datagram') {
-      producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, 0, length, last.headers, n, now);
+      producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, 0, length, last.headers, records, now);
       return;
     }
     if (keyMode !== 'flow') {
       // One partition for the datagram's records: framed in one run, nothing allocated per record.
-      producer.appendRecords(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, index, n, last.headers, now);
+      producer.appendRecords(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, index, records, last.headers, now);
       return;
     }
     // A key per record, so a partition per record.
     const { entries, stride, endAt, hashAt, gap } = index;
     let start = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < records; i++) {
       const end = entries[i * stride + endAt]!;
       const keyLength = flowKey.write(entries[i * stride + hashAt]!);
       producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
@@ -365,6 +386,8 @@ export function startWorker(init: WorkerInit): void {
     if (msg.type === 'reload') {
       router = new TenantRouter(msg.routing);
       sampling = new SamplingRules(msg.routing.sampling);
+      optionsTopic = msg.routing.options_topic;
+      decoder.setOptionsOutput(optionsTopic !== '');
       // Each exporter's sampling rules are found again on its next datagram.
       exporters.clear();
       lastAddress.fill(0xff);
@@ -390,6 +413,7 @@ function routedTopics(routing: Config['routing']): string[] {
   const topics = new Set<string>();
   for (const t of routing.tenants) topics.add(t.topic);
   if (routing.unknown_exporters === 'default') topics.add(routing.default_topic);
+  if (routing.options_topic !== '') topics.add(routing.options_topic);
   return [...topics];
 }
 
