@@ -15,8 +15,8 @@
 //            u32 templates | u32 pad | MAX_SAMPLERS x (u32 id + 1, u32 rate) | templates | names
 //   template: u16 id | u8 kind | u8 v9 scope | u16 fields | u16 scope fields | f64 last defined (ms) |
 //            u32 spec hash | u32 spec length | per field: u32 as T_RAW0, then u32 PEN when its bit 31 is set
-//   names:    absent (no names: a version 1 record, or one message of the shared template topic,
-//            src/scale/template-message.ts, which leaves them out), or u32 count, then per name:
+//   names:    absent (no names: so a record of the shared template topic's kind 2 messages,
+//            src/scale/template-message.ts, holds none), or u32 count, then per name:
 //            u8 kind (options-names.ts NameKind) | u8 rank | u8 id length | u8 text length | u64 id |
 //            its JSON string text (checked on restore)
 //
@@ -36,8 +36,6 @@ import { validJsonText } from "./json-string";
 
 /** Bump on any change to the layout above or to what a restored field means. */
 export const STATE_VERSION: u32 = 2;
-/** Version 1 snapshots are version 2 ones without names: still restored. */
-const STATE_VERSION_WITHOUT_NAMES: u32 = 1;
 /** Largest snapshot exportState writes or importState reads (the output region). */
 export const STATE_CAPACITY: u32 = OUT_CAPACITY;
 export const STATE_HEADER_BYTES: u32 = 16;
@@ -183,7 +181,7 @@ export function exportState(): u32 {
 }
 
 /** Whether the session record at [r, end) is well formed: every count and length inside it. */
-function validSession(r: usize, end: usize, withNames: bool): bool {
+function validSession(r: usize, end: usize): bool {
   if (!finite(load<f64>(r + R_SYSINIT)) || !finite(load<f64>(r + R_LAST_SEEN))) return false;
   const count = load<u32>(r + R_TEMPLATES);
   if (count > MAX_TEMPLATES) return false;
@@ -206,7 +204,7 @@ function validSession(r: usize, end: usize, withNames: bool): bool {
     }
   }
   if (q == end) return true;
-  return withNames && namesEnd(q, end) == end;
+  return namesEnd(q, end) == end;
 }
 
 /** The end of the names section at q (u32 count, then entries), or 0 when it is malformed or runs past `end`. */
@@ -325,15 +323,14 @@ function restoreSession(r: usize, nowMs: f64, newerWins: bool): bool {
  */
 export function importState(len: u32, nowMs: f64, newerWins: bool = false): i32 {
   if (len < STATE_HEADER_BYTES || len > STATE_CAPACITY) return -2;
-  const version = load<u32>(OUT_PTR);
-  if (version != STATE_VERSION && version != STATE_VERSION_WITHOUT_NAMES) return -1;
+  if (load<u32>(OUT_PTR) != STATE_VERSION) return -1;
   const count = load<u32>(OUT_PTR + 4);
   const end = OUT_PTR + <usize>len;
   let r = OUT_PTR + <usize>STATE_HEADER_BYTES;
   for (let k: u32 = 0; k < count; k++) {
     if (r + R_HEADER > end) return -2;
     const size = <usize>load<u32>(r + <usize>STATE_SESSION_LENGTH);
-    if (size < R_HEADER || size > end - r || !validSession(r, r + size, version != STATE_VERSION_WITHOUT_NAMES)) return -2;
+    if (size < R_HEADER || size > end - r || !validSession(r, r + size)) return -2;
     r += size;
   }
   if (r != end) return -2;

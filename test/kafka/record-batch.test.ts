@@ -138,13 +138,13 @@ test('a run of records from the decoder output frames byte for byte as appending
     let start = 0;
     let fitOne = 0;
     for (let i = 0; i < values.length; i++) {
-      if (!one.append(key, 0, keyLength, output, start, index[i * 2]!, headers, 77)) break;
+      if (!one.append(key, 0, keyLength, output, start, index[i * recordIndex.stride]!, headers, 77)) break;
       fitOne++;
-      start = index[i * 2]! + 1;
+      start = index[i * recordIndex.stride]! + 1;
     }
     const run = new BatchBuilder(capacity, 64);
     const m1 = run.appendRun(key, 0, keyLength, output, 0, recordIndex, 0, 5, headers, 77, 1_000_000);
-    const from = index[(m1 - 1) * 2]! + 1;
+    const from = index[(m1 - 1) * recordIndex.stride]! + 1;
     const m2 = run.appendRun(key, 0, keyLength, output, from, recordIndex, m1, values.length - m1, headers, 77, 1_000_000);
     assert.equal(m1 + m2, fitOne, `records that fit, capacity ${capacity}`);
     assert.equal(run.length, one.length);
