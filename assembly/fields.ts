@@ -8,8 +8,13 @@ export const enum Field {
   Start = 10, End = 11, InIf = 12, OutIf = 13, Tos = 14, SrcAs = 15, DstAs = 16, NextHop = 17,
   Vlan = 18, IcmpType = 19, IcmpCode = 20, Direction = 21, Sampling = 22, Rbytes = 23, Rpkts = 24,
   Version = 25, Odid = 26, Tid = 27,
+  // Written when present, after the others (options-names.ts): names learnt from options data,
+  // VRF ids and the application id. Members named in lowerCamelCase keep that name as their
+  // JSON key (IANA's spelling); the others are snake_cased by the host (src/decoder/abi.ts).
+  InIfName = 28, OutIfName = 29, InVrf = 30, OutVrf = 31, InVrfName = 32, OutVrfName = 33,
+  applicationId = 34, applicationName = 35,
 }
-export const FIELD_COUNT: i32 = 28;
+export const FIELD_COUNT: i32 = 36;
 /** KFlow's ten: always written when selected (0 or null when the exporter does not send them). */
 export const KFLOW_FIELDS: u32 = 0x3ff;
 
@@ -25,6 +30,9 @@ export const enum Slot {
   Src4 = 40, Dst4 = 41, NextHop4 = 42, Src6 = 43, Dst6 = 44, NextHop6 = 45,
   // The exporter the record states (IE 130 / 131): never emitted, read for relays (relay.ts).
   Exporter4 = 46, Exporter6 = 47,
+  // Options data names (options-names.ts): VRF ids are values; the others are references (u32
+  // address of the bytes in the datagram or held set, u32 length), valid while the record is read.
+  VrfIn = 50, VrfOut = 51, AppId = 52, IfName = 53, IfDesc = 54, VrfName = 55, AppName = 56, AppDesc = 57,
 }
 
 export const REC_SRC4: usize = 8 * 34;

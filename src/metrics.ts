@@ -94,13 +94,19 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
       transportSessionsEnded: a.decoder.transportSessionsEnded + b.decoder.transportSessionsEnded,
       relayStated: a.decoder.relayStated + b.decoder.relayStated,
       relayNoStatedExporter: a.decoder.relayNoStatedExporter + b.decoder.relayNoStatedExporter,
-      relayTableFull: a.decoder.relayTableFull + b.decoder.relayTableFull },
+      relayTableFull: a.decoder.relayTableFull + b.decoder.relayTableFull,
+      namesLearnt: a.decoder.namesLearnt + b.decoder.namesLearnt,
+      namesRefused: { exporter_limit: a.decoder.namesRefused.exporter_limit + b.decoder.namesRefused.exporter_limit,
+        table_full: a.decoder.namesRefused.table_full + b.decoder.namesRefused.table_full } },
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
     stateFilesRejected: addInto(a.stateFilesRejected ?? {}, b.stateFilesRejected ?? {}),
   };
 }
+
+/** Why a name from options data was not kept (assembly/options-names.ts). */
+const optionNameRefusals = ['exporter_limit', 'table_full'] as const;
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -190,6 +196,15 @@ export class Metrics {
         mirror(this, [[{ outcome: 'stated' }, totals.all().reduce((n, w) => n + w.decoder.relayStated, 0)],
           [{ outcome: 'no_stated_exporter' }, totals.all().reduce((n, w) => n + w.decoder.relayNoStatedExporter, 0)],
           [{ outcome: 'too_many_exporters' }, totals.all().reduce((n, w) => n + w.decoder.relayTableFull, 0)]]);
+      } });
+    new client.Gauge({ name: 'flowgate_option_names', help: 'Interface, VRF and application names learnt from options data (interfaceName, VRFname, applicationName), all workers', registers: [r],
+      collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.names, 0)); } });
+    new client.Counter({ name: 'flowgate_option_names_learnt_total', help: 'Names added or changed by options data', registers: [r],
+      collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.namesLearnt, 0)]]); } });
+    new client.Counter({ name: 'flowgate_option_names_refused_total', help: 'Names from options data not kept, by reason: exporter_limit (the exporter session has 8192), table_full (32768 in a worker, none an unprotected exporter\'s to give up)',
+      labelNames: ['reason'], registers: [r],
+      collect() {
+        mirror(this, optionNameRefusals.map((reason) => [{ reason }, totals.all().reduce((n, w) => n + w.decoder.namesRefused[reason], 0)]));
       } });
     new client.Gauge({ name: 'flowgate_tcp_connections', help: 'IPFIX-over-TCP connections open (listen.tcp)', registers: [r],
       collect() { this.set(g.tcpReceiver.connections); } });

@@ -227,6 +227,7 @@ export const configSchema = strictMapping({
     // Relays and NATs whose datagrams carry other exporters' records: each record is routed by the
     // exporter it states (IE 130 / 131; assembly/relay.ts), told by ring slot flag (udp/admission.ts).
     relays: list(exporterPrefix, 'relay addresses or CIDR prefixes').default(() => []),
+    options_topic: z.union([z.literal(''), topic], { error: expected('a topic name, or "" for options records not sent') }).default(''),
   }),
   scale: section({
     raw_topic: topic.default('flowgate.raw'),

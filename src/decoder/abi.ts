@@ -58,7 +58,7 @@ export interface DecoderAbi {
   /** COUNTER_* and GAUGE_* slot numbers by export name. */
   readonly slots: Readonly<Record<string, number>>;
   /** The record index layout (see record-index.ts), without its memory. */
-  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly routeAt: number; readonly gap: number };
+  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly routeAt: number; readonly routeOptions: number; readonly gap: number };
   /** The table of exporters stated in a relay's datagram (assembly/layout.ts StatedExporters): entries, bytes each, the RouteAt word's bits naming one. */
   readonly stated: { readonly capacity: number; readonly entryBytes: number; readonly routeMask: number };
   /** setOutputFormat()'s argument per record format (assembly/record.ts OutputFormat). */
@@ -90,8 +90,9 @@ function global(instance: WebAssembly.Instance, name: string): number {
   return Number(g.value);
 }
 
-/** "UnknownTemplate" -> "unknown_template" */
+/** "UnknownTemplate" -> "unknown_template"; a member named in lowerCamelCase keeps its name ("applicationName": IANA's spelling). */
 function snake(name: string): string {
+  if (/^[a-z]/.test(name)) return name;
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
@@ -132,30 +133,28 @@ function indexLayout(instance: WebAssembly.Instance): DecoderAbi['index'] {
   const endAt = global(instance, 'RecordIndex.EndAt');
   const hashAt = global(instance, 'RecordIndex.HashAt');
   const routeAt = global(instance, 'RecordIndex.RouteAt');
+  const optionsBit = global(instance, 'ROUTE_OPTIONS_BIT');
   const gap = global(instance, 'RecordIndex.Gap');
   if (!(Number.isInteger(stride) && stride >= 1)) throw mismatch(`RecordIndex.Words = ${stride}, expected at least 1`);
-  const words = [['EndAt', endAt], ['HashAt', hashAt], ['RouteAt', routeAt]] as const;
-  for (const [name, at] of words) {
+  for (const [name, at] of [['EndAt', endAt], ['HashAt', hashAt], ['RouteAt', routeAt]] as const) {
     if (!(Number.isInteger(at) && at >= 0 && at < stride)) throw mismatch(`RecordIndex.${name} = ${at} is not a word of a ${stride}-word entry`);
   }
-  for (let i = 0; i < words.length; i++) {
-    for (let j = i + 1; j < words.length; j++) {
-      if (words[i]![1] === words[j]![1]) throw mismatch(`RecordIndex.${words[i]![0]} and RecordIndex.${words[j]![0]} are both word ${words[i]![1]}`);
-    }
-  }
+  if (new Set([endAt, hashAt, routeAt]).size !== 3) throw mismatch(`RecordIndex.EndAt, HashAt and RouteAt are not three words (${endAt}, ${hashAt}, ${routeAt})`);
+  if (!(Number.isInteger(optionsBit) && optionsBit >= 0 && optionsBit < 32)) throw mismatch(`ROUTE_OPTIONS_BIT = ${optionsBit} is not a bit of a u32`);
   if (!(Number.isInteger(gap) && gap >= 0)) throw mismatch(`RecordIndex.Gap = ${gap}, expected a byte count`);
-  return { stride, endAt, hashAt, routeAt, gap };
+  return { stride, endAt, hashAt, routeAt, routeOptions: 2 ** optionsBit, gap };
 }
 
-function statedLayout(instance: WebAssembly.Instance): DecoderAbi['stated'] {
+function statedLayout(instance: WebAssembly.Instance, routeOptions: number): DecoderAbi['stated'] {
   const capacity = global(instance, 'StatedExporters.Capacity');
   const entryBytes = global(instance, 'StatedExporters.EntryBytes');
   const routeMask = global(instance, 'StatedExporters.RouteMask') >>> 0;
   if (entryBytes !== 16) throw mismatch(`StatedExporters.EntryBytes = ${entryBytes}, the host reads 16-byte addresses`);
-  // RouteAt holds entry + 1 under the mask; bit 31 is not the host's to read as an entry.
+  // RouteAt holds entry + 1 under the mask; the options bit is not the host's to read as an entry.
   if (!(Number.isInteger(capacity) && capacity >= 1 && capacity < routeMask && routeMask < 2 ** 31)) {
     throw mismatch(`StatedExporters.Capacity = ${capacity} does not fit StatedExporters.RouteMask = ${routeMask}`);
   }
+  if ((routeMask & routeOptions) !== 0) throw mismatch(`StatedExporters.RouteMask = ${routeMask} overlaps the options bit`);
   return { capacity, entryBytes, routeMask };
 }
 
@@ -202,6 +201,7 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
   }
   if (slots.COUNTER_STATUS_BASE === undefined) throw mismatch('the module does not export COUNTER_STATUS_BASE');
   if (slots.COUNTER_STATUS_BASE + statusCount > counterSlots) throw mismatch('the status counters run past COUNTER_SLOTS');
+  const index = indexLayout(instance);
   return Object.freeze({
     statuses: Object.freeze(statuses),
     datagramStatuses: Object.freeze(statuses.slice(1, lastDatagram + 1)),
@@ -212,8 +212,8 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
     maxRecordsOut: global(instance, 'MAX_RECORDS_OUT'),
     counterSlots,
     slots: Object.freeze(slots),
-    index: Object.freeze(indexLayout(instance)),
-    stated: Object.freeze(statedLayout(instance)),
+    index: Object.freeze(index),
+    stated: Object.freeze(statedLayout(instance, index.routeOptions)),
     outputFormats: Object.freeze({ json: global(instance, 'OutputFormat.Json'), protobuf: global(instance, 'OutputFormat.Protobuf'),
       'protobuf-bare': global(instance, 'OutputFormat.ProtobufBare') }),
     session: Object.freeze(entryLayout(instance, 'SessionEntry', SESSION_FIELDS)),

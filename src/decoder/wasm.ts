@@ -16,7 +16,7 @@ interface DecoderExports {
   memory: WebAssembly.Memory;
   init(lifetime: number, ignorePort: number, fieldMask: number, heldMax: number, heldPerKey: number,
     heldAge: number, maxTemplates: number, maxSessions: number, applyWithdrawals: number, sequenceWindow: number,
-    scaleCounters: number): number;
+    scaleCounters: number, fieldMaskHigh: number): number;
   inPtr(): number;
   addrPtr(): number;
   outPtr(): number;
@@ -29,6 +29,7 @@ interface DecoderExports {
   decode(len: number, port: number, nowMs: number, flags: number, defaultRate: number, overrideRate: number): number;
   endTransportSession(port: number): number;
   setOutputFormat(format: number): void;
+  setOptionsOutput(on: number): void;
   sweep(nowMs: number): void;
   describeSessions(): number;
   describeTemplates(): number;
@@ -172,8 +173,16 @@ export interface DecoderCounters {
   /** Datagrams whose sequence number was beyond the window (left out of the loss estimate), and re-bases after two agreed. */
   sequenceOutOfWindow: number;
   sequenceResets: number;
-  /** Unprotected sessions evicted for another exporter's session, template or held data. */
+  /** Unprotected sessions evicted for another exporter's session, template, held data or names. */
   sessionsEvicted: number;
+  /** Options records written as records for routing.options_topic. */
+  optionsRecordsWritten: number;
+  /** Interface, VRF and application names added or changed by options data (assembly/options-names.ts). */
+  namesLearnt: number;
+  /** Names refused: the exporter session has MAX_NAMES_PER_SESSION (exporter_limit), or the table is full (table_full). */
+  namesRefused: { exporter_limit: number; table_full: number };
+  /** Names kept, all exporters (a gauge). */
+  names: number;
   /** Sessions freed, with their templates and held data, because their TCP connection closed (endTransportSession). */
   transportSessionsEnded: number;
   /** Records of relays' datagrams (routing.relays) routed by the exporter they state, or by the relay's address: none stated, or more exporters in one datagram than its table holds. */
@@ -192,21 +201,24 @@ export const DECODE_RELIABLE = SLOT_FLAG_RELIABLE;
 export const DECODE_RELAY = SLOT_FLAG_RELAY;
 const DECODE_FLAGS = DECODE_PROTECTED | DECODE_RELIABLE | DECODE_RELAY;
 
-export function fieldMask(fields: readonly string[] | undefined, abi: DecoderAbi = decoderAbi()): number {
-  if (!fields) return 0xffffffff;
-  let mask = 0;
+/** The output field mask for `fields` (undefined: all), a bit per Field: up to 64 fields, so a bigint. */
+export function fieldMask(fields: readonly string[] | undefined, abi: DecoderAbi = decoderAbi()): bigint {
+  if (!fields) return (1n << 64n) - 1n;
+  let mask = 0n;
   for (const name of fields) {
     const bit = abi.recordFields.indexOf(name);
     if (bit < 0) throw new DecoderError('FG_ERR_DECODER_CONFIG', `unknown record field "${name}" (known: ${abi.recordFields.join(', ')})`);
-    mask |= 1 << bit;
+    mask |= 1n << BigInt(bit);
   }
-  return mask >>> 0;
+  return mask;
 }
 
 export class WasmDecoder {
   readonly #module: WebAssembly.Module;
   readonly #options: DecoderOptions;
-  readonly #fieldMask: number;
+  readonly #fieldMask: bigint;
+  /** Options records written (routing.options_topic): set again on each new instance. */
+  #optionsOutput = false;
   readonly #maxDatagram: number;
   /** Counter slots of the instances replaced after a trap (gauges excluded): added to the live ones. */
   readonly #carried: Float64Array;
@@ -244,11 +256,12 @@ export class WasmDecoder {
   #attach(instance: WebAssembly.Instance): void {
     const ex = instance.exports as unknown as DecoderExports;
     const o = this.#options;
-    const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, this.#fieldMask, o.heldMaxBytes,
+    const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, Number(this.#fieldMask & 0xffffffffn), o.heldMaxBytes,
       o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions, o.udpWithdrawals === 'apply' ? 1 : 0, o.sequenceWindow,
-      o.scaleCounters ? 1 : 0);
+      o.scaleCounters ? 1 : 0, Number(this.#fieldMask >> 32n));
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
     ex.setOutputFormat(this.abi.outputFormats[o.recordFormat]);
+    ex.setOptionsOutput(this.#optionsOutput ? 1 : 0);
     // init() grew memory once; it never grows again, so these views stay valid for this instance.
     const buffer = ex.memory.buffer;
     const abi = this.abi;
@@ -259,8 +272,8 @@ export class WasmDecoder {
     this.#addr = ex.addrPtr();
     this.#output = new Uint8Array(buffer, ex.outPtr(), abi.outCapacity);
     this.#outputBuffer = Buffer.from(buffer, ex.outPtr(), abi.outCapacity);
-    const { stride, endAt, hashAt, routeAt, gap } = abi.index;
-    this.#index = { entries: new Uint32Array(buffer, ex.indexPtr(), abi.maxRecordsOut * stride), stride, endAt, hashAt, routeAt, gap };
+    const { stride, endAt, hashAt, routeAt, routeOptions, gap } = abi.index;
+    this.#index = { entries: new Uint32Array(buffer, ex.indexPtr(), abi.maxRecordsOut * stride), stride, endAt, hashAt, routeAt, routeOptions, gap };
     this.#stated = Buffer.from(buffer, ex.statedPtr(), abi.stated.capacity * abi.stated.entryBytes);
     this.#counters = new Uint32Array(buffer, ex.countersPtr(), abi.counterSlots * 2);
   }
@@ -353,6 +366,16 @@ export class WasmDecoder {
     this.#carried[this.abi.slots.COUNTER_STATUS_BASE! + this.abi.trapStatus]! += 1;
     this.#attach(new WebAssembly.Instance(this.#module, imports));
     return -this.abi.trapStatus;
+  }
+
+  /**
+   * Whether options records are written as records too (routing.options_topic set): after the
+   * data records of each decode, marked in the record index (record-index.ts optionsRecords).
+   * Off by default; may change between decodes (a reload).
+   */
+  setOptionsOutput(on: boolean): void {
+    this.#optionsOutput = on;
+    this.#ex.setOptionsOutput(on ? 1 : 0);
   }
 
   /** Bytes of output written by the last decode(). */
@@ -499,6 +522,10 @@ export class WasmDecoder {
       relayStated: this.#read('COUNTER_RELAY_STATED'),
       relayNoStatedExporter: this.#read('COUNTER_RELAY_NO_STATED_EXPORTER'),
       relayTableFull: this.#read('COUNTER_RELAY_TABLE_FULL'),
+      optionsRecordsWritten: this.#read('COUNTER_OPTIONS_RECORDS_WRITTEN'),
+      namesLearnt: this.#read('COUNTER_NAMES_LEARNT'),
+      namesRefused: { exporter_limit: this.#read('COUNTER_NAMES_REFUSED_EXPORTER_LIMIT'), table_full: this.#read('COUNTER_NAMES_REFUSED_TABLE_FULL') },
+      names: this.#read('GAUGE_NAMES'),
       templates: this.#read('GAUGE_TEMPLATES'),
       sessions: this.#read('GAUGE_SESSIONS'),
       heldBytes: this.#read('GAUGE_HELD_BYTES'),

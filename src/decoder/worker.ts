@@ -9,6 +9,7 @@ import { TenantRouter, type Route } from '../route/tenants.js';
 import { AddressMap } from '../net/address-map.js';
 import { SamplingRules } from '../route/sampling.js';
 import { NO_SAMPLING, type SamplingRates } from './options.js';
+import { optionsRecords } from './record-index.js';
 import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
 import { workerProducer, workerReport, failWorker } from './worker-producer.js';
@@ -76,6 +77,8 @@ export type FromWorker =
 export const SCHEMA_VERSION = '1';
 /** The schema header of a FlowMessage record (kafka.format protobuf): its Protobuf type, assembly/flow.proto. */
 export const PROTOBUF_SCHEMA = 'flowpb.FlowMessage';
+/** The schema header of an options record on routing.options_topic (JSON whatever kafka.format says; config.yaml documents it). */
+export const OPTIONS_SCHEMA = 'flowgate-options/1';
 /** Template changes are published at most this often (a snapshot of the decoder's state each time). */
 const PUBLISH_EVERY_MS = 100;
 /** A decoder's progress (what may be committed) is reported at least this often. */
@@ -95,6 +98,9 @@ export function startWorker(init: WorkerInit): void {
   keeper.restore(decoder, Date.now()); // before the first datagram: restored exporters decode at once
   let router = new TenantRouter(init.routing);
   let sampling = new SamplingRules(init.routing.sampling);
+  // Options records go to a topic of their own, when one is set (routing.options_topic).
+  let optionsTopic = init.routing.options_topic;
+  decoder.setOptionsOutput(optionsTopic !== '');
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
@@ -163,7 +169,7 @@ export function startWorker(init: WorkerInit): void {
   const recordSchema = init.decoder.recordFormat === 'json' ? SCHEMA_VERSION : PROTOBUF_SCHEMA;
   // Per exporter, once: the record headers (schema version and exporter, encoded as Kafka
   // writes them), the dvc key, and its sampling rules (cleared on reload: the rules may change).
-  interface ExporterFraming { text: string; headers: Buffer; key: Buffer; sampling: SamplingRates }
+  interface ExporterFraming { text: string; headers: Buffer; optionsHeaders: Buffer; key: Buffer; sampling: SamplingRates }
   const exporters = new Map<string, ExporterFraming>();
   const exporterInfo = (addressOffset: number): ExporterFraming => {
     const text = addressText(ringBytes, addressOffset);
@@ -171,7 +177,8 @@ export function startWorker(init: WorkerInit): void {
     if (!info) {
       if (exporters.size > 100_000) exporters.clear();
       const rates = sampling.ratesFor(text, router.route(ringBytes, addressOffset).tenant);
-      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text), sampling: rates };
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), optionsHeaders: encodeHeaders({ schema: OPTIONS_SCHEMA, exporter: text }),
+        key: Buffer.from(text), sampling: rates };
       exporters.set(text, info);
     }
     return info;
@@ -183,15 +190,15 @@ export function startWorker(init: WorkerInit): void {
     let info = statedExporters.get(bytes, offset);
     if (!info) {
       const text = addressText(bytes, offset);
-      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text), sampling: NO_SAMPLING,
-        route: router.route(bytes, offset) };
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), optionsHeaders: encodeHeaders({ schema: OPTIONS_SCHEMA, exporter: text }),
+        key: Buffer.from(text), sampling: NO_SAMPLING, route: router.route(bytes, offset) };
       statedExporters.set(bytes, offset, info);
     }
     return info;
   };
   // The exporter of the previous datagram: most datagrams in a row come from one exporter.
   const lastAddress = Buffer.alloc(16, 0xff);
-  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
+  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), optionsHeaders: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
   const flowKey = new FlowKeyWriter();
   const trapped = -decoder.abi.trapStatus; // counted by the decoder, in stats.decoder.statuses
 
@@ -223,16 +230,22 @@ export function startWorker(init: WorkerInit): void {
     if (n === trapped) recoverFromTrap(now);
     if (n <= 0) return;
     acct[Slot.decoded] += n;
-    if ((flags & SLOT_FLAG_RELAY) !== 0) deliverRelayed(n, addressOffset, now);
-    else deliver(router.route(ringBytes, addressOffset), last, 0, n, n, now);
+    // Options records (routing.options_topic) come after the data records (record-index.ts).
+    const options = optionsTopic !== '' ? optionsRecords(decoder.index, n) : 0;
+    const records = n - options;
+    if (records > 0) {
+      if ((flags & SLOT_FLAG_RELAY) !== 0) deliverRelayed(records, addressOffset, now);
+      else deliver(router.route(ringBytes, addressOffset), last, 0, records, now);
+    }
+    if (options > 0) deliverOptions(router.route(ringBytes, addressOffset), records, n, now);
   };
 
   /**
-   * Hands records [first, first + count) of the last decode (of n) to the route's topic, framed as
+   * Hands records [first, first + count) of the last decode to the route's topic, framed as
    * `exporter`'s (its headers and dvc key). The records are copied from the decoder's memory
    * straight into Kafka batches; its views are read per datagram: a trap replaces its memory.
    */
-  const deliver = (route: Route, exporter: ExporterFraming, first: number, count: number, n: number, now: number): void => {
+  const deliver = (route: Route, exporter: ExporterFraming, first: number, count: number, now: number): void => {
     const tenant = route.tenant ?? UNKNOWN_TENANT;
     stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
     if (route.topic === null) {
@@ -247,7 +260,7 @@ export function startWorker(init: WorkerInit): void {
     const keyMode = init.output.key;
     if (init.output.records_per_message === 'datagram') {
       const from = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
-      const to = first + count === n ? decoder.outputLength() : entries[(first + count - 1) * stride + endAt]! + gap;
+      const to = entries[(first + count - 1) * stride + endAt]! + gap;
       producer.append(route.topic, tenant, exporter.key, keyMode === 'dvc' ? exporter.key.length : -1, output, from, to, exporter.headers, count, now);
       return;
     }
@@ -281,12 +294,36 @@ export function startWorker(init: WorkerInit): void {
       const word = entries[first * stride + routeAt]! & mask;
       let end = first + 1;
       while (end < n && (entries[end * stride + routeAt]! & mask) === word) end++;
-      if (word === 0) deliver(router.route(ringBytes, addressOffset), last, first, end - first, n, now);
+      if (word === 0) deliver(router.route(ringBytes, addressOffset), last, first, end - first, now);
       else {
         const framing = statedInfo(stated, (word - 1) * entryBytes);
-        deliver(framing.route, framing, first, end - first, n, now);
+        deliver(framing.route, framing, first, end - first, now);
       }
       first = end;
+    }
+  };
+
+  /**
+   * Options records [first, n) of the last decode: one message each on routing.options_topic,
+   * keyed by the exporter so its options stay in order on one partition. An exporter without a
+   * tenant topic has its options records dropped (no_tenant) like its data records.
+   */
+  const deliverOptions = (route: Route, first: number, n: number, now: number): void => {
+    const tenant = route.tenant ?? UNKNOWN_TENANT;
+    const count = n - first;
+    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
+    if (route.topic === null) {
+      acct[Slot.no_tenant] += count;
+      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + count;
+      return;
+    }
+    const output = decoder.outputBuffer;
+    const { entries, stride, endAt, gap } = decoder.index;
+    let start = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
+    for (let i = first; i < n; i++) {
+      const end = entries[i * stride + endAt]!;
+      producer.append(optionsTopic, tenant, last.key, last.key.length, output, start, end, last.optionsHeaders, 1, now);
+      start = end + gap;
     }
   };
 
@@ -411,6 +448,8 @@ export function startWorker(init: WorkerInit): void {
     if (msg.type === 'reload') {
       router = new TenantRouter(msg.routing);
       sampling = new SamplingRules(msg.routing.sampling);
+      optionsTopic = msg.routing.options_topic;
+      decoder.setOptionsOutput(optionsTopic !== '');
       // Each exporter's sampling rules are found again on its next datagram.
       exporters.clear();
       statedExporters.clear();
@@ -437,6 +476,7 @@ function routedTopics(routing: Config['routing']): string[] {
   const topics = new Set<string>();
   for (const t of routing.tenants) topics.add(t.topic);
   if (routing.unknown_exporters === 'default') topics.add(routing.default_topic);
+  if (routing.options_topic !== '') topics.add(routing.options_topic);
   return [...topics];
 }
 

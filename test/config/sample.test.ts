@@ -94,7 +94,7 @@ test('the defaults are the documented ones', () => {
     queue_max_bytes: 67108864, request_timeout_ms: 30000, retries: 5, connection_timeout_ms: 3000, flush_timeout_ms: 10000,
     ssl: false, sasl: null,
   });
-  assert.deepEqual(defaultConfig.routing, { default_topic: 'ipfix', unknown_exporters: 'default', tenants: [], sampling: [], relays: [] });
+  assert.deepEqual(defaultConfig.routing, { default_topic: 'ipfix', unknown_exporters: 'default', tenants: [], sampling: [], relays: [], options_topic: '' });
   assert.deepEqual(defaultConfig.state, { dir: '', save_interval_ms: 2000 });
   assert.deepEqual(defaultConfig.stats, { log_interval_s: 10 });
   assert.deepEqual(defaultConfig.log, { level: 'info' });

@@ -23,7 +23,7 @@ function layout(values: string[], stride: number, endAt: number, hashAt: number,
     entries[k * stride + routeAt] = 0;
     end += gap;
   });
-  return { output, index: { entries, stride, endAt, hashAt, routeAt, gap } };
+  return { output, index: { entries, stride, endAt, hashAt, routeAt, routeOptions: 2 ** 31, gap } };
 }
 
 const values = Array.from({ length: 12 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(i * 7)}"}`);
@@ -84,9 +84,11 @@ test('a missing or inconsistent layout export is refused at load, naming it', ()
     assert.throws(() => readAbi(altered(changes)), (err: unknown) => err instanceof DecoderError && err.code === 'FG_ERR_ABI_MISMATCH' && named.test(err.message));
   };
   refused({ 'RecordIndex.Gap': undefined }, /does not export RecordIndex\.Gap/);
-  refused({ 'RecordIndex.HashAt': 0 }, /RecordIndex\.EndAt and RecordIndex\.HashAt/);
+  refused({ 'RecordIndex.HashAt': 0 }, /RecordIndex\.EndAt, HashAt and RouteAt are not three words/);
   refused({ 'RecordIndex.EndAt': 3 }, /RecordIndex\.EndAt = 3/);
-  refused({ 'RecordIndex.RouteAt': 1 }, /RecordIndex\.HashAt and RecordIndex\.RouteAt are both word 1/);
+  refused({ 'RecordIndex.RouteAt': 1 }, /RecordIndex\.EndAt, HashAt and RouteAt are not three words/);
+  refused({ 'RecordIndex.RouteAt': undefined }, /does not export RecordIndex\.RouteAt/);
+  refused({ ROUTE_OPTIONS_BIT: 32 }, /ROUTE_OPTIONS_BIT = 32/);
   refused({ 'StatedExporters.EntryBytes': 4 }, /StatedExporters\.EntryBytes = 4/);
   refused({ 'StatedExporters.Capacity': 0 }, /StatedExporters\.Capacity = 0/);
   refused({ 'DECODE_RELAY': 4 }, /DECODE_RELAY/);

@@ -13,5 +13,5 @@ export function decoderOutput(values: readonly string[]): { output: Buffer; inde
     entries[i * 3] = end;
     end += 1;
   });
-  return { output: Buffer.from(values.join('\n') + '\n'), index: { entries, stride: 3, endAt: 0, hashAt: 1, routeAt: 2, gap: 1 } };
+  return { output: Buffer.from(values.join('\n') + '\n'), index: { entries, stride: 3, endAt: 0, hashAt: 1, routeAt: 2, routeOptions: 2 ** 31, gap: 1 } };
 }
