@@ -49,7 +49,9 @@ const SHORT_SLOTS: u64 = (<u64>1 << Slot.Srcp) | (<u64>1 << Slot.Dstp) | (<u64>1
   (<u64>1 << Slot.OutIf) | (<u64>1 << Slot.Tos) | (<u64>1 << Slot.SrcAs) | (<u64>1 << Slot.DstAs) | (<u64>1 << Slot.Vlan) |
   (<u64>1 << Slot.IcmpTypeCode) | (<u64>1 << Slot.IcmpType) | (<u64>1 << Slot.IcmpCode) | (<u64>1 << Slot.Direction) |
   (<u64>1 << Slot.Rbytes) | (<u64>1 << Slot.Rpkts) | (<u64>1 << Slot.Src4) | (<u64>1 << Slot.Dst4) | (<u64>1 << Slot.NextHop4) |
-  (<u64>1 << Slot.Src6) | (<u64>1 << Slot.Dst6) | (<u64>1 << Slot.NextHop6);
+  (<u64>1 << Slot.Src6) | (<u64>1 << Slot.Dst6) | (<u64>1 << Slot.NextHop6) |
+  // in_vrf, out_vrf, and the record's own applicationId and applicationName (options-names.ts)
+  (<u64>1 << Slot.VrfIn) | (<u64>1 << Slot.VrfOut) | (<u64>1 << Slot.AppId) | (<u64>1 << Slot.AppName);
 
 /** Nesting of RFC 6313 lists (a list inside a record inside a list ...); deeper lists are written as hex. */
 export const MAX_LIST_DEPTH: u32 = 4;

@@ -7,6 +7,8 @@ import { Slot } from "./fields";
 
 export const enum Action {
   Skip = 0, SkipVar = 1, Uint = 2, Addr4 = 3, Addr6 = 4, TimeSec = 5, TimeMs = 6, TimeNtp = 7,
+  /** Where the bytes are and how many (strings and octet arrays, fixed or variable length): see Slot.AppId. */
+  Ref = 8,
 }
 
 /** PEN of RFC 5103 reverse elements (biflows). */
@@ -38,6 +40,7 @@ export function initElements(base: usize): void {
   put(27, Action.Addr6, Slot.Src6);
   put(28, Action.Addr6, Slot.Dst6);
   put(62, Action.Addr6, Slot.NextHop6); put(63, Action.Addr6, Slot.NextHop6, 1);
+  put(130, Action.Addr4, Slot.Exporter4); put(131, Action.Addr6, Slot.Exporter6); // exporterIPv4/IPv6Address
   put(10, Action.Uint, Slot.InIf);
   put(14, Action.Uint, Slot.OutIf);
   put(16, Action.Uint, Slot.SrcAs);
@@ -62,6 +65,12 @@ export function initElements(base: usize): void {
   put(302, Action.Uint, Slot.SelectorId);
   put(309, Action.Uint, Slot.SamplingSize);
   put(310, Action.Uint, Slot.SamplingPopulation);
+  // Names in options data (options-names.ts) and what data records name them by.
+  put(234, Action.Uint, Slot.VrfIn); put(235, Action.Uint, Slot.VrfOut); // ingressVRFID, egressVRFID
+  put(95, Action.Ref, Slot.AppId); // applicationId
+  put(82, Action.Ref, Slot.IfName); put(83, Action.Ref, Slot.IfDesc); // interfaceName, interfaceDescription
+  put(236, Action.Ref, Slot.VrfName); // VRFname
+  put(96, Action.Ref, Slot.AppName); put(94, Action.Ref, Slot.AppDesc); // applicationName, applicationDescription
 }
 
 /** The table entry for (ie, pen), or 0 for an element the decoder skips. */
@@ -83,6 +92,7 @@ export function lengthFits(action: u32, length: u32): bool {
     case Action.Addr4: return length == 4;
     case Action.Addr6: return length == 16;
     case Action.TimeNtp: return length == 8;
+    case Action.Ref: return length >= 1;
     default: return true;
   }
 }

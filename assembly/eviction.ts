@@ -2,9 +2,11 @@
 // others in least-recently-used order). When a datagram needs a session, a template slot or held
 // room that is not there, the least recently used unprotected session gives up everything it
 // has: its templates (removeTemplate, as expiry), its held sets (counted held_expired), then the
-// session itself (releaseSession, as the idle sweep). Each eviction is counted once.
+// session itself (releaseSession, as the idle sweep), with the names its options data gave
+// (options-names.ts). Each eviction is counted once.
 import { findOrCreateSession, releaseSession, sessionPtr, leastRecentlyUsed, lruMoreRecent, touchSession,
-  S_TEMPLATE_HEAD, S_HELD_BYTES } from "./sessions";
+  S_TEMPLATE_HEAD, S_HELD_BYTES, S_NAMES } from "./sessions";
+import { dropNamesOf } from "./options-names";
 import { removeTemplate } from "./templates";
 import { dropHeldOf } from "./held";
 import { bump, C_SESSIONS_EVICTED } from "./counters";
@@ -15,6 +17,7 @@ export function freeSession(idx: u32): void {
   // removeTemplate unchains the template from the session: the head moves on.
   for (let t = <u32>load<u16>(s + S_TEMPLATE_HEAD); t != 0; t = <u32>load<u16>(s + S_TEMPLATE_HEAD)) removeTemplate(t - 1);
   dropHeldOf(idx);
+  dropNamesOf(idx);
   releaseSession(idx);
 }
 
@@ -61,6 +64,17 @@ export function evictForTemplate(): bool {
 export function evictForHeld(): bool {
   for (let i = leastRecentlyUsed(); i >= 0; i = lruMoreRecent(<u32>i)) {
     if (load<u32>(sessionPtr(<u32>i) + S_HELD_BYTES) != 0) {
+      evictSession(<u32>i);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** As evictForTemplate, for room in the names table (options-names.ts): the least recently used unprotected session that has names. */
+export function evictForNames(): bool {
+  for (let i = leastRecentlyUsed(); i >= 0; i = lruMoreRecent(<u32>i)) {
+    if (load<u32>(sessionPtr(<u32>i) + S_NAMES) != 0) {
       evictSession(<u32>i);
       return true;
     }

@@ -10,9 +10,15 @@ export const MAX_RECORDS_OUT: u32 = 65536; // record index entries per datagram
  * The record index at INDEX_PTR, one entry per record written (exported: the host reads
  * every record through this layout, src/decoder/record-index.ts). Entries are `Words` u32
  * words; word `EndAt` is the record's end offset in the output (where its "\n" is), word
- * `HashAt` its flow hash. The next record starts `Gap` bytes after the end (the "\n").
+ * `HashAt` its flow hash, word `RouteAt` how the host routes it: bit ROUTE_OPTIONS_BIT set = an
+ * options record (routing.options_topic, options-records.ts); bits 0-30 (relay.ts
+ * StatedExporters.RouteMask) 0 = by the datagram's exporter, n > 0 = by stated exporter n - 1
+ * of the datagram's table at statedPtr() (relays only). The next record starts `Gap` bytes after
+ * the end (the "\n").
  */
-export const enum RecordIndex { Words = 2, EndAt = 0, HashAt = 1, Gap = 1 }
+export const enum RecordIndex { Words = 3, EndAt = 0, HashAt = 1, RouteAt = 2, Gap = 1 }
+/** The bit of RecordIndex.RouteAt that marks an options record. Options records come after every data record of a decode. */
+export const ROUTE_OPTIONS_BIT: u32 = 31;
 export const INDEX_ENTRY: u32 = RecordIndex.Words * 4;
 
 export const MAX_FIELDS: u32 = 256; // fields per template (Cisco and nProbe templates stay below 120)
@@ -30,6 +36,15 @@ export const MAX_SAMPLERS: u32 = 16; // sampler / selector ids remembered per se
 
 export const HELD_CAPACITY: u32 = 1 << 20; // data sets waiting for their template, all exporters
 export const HELD_ENTRY_HEADER: u32 = 40;
+
+// Names learnt from options data (options-names.ts): interface, VRF and application names.
+export const MAX_NAMES: u32 = 32768; // per decoder instance, all sessions
+export const MAX_NAMES_PER_SESSION: u32 = 8192; // an exporter's interfaces, VRFs and applications together
+export const NAME_SIZE: u32 = 128; // one entry: a 24-byte header and the name as JSON string text
+export const NAME_INDEX_SLOTS: u32 = 65536; // power of two, 2x MAX_NAMES
+/** Options records written in one decode() (routing.options_topic): staged, then placed after the data records. */
+export const OPTIONS_OUT_CAPACITY: u32 = 1 << 20;
+export const MAX_OPTIONS_OUT: u32 = 4096;
 
 export const COUNTER_SLOTS: u32 = 64; // u64 each: see counters.ts
 /** Templates defined in one message whose held sets are released after the message's last set. */
@@ -57,7 +72,23 @@ export const SESSION_INDEX_PTR: usize = SESSIONS_PTR + <usize>MAX_SESSIONS * <us
 export const TEMPLATES_PTR: usize = SESSION_INDEX_PTR + <usize>SESSION_INDEX_SLOTS * 4;
 export const TEMPLATE_INDEX_PTR: usize = TEMPLATES_PTR + <usize>MAX_TEMPLATES * <usize>TEMPLATE_SIZE;
 export const HELD_PTR: usize = TEMPLATE_INDEX_PTR + <usize>TEMPLATE_INDEX_SLOTS * 4;
-export const END_PTR: usize = HELD_PTR + <usize>HELD_CAPACITY + 64;
+export const NAMES_PTR: usize = HELD_PTR + <usize>HELD_CAPACITY + 64;
+export const NAME_INDEX_PTR: usize = NAMES_PTR + <usize>MAX_NAMES * <usize>NAME_SIZE;
+export const OPTIONS_OUT_PTR: usize = NAME_INDEX_PTR + <usize>NAME_INDEX_SLOTS * 4;
+export const OPTIONS_INDEX_PTR: usize = OPTIONS_OUT_PTR + <usize>OPTIONS_OUT_CAPACITY + <usize>OUT_SLACK; // u32 end offset per staged record
+export const OPTIONS_TEXT_PTR: usize = OPTIONS_INDEX_PTR + <usize>MAX_OPTIONS_OUT * 4; // keys of names and options elements, written by init()
+export const OPTIONS_TEXT_SIZE: u32 = 8192;
+/**
+ * The exporters stated in the records of a relay's datagram (relay.ts), at STATED_PTR (exported:
+ * the host routes by them, src/decoder/abi.ts checks this layout): up to `Capacity` distinct
+ * addresses per datagram (one is usual), `EntryBytes` each, IPv4 as ::ffff:a.b.c.d. A record's
+ * RecordIndex.RouteAt word, masked by `RouteMask`, is 0 (the datagram's exporter) or entry + 1.
+ */
+export const enum StatedExporters { Capacity = 16, EntryBytes = 16, RouteMask = 0x7fffffff }
+export const STATED_PTR: usize = OPTIONS_TEXT_PTR + <usize>OPTIONS_TEXT_SIZE + 64;
+export const STATED_TEXT_PTR: usize = STATED_PTR + <usize>StatedExporters.Capacity * <usize>StatedExporters.EntryBytes; // 64 bytes each: the quoted address as at DVC_PTR, its length at +60
+export const STATED_V4_PTR: usize = STATED_TEXT_PTR + <usize>StatedExporters.Capacity * 64; // 16 bytes: an IE 130 value made ::ffff:a.b.c.d
+export const END_PTR: usize = STATED_V4_PTR + 64;
 
 // Output by name (decoder.fields: all, any-element.ts), above END_PTR: placeRegions() makes room for
 // these but does not clear them, so a decoder that never turns `all` on never touches their pages.

@@ -3,7 +3,8 @@
 // the same slots and derived values as the JSON (values.ts). proto3: a zero value is left out,
 // as every proto3 encoder does. Optionally preceded by its length as a varint, the framing
 // goflow2 writes by default.
-import { REC_PTR, ADDR_PTR } from "./layout";
+import { REC_PTR } from "./layout";
+import { exporterAddress } from "./relay";
 import { Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
 import { ctx } from "./context";
 import { val, samplingRate, recordTime, icmpTypeCode, scaled } from "./values";
@@ -67,9 +68,10 @@ function putFlowMessage(o: usize, mask: u64, s: usize): usize {
   o = putAddr(o, Pb.DstAddr, mask, Slot.Dst4, REC_DST4, Slot.Dst6, REC_DST6);
   o = putUint(o, Pb.Bytes, scaled(slotValue(mask, Slot.Bytes), scale));
   o = putUint(o, Pb.Packets, scaled(slotValue(mask, Slot.Pkts), scale));
-  // The exporter (the datagram's source), IPv4 as 4 bytes.
-  if (load<u64>(ADDR_PTR) == 0 && load<u32>(ADDR_PTR + 8) == 0xffff0000) o = putBytes(o, Pb.SamplerAddress, ADDR_PTR + 12, 4);
-  else o = putBytes(o, Pb.SamplerAddress, ADDR_PTR, 16);
+  // The exporter (the datagram's source, or for a relay's record the exporter it states: relay.ts), IPv4 as 4 bytes.
+  const exporter = exporterAddress;
+  if (load<u64>(exporter) == 0 && load<u32>(exporter + 8) == 0xffff0000) o = putBytes(o, Pb.SamplerAddress, exporter + 12, 4);
+  else o = putBytes(o, Pb.SamplerAddress, exporter, 16);
   o = putAddr(o, Pb.NextHop, mask, Slot.NextHop4, REC_NH4, Slot.NextHop6, REC_NH6);
   o = putUint(o, Pb.SrcAs, slotValue(mask, Slot.SrcAs));
   o = putUint(o, Pb.DstAs, slotValue(mask, Slot.DstAs));

@@ -1,27 +1,29 @@
 // Runs a compiled template over one record's bytes (filling the value slots at REC_PTR)
 // and writes the record into the output region: one line of JSON, or a FlowMessage (protobuf.ts).
-import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, INDEX_ENTRY, RecordIndex, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
-import { Field, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
-import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op } from "./templates";
+import { REC_PTR, OUT_PTR, OUT_CAPACITY, OUT_SLACK, INDEX_PTR, INDEX_ENTRY, RecordIndex, ROUTE_OPTIONS_BIT, MAX_RECORDS_OUT, DVC_PTR, TIME_TEXT_PTR, TAIL_TEXT_PTR } from "./layout";
+import { Field, FIELD_COUNT, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH4, REC_SRC6, REC_DST6, REC_NH6 } from "./fields";
+import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op, VARLEN } from "./templates";
 import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
 import { ctx } from "./context";
 import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
 import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, scaled, SELECTOR_FLAG, ID_MASK } from "./values";
 import { putFlowRecord } from "./protobuf";
+import { relayDatagram, routeRecord, learnStatedExporter, quoteAddress, dvcText, routeWord } from "./relay";
+import { learnNames, putNameFields } from "./options-names";
 import { allFields, putAnyFields, setRecordBytes } from "./any-element";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 
 export let outPos: usize = OUT_PTR; // no output before the first decode()
 export let recordCount: u32 = 0;
-export let fieldMask: u32 = 0xffffffff;
+export let fieldMask: u64 = U64.MAX_VALUE;
 
 export function resetOutput(): void {
   outPos = OUT_PTR;
   recordCount = 0;
 }
 
-export function setFieldMask(mask: u32): void {
+export function setFieldMask(mask: u64): void {
   fieldMask = mask;
   timeTextMs = U64.MAX_VALUE;
   tailVersion = 0;
@@ -36,7 +38,8 @@ let tailVersion: u32 = 0; // 0: not written (every message has a version)
 let tailDomain: u32 = 0;
 let tailTid: u32 = 0;
 let tailLen: usize = 0;
-const TAIL_FIELDS: u32 = (1 << <u32>Field.Version) | (1 << <u32>Field.Odid) | (1 << <u32>Field.Tid);
+const TAIL_FIELDS: u64 = (1 << <u64>Field.Version) | (1 << <u64>Field.Odid) | (1 << <u64>Field.Tid);
+const NAME_FIELDS: u64 = ((<u64>1 << <u64>FIELD_COUNT) - 1) & ~((<u64>1 << <u64>Field.InIfName) - 1);
 
 /** The export time as `,"time":N` (at most 28 bytes). */
 function writeTimeText(): void {
@@ -72,6 +75,7 @@ function readUintN(p: usize, len: usize): u64 {
     case Op.U64: store<u64>(dst, bswap<u64>(load<u64>(p))); break;
     case Op.UintN: store<u64>(dst, readUintN(p, len)); break;
     case Op.Addr4: store<u32>(dst, load<u32>(p)); break;
+    case Op.Ref: store<u32>(dst, <u32>p); store<u32>(dst + 4, <u32>len); break;
     case Op.Addr6: store<u64>(dst, load<u64>(p)); store<u64>(dst + 8, load<u64>(p + 8)); break;
     case Op.Sec32: store<u64>(dst, <u64>bswap<u32>(load<u32>(p)) * 1000); break;
     case Op.SecN: store<u64>(dst, readUintN(p, len) * 1000); break;
@@ -108,7 +112,7 @@ export function runRecord(t: usize, p: usize, end: usize): usize {
     const step = load<u32>(s);
     let len = <usize>(step & 0xffff);
     const op = (step >>> 16) & 0xff;
-    if (op == Op.SkipVar) {
+    if (len == <usize>VARLEN) {
       // RFC 7011 section 7: 1-byte length, or 255 then a 2-byte length.
       if (p >= end) return 0;
       len = <usize>load<u8>(p);
@@ -120,15 +124,17 @@ export function runRecord(t: usize, p: usize, end: usize): usize {
       }
     }
     if (p + len > end) return 0;
-    if (op != Op.SkipVar) readField(op, p, len, rec + (<usize>(step >>> 24) << 2));
+    if (op >= <u32>Op.U8) readField(op, p, len, rec + (<usize>(step >>> 24) << 2));
     p += len;
   }
   return p;
 }
 
-/** Takes in what an options record says about its exporter: system init time, sampling. */
+/** Takes in what an options record says about its exporter: system init time, sampling, its address (relays), names (options-names.ts). */
 export function applyOptions(t: usize, s: usize): void {
   const mask = load<u64>(t + T_MASK);
+  learnStatedExporter(mask, s);
+  learnNames(mask, ctx.session);
   if (has(mask, Slot.SysInit)) {
     const sysInit = <f64>val(Slot.SysInit);
     if ((load<u8>(s + S_FLAGS) & F_HAS_SYSINIT) == 0 || load<f64>(s + S_SYSINIT) != sysInit) stateChanged();
@@ -174,7 +180,7 @@ import { stateChanged } from "./generation";
 }
 
 @inline function selected(field: Field): bool {
-  return (fieldMask & (1 << <u32>field)) != 0;
+  return (fieldMask & (<u64>1 << <u64>field)) != 0;
 }
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with or without its varint length prefix. */
@@ -196,6 +202,8 @@ export function setScaleCounters(on: bool): void {
 export function emitRecord(t: usize, s: usize): bool {
   if (outPos + OUT_SLACK > OUT_PTR + OUT_CAPACITY || recordCount >= MAX_RECORDS_OUT) return false;
   const mask = load<u64>(t + T_MASK);
+  // A relay's record: its dvc (and RouteAt) is the exporter it states (relay.ts).
+  if (relayDatagram) routeRecord(mask, s);
   if (outputFormat != OutputFormat.Json) {
     finishRecord(putFlowRecord(outPos, mask, s, outputFormat == OutputFormat.Protobuf), mask);
     return true;
@@ -206,13 +214,14 @@ export function emitRecord(t: usize, s: usize): bool {
   // Found once: the sampling field shows it, and scale_counters multiplies the counts by it.
   const rate = selected(Field.Sampling) || scaleCounters ? samplingRate(mask, s) : 0;
   const scale = scaleCounters ? rate : 0;
-  const kflow = fieldMask & KFLOW_FIELDS;
+  const kflow = fieldMask & <u64>KFLOW_FIELDS;
   if (kflow != 0) {
     if (selected(Field.Dvc)) {
       o = putKey(o, Field.Dvc);
-      store<u64>(o, load<u64>(DVC_PTR)); store<u64>(o + 8, load<u64>(DVC_PTR + 8));
-      store<u64>(o + 16, load<u64>(DVC_PTR + 16)); store<u64>(o + 24, load<u64>(DVC_PTR + 24));
-      store<u64>(o + 32, load<u64>(DVC_PTR + 32)); store<u16>(o + 40, load<u16>(DVC_PTR + 40));
+      const d = dvcText;
+      store<u64>(o, load<u64>(d)); store<u64>(o + 8, load<u64>(d + 8));
+      store<u64>(o + 16, load<u64>(d + 16)); store<u64>(o + 24, load<u64>(d + 24));
+      store<u64>(o + 32, load<u64>(d + 32)); store<u16>(o + 40, load<u16>(d + 40));
       o += <usize>ctx.dvcLen;
     }
     if (selected(Field.Src)) o = putAddr(putKey(o, Field.Src), mask, Slot.Src4, REC_SRC4, Slot.Src6, REC_SRC6);
@@ -266,6 +275,7 @@ export function emitRecord(t: usize, s: usize): bool {
     store<u64>(o + 24, load<u64>(t + 24)); store<u64>(o + 32, load<u64>(t + 32)); store<u64>(o + 40, load<u64>(t + 40));
     o += tailLen;
   }
+  if ((fieldMask & NAME_FIELDS) != 0) o = putNameFields(o, mask, ctx.session, s, fieldMask);
   if (allFields) {
     // Every other element by name (decoder.fields: all); a record too large for what is left of the output is dropped whole.
     o = putAnyFields(o, t);
@@ -282,14 +292,34 @@ export function emitRecord(t: usize, s: usize): bool {
   return true;
 }
 
-/** Ends the record whose value ends at `end`: the "\n" after it (RecordIndex.Gap), its index entry. */
+/** Ends the record whose value ends at `end`: the "\n" after it (RecordIndex.Gap), its index entry (end, flow hash, route). */
 function finishRecord(end: usize, mask: u64): void {
   store<u8>(end, 10); // "\n": the end offset points at it, RecordIndex.Gap bytes before the next record
   const e = INDEX_PTR + <usize>recordCount * INDEX_ENTRY;
   store<u32>(e + (<usize>RecordIndex.EndAt << 2), <u32>(end - OUT_PTR));
   store<u32>(e + (<usize>RecordIndex.HashAt << 2), flowHash(mask));
+  store<u32>(e + (<usize>RecordIndex.RouteAt << 2), routeWord); // 0, or a relay's stated exporter (options records are placed by options-records.ts)
   outPos = end + 1;
   recordCount++;
+}
+
+/**
+ * Copies an options record of `len` bytes (its value, without the "\n") from `src` to the end of
+ * the output, marked for the options topic in the record index (options-records.ts). Returns
+ * false, copying nothing, when the output region or the index is full.
+ */
+export function placeRecord(src: usize, len: usize): bool {
+  if (outPos + len + 1 > OUT_PTR + OUT_CAPACITY || recordCount >= MAX_RECORDS_OUT) return false;
+  memory.copy(outPos, src, len);
+  const end = outPos + len;
+  store<u8>(end, 10);
+  const e = INDEX_PTR + <usize>recordCount * INDEX_ENTRY;
+  store<u32>(e + (<usize>RecordIndex.EndAt << 2), <u32>(end - OUT_PTR));
+  store<u32>(e + (<usize>RecordIndex.HashAt << 2), 0);
+  store<u32>(e + (<usize>RecordIndex.RouteAt << 2), <u32>1 << ROUTE_OPTIONS_BIT);
+  outPos = end + 1;
+  recordCount++;
+  return true;
 }
 
 @inline function mix(h: u32, v: u32): u32 {
@@ -322,12 +352,7 @@ function flowHash(mask: u64): u32 {
 /** Writes the exporter address as text at DVC_PTR (once per datagram). */
 export function writeDvc(addr: usize): void {
   // Quoted, so the record writer copies it as one value.
-  store<u8>(DVC_PTR, 34);
-  let o: usize;
-  if (load<u64>(addr) == 0 && load<u32>(addr + 8) == 0xffff0000) o = putIPv4(DVC_PTR + 1, addr + 12);
-  else o = putIPv6(DVC_PTR + 1, addr);
-  store<u8>(o, 34);
-  ctx.dvcLen = <u32>(o + 1 - DVC_PTR);
+  ctx.dvcLen = quoteAddress(DVC_PTR, addr);
 }
 
 export { putU32 };

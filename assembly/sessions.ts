@@ -43,6 +43,15 @@ export const S_LRU_PREV: usize = 256; // u16: the next more recently used unprot
 export const S_LRU_NEXT: usize = 258; // u16: the next less recently used unprotected session
 export const S_TEMPLATE_HEAD: usize = 260; // u16: first template the session owns (templates.ts T_SESSION_NEXT chains the rest)
 export const S_PROTECTED: usize = 262; // u8: 1 when the host vouches for the exporter (never on the LRU list)
+// Names learnt from the session's options data (options-names.ts): how many, by kind, and the first (the chain goes on in the entries).
+export const S_NAMES: usize = 264; // u32: all kinds
+export const S_NAME_HEAD: usize = 268; // u16: first name entry + 1 (0 = none)
+export const S_IF_NAMES: usize = 270; // u16
+export const S_VRF_NAMES: usize = 272; // u16
+export const S_APP_NAMES: usize = 274; // u16
+// The exporter the session's options data stated last (IE 130 / 131; relay.ts), 16 bytes, IPv4 as ::ffff:a.b.c.d;
+// all zero: none. Read only for relays' datagrams; not kept in state snapshots (the relay's exporter sends it again).
+export const S_STATED: usize = 280;
 
 export const F_SEQ_INIT: u8 = 1;
 export const F_HAS_SYSINIT: u8 = 2;

@@ -1,8 +1,9 @@
 // Snapshots of the exporters' persistent decode state, so that a restarted gateway (or a
 // re-created instance) decodes data from the first datagram, without waiting for the
 // exporters to send their templates again. Persistent = per session: templates and options
-// templates as sent, the options data in use (samplers, default rate, system init time) and
-// the sequence reading the session learnt. Not saved: held sets, sequence positions, counters.
+// templates as sent, the options data in use (samplers, default rate, system init time, the
+// names of interfaces, VRFs and applications) and the sequence reading the session learnt. Not
+// saved: held sets, sequence positions, counters.
 //
 // The layout below is the only definition; the host reads the exported offsets. A snapshot
 // lies in the output region (written by exportState, or by the host before importState):
@@ -11,24 +12,30 @@
 //   session: u32 byte length (this field included) | 16 address bytes | u32 domain | u16 port |
 //            u8 version | u8 flags (F_HAS_SYSINIT, F_SEQ_BEFORE, F_SEQ_INCLUSIVE) |
 //            u32 default sampling rate | f64 system init time (ms) | f64 last seen (ms) |
-//            u32 templates | u32 pad | MAX_SAMPLERS x (u32 id + 1, u32 rate) | templates
+//            u32 templates | u32 pad | MAX_SAMPLERS x (u32 id + 1, u32 rate) | templates | names
 //   template: u16 id | u8 kind | u8 v9 scope | u16 fields | u16 scope fields | f64 last defined (ms) |
 //            u32 spec hash | u32 spec length | per field: u32 as T_RAW0, then u32 PEN when its bit 31 is set
+//   names:    absent (no names: so a record of the shared template topic's kind 2 messages,
+//            src/scale/template-message.ts, holds none), or u32 count, then per name:
+//            u8 kind (options-names.ts NameKind) | u8 rank | u8 id length | u8 text length | u64 id |
+//            its JSON string text (checked on restore)
 //
 // Address, domain and port are adjacent so the host can tell sessions apart by one byte range.
 // Restoring goes through beginCompile / addField / endCompile, like a template set.
-import { OUT_PTR, OUT_CAPACITY, MAX_SESSIONS, MAX_TEMPLATES, MAX_FIELDS, MAX_SAMPLERS } from "./layout";
+import { OUT_PTR, OUT_CAPACITY, MAX_SESSIONS, MAX_TEMPLATES, MAX_FIELDS, MAX_SAMPLERS, MAX_NAMES_PER_SESSION } from "./layout";
 import { Status } from "./status";
 import { countStatus } from "./counters";
 import { sessionUsed, sessionPtr, findOrCreateSession, S_ADDR, S_DOMAIN, S_PORT, S_VERSION, S_FLAGS, S_DEFAULT_RATE,
-  S_SYSINIT, S_LAST_SEEN, S_TEMPLATES, S_SAMPLERS, S_PACKETS, F_HAS_SYSINIT, F_SEQ_BEFORE, F_SEQ_INCLUSIVE } from "./sessions";
+  S_SYSINIT, S_LAST_SEEN, S_TEMPLATES, S_SAMPLERS, S_PACKETS, S_NAMES, F_HAS_SYSINIT, F_SEQ_BEFORE, F_SEQ_INCLUSIVE } from "./sessions";
 import { templateUsed, templatePtr, findTemplate, allocateTemplate, removeTemplate, beginCompile, addField, endCompile,
   T_OWNER, T_ID, T_KIND, T_V9_SCOPE, T_FIELDS, T_SCOPE, T_LAST_SEEN, T_SPEC_HASH, T_SPEC_LEN, T_RAW0, T_PEN0, KIND_DATA, KIND_OPTIONS } from "./templates";
 import { templateLifetimeMs } from "./sets";
 import { ignorePort } from "./messages";
+import { writeNames, keepName, findName, NameKind, RANK_DESCRIPTION, NAME_TEXT_MAX, NAME_RECORD_HEADER } from "./options-names";
+import { validJsonText } from "./json-string";
 
 /** Bump on any change to the layout above or to what a restored field means. */
-export const STATE_VERSION: u32 = 1;
+export const STATE_VERSION: u32 = 2;
 /** Largest snapshot exportState writes or importState reads (the output region). */
 export const STATE_CAPACITY: u32 = OUT_CAPACITY;
 export const STATE_HEADER_BYTES: u32 = 16;
@@ -81,7 +88,7 @@ const ENTERPRISE_BIT: u32 = 0x80000000;
 /** A session whose loss would cost something after a restart. */
 function worthSaving(s: usize): bool {
   return load<u32>(s + S_TEMPLATES) != 0 || (load<u8>(s + S_FLAGS) & PERSISTENT_FLAGS) != 0 ||
-    load<u32>(s + S_DEFAULT_RATE) != 0 || load<u32>(s + S_SAMPLERS) != 0;
+    load<u32>(s + S_DEFAULT_RATE) != 0 || load<u32>(s + S_SAMPLERS) != 0 || load<u32>(s + S_NAMES) != 0;
 }
 
 /** Writes the templates of session `idx` from o; returns the end, or 0 when they would pass `end`. */
@@ -134,7 +141,15 @@ export function exportState(): u32 {
       continue;
     }
     const templates = load<u32>(s + S_TEMPLATES);
-    const next = writeTemplates(i, o + R_HEADER, end, templates);
+    let next = writeTemplates(i, o + R_HEADER, end, templates);
+    const names = load<u32>(s + S_NAMES);
+    if (next != 0 && names != 0) {
+      if (next + 4 > end) next = 0;
+      else {
+        store<u32>(next, names);
+        next = writeNames(i, next + 4, end);
+      }
+    }
     if (next == 0) {
       leftOut++;
       continue;
@@ -188,7 +203,42 @@ function validSession(r: usize, end: usize): bool {
       }
     }
   }
-  return q == end;
+  if (q == end) return true;
+  return namesEnd(q, end) == end;
+}
+
+/** The end of the names section at q (u32 count, then entries), or 0 when it is malformed or runs past `end`. */
+function namesEnd(q: usize, end: usize): usize {
+  if (q + 4 > end) return 0;
+  const names = load<u32>(q);
+  if (names > MAX_NAMES_PER_SESSION) return 0;
+  q += 4;
+  for (let k: u32 = 0; k < names; k++) {
+    if (q + NAME_RECORD_HEADER > end) return 0;
+    const kind = <u32>load<u8>(q);
+    const rank = load<u8>(q + 1);
+    const idLen = <u32>load<u8>(q + 2);
+    const textLen = <u32>load<u8>(q + 3);
+    if (kind < <u32>NameKind.Interface || kind > <u32>NameKind.Application || rank > RANK_DESCRIPTION || idLen > 8 ||
+      (idLen != 0) != (kind == <u32>NameKind.Application) || textLen == 0 || textLen > NAME_TEXT_MAX) return 0;
+    if (q + NAME_RECORD_HEADER + <usize>textLen > end || !validJsonText(q + NAME_RECORD_HEADER, textLen)) return 0;
+    q += NAME_RECORD_HEADER + <usize>textLen;
+  }
+  return q;
+}
+
+/** Restores the names section at q (checked by validSession) for session `session`; the ones it has already are kept. */
+function restoreNames(session: u32, q: usize): void {
+  const names = load<u32>(q);
+  q += 4;
+  for (let k: u32 = 0; k < names; k++) {
+    const textLen = <u32>load<u8>(q + 3);
+    const kind = <u32>load<u8>(q);
+    const idLen = <u32>load<u8>(q + 2);
+    const id = load<u64>(q + 4);
+    if (findName(session, kind, id, idLen) < 0) keepName(session, kind, id, idLen, load<u8>(q + 1), q + NAME_RECORD_HEADER, textLen);
+    q += NAME_RECORD_HEADER + <usize>textLen;
+  }
 }
 
 /**
@@ -215,6 +265,7 @@ function restoreSession(r: usize, nowMs: f64, newerWins: bool): bool {
     memory.copy(s + S_SAMPLERS, r + R_SAMPLERS, <usize>MAX_SAMPLERS * 8);
   }
   const count = load<u32>(r + R_TEMPLATES);
+  const recordEnd = r + <usize>load<u32>(r + <usize>STATE_SESSION_LENGTH);
   let q = r + R_HEADER;
   for (let k: u32 = 0; k < count; k++) {
     const id = <u32>load<u16>(q + E_ID);
@@ -261,6 +312,7 @@ function restoreSession(r: usize, nowMs: f64, newerWins: bool): bool {
     }
     if (!endCompile(kind, fields, scope, defined, hash, specLen)) removeTemplate(<u32>t);
   }
+  if (q < recordEnd) restoreNames(session, q);
   return true;
 }
 

@@ -55,7 +55,7 @@ export const VARLEN: u32 = 0xffff;
  */
 export const enum Op {
   Skip = 0, SkipVar = 1, U8 = 2, U16 = 3, U32 = 4, U64 = 5, UintN = 6, Addr4 = 7, Addr6 = 8,
-  Sec32 = 9, SecN = 10, Ntp = 11,
+  Sec32 = 9, SecN = 10, Ntp = 11, Ref = 12,
 }
 
 function stepOp(action: u32, length: u32): Op {
@@ -68,6 +68,7 @@ function stepOp(action: u32, length: u32): Op {
     case Action.Addr6: return Op.Addr6;
     case Action.TimeSec: return length == 4 ? Op.Sec32 : Op.SecN;
     case Action.TimeNtp: return Op.Ntp;
+    case Action.Ref: return Op.Ref;
     default: return Op.Skip;
   }
 }
@@ -225,7 +226,13 @@ export function beginCompile(idx: u32): void {
 let rawCount: u32 = 0;
 let v9Scope: bool = false;
 
-/** Adds one field; `scope` fields are only skipped (v9 scope types are not elements). */
+/** NetFlow v9 scope field type "Interface" (RFC 3954 section 6.1): its value is an ifIndex, read as ingressInterface. */
+const V9_SCOPE_INTERFACE: u32 = 2;
+
+/**
+ * Adds one field; `scope` fields are NetFlow v9 scope types, not elements: skipped, but for the
+ * interface scope, whose ifIndex keys interface names (options-names.ts).
+ */
 export function addField(ie: u32, pen: u32, length: u32, scope: bool): void {
   if (rawCount < MAX_FIELDS) {
     const enterprise: u32 = pen != 0 ? 1 << TemplateField.EnterpriseBit : 0;
@@ -235,23 +242,27 @@ export function addField(ie: u32, pen: u32, length: u32, scope: bool): void {
     rawCount++;
   }
   if (scope) v9Scope = true;
+  const e: u32 = scope ? (ie == V9_SCOPE_INTERFACE ? lookupElement(10, 0) : 0) : lookupElement(ie, pen);
+  const action = e & 0xff;
   if (length == VARLEN) {
     hasVar = true;
     minLen += 1;
-    putStep(VARLEN, Action.SkipVar, 0);
-    return;
+    // Only references read a variable-length value: the others skip it.
+    if (action != Action.Ref) {
+      putStep(VARLEN, Action.SkipVar, 0);
+      return;
+    }
+  } else {
+    minLen += length;
   }
-  minLen += length;
-  const e: u32 = scope ? 0 : lookupElement(ie, pen);
-  const action = e & 0xff;
-  if (e == 0 || !lengthFits(action, length) || length == 0) {
+  if (e == 0 || (length != VARLEN && (!lengthFits(action, length) || length == 0))) {
     putStep(length, Action.Skip, 0);
     return;
   }
   const slot = (e >>> 8) & 0xff;
   const rank = (e >>> 16) & 0xff;
   const step = stepCount;
-  putStep(length, Action.Skip, 0);
+  putStep(length, length == VARLEN ? Action.SkipVar : Action.Skip, 0); // until the element gets its slot
   // Addresses, ports and protocol wait until the template's headers are known (headers.ts).
   if (isHeaderSlot(slot)) deferHeaderField(step, ie, slot, rank, action);
   else claimSlot(step, slot, rank, action);
@@ -264,7 +275,8 @@ function claimSlot(step: u32, slot: u32, rank: u32, action: u32): void {
   if (ownerRank != 0xff) {
     // The earlier element ranks lower: it becomes a skip.
     const oldStep = <u32>load<u16>(ownerStepPtr() + (<usize>slot << 1));
-    store<u8>(compiling + T_STEP0 + (<usize>oldStep << 2) + 2, <u8>Action.Skip);
+    const old = compiling + T_STEP0 + (<usize>oldStep << 2);
+    store<u8>(old + 2, <u8>(<u32>load<u16>(old) == VARLEN ? Action.SkipVar : Action.Skip));
     store<u8>(fieldSlotPtr() + oldStep, 0xff);
   }
   store<u8>(ownerRankPtr() + slot, <u8>rank);

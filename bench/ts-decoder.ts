@@ -384,9 +384,9 @@ export interface TsDecoderOptions {
 export class TsDecoder {
   /** JSON lines written by the last decode(), each ending in "\n". */
   readonly output = new Uint8Array(OUT_CAPACITY + OUT_SLACK);
-  readonly #entries = new Uint32Array(MAX_RECORDS_OUT * 2);
-  /** Per record of the last decode(): [offset of its "\n" in output, flow hash]. */
-  readonly index: RecordIndex = { entries: this.#entries, stride: 2, endAt: 0, hashAt: 1, gap: 1 };
+  readonly #entries = new Uint32Array(MAX_RECORDS_OUT * 3);
+  /** Per record of the last decode(): [offset of its "\n" in output, flow hash, route 0: no options records]. */
+  readonly index: RecordIndex = { entries: this.#entries, stride: 3, endAt: 0, hashAt: 1, routeAt: 2, routeOptions: 2 ** 31, gap: 1 };
   /** Status events at 0..15, then the TS_COUNTER_* slots. */
   readonly counters = new Float64Array(32);
 
@@ -1105,9 +1105,10 @@ export class TsDecoder {
     if (this.#version !== 5) o = putU32(out, putKey(out, o, Key.Tid), this.#tid);
     out[o] = 125; // }
     out[o + 1] = 10; // \n
-    const e = this.#records << 1;
+    const e = this.#records * 3;
     this.#entries[e] = o + 1;
     this.#entries[e + 1] = this.#flowHash(pr);
+    this.#entries[e + 2] = 0;
     this.#outPos = o + 2;
     this.#records++;
     return true;

@@ -272,7 +272,7 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         sequenceWindow: config.decoder.sequence_window,
         fields: decoderFields(config.decoder),
         // Names and types of every element, for output by name (the dictionaries; loaded once, here).
-        definitions: config.decoder.fields === 'all' ? loadElementDefinitions() : undefined,
+        definitions: config.decoder.fields === 'all' ? loadElementDefinitions(config.decoder.dictionaries) : undefined,
         heldMaxBytes: config.decoder.held_max_bytes,
         heldPerTemplateBytes: config.decoder.held_per_template_bytes,
         heldMaxAgeMs: config.decoder.held_max_age_ms,

@@ -91,13 +91,22 @@ function merge(a: WorkerStats, b: WorkerStats): WorkerStats {
       withdrawalsIgnored: a.decoder.withdrawalsIgnored + b.decoder.withdrawalsIgnored,
       withdrawalsApplied: a.decoder.withdrawalsApplied + b.decoder.withdrawalsApplied,
       sessionsEvicted: a.decoder.sessionsEvicted + b.decoder.sessionsEvicted,
-      transportSessionsEnded: a.decoder.transportSessionsEnded + b.decoder.transportSessionsEnded },
+      transportSessionsEnded: a.decoder.transportSessionsEnded + b.decoder.transportSessionsEnded,
+      relayStated: a.decoder.relayStated + b.decoder.relayStated,
+      relayNoStatedExporter: a.decoder.relayNoStatedExporter + b.decoder.relayNoStatedExporter,
+      relayTableFull: a.decoder.relayTableFull + b.decoder.relayTableFull,
+      namesLearnt: a.decoder.namesLearnt + b.decoder.namesLearnt,
+      namesRefused: { exporter_limit: a.decoder.namesRefused.exporter_limit + b.decoder.namesRefused.exporter_limit,
+        table_full: a.decoder.namesRefused.table_full + b.decoder.namesRefused.table_full } },
     decodedByTenant: addInto(a.decodedByTenant, b.decodedByTenant),
     delivered: addInto(a.delivered, b.delivered),
     kafkaErrors: addInto(a.kafkaErrors, b.kafkaErrors),
     stateFilesRejected: addInto(a.stateFilesRejected ?? {}, b.stateFilesRejected ?? {}),
   };
 }
+
+/** Why a name from options data was not kept (assembly/options-names.ts). */
+const optionNameRefusals = ['exporter_limit', 'table_full'] as const;
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -181,6 +190,22 @@ export class Metrics {
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.sessionsEvicted, 0)]]); } });
     new client.Counter({ name: 'flowgate_transport_sessions_ended_total', help: 'Exporter sessions freed, with their templates and held data, because their TCP connection closed (RFC 7011 section 8)', registers: [r],
       collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.transportSessionsEnded, 0)]]); } });
+    new client.Counter({ name: 'flowgate_relay_records_total', help: 'Records of relays\' datagrams (routing.relays) by how they were routed: stated (by the exporter the record or its options data states, IE 130 / 131), no_stated_exporter (by the relay\'s own address: none stated), too_many_exporters (by the relay\'s address: more exporters in one datagram than the decoder\'s table holds)',
+      labelNames: ['outcome'], registers: [r],
+      collect() {
+        mirror(this, [[{ outcome: 'stated' }, totals.all().reduce((n, w) => n + w.decoder.relayStated, 0)],
+          [{ outcome: 'no_stated_exporter' }, totals.all().reduce((n, w) => n + w.decoder.relayNoStatedExporter, 0)],
+          [{ outcome: 'too_many_exporters' }, totals.all().reduce((n, w) => n + w.decoder.relayTableFull, 0)]]);
+      } });
+    new client.Gauge({ name: 'flowgate_option_names', help: 'Interface, VRF and application names learnt from options data (interfaceName, VRFname, applicationName), all workers', registers: [r],
+      collect() { this.set(totals.live().reduce((n, w) => n + w.decoder.names, 0)); } });
+    new client.Counter({ name: 'flowgate_option_names_learnt_total', help: 'Names added or changed by options data', registers: [r],
+      collect() { mirror(this, [[{}, totals.all().reduce((n, w) => n + w.decoder.namesLearnt, 0)]]); } });
+    new client.Counter({ name: 'flowgate_option_names_refused_total', help: 'Names from options data not kept, by reason: exporter_limit (the exporter session has 8192), table_full (32768 in a worker, none an unprotected exporter\'s to give up)',
+      labelNames: ['reason'], registers: [r],
+      collect() {
+        mirror(this, optionNameRefusals.map((reason) => [{ reason }, totals.all().reduce((n, w) => n + w.decoder.namesRefused[reason], 0)]));
+      } });
     new client.Gauge({ name: 'flowgate_tcp_connections', help: 'IPFIX-over-TCP connections open (listen.tcp)', registers: [r],
       collect() { this.set(g.tcpReceiver.connections); } });
     new client.Counter({ name: 'flowgate_tcp_connections_total', help: 'IPFIX-over-TCP connections by outcome: accepted, refused_cap (listen.tcp_max_connections), not_allowed (admission)', labelNames: ['outcome'], registers: [r],

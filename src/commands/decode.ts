@@ -14,6 +14,7 @@ const help = `usage: flowgate decode FILE [options]
   --port N                 only datagrams sent to UDP port N
   --fields LIST|all        comma-separated record fields (default: every short field; see README "Record"),
                            or all: those, then every other information element by name (JSON only)
+  --dictionary FILE        an element dictionary of your own for --fields all (repeatable; see config decoder.dictionaries)
   --ignore-port            key templates by exporter address and domain, not the source port
   --template-lifetime S    seconds a template lives without being re-sent (default ${defaultDecoderOptions.templateLifetimeSec})
   --apply-withdrawals      let template withdrawals remove templates (default: ignored, as RFC 7011 says for UDP)
@@ -80,6 +81,7 @@ export async function runDecode(argv: string[]): Promise<number> {
       options: {
         port: { type: 'string' },
         fields: { type: 'string' },
+        dictionary: { type: 'string', multiple: true },
         'ignore-port': { type: 'boolean', default: false },
         'template-lifetime': { type: 'string' },
         'apply-withdrawals': { type: 'boolean', default: false },
@@ -128,7 +130,7 @@ export async function runDecode(argv: string[]): Promise<number> {
       ignoreExporterPort: args.values['ignore-port'],
       udpWithdrawals: args.values['apply-withdrawals'] ? 'apply' : 'ignore',
       fields,
-      definitions: fields === 'all' ? loadElementDefinitions() : undefined,
+      definitions: fields === 'all' ? loadElementDefinitions(args.values.dictionary ?? []) : undefined,
       recordFormat: format,
     });
   } catch (err) {

@@ -5,6 +5,7 @@ import { parseEndpoint, parseIPv6, formatIPv6, formatPrefix, parsePrefix } from 
 import { defaultConfig, tenantNamePattern } from './schema.js';
 import type { Path, Problem } from './problems.js';
 import { LZ4_MAX_RECORDS_BYTES } from '../kafka/protocol/compression.js';
+import { dictionaryProblems } from '../decoder/elements/load.js';
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -65,6 +66,14 @@ function kafkaRules(data: unknown, problems: Problem[]): void {
 }
 
 function decoderRules(data: unknown, problems: Problem[]): void {
+  // A dictionary that is missing or malformed is a config problem naming the file and the entry.
+  const dictionaries = at(data, ['decoder', 'dictionaries']);
+  if (Array.isArray(dictionaries)) {
+    dictionaries.forEach((file, i) => {
+      if (typeof file !== 'string' || file === '') return;
+      for (const message of dictionaryProblems([file])) problems.push({ path: ['decoder', 'dictionaries', i], message });
+    });
+  }
   const total = effective(data, ['decoder', 'held_max_bytes']);
   const perTemplate = effective(data, ['decoder', 'held_per_template_bytes']);
   if (Number.isInteger(total) && Number.isInteger(perTemplate) && (perTemplate as number) > (total as number)) {

@@ -185,6 +185,8 @@ export const configSchema = strictMapping({
     max_templates_per_exporter: int(1, 4096).default(decoderDefaults.maxTemplatesPerExporter),
     max_sessions: int(1, 2048).default(decoderDefaults.maxSessions),
     scale_counters: bool().default(decoderDefaults.scaleCounters),
+    // Users' element dictionaries (decoder/elements/dictionary-file.ts); rules.ts reads and checks each.
+    dictionaries: list(filePath, 'dictionary file paths').default(() => []),
   }),
   kafka: section({
     brokers: list(brokerAddress, '"HOST:PORT" addresses', 'broker').default(() => ['127.0.0.1:9092']),
@@ -227,6 +229,10 @@ export const configSchema = strictMapping({
     unknown_exporters: oneOf(['default', 'drop']).default('default'),
     tenants: list(tenant, 'tenants').default(() => []),
     sampling: list(samplingRule, 'sampling rules').default(() => []),
+    // Relays and NATs whose datagrams carry other exporters' records: each record is routed by the
+    // exporter it states (IE 130 / 131; assembly/relay.ts), told by ring slot flag (udp/admission.ts).
+    relays: list(exporterPrefix, 'relay addresses or CIDR prefixes').default(() => []),
+    options_topic: z.union([z.literal(''), topic], { error: expected('a topic name, or "" for options records not sent') }).default(''),
   }),
   scale: section({
     raw_topic: topic.default('flowgate.raw'),

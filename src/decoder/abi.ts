@@ -4,11 +4,11 @@
 // entries). Nothing here is a copy of a number in assembly/: a missing or inconsistent export
 // is a DecoderError naming it. Only the value types of the layouts (u8 / u16 / u32 / f64 at
 // the exported offsets) are the host's, and they belong to ABI_VERSION.
-import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELAY, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 import { abstractTypes } from './elements/definition.js';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 10;
+export const ABI_VERSION = 11;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;
@@ -63,7 +63,9 @@ export interface DecoderAbi {
   /** COUNTER_* and GAUGE_* slot numbers by export name. */
   readonly slots: Readonly<Record<string, number>>;
   /** The record index layout (see record-index.ts), without its memory. */
-  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly gap: number };
+  readonly index: { readonly stride: number; readonly endAt: number; readonly hashAt: number; readonly routeAt: number; readonly routeOptions: number; readonly gap: number };
+  /** The table of exporters stated in a relay's datagram (assembly/layout.ts StatedExporters): entries, bytes each, the RouteAt word's bits naming one. */
+  readonly stated: { readonly capacity: number; readonly entryBytes: number; readonly routeMask: number };
   /** setOutputFormat()'s argument per record format (assembly/record.ts OutputFormat). */
   readonly outputFormats: Readonly<Record<RecordFormat, number>>;
   readonly session: EntryLayout<typeof SESSION_FIELDS>;
@@ -99,8 +101,9 @@ function global(instance: WebAssembly.Instance, name: string): number {
   return Number(g.value);
 }
 
-/** "UnknownTemplate" -> "unknown_template" */
+/** "UnknownTemplate" -> "unknown_template"; a member named in lowerCamelCase keeps its name ("applicationName": IANA's spelling). */
 function snake(name: string): string {
+  if (/^[a-z]/.test(name)) return name;
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
@@ -140,14 +143,30 @@ function indexLayout(instance: WebAssembly.Instance): DecoderAbi['index'] {
   const stride = global(instance, 'RecordIndex.Words');
   const endAt = global(instance, 'RecordIndex.EndAt');
   const hashAt = global(instance, 'RecordIndex.HashAt');
+  const routeAt = global(instance, 'RecordIndex.RouteAt');
+  const optionsBit = global(instance, 'ROUTE_OPTIONS_BIT');
   const gap = global(instance, 'RecordIndex.Gap');
   if (!(Number.isInteger(stride) && stride >= 1)) throw mismatch(`RecordIndex.Words = ${stride}, expected at least 1`);
-  for (const [name, at] of [['EndAt', endAt], ['HashAt', hashAt]] as const) {
+  for (const [name, at] of [['EndAt', endAt], ['HashAt', hashAt], ['RouteAt', routeAt]] as const) {
     if (!(Number.isInteger(at) && at >= 0 && at < stride)) throw mismatch(`RecordIndex.${name} = ${at} is not a word of a ${stride}-word entry`);
   }
-  if (endAt === hashAt) throw mismatch(`RecordIndex.EndAt and RecordIndex.HashAt are both word ${endAt}`);
+  if (new Set([endAt, hashAt, routeAt]).size !== 3) throw mismatch(`RecordIndex.EndAt, HashAt and RouteAt are not three words (${endAt}, ${hashAt}, ${routeAt})`);
+  if (!(Number.isInteger(optionsBit) && optionsBit >= 0 && optionsBit < 32)) throw mismatch(`ROUTE_OPTIONS_BIT = ${optionsBit} is not a bit of a u32`);
   if (!(Number.isInteger(gap) && gap >= 0)) throw mismatch(`RecordIndex.Gap = ${gap}, expected a byte count`);
-  return { stride, endAt, hashAt, gap };
+  return { stride, endAt, hashAt, routeAt, routeOptions: 2 ** optionsBit, gap };
+}
+
+function statedLayout(instance: WebAssembly.Instance, routeOptions: number): DecoderAbi['stated'] {
+  const capacity = global(instance, 'StatedExporters.Capacity');
+  const entryBytes = global(instance, 'StatedExporters.EntryBytes');
+  const routeMask = global(instance, 'StatedExporters.RouteMask') >>> 0;
+  if (entryBytes !== 16) throw mismatch(`StatedExporters.EntryBytes = ${entryBytes}, the host reads 16-byte addresses`);
+  // RouteAt holds entry + 1 under the mask; the options bit is not the host's to read as an entry.
+  if (!(Number.isInteger(capacity) && capacity >= 1 && capacity < routeMask && routeMask < 2 ** 31)) {
+    throw mismatch(`StatedExporters.Capacity = ${capacity} does not fit StatedExporters.RouteMask = ${routeMask}`);
+  }
+  if ((routeMask & routeOptions) !== 0) throw mismatch(`StatedExporters.RouteMask = ${routeMask} overlaps the options bit`);
+  return { capacity, entryBytes, routeMask };
 }
 
 function templateFieldLayout(instance: WebAssembly.Instance): TemplateFieldLayout {
@@ -170,7 +189,7 @@ function templateFieldLayout(instance: WebAssembly.Instance): TemplateFieldLayou
 /** The definitions table layout; its data types must be IANA's, in IANA's order, as definition.ts lists them. */
 function definitionsLayout(instance: WebAssembly.Instance): DecoderAbi['definitions'] {
   const types = exportedEnum(instance, 'DataType', global(instance, 'DATA_TYPE_COUNT'));
-  const ours = abstractTypes.map(snake);
+  const ours = abstractTypes.map((t) => snake(t[0]!.toUpperCase() + t.slice(1))); // as the enum's members are spelt: OctetArray
   if (types.length !== ours.length || types.some((t, i) => t !== ours[i])) {
     throw mismatch(`DataType is ${types.join(', ')}; the host's abstract types are ${ours.join(', ')}`);
   }
@@ -189,8 +208,9 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
   const version = global(instance, 'ABI_VERSION');
   if (version !== ABI_VERSION) throw new DecoderError('FG_ERR_ABI_MISMATCH', `decoder ABI ${version}, host expects ${ABI_VERSION}: rebuild with npm run build`);
   // decode() takes the ring slot's flag bits as they are.
-  if (global(instance, 'DECODE_PROTECTED') !== SLOT_FLAG_PROTECTED || global(instance, 'DECODE_RELIABLE') !== SLOT_FLAG_RELIABLE) {
-    throw mismatch('DECODE_PROTECTED / DECODE_RELIABLE differ from the ring slot flags');
+  if (global(instance, 'DECODE_PROTECTED') !== SLOT_FLAG_PROTECTED || global(instance, 'DECODE_RELIABLE') !== SLOT_FLAG_RELIABLE
+    || global(instance, 'DECODE_RELAY') !== SLOT_FLAG_RELAY) {
+    throw mismatch('DECODE_PROTECTED / DECODE_RELIABLE / DECODE_RELAY differ from the ring slot flags');
   }
   const statusCount = global(instance, 'STATUS_COUNT');
   const statuses = exportedEnum(instance, 'Status', statusCount);
@@ -209,6 +229,7 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
   }
   if (slots.COUNTER_STATUS_BASE === undefined) throw mismatch('the module does not export COUNTER_STATUS_BASE');
   if (slots.COUNTER_STATUS_BASE + statusCount > counterSlots) throw mismatch('the status counters run past COUNTER_SLOTS');
+  const index = indexLayout(instance);
   return Object.freeze({
     statuses: Object.freeze(statuses),
     datagramStatuses: Object.freeze(statuses.slice(1, lastDatagram + 1)),
@@ -219,7 +240,8 @@ export function readAbi(instance: WebAssembly.Instance): DecoderAbi {
     maxRecordsOut: global(instance, 'MAX_RECORDS_OUT'),
     counterSlots,
     slots: Object.freeze(slots),
-    index: Object.freeze(indexLayout(instance)),
+    index: Object.freeze(index),
+    stated: Object.freeze(statedLayout(instance, index.routeOptions)),
     outputFormats: Object.freeze({ json: global(instance, 'OutputFormat.Json'), protobuf: global(instance, 'OutputFormat.Protobuf'),
       'protobuf-bare': global(instance, 'OutputFormat.ProtobufBare') }),
     session: Object.freeze(entryLayout(instance, 'SessionEntry', SESSION_FIELDS)),

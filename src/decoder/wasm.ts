@@ -5,7 +5,7 @@
 // module on first use, its description once per module.
 import { readFileSync } from 'node:fs';
 import { decoderWasmPath } from '../paths.js';
-import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELAY, SLOT_FLAG_RELIABLE } from '../ring/slots.js';
 import { ABI_VERSION, DecoderError, readAbi, type DecoderAbi } from './abi.js';
 import { defaultDecoderOptions, NO_SAMPLING, type DecoderOptions, type SamplingRates } from './options.js';
 import type { RecordIndex } from './record-index.js';
@@ -17,18 +17,20 @@ interface DecoderExports {
   memory: WebAssembly.Memory;
   init(lifetime: number, ignorePort: number, fieldMask: number, heldMax: number, heldPerKey: number,
     heldAge: number, maxTemplates: number, maxSessions: number, applyWithdrawals: number, sequenceWindow: number,
-    scaleCounters: number): number;
+    scaleCounters: number, fieldMaskHigh: number): number;
   inPtr(): number;
   addrPtr(): number;
   outPtr(): number;
   indexPtr(): number;
   countersPtr(): number;
+  statedPtr(): number;
   outLength(): number;
   lastVersion(): number;
   lastDomain(): number;
   decode(len: number, port: number, nowMs: number, flags: number, defaultRate: number, overrideRate: number): number;
   endTransportSession(port: number): number;
   setOutputFormat(format: number): void;
+  setOptionsOutput(on: number): void;
   definitionsPtr(): number;
   enableAllFields(len: number): number;
   sweep(nowMs: number): void;
@@ -174,37 +176,55 @@ export interface DecoderCounters {
   /** Datagrams whose sequence number was beyond the window (left out of the loss estimate), and re-bases after two agreed. */
   sequenceOutOfWindow: number;
   sequenceResets: number;
-  /** Unprotected sessions evicted for another exporter's session, template or held data. */
+  /** Unprotected sessions evicted for another exporter's session, template, held data or names. */
   sessionsEvicted: number;
+  /** Options records written as records for routing.options_topic. */
+  optionsRecordsWritten: number;
+  /** Interface, VRF and application names added or changed by options data (assembly/options-names.ts). */
+  namesLearnt: number;
+  /** Names refused: the exporter session has MAX_NAMES_PER_SESSION (exporter_limit), or the table is full (table_full). */
+  namesRefused: { exporter_limit: number; table_full: number };
+  /** Names kept, all exporters (a gauge). */
+  names: number;
   /** Sessions freed, with their templates and held data, because their TCP connection closed (endTransportSession). */
   transportSessionsEnded: number;
+  /** Records of relays' datagrams (routing.relays) routed by the exporter they state, or by the relay's address: none stated, or more exporters in one datagram than its table holds. */
+  relayStated: number;
+  relayNoStatedExporter: number;
+  relayTableFull: number;
   templates: number;
   sessions: number;
   heldBytes: number;
   heldSets: number;
 }
 
-/** decode()'s flag bits: the ring slot's SLOT_FLAG_PROTECTED and SLOT_FLAG_RELIABLE (assembly/index.ts DECODE_*). */
+/** decode()'s flag bits: the ring slot's SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE and SLOT_FLAG_RELAY (assembly/index.ts DECODE_*). */
 export const DECODE_PROTECTED = SLOT_FLAG_PROTECTED;
 export const DECODE_RELIABLE = SLOT_FLAG_RELIABLE;
-const DECODE_FLAGS = DECODE_PROTECTED | DECODE_RELIABLE;
+export const DECODE_RELAY = SLOT_FLAG_RELAY;
+const DECODE_FLAGS = DECODE_PROTECTED | DECODE_RELIABLE | DECODE_RELAY;
 
-/** The decoder's field mask for a `fields` setting: undefined and 'all' select every short field. */
-export function fieldMask(fields: readonly string[] | 'all' | undefined, abi: DecoderAbi = decoderAbi()): number {
-  if (!fields || fields === 'all') return 0xffffffff;
-  let mask = 0;
+/**
+ * The output field mask for `fields` (undefined and 'all': every short field), a bit per Field:
+ * up to 64 fields, so a bigint.
+ */
+export function fieldMask(fields: readonly string[] | 'all' | undefined, abi: DecoderAbi = decoderAbi()): bigint {
+  if (!fields || fields === 'all') return (1n << 64n) - 1n;
+  let mask = 0n;
   for (const name of fields) {
     const bit = abi.recordFields.indexOf(name);
     if (bit < 0) throw new DecoderError('FG_ERR_DECODER_CONFIG', `unknown record field "${name}" (known: ${abi.recordFields.join(', ')})`);
-    mask |= 1 << bit;
+    mask |= 1n << BigInt(bit);
   }
-  return mask >>> 0;
+  return mask;
 }
 
 export class WasmDecoder {
   readonly #module: WebAssembly.Module;
   readonly #options: DecoderOptions;
-  readonly #fieldMask: number;
+  readonly #fieldMask: bigint;
+  /** Options records written (routing.options_topic): set again on each new instance. */
+  #optionsOutput = false;
   readonly #maxDatagram: number;
   /** The definitions table written into each instance when fields is 'all' (JSON output only). */
   readonly #definitions: Uint8Array | undefined;
@@ -223,6 +243,7 @@ export class WasmDecoder {
   #output!: Uint8Array;
   #outputBuffer!: Buffer;
   #index!: RecordIndex;
+  #stated!: Buffer;
   /** The datagram of the last trap, if any; its count is statuses[abi.trapStatus]. */
   lastTrap: DecoderTrap | undefined;
 
@@ -245,11 +266,12 @@ export class WasmDecoder {
   #attach(instance: WebAssembly.Instance): void {
     const ex = instance.exports as unknown as DecoderExports;
     const o = this.#options;
-    const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, this.#fieldMask, o.heldMaxBytes,
+    const rc = ex.init(o.templateLifetimeSec, o.ignoreExporterPort ? 1 : 0, Number(this.#fieldMask & 0xffffffffn), o.heldMaxBytes,
       o.heldPerTemplateBytes, o.heldMaxAgeMs, o.maxTemplatesPerExporter, o.maxSessions, o.udpWithdrawals === 'apply' ? 1 : 0, o.sequenceWindow,
-      o.scaleCounters ? 1 : 0);
+      o.scaleCounters ? 1 : 0, Number(this.#fieldMask >> 32n));
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
     ex.setOutputFormat(this.abi.outputFormats[o.recordFormat]);
+    ex.setOptionsOutput(this.#optionsOutput ? 1 : 0);
     if (this.#definitions) {
       new Uint8Array(ex.memory.buffer).set(this.#definitions, ex.definitionsPtr());
       if (ex.enableAllFields(this.#definitions.length) !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder refused the element definitions table');
@@ -264,8 +286,9 @@ export class WasmDecoder {
     this.#addr = ex.addrPtr();
     this.#output = new Uint8Array(buffer, ex.outPtr(), abi.outCapacity);
     this.#outputBuffer = Buffer.from(buffer, ex.outPtr(), abi.outCapacity);
-    const { stride, endAt, hashAt, gap } = abi.index;
-    this.#index = { entries: new Uint32Array(buffer, ex.indexPtr(), abi.maxRecordsOut * stride), stride, endAt, hashAt, gap };
+    const { stride, endAt, hashAt, routeAt, routeOptions, gap } = abi.index;
+    this.#index = { entries: new Uint32Array(buffer, ex.indexPtr(), abi.maxRecordsOut * stride), stride, endAt, hashAt, routeAt, routeOptions, gap };
+    this.#stated = Buffer.from(buffer, ex.statedPtr(), abi.stated.capacity * abi.stated.entryBytes);
     this.#counters = new Uint32Array(buffer, ex.countersPtr(), abi.counterSlots * 2);
   }
 
@@ -290,10 +313,20 @@ export class WasmDecoder {
   }
 
   /**
+   * The exporters the records of the last decode() state, for a relay's datagram (DECODE_RELAY):
+   * entry k (16 bytes, IPv4 as ::ffff:a.b.c.d) at k * abi.stated.entryBytes, named by a record's
+   * RouteAt word k + 1 (record-index.ts). A new view after a trap: read it after each decode.
+   */
+  get statedExporters(): Buffer {
+    return this.#stated;
+  }
+
+  /**
    * Decodes one datagram from `address` (16 bytes; IPv4 as ::ffff:a.b.c.d) and UDP `port`,
    * received at `nowMs`. `flags` (DECODE_*, the ring slot's flag bits): DECODE_PROTECTED, the
    * exporter is one the configuration names (a tenant's, or on the admission allow list), whose
-   * session is never evicted for another's; DECODE_RELIABLE, the message came over TCP.
+   * session is never evicted for another's; DECODE_RELIABLE, the message came over TCP; DECODE_RELAY,
+   * the sender is a relay: each record's dvc and route are the exporter it states (statedExporters).
    * `sampling`: the exporter's sampling rules (routing.sampling). Returns the number of records
    * in `output` / `index`, or -status.
    */
@@ -347,6 +380,16 @@ export class WasmDecoder {
     this.#carried[this.abi.slots.COUNTER_STATUS_BASE! + this.abi.trapStatus]! += 1;
     this.#attach(new WebAssembly.Instance(this.#module, imports));
     return -this.abi.trapStatus;
+  }
+
+  /**
+   * Whether options records are written as records too (routing.options_topic set): after the
+   * data records of each decode, marked in the record index (record-index.ts optionsRecords).
+   * Off by default; may change between decodes (a reload).
+   */
+  setOptionsOutput(on: boolean): void {
+    this.#optionsOutput = on;
+    this.#ex.setOptionsOutput(on ? 1 : 0);
   }
 
   /** Bytes of output written by the last decode(). */
@@ -490,6 +533,13 @@ export class WasmDecoder {
       sequenceResets: this.#read('COUNTER_SEQUENCE_RESETS'),
       sessionsEvicted: this.#read('COUNTER_SESSIONS_EVICTED'),
       transportSessionsEnded: this.#read('COUNTER_TRANSPORT_SESSIONS_ENDED'),
+      relayStated: this.#read('COUNTER_RELAY_STATED'),
+      relayNoStatedExporter: this.#read('COUNTER_RELAY_NO_STATED_EXPORTER'),
+      relayTableFull: this.#read('COUNTER_RELAY_TABLE_FULL'),
+      optionsRecordsWritten: this.#read('COUNTER_OPTIONS_RECORDS_WRITTEN'),
+      namesLearnt: this.#read('COUNTER_NAMES_LEARNT'),
+      namesRefused: { exporter_limit: this.#read('COUNTER_NAMES_REFUSED_EXPORTER_LIMIT'), table_full: this.#read('COUNTER_NAMES_REFUSED_TABLE_FULL') },
+      names: this.#read('GAUGE_NAMES'),
       templates: this.#read('GAUGE_TEMPLATES'),
       sessions: this.#read('GAUGE_SESSIONS'),
       heldBytes: this.#read('GAUGE_HELD_BYTES'),

@@ -4,10 +4,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
-import { SLOT_FLAG_SESSION_END } from '../ring/slots.js';
-import { TenantRouter } from '../route/tenants.js';
+import { SLOT_FLAG_RELAY, SLOT_FLAG_SESSION_END } from '../ring/slots.js';
+import { TenantRouter, type Route } from '../route/tenants.js';
+import { AddressMap } from '../net/address-map.js';
 import { SamplingRules } from '../route/sampling.js';
 import { NO_SAMPLING, type SamplingRates } from './options.js';
+import { optionsRecords } from './record-index.js';
 import type { KafkaSettings } from '../kafka/producer.js';
 import type { SpoolSettings } from '../kafka/spool-gate.js';
 import { workerProducer, workerReport, failWorker } from './worker-producer.js';
@@ -75,6 +77,8 @@ export type FromWorker =
 export const SCHEMA_VERSION = '1';
 /** The schema header of a FlowMessage record (kafka.format protobuf): its Protobuf type, assembly/flow.proto. */
 export const PROTOBUF_SCHEMA = 'flowpb.FlowMessage';
+/** The schema header of an options record on routing.options_topic (JSON whatever kafka.format says; config.yaml documents it). */
+export const OPTIONS_SCHEMA = 'flowgate-options/1';
 /** Template changes are published at most this often (a snapshot of the decoder's state each time). */
 const PUBLISH_EVERY_MS = 100;
 /** A decoder's progress (what may be committed) is reported at least this often. */
@@ -94,6 +98,9 @@ export function startWorker(init: WorkerInit): void {
   keeper.restore(decoder, Date.now()); // before the first datagram: restored exporters decode at once
   let router = new TenantRouter(init.routing);
   let sampling = new SamplingRules(init.routing.sampling);
+  // Options records go to a topic of their own, when one is set (routing.options_topic).
+  let optionsTopic = init.routing.options_topic;
+  decoder.setOptionsOutput(optionsTopic !== '');
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
     worker: init.index, incarnation: randomUUID(), decoder: decoder.counters(), decodedByTenant: {}, delivered: {},
@@ -162,7 +169,7 @@ export function startWorker(init: WorkerInit): void {
   const recordSchema = init.decoder.recordFormat === 'json' ? SCHEMA_VERSION : PROTOBUF_SCHEMA;
   // Per exporter, once: the record headers (schema version and exporter, encoded as Kafka
   // writes them), the dvc key, and its sampling rules (cleared on reload: the rules may change).
-  interface ExporterFraming { text: string; headers: Buffer; key: Buffer; sampling: SamplingRates }
+  interface ExporterFraming { text: string; headers: Buffer; optionsHeaders: Buffer; key: Buffer; sampling: SamplingRates }
   const exporters = new Map<string, ExporterFraming>();
   const exporterInfo = (addressOffset: number): ExporterFraming => {
     const text = addressText(ringBytes, addressOffset);
@@ -170,14 +177,28 @@ export function startWorker(init: WorkerInit): void {
     if (!info) {
       if (exporters.size > 100_000) exporters.clear();
       const rates = sampling.ratesFor(text, router.route(ringBytes, addressOffset).tenant);
-      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), key: Buffer.from(text), sampling: rates };
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), optionsHeaders: encodeHeaders({ schema: OPTIONS_SCHEMA, exporter: text }),
+        key: Buffer.from(text), sampling: rates };
       exporters.set(text, info);
+    }
+    return info;
+  };
+  // Exporters stated behind relays, found by their address bytes without allocating: framing and
+  // route once per exporter (cleared on reload, as the routes may change).
+  const statedExporters = new AddressMap<ExporterFraming & { route: Route }>();
+  const statedInfo = (bytes: Buffer, offset: number): ExporterFraming & { route: Route } => {
+    let info = statedExporters.get(bytes, offset);
+    if (!info) {
+      const text = addressText(bytes, offset);
+      info = { text, headers: encodeHeaders({ schema: recordSchema, exporter: text }), optionsHeaders: encodeHeaders({ schema: OPTIONS_SCHEMA, exporter: text }),
+        key: Buffer.from(text), sampling: NO_SAMPLING, route: router.route(bytes, offset) };
+      statedExporters.set(bytes, offset, info);
     }
     return info;
   };
   // The exporter of the previous datagram: most datagrams in a row come from one exporter.
   const lastAddress = Buffer.alloc(16, 0xff);
-  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
+  let last: ExporterFraming = { text: '', headers: Buffer.alloc(1), optionsHeaders: Buffer.alloc(1), key: Buffer.alloc(0), sampling: NO_SAMPLING };
   const flowKey = new FlowKeyWriter();
   const trapped = -decoder.abi.trapStatus; // counted by the decoder, in stats.decoder.statuses
 
@@ -209,37 +230,99 @@ export function startWorker(init: WorkerInit): void {
     if (n === trapped) recoverFromTrap(now);
     if (n <= 0) return;
     acct[Slot.decoded] += n;
-    const route = router.route(ringBytes, addressOffset);
+    // Options records (routing.options_topic) come after the data records (record-index.ts).
+    const options = optionsTopic !== '' ? optionsRecords(decoder.index, n) : 0;
+    const records = n - options;
+    if (records > 0) {
+      if ((flags & SLOT_FLAG_RELAY) !== 0) deliverRelayed(records, addressOffset, now);
+      else deliver(router.route(ringBytes, addressOffset), last, 0, records, now);
+    }
+    if (options > 0) deliverOptions(router.route(ringBytes, addressOffset), records, n, now);
+  };
+
+  /**
+   * Hands records [first, first + count) of the last decode to the route's topic, framed as
+   * `exporter`'s (its headers and dvc key). The records are copied from the decoder's memory
+   * straight into Kafka batches; its views are read per datagram: a trap replaces its memory.
+   */
+  const deliver = (route: Route, exporter: ExporterFraming, first: number, count: number, now: number): void => {
     const tenant = route.tenant ?? UNKNOWN_TENANT;
-    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + n;
+    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
     if (route.topic === null) {
-      acct[Slot.no_tenant] += n;
-      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + n;
+      acct[Slot.no_tenant] += count;
+      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + count;
       return;
     }
-    const length = decoder.outputLength();
-    // The records are copied from the decoder's memory straight into Kafka batches. Its views
-    // are read per datagram: a trap replaces the instance and its memory.
     const output = decoder.outputBuffer;
     const index = decoder.index;
-    if (tap.active) tap.offer(tenant, last.text, output, index, n);
+    const { entries, stride, endAt, hashAt, gap } = index;
+    if (tap.active) tap.offer(tenant, exporter.text, output, index, count, first);
     const keyMode = init.output.key;
     if (init.output.records_per_message === 'datagram') {
-      producer.append(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, 0, length, last.headers, n, now);
+      const from = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
+      const to = entries[(first + count - 1) * stride + endAt]! + gap;
+      producer.append(route.topic, tenant, exporter.key, keyMode === 'dvc' ? exporter.key.length : -1, output, from, to, exporter.headers, count, now);
       return;
     }
     if (keyMode !== 'flow') {
-      // One partition for the datagram's records: framed in one run, nothing allocated per record.
-      producer.appendRecords(route.topic, tenant, last.key, keyMode === 'dvc' ? last.key.length : -1, output, index, n, last.headers, now);
+      // One partition for the run's records: framed in one run, nothing allocated per record.
+      producer.appendRecords(route.topic, tenant, exporter.key, keyMode === 'dvc' ? exporter.key.length : -1, output, index, count, exporter.headers, now, first);
       return;
     }
     // A key per record, so a partition per record.
-    const { entries, stride, endAt, hashAt, gap } = index;
-    let start = 0;
-    for (let i = 0; i < n; i++) {
+    let start = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
+    for (let i = first; i < first + count; i++) {
       const end = entries[i * stride + endAt]!;
       const keyLength = flowKey.write(entries[i * stride + hashAt]!);
-      producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, last.headers, 1, now);
+      producer.append(route.topic, tenant, flowKey.bytes, keyLength, output, start, end, exporter.headers, 1, now);
+      start = end + gap;
+    }
+  };
+
+  /**
+   * A relay's datagram (routing.relays): each record goes where the exporter it states goes (its
+   * RouteAt word: 0, none stated, the relay's own route; k + 1, stated exporter k). Records in a
+   * row with one route go as one run; usually the whole datagram is one.
+   */
+  const deliverRelayed = (n: number, addressOffset: number, now: number): void => {
+    const { entries, stride, routeAt } = decoder.index;
+    const mask = decoder.abi.stated.routeMask;
+    const stated = decoder.statedExporters;
+    const entryBytes = decoder.abi.stated.entryBytes;
+    let first = 0;
+    while (first < n) {
+      const word = entries[first * stride + routeAt]! & mask;
+      let end = first + 1;
+      while (end < n && (entries[end * stride + routeAt]! & mask) === word) end++;
+      if (word === 0) deliver(router.route(ringBytes, addressOffset), last, first, end - first, now);
+      else {
+        const framing = statedInfo(stated, (word - 1) * entryBytes);
+        deliver(framing.route, framing, first, end - first, now);
+      }
+      first = end;
+    }
+  };
+
+  /**
+   * Options records [first, n) of the last decode: one message each on routing.options_topic,
+   * keyed by the exporter so its options stay in order on one partition. An exporter without a
+   * tenant topic has its options records dropped (no_tenant) like its data records.
+   */
+  const deliverOptions = (route: Route, first: number, n: number, now: number): void => {
+    const tenant = route.tenant ?? UNKNOWN_TENANT;
+    const count = n - first;
+    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
+    if (route.topic === null) {
+      acct[Slot.no_tenant] += count;
+      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + count;
+      return;
+    }
+    const output = decoder.outputBuffer;
+    const { entries, stride, endAt, gap } = decoder.index;
+    let start = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
+    for (let i = first; i < n; i++) {
+      const end = entries[i * stride + endAt]!;
+      producer.append(optionsTopic, tenant, last.key, last.key.length, output, start, end, last.optionsHeaders, 1, now);
       start = end + gap;
     }
   };
@@ -365,8 +448,11 @@ export function startWorker(init: WorkerInit): void {
     if (msg.type === 'reload') {
       router = new TenantRouter(msg.routing);
       sampling = new SamplingRules(msg.routing.sampling);
+      optionsTopic = msg.routing.options_topic;
+      decoder.setOptionsOutput(optionsTopic !== '');
       // Each exporter's sampling rules are found again on its next datagram.
       exporters.clear();
+      statedExporters.clear();
       lastAddress.fill(0xff);
       log.info('routing reloaded');
     } else if (msg.type === 'stats') {
@@ -390,6 +476,7 @@ function routedTopics(routing: Config['routing']): string[] {
   const topics = new Set<string>();
   for (const t of routing.tenants) topics.add(t.topic);
   if (routing.unknown_exporters === 'default') topics.add(routing.default_topic);
+  if (routing.options_topic !== '') topics.add(routing.options_topic);
   return [...topics];
 }
 

@@ -158,30 +158,33 @@ export class Accumulator {
 
   /** See RecordProducer.appendRecords. */
   appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: RecordIndex, n: number,
-    headers: Buffer, receivedAt: number): void {
+    headers: Buffer, receivedAt: number, first = 0): void {
     if (n <= 0) return;
     const perMessage = messageBytes(keyLength, 0, headers.length);
     const gap = index.gap;
-    const size = recordEnd(index, n - 1) - (n - 1) * gap + n * perMessage;
+    const start = first === 0 ? 0 : recordEnd(index, first - 1) + gap;
+    const size = recordEnd(index, first + n - 1) - start - (n - 1) * gap + n * perMessage;
     const t = this.#admit(topic, tenant, n, size);
     if (t === null) return;
-    let from = 0;
+    let from = start;
     if (t.partitions.length === 0 && !this.frameUnassigned()) {
       // No metadata yet (slow path, copies per record): framed once the partitions are known.
       const k = keyLength >= 0 ? Buffer.from(key!.subarray(0, keyLength)) : null;
-      for (let i = 0; i < n; i++) {
+      for (let i = first; i < first + n; i++) {
         const end = recordEnd(index, i);
         t.staged.push({ tenant, key: k, value: Buffer.from(output.subarray(from, end)), headers, records: 1, bytes: end - from + perMessage, receivedAt, mark: this.mark });
         from = end + gap;
       }
       return;
     }
-    let done = 0;
-    while (done < n) {
+    // Records [first, stop) of the index; `done` counts from the index's record 0.
+    const stop = first + n;
+    let done = first;
+    while (done < stop) {
       const partition = this.#partitionOf(t, key, keyLength);
       const b = this.#slot(t, partition).open ?? this.#open(t, partition, receivedAt);
       if (b.mark !== null && b.mark.mark > this.mark) b.mark.mark = this.mark;
-      const m = b.builder.appendRun(key, 0, keyLength, output, from, index, done, n - done, headers, receivedAt, this.#settings.batch_max_records);
+      const m = b.builder.appendRun(key, 0, keyLength, output, from, index, done, stop - done, headers, receivedAt, this.#settings.batch_max_records);
       if (m === 0) {
         if (b.builder.count > 0) {
           this.#seal(t, partition);

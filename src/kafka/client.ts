@@ -56,6 +56,24 @@ export function errorCode(err: unknown): string {
   return 'unknown';
 }
 
+/**
+ * Why the broker refused a connection, when the cause is this gateway's settings rather than the
+ * network: `authentication` (kafka.sasl: mechanism, user or password) or `certificate` (kafka.ssl:
+ * the CA, the host name, a client certificate the listener asks for). null for anything else.
+ * Retrying does not mend these, so they are logged as errors naming the setting to check.
+ */
+export function connectionRefusal(err: unknown): 'authentication' | 'certificate' | null {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    const x = e as { name?: string; code?: string; message?: string; cause?: unknown; originalError?: unknown };
+    if (x.name === 'KafkaJSSASLAuthenticationError') return 'authentication';
+    if (/^(ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED|SELF_SIGNED_)/.test(x.code ?? '')) return 'certificate';
+    if (/certificate|altnames/i.test(x.message ?? '')) return 'certificate';
+    e = x.cause ?? x.originalError;
+  }
+  return null;
+}
+
 function tlsOptions(ssl: ClientSettings['ssl']): ConnectionOptions | boolean {
   if (!ssl) return false;
   if (ssl === true) return true; // TLS with the system's CAs

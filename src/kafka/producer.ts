@@ -213,19 +213,20 @@ export class RecordProducer {
   }
 
   /**
-   * Queues `n` one-record messages straight from the decoder's output: message k's value runs
-   * up to record k's end in `index` (the decoder's record index), the next one starting `index.gap` bytes later.
-   * All get key `key[0, keyLength)` (or none, -1) and `headers`, so they go to one partition.
-   * Either all are queued, or none (counted as dropped): the caller never waits.
+   * Queues `n` one-record messages straight from the decoder's output, records `first` to
+   * `first + n - 1` of its record index: message k's value runs up to record k's end in `index`,
+   * the next one starting `index.gap` bytes later. All get key `key[0, keyLength)` (or none, -1)
+   * and `headers`, so they go to one partition. Either all are queued, or none (counted as
+   * dropped): the caller never waits.
    */
   appendRecords(topic: string, tenant: string, key: Uint8Array | null, keyLength: number, output: Buffer, index: RecordIndex, n: number,
-    headers: Buffer, receivedAt: number): void {
+    headers: Buffer, receivedAt: number, first = 0): void {
     if (n <= 0) return;
     if (!this.#sender) {
       this.#events.delivered(tenant, topic, n, Date.now() - receivedAt);
       return;
     }
-    this.#accumulator.appendRecords(topic, tenant, key, keyLength, output, index, n, headers, receivedAt);
+    this.#accumulator.appendRecords(topic, tenant, key, keyLength, output, index, n, headers, receivedAt, first);
   }
 
   /**

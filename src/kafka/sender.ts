@@ -10,7 +10,7 @@
 // sealed, and from any other source of sealed batches (a disk spool replaying what an earlier
 // run could not deliver). Each batch enqueued ends in exactly one acknowledged() or dropped().
 import type { Logger } from '../log.js';
-import { errorCode, type ClientSettings, type PartitionResult, type ProduceClient } from './client.js';
+import { connectionRefusal, errorCode, type ClientSettings, type PartitionResult, type ProduceClient } from './client.js';
 import { codecId, compress, type CompressionName } from './protocol/compression.js';
 import type { ProduceTopic } from './protocol/produce-request.js';
 import type { ProduceErrorType } from './protocol/produce-response.js';
@@ -285,7 +285,15 @@ export class Sender {
       } catch (err) {
         this.#connectError = (err as Error).message;
         this.#events.error(errorCode(err));
-        this.#log.sampled('warn', 'kafka-connect', 'kafka connection failed, retrying; records stay queued', { error: (err as Error).message, queued: this.#source.queuedRecords });
+        const refusal = connectionRefusal(err);
+        if (refusal) {
+          this.#log.sampled('error', 'kafka-refused', 'kafka refuses the connection; records stay queued or spooled, trying again', {
+            cause: refusal, check: refusal === 'authentication' ? 'kafka.sasl (mechanism, username, password)' : 'kafka.ssl (ca_file, servername, cert_file and key_file)',
+            error: (err as Error).message, queued: this.#source.queuedRecords,
+          });
+        } else {
+          this.#log.sampled('warn', 'kafka-connect', 'kafka connection failed, retrying; records stay queued', { error: (err as Error).message, queued: this.#source.queuedRecords });
+        }
         await this.#sleep(this.#backoff());
         continue;
       }

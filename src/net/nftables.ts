@@ -47,7 +47,8 @@ export function renderNftables(config: Pick<Config, 'admission' | 'routing'> & {
   const tcpPorts = portsOf(config.listen.tcp ?? []);
   const { allow, tenants_only, rate_limit } = config.admission;
   const admitting = allow.length > 0 || tenants_only;
-  const admitted = byFamily([...allow, ...(tenants_only ? config.routing.tenants.flatMap((t) => t.exporters) : [])]);
+  // tenants_only lets in the tenants' exporters and the relays (routing.relays) that carry theirs.
+  const admitted = byFamily([...allow, ...(tenants_only ? [...config.routing.tenants.flatMap((t) => t.exporters), ...(config.routing.relays ?? [])] : [])]);
 
   const sets: string[] = [];
   const rules: string[] = [];

@@ -24,7 +24,7 @@
 //
 //   +0   u32   payload length in bytes (<= slotBytes)
 //   +4   u16   exporter UDP port
-//   +6   u8    flags: SLOT_FLAG_PROTECTED | SLOT_FLAG_RELIABLE | SLOT_FLAG_SESSION_END
+//   +6   u8    flags: SLOT_FLAG_PROTECTED | SLOT_FLAG_RELIABLE | SLOT_FLAG_SESSION_END | SLOT_FLAG_RELAY
 //   +7   u8    padding
 //   +8   f64   receive time, ms since the epoch (Date.now() resolution or finer)
 //   +16  16 B  exporter address, IPv6 or IPv4-mapped (::ffff:a.b.c.d), network order
@@ -39,7 +39,7 @@
 /** 'FGR1' little-endian: tells attach() that a buffer really is a ring. */
 export const RING_MAGIC = 0x31524746;
 /** Bump on any change to the constants below. */
-export const RING_LAYOUT_VERSION = 4;
+export const RING_LAYOUT_VERSION = 5;
 
 export const CACHE_LINE = 64;
 
@@ -78,6 +78,8 @@ export const SLOT_FLAG_PROTECTED = 1;
 export const SLOT_FLAG_RELIABLE = 2;
 /** No message: the exporter's TCP connection (address, port) closed, after its last message in this ring; the decoder ends its sessions. Length 0. */
 export const SLOT_FLAG_SESSION_END = 4;
+/** The sender is a relay (routing.relays): records are routed by the exporter they state (IE 130 / 131). Same bit as the decoder's DECODE_RELAY. */
+export const SLOT_FLAG_RELAY = 8;
 
 /** Largest slot count: (tail - head) >>> 0 must be able to reach it without wrapping. */
 export const MAX_SLOTS = 2 ** 30;

@@ -150,5 +150,7 @@ export function startReceiveWorker(init: WorkerInit): void {
 function emptyCounters(): WorkerStats['decoder'] {
   return { statuses: [], packets: 0, packetsByVersion: { 5: 0, 9: 0, 10: 0 }, records: 0, optionsRecords: 0, templatesDefined: 0, templatesRefreshed: 0,
     templatesWithdrawn: 0, templatesExpired: 0, heldSetsReleased: 0, heldRecordsReleased: 0, sequenceLostRecords: 0, exporterRestarts: 0, sessionsExpired: 0, sessionsEvicted: 0, transportSessionsEnded: 0,
+    relayStated: 0, relayNoStatedExporter: 0, relayTableFull: 0,
+    optionsRecordsWritten: 0, namesLearnt: 0, namesRefused: { exporter_limit: 0, table_full: 0 }, names: 0,
     heldBytesExpired: 0, withdrawalsIgnored: 0, withdrawalsApplied: 0, sequenceOutOfWindow: 0, sequenceResets: 0, templates: 0, sessions: 0, heldBytes: 0, heldSets: 0 };
 }

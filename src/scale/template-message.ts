@@ -1,6 +1,6 @@
 // Messages of the shared template topic (scale.template_topic, compacted): one per template or
 // options template an instance learnt, and one per exporter session for its options data
-// (sampling, system init time, sequence conventions). The one definition of their layout; bump
+// (sampling, system init time, sequence conventions, names of interfaces, VRFs and applications). The one definition of their layout; bump
 // TEMPLATE_MESSAGE_VERSION on any change. A reader skips and counts what it cannot read.
 //
 // Kafka key:  "<exporter>/<port>/<domain>/<template id>" or "<exporter>/<port>/<domain>/session"
@@ -14,7 +14,8 @@
 //   +2  u16  0
 //   +4  u32  the decoder's STATE_VERSION (little-endian, as the snapshot)
 //   +8  one session record of the decoder's state snapshot (assembly/state.ts, layout read from
-//       the module's exports: decoder/abi.ts), holding no template (kind 1) or exactly one (kind 2);
+//       the module's exports: decoder/abi.ts), holding no template and the session's names, if it
+//       has any (kind 1), or exactly one template and no names (kind 2);
 //       in kind 2 the session's options data is zeroed (it is kind 1's): only the exporter,
 //       domain, port and version say whose template it is, so options data changing does not
 //       make every template of the session news
@@ -22,7 +23,7 @@
 import { addressText } from '../net/address.js';
 import type { DecoderAbi } from '../decoder/abi.js';
 
-export const TEMPLATE_MESSAGE_VERSION = 1;
+export const TEMPLATE_MESSAGE_VERSION = 2;
 export const TEMPLATE_SCHEMA = `flowgate-templates/${TEMPLATE_MESSAGE_VERSION}`;
 export const KIND_SESSION = 1;
 export const KIND_TEMPLATE = 2;
@@ -58,8 +59,9 @@ function templateBytes(view: Buffer, t: number, end: number, layout: StateLayout
   return q - t;
 }
 
-function piece(key: string, kind: number, stateVersion: number, header: Buffer, template: Buffer | null, layout: StateLayout, timeMs: number): TemplatePiece {
-  const length = header.length + (template?.length ?? 0);
+function piece(key: string, kind: number, stateVersion: number, header: Buffer, template: Buffer | null, layout: StateLayout, timeMs: number,
+  names: Buffer | null = null): TemplatePiece {
+  const length = header.length + (template?.length ?? 0) + (names?.length ?? 0);
   const value = Buffer.alloc(VALUE_HEADER_BYTES + length);
   value[0] = TEMPLATE_MESSAGE_VERSION;
   value[1] = kind;
@@ -70,6 +72,7 @@ function piece(key: string, kind: number, stateVersion: number, header: Buffer, 
   value.writeUInt32LE(length, r + layout.lengthOffset);
   value.writeUInt32LE(template ? 1 : 0, r + layout.templatesOffset);
   if (template) template.copy(value, r + header.length);
+  if (names) names.copy(value, r + header.length);
   const normalized = Buffer.from(value);
   normalized.writeDoubleLE(0, r + layout.lastSeenOffset);
   if (template) normalized.writeDoubleLE(0, r + header.length + layout.templateDefinedOffset);
@@ -88,16 +91,20 @@ export function splitSnapshot(snapshot: Uint8Array, layout: StateLayout): Map<st
     const end = o + length;
     const base = sessionKey(view, o, layout);
     const header = view.subarray(o, o + layout.sessionHeaderBytes);
-    out.set(`${base}/session`, piece(`${base}/session`, KIND_SESSION, layout.version, header, null, layout, view.readDoubleLE(o + layout.lastSeenOffset)));
     const templates = view.readUInt32LE(o + layout.templatesOffset);
+    const pieces: TemplatePiece[] = [];
     let t = o + layout.sessionHeaderBytes;
     for (let k = 0; k < templates && t + layout.templateHeaderBytes <= end; k++) {
       const bytes = templateBytes(view, t, end, layout);
       const id = view.readUInt16LE(t + layout.templateIdOffset);
       const key = `${base}/${id}`;
-      out.set(key, piece(key, KIND_TEMPLATE, layout.version, header, view.subarray(t, t + bytes), layout, view.readDoubleLE(t + layout.templateDefinedOffset)));
+      pieces.push(piece(key, KIND_TEMPLATE, layout.version, header, view.subarray(t, t + bytes), layout, view.readDoubleLE(t + layout.templateDefinedOffset)));
       t += bytes;
     }
+    // After the templates: the session's names (assembly/state.ts), carried by its kind 1 message.
+    const names = t < end ? view.subarray(t, end) : null;
+    out.set(`${base}/session`, piece(`${base}/session`, KIND_SESSION, layout.version, header, null, layout, view.readDoubleLE(o + layout.lastSeenOffset), names));
+    for (const p of pieces) out.set(p.key, p);
     o = end;
   }
   return out;
@@ -136,19 +143,20 @@ export function messageAddressOffset(layout: StateLayout): number {
  * template's), then all its templates.
  */
 export function sessionSnapshots(values: Iterable<Buffer>, layout: StateLayout): Buffer[] {
-  const bySession = new Map<string, { header: Buffer | null; templates: Buffer[] }>();
+  const bySession = new Map<string, { header: Buffer | null; templates: Buffer[]; names: Buffer | null }>();
   for (const v of values) {
     const id = messageSession(v, layout);
     let s = bySession.get(id);
-    if (!s) bySession.set(id, (s = { header: null, templates: [] }));
+    if (!s) bySession.set(id, (s = { header: null, templates: [], names: null }));
     const r = VALUE_HEADER_BYTES;
     if (v[1] === KIND_SESSION || s.header === null) s.header = v.subarray(r, r + layout.sessionHeaderBytes); // a template's: identity, no options data
+    if (v[1] === KIND_SESSION && v.length > r + layout.sessionHeaderBytes) s.names = v.subarray(r + layout.sessionHeaderBytes);
     if (v[1] === KIND_TEMPLATE) s.templates.push(v.subarray(r + layout.sessionHeaderBytes));
   }
   const out: Buffer[] = [];
   for (const s of bySession.values()) {
     const templateBytesTotal = s.templates.reduce((n, t) => n + t.length, 0);
-    const record = layout.sessionHeaderBytes + templateBytesTotal;
+    const record = layout.sessionHeaderBytes + templateBytesTotal + (s.names?.length ?? 0);
     const snapshot = Buffer.alloc(layout.headerBytes + record);
     snapshot.writeUInt32LE(layout.version, 0);
     snapshot.writeUInt32LE(1, 4);
@@ -158,6 +166,7 @@ export function sessionSnapshots(values: Iterable<Buffer>, layout: StateLayout):
     snapshot.writeUInt32LE(s.templates.length, o + layout.templatesOffset);
     let t = o + layout.sessionHeaderBytes;
     for (const tb of s.templates) t += tb.copy(snapshot, t);
+    s.names?.copy(snapshot, t);
     out.push(snapshot);
   }
   return out;

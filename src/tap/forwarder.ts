@@ -88,8 +88,8 @@ export class TapForwarder {
     }
   }
 
-  /** Offers the `count` records of one datagram (values in `output`, ends in `index`). */
-  offer(tenant: string, exporter: string, output: Buffer, index: RecordIndex, count: number): void {
+  /** Offers records [first, first + count) of one datagram (values in `output`, ends in `index`). */
+  offer(tenant: string, exporter: string, output: Buffer, index: RecordIndex, count: number, first = 0): void {
     if (!this.#active) return;
     if (this.#tenants && !this.#tenants.has(tenant)) return;
     if (this.#exporters && !this.#exporters.has(exporter)) return;
@@ -103,8 +103,8 @@ export class TapForwarder {
       this.#inWindow = 0;
     }
     const { entries, stride, endAt, gap } = index;
-    let start = 0;
-    for (let i = 0; i < count; i++) {
+    let start = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;
+    for (let i = first; i < first + count; i++) {
       const end = entries[i * stride + endAt]!;
       if (this.#inWindow < this.#max) {
         this.#batch.push({ tenant, exporter, json: this.#json(output, start, end) });

@@ -86,7 +86,7 @@ test('the defaults are the documented ones', () => {
   assert.deepEqual(defaultConfig.ring, { slots: 4096, slot_bytes: 9216 });
   assert.deepEqual(defaultConfig.decoder, {
     template_lifetime_s: 1800, ignore_exporter_port: false, udp_withdrawals: 'ignore', sequence_window: 100000, fields: [], held_max_bytes: 1048576, held_per_template_bytes: 65536,
-    held_max_age_ms: 30000, max_templates_per_exporter: 256, max_sessions: 2048, scale_counters: false,
+    held_max_age_ms: 30000, max_templates_per_exporter: 256, max_sessions: 2048, scale_counters: false, dictionaries: [],
   });
   assert.deepEqual(defaultConfig.kafka, {
     brokers: ['127.0.0.1:9092'], client_id: 'flowgate', acks: -1, idempotent: true, compression: 'none', format: 'json', protobuf_length_prefix: true, key: 'none',
@@ -94,7 +94,7 @@ test('the defaults are the documented ones', () => {
     queue_max_bytes: 67108864, request_timeout_ms: 30000, retries: 5, connection_timeout_ms: 3000, flush_timeout_ms: 10000,
     ssl: false, sasl: null,
   });
-  assert.deepEqual(defaultConfig.routing, { default_topic: 'ipfix', unknown_exporters: 'default', tenants: [], sampling: [] });
+  assert.deepEqual(defaultConfig.routing, { default_topic: 'ipfix', unknown_exporters: 'default', tenants: [], sampling: [], relays: [], options_topic: '' });
   assert.deepEqual(defaultConfig.state, { dir: '', save_interval_ms: 2000 });
   assert.deepEqual(defaultConfig.stats, { log_interval_s: 10 });
   assert.deepEqual(defaultConfig.log, { level: 'info' });

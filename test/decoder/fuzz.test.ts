@@ -59,6 +59,8 @@ const optionsOf = new WeakMap<WasmDecoder, DecoderOptions>();
 /** A decoder of the release build (through WasmDecoder's own loader) or of `module`. */
 function newDecoder(options: Partial<DecoderOptions> = {}, module?: WebAssembly.Module): WasmDecoder {
   const dec = module ? new WasmDecoder(options, module) : new WasmDecoder(options);
+  // Options records are written too (routing.options_topic), so their JSON is fuzzed as well.
+  dec.setOptionsOutput(true);
   optionsOf.set(dec, { ...defaultDecoderOptions, ...options });
   return dec;
 }
@@ -139,7 +141,9 @@ class Mailbox {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const addressFields = new Set(['dvc', 'src', 'dst', 'next_hop']);
 const knownFields = new Set(recordFields());
-const keyPattern = /"[a-z_]+":/g;
+const keyPattern = /"[A-Za-z_][A-Za-z0-9_]*":/g;
+/** Fields whose values are strings: names from options data, the application id as "engine:selector". */
+const stringFields = new Set(['in_if_name', 'out_if_name', 'in_vrf_name', 'out_vrf_name', 'applicationId', 'applicationName']);
 const PARSE_ALL = 4096;
 
 /** Decodes with the property checked: a count whose output and index agree, or a known -Status; never a trap, never slow. */
@@ -196,7 +200,8 @@ class Checker {
         this.checkOutput(dec, n, ex.dvc);
         const version = dec.lastVersion();
         const now = dec.counters();
-        assert.equal(now.records - was.records, n, 'the records counter went up by another number than decode returned');
+        assert.equal(now.records + now.optionsRecordsWritten - was.records - was.optionsRecordsWritten, n,
+          'the records counters (data and options records) went up by another number than decode returned');
         assert.equal(now.packets - was.packets, 1, 'an accepted datagram is counted once in packets');
         assert.ok(version === 5 || version === 9 || version === 10, `lastVersion() ${version}`);
         assert.equal(now.packetsByVersion[version] - was.packetsByVersion[version], 1, `an accepted datagram is counted once in packets v${version}`);
@@ -232,7 +237,7 @@ class Checker {
   /** n records: end offsets strictly increasing, each at a "\n", the last one ending the output; each line a JSON object with dvc. */
   checkOutput(dec: WasmDecoder, n: number, dvc: string | undefined): void {
     const length = dec.outputLength();
-    const { entries, stride, endAt, gap } = dec.index;
+    const { entries, stride, endAt, routeAt, routeOptions, gap } = dec.index;
     assert.ok(n <= entries.length / stride, `${n} records, more than the index holds`);
     assert.ok(length <= dec.output.length, `outputLength() ${length} is past the output region`);
     if (n === 0) {
@@ -250,7 +255,8 @@ class Checker {
       if (dec.output[end] !== 10) assert.fail(`record ${i} does not end with "\\n" at ${end}`);
       if (n <= PARSE_ALL || i < PARSE_ALL / 2 || i >= n - PARSE_ALL / 2 || i % 16 === 0) {
         const line = utf8.decode(dec.output.subarray(start, end));
-        const problem = recordProblem(line, dvc);
+        const options = (entries[i * stride + routeAt]! & routeOptions) !== 0;
+        const problem = options ? optionsRecordProblem(line, dvc) : recordProblem(line, dvc);
         if (problem !== undefined) assert.fail(`record ${i} ${problem}: ${line}`);
       }
       prev = end;
@@ -277,10 +283,27 @@ function recordProblem(line: string, dvc: string | undefined): string | undefine
   for (const k of keys) {
     if (!knownFields.has(k)) return `has unknown field ${k}`;
     const v = obj[k];
-    if (addressFields.has(k) ? !(typeof v === 'string' || v === null) : !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) {
+    if (stringFields.has(k)) {
+      if (typeof v !== 'string') return `has ${k} ${String(v)}`;
+    } else if (addressFields.has(k) ? !(typeof v === 'string' || v === null) : !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) {
       return `has ${k} ${String(v)}`;
     }
   }
+  return undefined;
+}
+
+/** What is wrong with one options record line (routing.options_topic: a JSON object with dvc and tid), or undefined. */
+function optionsRecordProblem(line: string, dvc: string | undefined): string | undefined {
+  let rec: unknown;
+  try {
+    rec = JSON.parse(line);
+  } catch {
+    return 'is not JSON';
+  }
+  if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return 'is not an object';
+  const obj = rec as Record<string, unknown>;
+  if (typeof obj.dvc !== 'string' || (dvc !== undefined && obj.dvc !== dvc)) return `has dvc ${String(obj.dvc)}`;
+  if (!(typeof obj.tid === 'number' && obj.tid >= 256)) return `has tid ${String(obj.tid)}`;
   return undefined;
 }
 

@@ -11,7 +11,7 @@ import { BatchBuilder, encodeHeaders } from '../../src/kafka/protocol/record-bat
 import { set, ipfix, address } from '../support/packets.js';
 
 /** `values` laid out as a decoder with this layout would: records `gap` bytes apart, entries of `stride` words. */
-function layout(values: string[], stride: number, endAt: number, hashAt: number, gap: number): { output: Buffer; index: RecordIndex } {
+function layout(values: string[], stride: number, endAt: number, hashAt: number, routeAt: number, gap: number): { output: Buffer; index: RecordIndex } {
   const separator = '\n'.padStart(gap, '\r');
   const output = Buffer.from(values.map((v) => v + separator).join(''));
   const entries = new Uint32Array(values.length * stride).fill(0xdeadbeef);
@@ -20,14 +20,15 @@ function layout(values: string[], stride: number, endAt: number, hashAt: number,
     end += Buffer.byteLength(v);
     entries[k * stride + endAt] = end;
     entries[k * stride + hashAt] = 1000 + k;
+    entries[k * stride + routeAt] = 0;
     end += gap;
   });
-  return { output, index: { entries, stride, endAt, hashAt, gap } };
+  return { output, index: { entries, stride, endAt, hashAt, routeAt, routeOptions: 2 ** 31, gap } };
 }
 
 const values = Array.from({ length: 12 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(i * 7)}"}`);
-const usual = layout(values, 2, 0, 1, 1);
-const unusual = layout(values, 3, 2, 0, 2);
+const usual = layout(values, 3, 0, 1, 2, 1);
+const unusual = layout(values, 4, 2, 0, 3, 2);
 
 test('the tap and the batch builder read records through the index layout they are given', () => {
   const taps = [usual, unusual].map(({ output, index }) => {
@@ -83,8 +84,14 @@ test('a missing or inconsistent layout export is refused at load, naming it', ()
     assert.throws(() => readAbi(altered(changes)), (err: unknown) => err instanceof DecoderError && err.code === 'FG_ERR_ABI_MISMATCH' && named.test(err.message));
   };
   refused({ 'RecordIndex.Gap': undefined }, /does not export RecordIndex\.Gap/);
-  refused({ 'RecordIndex.HashAt': 0 }, /RecordIndex\.EndAt and RecordIndex\.HashAt/);
-  refused({ 'RecordIndex.EndAt': 2 }, /RecordIndex\.EndAt = 2/);
+  refused({ 'RecordIndex.HashAt': 0 }, /RecordIndex\.EndAt, HashAt and RouteAt are not three words/);
+  refused({ 'RecordIndex.EndAt': 3 }, /RecordIndex\.EndAt = 3/);
+  refused({ 'RecordIndex.RouteAt': 1 }, /RecordIndex\.EndAt, HashAt and RouteAt are not three words/);
+  refused({ 'RecordIndex.RouteAt': undefined }, /does not export RecordIndex\.RouteAt/);
+  refused({ ROUTE_OPTIONS_BIT: 32 }, /ROUTE_OPTIONS_BIT = 32/);
+  refused({ 'StatedExporters.EntryBytes': 4 }, /StatedExporters\.EntryBytes = 4/);
+  refused({ 'StatedExporters.Capacity': 0 }, /StatedExporters\.Capacity = 0/);
+  refused({ 'DECODE_RELAY': 4 }, /DECODE_RELAY/);
   refused({ 'SessionEntry.Bytes': 64 }, /SessionEntry\.Index = 64 \(4 bytes\) does not fit SessionEntry\.Bytes = 64/);
   refused({ 'SessionEntry.Port': 14 }, /SessionEntry\.Port = 14 overlaps SessionEntry\.Address/);
   refused({ 'TemplateEntry.DefinedMs': undefined }, /TemplateEntry\.DefinedMs/);

@@ -1,7 +1,7 @@
 // Every compression codec end to end: a real exporter's capture through the gateway with
 // kafka.compression set, the broker taking the batches (it decompresses them to validate: Java's
 // lz4-java, zstd-jni, snappy-java, zlib), and the records read back by three consumers that share
-// no code: kafkajs with FlowGate's codecs, Kafka's Java consumer and kcat (librdkafka). All three
+// no code: kafkajs with FlowGate's codecs, Kafka's console consumer and kcat (librdkafka). All three
 // must hold exactly the records the decoder produced, equal to Wireshark's decoding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { testBrokers } from '../support/broker.js';
 import { replay, truthDir } from '../support/corpus.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { codecsRead, readTopic, uniqueTopic } from '../support/kafka-topics.js';
-import { kcatSkipReason, readWithJava, readWithKcat } from '../support/other-consumers.js';
+import { kcatSkipReason, readWithConsoleConsumer, readWithKcat } from '../support/other-consumers.js';
 import { codecId, compressionNames } from '../../src/kafka/protocol/compression.js';
 
 const capture = 'softflowd_v10_mixed';
@@ -47,7 +47,7 @@ stats:
     assert.deepEqual([...codecsRead], [codecId(codec)], `the batches on the topic carry codec ${codec}`);
     const sorted = [...viaKafkajs].sort();
 
-    assert.deepEqual((await readWithJava(brokers, topic, flowRecords)).sort(), sorted, 'Kafka\'s Java consumer reads the same records');
+    assert.deepEqual((await readWithConsoleConsumer(brokers, topic, flowRecords)).sort(), sorted, 'Kafka\'s console consumer reads the same records');
     if (kcatSkip) t.diagnostic(`kcat part skipped: ${kcatSkip}`);
     else assert.deepEqual((await readWithKcat(brokers, topic, flowRecords)).sort(), sorted, 'kcat (librdkafka) reads the same records');
 

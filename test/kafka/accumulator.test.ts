@@ -172,3 +172,21 @@ test('a batch split in two keeps every record, in order, and every tenant\'s cou
   assert.equal(parts[0]!.bytes + parts[1]!.bytes, whole!.bytes);
   assert.deepEqual(parts.map((b) => [b.topic, b.partition, b.baseSequence]), [['t', 0, -1], ['t', 0, -1]]);
 });
+
+test('a run of records from the middle of a datagram (a relay\'s records of one exporter) is queued alone, framed or staged', () => {
+  const values = Array.from({ length: 7 }, (_, i) => `{"n":${i},"pad":"${'p'.repeat(i * 3)}"}`);
+  const { output: out, index } = decoderOutput(values);
+  const framed = setup();
+  framed.acc.addTopic('t');
+  framed.acc.partitionsKnown('t', 1);
+  framed.acc.appendRecords('t', 'acme', null, -1, out, index, 3, headers, 1, 2);
+  assert.equal(framed.acc.queuedRecords, 3);
+  framed.acc.sealDue(Date.now(), true);
+  assert.deepEqual(framed.sealed.map(valuesOf), [values.slice(2, 5)]);
+
+  const staged = setup();
+  staged.acc.appendRecords('new', 'acme', null, -1, out, index, 2, headers, 1, 5);
+  staged.acc.partitionsKnown('new', 1);
+  staged.acc.sealDue(Date.now(), true);
+  assert.deepEqual(staged.sealed.map(valuesOf), [values.slice(5, 7)]);
+});

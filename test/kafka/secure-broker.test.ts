@@ -120,12 +120,12 @@ stats:
   assert.match(problem, /certificate|handshake|socket|closed|ECONNRESET/i);
 });
 
-for (const [what, change, cause] of [
-  ['a wrong password', { password: 'not-the-password' }, /authentication failed.*invalid credentials/i],
-  ['a CA that did not sign the broker\'s certificate', { caFile: 'OTHER_CA' }, /unable to verify the first certificate|self.signed|certificate/i],
-  ['a host name the broker\'s certificate does not name', { servername: 'not-the-broker.example' }, /does not match certificate's altnames/],
+for (const [what, change, cause, refusal] of [
+  ['a wrong password', { password: 'not-the-password' }, /authentication failed.*invalid credentials/i, 'authentication'],
+  ['a CA that did not sign the broker\'s certificate', { caFile: 'OTHER_CA' }, /unable to verify the first certificate|self.signed|certificate/i, 'certificate'],
+  ['a host name the broker\'s certificate does not name', { servername: 'not-the-broker.example' }, /does not match certificate's altnames/, 'certificate'],
 ] as const) {
-  test(`${what}: the gateway stays unready and /readyz says why`, async (t) => {
+  test(`${what}: the gateway stays unready, /readyz says why, an error line names the setting`, async (t) => {
     let caFile: string | undefined;
     if ('caFile' in change) caFile = (await import('node:path')).join(secure.caFile, '..', 'broker.pem'); // a certificate, but not the CA
     const gw = new GatewayProcess(gatewayYaml({ mechanism: 'scram-sha-512', topic: uniqueTopic(`${ALLOWED}x`), password: 'password' in change ? change.password : undefined, caFile,
@@ -139,5 +139,12 @@ for (const [what, change, cause] of [
     }, { timeoutMs: 20_000 });
     assert.match(problem, cause);
     assert.ok(!problem.includes(secure.password), 'the password is not in the answer');
+    // Not a silent retry loop: an error line names the setting to check and the broker's reason.
+    const line = await gw.waitFor('kafka refuses the connection; records stay queued or spooled, trying again');
+    assert.equal(line.level, 'error');
+    assert.equal(line.cause, refusal);
+    assert.match(String(line.check), refusal === 'authentication' ? /^kafka\.sasl/ : /^kafka\.ssl/);
+    assert.match(String(line.error), cause);
+    assert.ok(!gw.events.some((e) => JSON.stringify(e).includes(secure.password)), 'no log line holds the password');
   });
 }

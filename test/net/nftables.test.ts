@@ -35,6 +35,9 @@ ${tenants}`));
 admission: { allow: ["192.0.2.0/24"], rate_limit: { datagrams_per_s: 100 } }`));
   assert.match(tcp, /tcp dport \{ 4739, 4740 \} jump exporters_tcp/, 'IPFIX over TCP: admission in the kernel too');
   assert.match(tcp, /chain exporters_tcp \{\n    ip saddr != @admitted_v4 counter name not_allowed drop\n    ip6 saddr != @admitted_v6 counter name not_allowed drop\n  \}/, 'no rate limit on a stream');
+  const relayed = renderNftables(parseConfig(`admission: { tenants_only: true }\n${tenants}  relays: ["198.51.100.5"]\n`));
+  assert.match(relayed, /set admitted_v4 \{ type ipv4_addr; flags interval; elements = \{ 10\.1\.0\.0\/16, 10\.2\.0\.0\/16, 198\.51\.100\.5 \}; \}/,
+    'tenants_only admits routing.relays too');
   const allowOnly = renderNftables(parseConfig(`admission: { allow: ["192.0.2.7"] }\n${tenants}`));
   assert.match(allowOnly, /set admitted_v6 \{ type ipv6_addr; flags interval; \}/, 'no IPv6 source admitted: an empty set');
 });

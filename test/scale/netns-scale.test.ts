@@ -519,7 +519,7 @@ describe('scale-out across network namespaces', { skip: SKIP }, () => {
     const garbage = Buffer.alloc(96, 0xa5);
     const garbageBody = Buffer.concat([good.subarray(0, 8), randomBytes(120)]); // a readable header (version, kind, state version), nonsense after it
     const truncated = good.subarray(0, Math.floor(good.length / 2));
-    const headers = { schema: 'flowgate-templates/1', instance: 'test', process: 'test' };
+    const headers = { schema: 'flowgate-templates/2', instance: 'test', process: 'test' };
     await produceRaw(brokers, n.templates, [
       { key: 'test/wrong-version', value: wrongVersion, headers }, { key: 'test/garbage', value: garbage, headers },
       { key: 'test/garbage-body', value: garbageBody, headers }, { key: 'test/truncated', value: truncated, headers },

@@ -1,9 +1,9 @@
 // Consumers that share no code with FlowGate or kafkajs, to read back what FlowGate produced:
-// Kafka's own Java client (tools/kafka/ReadTopic.java on the broker's classpath: lz4-java and
-// zstd-jni decompress) and kcat (librdkafka, C). Each returns the record values, in partition order.
+// Kafka's console consumer (its Java client: lz4-java and zstd-jni decompress) and kcat
+// (librdkafka, C). Each returns the record values, in partition order.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { loadKafkaScript } from './broker.js';
+import { ensureToolsJars, javaBin } from './kafka-tools.js';
 import { repoRoot } from './paths.js';
 
 function collect(command: string, args: string[], what: string): Promise<string[]> {
@@ -18,12 +18,17 @@ function collect(command: string, args: string[], what: string): Promise<string[
   });
 }
 
-/** `count` values of `topic` read by Kafka's Java consumer (throws when fewer arrive in 30 s). */
-export async function readWithJava(brokers: string[], topic: string, count: number): Promise<string[]> {
-  const { libDir, java } = (await loadKafkaScript()).kafkaConfig();
-  return collect(java, ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+/**
+ * `count` values of `topic` read by Kafka's console consumer (org.apache.kafka.tools.consumer.ConsoleConsumer,
+ * what kafka-console-consumer.sh runs; the Java client decompresses with lz4-java, zstd-jni, snappy-java);
+ * fails when fewer arrive within 30 s.
+ */
+export async function readWithConsoleConsumer(brokers: string[], topic: string, count: number): Promise<string[]> {
+  const libDir = ensureToolsJars();
+  return collect(javaBin(), ['-Xmx256m', '-XX:TieredStopAtLevel=1',
     `-Dlog4j2.configurationFile=${join(repoRoot, 'tools', 'kafka', 'log4j2.properties')}`, '-Dflowgate.kafka.log.level=WARN',
-    '-cp', join(libDir, '*'), join(repoRoot, 'tools', 'kafka', 'ReadTopic.java'), brokers[0]!, topic, String(count)], 'the Java consumer');
+    '-cp', join(libDir, '*'), 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', brokers.join(','), '--topic', topic,
+    '--from-beginning', '--max-messages', String(count), '--timeout-ms', '30000', '--group', `flowgate-test-${process.pid}-${Date.now()}`], 'the console consumer');
 }
 
 /** Why kcat cannot run here, or undefined. */

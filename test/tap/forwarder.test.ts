@@ -53,6 +53,14 @@ test('the forwarder is inert without a spec, narrows by tenant and exporter pref
   assert.equal(tap.active, false, 'a spec that does not parse forwards nothing');
 });
 
+test('a run of records from the middle of a datagram (a relay\'s, one stated exporter) is offered alone, under that exporter', () => {
+  const tap = new TapForwarder();
+  tap.configure({ tenants: null, exporters: ['198.51.100.0/24'], maxRecordsPerSecond: 100 });
+  const { out, index } = output([{ n: 0 }, { dvc: '198.51.100.9', n: 1 }, { dvc: '198.51.100.9', n: 2 }, { n: 3 }]);
+  tap.offer('acme', '198.51.100.9', out, index, 2, 1);
+  assert.deepEqual(tap.flush()!.records.map((r) => [r.exporter, JSON.parse(r.json).n]), [['198.51.100.9', 1], ['198.51.100.9', 2]]);
+});
+
 test('after the worker had a backlog, for TAP_BUSY_HOLD_MS, matching records are counted ingest_busy and not copied; then forwarded again', () => {
   const tap = new TapForwarder();
   const { out, index } = output([{ n: 1 }, { n: 2 }, { n: 3 }]);

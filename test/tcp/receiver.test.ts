@@ -8,7 +8,8 @@ import net from 'node:net';
 import { TcpReceiver } from '../../src/tcp/receiver.js';
 import type { RingSet } from '../../src/udp/receiver.js';
 import { PacketRing } from '../../src/ring/ring.js';
-import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELIABLE, SLOT_FLAG_SESSION_END } from '../../src/ring/slots.js';
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELAY, SLOT_FLAG_RELIABLE, SLOT_FLAG_SESSION_END } from '../../src/ring/slots.js';
+import { parseConfig } from '../../src/config/load.js';
 import { addressText } from '../../src/net/address.js';
 import { createLogger } from '../../src/log.js';
 import { Admission } from '../../src/udp/admission.js';
@@ -148,6 +149,22 @@ test('connections over the cap are closed at once and counted; admission is deci
     const refused = await connect(bound!.port);
     await closed(refused);
     assert.equal(rx.stats.connections.not_allowed, 1);
+  } finally {
+    await rx.stop();
+  }
+});
+
+test('a relay\'s connection (routing.relays): its messages carry SLOT_FLAG_RELAY, as its datagrams would', async () => {
+  const rings = ringSet(16);
+  const rx = new TcpReceiver(['127.0.0.1:0'], 4, rings, log);
+  rx.setAdmission(Admission.of(parseConfig('routing: { relays: ["127.0.0.1"] }\n')));
+  const [bound] = await rx.start();
+  try {
+    const s = await connect(bound!.port);
+    s.end(messages[0]);
+    const got: Slot[] = [];
+    await until(() => take(rings.ring0, got).at(-1)?.flags === SLOT_FLAG_SESSION_END);
+    assert.equal(got[0]!.flags, SLOT_FLAG_RELIABLE | SLOT_FLAG_PROTECTED | SLOT_FLAG_RELAY);
   } finally {
     await rx.stop();
   }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.js';
 import { Admission } from '../../src/udp/admission.js';
-import { SLOT_FLAG_PROTECTED } from '../../src/ring/slots.js';
+import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELAY } from '../../src/ring/slots.js';
 import { testBrokers } from '../support/broker.js';
 import { capturePath, replay } from '../support/corpus.js';
 import { readFileSync } from 'node:fs';
@@ -64,6 +64,18 @@ test('tenants_only admits the exporters a tenant owns, and with an allow list th
   assert.equal(both.admits('127.0.0.22'), true);
   assert.equal(both.admits('127.0.0.21'), true);
   assert.equal(both.admits('127.0.0.23'), false);
+});
+
+test('relays (routing.relays) get SLOT_FLAG_RELAY and are protected, and tenants_only admits them; other sources get no relay flag', () => {
+  const a = Admission.of(parseConfig(`admission: { tenants_only: true }\n${routing}  relays: ["192.0.2.5", "2001:db8:ff::/48"]\n`));
+  assert.equal(a.slotFlags('192.0.2.5'), SLOT_FLAG_PROTECTED | SLOT_FLAG_RELAY);
+  assert.equal(a.slotFlags('::ffff:192.0.2.5'), SLOT_FLAG_PROTECTED | SLOT_FLAG_RELAY);
+  assert.equal(a.slotFlags('2001:db8:ff::7'), SLOT_FLAG_PROTECTED | SLOT_FLAG_RELAY, 'a relay inside a tenant\'s prefix is still a relay');
+  assert.equal(a.admits('192.0.2.5'), true);
+  assert.equal(a.admits('192.0.2.6'), false);
+  assert.equal(a.slotFlags('127.0.0.21'), SLOT_FLAG_PROTECTED, 'a tenant\'s exporter is no relay');
+  assert.equal(a.slotFlags('192.0.2.6'), 0);
+  assert.equal(Admission.of(parseConfig(routing)).slotFlags('192.0.2.5'), 0, 'no relays by default');
 });
 
 test('a gateway decodes only admitted exporters; the others are counted not_allowed and never reach a decoder', async (t) => {

@@ -25,9 +25,10 @@ export class DictionaryError extends Error {
 
 /**
  * A name that is a safe JSON key and output field: written as is between quotes by the decoder,
- * so only ASCII letters, digits and underscores, starting with a letter or underscore, at most 128.
+ * so only ASCII letters, digits, underscores and hyphens (CERT's httpX-Forwarded-For), starting with
+ * a letter or underscore, at most 128: nothing that needs escaping in JSON.
  */
-export const safeNamePattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export const safeNamePattern = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
 const MAX_PEN = 0xfffffffe; // 0xffffffff is V9_VENDOR_PEN, written as `v9:`
 const MAX_IPFIX_ID = 0x7fff; // 15 bits: the top bit of a template's field type is the enterprise bit
@@ -88,7 +89,7 @@ export function parseDictionary(text: string, path: string): ElementDefinition[]
     if (typeof name !== 'string' || name === '') {
       problems.push(`${where('name')} ${label}: missing name`);
     } else if (!safeNamePattern.test(name)) {
-      problems.push(`${where('name')} ${label}: name ${JSON.stringify(name)} is not a safe JSON key (letters, digits and _, starting with a letter or _, at most 128)`);
+      problems.push(`${where('name')} ${label}: name ${JSON.stringify(name)} is not a safe JSON key (letters, digits, _ and -, starting with a letter or _, at most 128)`);
     }
     if (typeof type !== 'string' || !(abstractTypes as readonly string[]).includes(type)) {
       problems.push(`${where('type')} ${label}: ${type === undefined ? 'missing type' : `type ${JSON.stringify(type)} is not an abstract data type`} (one of ${abstractTypes.join(', ')})`);
