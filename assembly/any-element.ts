@@ -20,6 +20,7 @@ import { putU32 } from "./text";
 import { valueRoom, putHex, putUnsigned, putSigned, putFloat, putBoolean, putMac, putIPv4Value, putIPv6Value, putDateTime, putNtp,
   putString } from "./json-values";
 import { putBasicList, putSubTemplateList, putSubTemplateMultiList } from "./lists";
+import { lastRecordClose, reendRecord, dropLastRecord } from "./record";
 
 /** The pseudo enterprise number under which definitions name NetFlow v9 types from 32768 up (definition.ts V9_VENDOR_PEN). */
 export const V9_VENDOR_PEN: u32 = 0xffffffff;
@@ -347,6 +348,28 @@ export function putAnyFields(o: usize, t: usize): usize {
   const idx = templateIndex(t);
   const n = idx == MAX_TEMPLATES ? V5_FIELDS : templateFieldCount(idx);
   return putFields(o, descriptorsOf(idx), n, recordStart, recordLimit, true, 0);
+}
+
+/**
+ * Adds the elements no short field shows to the record emitRecord just wrote (with template `t`),
+ * before its "}". Returns false, having taken the record back, when they do not fit the output
+ * region: the caller counts it (output_full), and no record is ever cut short.
+ */
+export function appendAnyFields(t: usize): bool {
+  const close = lastRecordClose();
+  const o = putAnyFields(close, t);
+  if (o == 0) {
+    dropLastRecord();
+    return false;
+  }
+  if (o != close && load<u8>(close - 1) == 123) {
+    // The record had no field ("{}"): the first key's comma goes.
+    memory.copy(close, close + 1, o - close - 1);
+    reendRecord(o - 1);
+  } else {
+    reendRecord(o);
+  }
+  return true;
 }
 
 export { putHex };

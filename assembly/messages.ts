@@ -15,7 +15,7 @@ import { sessionPtr, S_FLAGS, F_RELIABLE, F_SEQ_INIT, S_BASE_SEQ, S_LAST_SEQ, S_
 import { templateSet, v9OptionsTemplateSet, dataSet, beginMessage, endMessage, messageRecords, messageFlowRecords } from "./sets";
 import { Slot, slotOffset, REC_SRC4, REC_DST4, REC_NH4 } from "./fields";
 import { emitRecord } from "./record";
-import { setRecordBytes } from "./any-element";
+import { setRecordBytes, allFields, appendAnyFields } from "./any-element";
 import { countStatus } from "./counters";
 import { stateChanged } from "./generation";
 
@@ -254,7 +254,7 @@ export function decodeV5(len: u32): Status {
     setSlot(Slot.SrcAs, be16(r + 40));
     setSlot(Slot.DstAs, be16(r + 42));
     setRecordBytes(r, r + 48);
-    if (emitRecord(V5_TEMPLATE_PTR, ctx.sessionPtr)) bump(C_RECORDS);
+    if (emitRecord(V5_TEMPLATE_PTR, ctx.sessionPtr) && (!allFields || appendAnyFields(V5_TEMPLATE_PTR))) bump(C_RECORDS);
     else countStatus(Status.OutputFull);
   }
   trackSequence(be32(IN_PTR + 16), count, count, reset, count);

@@ -10,7 +10,7 @@ import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, scaled, SE
 import { putFlowRecord } from "./protobuf";
 import { relayDatagram, routeRecord, learnStatedExporter, quoteAddress, dvcText, routeWord } from "./relay";
 import { learnNames, putNameFields } from "./options-names";
-import { allFields, putAnyFields, setRecordBytes } from "./any-element";
+import { setRecordBytes } from "./any-element";
 
 const NTP_UNIX_OFFSET: u64 = 2208988800; // seconds from 1900 to 1970
 
@@ -276,11 +276,6 @@ export function emitRecord(t: usize, s: usize): bool {
     o += tailLen;
   }
   if ((fieldMask & NAME_FIELDS) != 0) o = putNameFields(o, mask, ctx.session, s, fieldMask);
-  if (allFields) {
-    // Every other element by name (decoder.fields: all); a record too large for what is left of the output is dropped whole.
-    o = putAnyFields(o, t);
-    if (o == 0) return false;
-  }
   if (o == start) {
     store<u8>(o, 123); // "{"
     o++;
@@ -290,6 +285,30 @@ export function emitRecord(t: usize, s: usize): bool {
   store<u8>(o, 125); // "}"
   finishRecord(o + 1, mask);
   return true;
+}
+
+// Output by name (decoder.fields: all, any-element.ts) adds its fields to the record emitRecord just
+// wrote, before its "}", so that emitRecord itself stays as it is for the default output.
+
+/** Where the last record's closing "}" is. */
+export function lastRecordClose(): usize {
+  return outPos - <usize>RecordIndex.Gap - 1;
+}
+
+/** Ends the last record again with its "}" at `close` (fields were added before it): "\n" after it, its index entry, the cursor. */
+export function reendRecord(close: usize): void {
+  store<u8>(close, 125); // }
+  store<u8>(close + 1, 10);
+  const e = INDEX_PTR + <usize>(recordCount - 1) * INDEX_ENTRY;
+  store<u32>(e + (<usize>RecordIndex.EndAt << 2), <u32>(close + 1 - OUT_PTR));
+  outPos = close + 2;
+}
+
+/** Takes the last record back (it could not be completed): the next one is written over it. */
+export function dropLastRecord(): void {
+  recordCount--;
+  outPos = recordCount == 0 ? OUT_PTR
+    : OUT_PTR + <usize>load<u32>(INDEX_PTR + <usize>(recordCount - 1) * INDEX_ENTRY + (<usize>RecordIndex.EndAt << 2)) + <usize>RecordIndex.Gap;
 }
 
 /** Ends the record whose value ends at `end`: the "\n" after it (RecordIndex.Gap), its index entry (end, flow hash, route). */

@@ -8,6 +8,7 @@ import { ctx } from "./context";
 import { findTemplate, allocateTemplate, removeTemplate, templatePtr, templateUsed, beginCompile, addField, endCompile,
   specHash, T_OWNER, T_ID, T_KIND, T_MIN_LEN, T_LAST_SEEN, T_SPEC_HASH, T_SPEC_LEN, KIND_DATA, KIND_OPTIONS, VARLEN } from "./templates";
 import { runRecord, emitRecord, applyOptions } from "./record";
+import { allFields, appendAnyFields } from "./any-element";
 import { stageOptionsRecord } from "./options-records";
 import { holdSet, releaseHeld, heldSetCount } from "./held";
 import { stateChanged } from "./generation";
@@ -235,7 +236,7 @@ function decodeRecords(idx: u32, p: usize, end: usize): u32 {
       applyOptions(t, s);
       stageOptionsRecord(t, p, next);
       bump(C_OPTIONS_RECORDS);
-    } else if (emitRecord(t, s)) {
+    } else if (emitRecord(t, s) && (!allFields || appendAnyFields(t))) {
       bump(C_RECORDS);
       messageFlowRecords++;
     } else {
