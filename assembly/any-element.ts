@@ -258,6 +258,11 @@ export function putValue(o: usize, type: u32, p: usize, len: usize, depth: u32):
     anyError = ANY_FULL;
     return 0;
   }
+  return putScalar(o, type, p, len);
+}
+
+/** Writes one scalar value of data type `type` (lists and UNKNOWN_TYPE: hex); the caller checked room (valueRoom). */
+export function putScalar(o: usize, type: u32, p: usize, len: usize): usize {
   switch (type) {
     case DataType.Unsigned8: case DataType.Unsigned16: case DataType.Unsigned32: case DataType.Unsigned64:
       return putUnsigned(o, p, len);
@@ -273,7 +278,7 @@ export function putValue(o: usize, type: u32, p: usize, len: usize, depth: u32):
     case DataType.DateTimeMicroseconds: case DataType.DateTimeNanoseconds: return putNtp(o, p, len);
     case DataType.Ipv4Address: return putIPv4Value(o, p, len);
     case DataType.Ipv6Address: return putIPv6Value(o, p, len);
-    default: return putHex(o, p, len); // octetArray, and elements no definition names
+    default: return putHex(o, p, len); // octetArray, lists here, and elements no definition names
   }
 }
 

@@ -25,9 +25,10 @@ import { FIELD_COUNT } from "./fields";
 import { exportState as writeState, importState as readState } from "./state";
 import { stateGeneration as generation } from "./generation";
 import { enableAllFields as enableByName, resetAllFields } from "./any-element";
+import { loadDefinitions } from "./definitions";
 
 /** Bump on any change to the exports below or their meanings. */
-export const ABI_VERSION: u32 = 11;
+export const ABI_VERSION: u32 = 12;
 
 export { Status, STATUS_COUNT, LAST_DATAGRAM_STATUS, FIELD_COUNT };
 // The layouts the host reads: the record index, and the describe entries (their value types belong to this version).
@@ -103,6 +104,13 @@ export function definitionsPtr(): usize { return layout.DEFS_PTR; }
  * Called once after init(), before the first decode. Returns 0, or -1 for a malformed table.
  */
 export function enableAllFields(len: u32): i32 { return ready ? enableByName(len) : -1; }
+
+/**
+ * Names and types for options records (routing.options_topic) without output by name: the
+ * definitions table of `len` bytes the host wrote at definitionsPtr(). May be called between
+ * decodes. Returns 0, or -1 for a malformed table.
+ */
+export function loadElementNames(len: u32): i32 { return ready && loadDefinitions(len) ? 0 : -1; }
 
 export function inPtr(): usize { return layout.IN_PTR; }
 export function addrPtr(): usize { return layout.ADDR_PTR; }

@@ -6,9 +6,9 @@
 // then its fields in template order, scope fields first, each by name: the decoder's short name
 // where it has one (in_if, out_if, in_vrf, out_vrf, applicationId), IANA's name for the few
 // elements options data is made of (OPTION_ELEMENTS below), NetFlow v9 scope types as scope_system,
-// scope_interface, scope_line_card, scope_cache, scope_template; any other element as
-// e{PEN}_{id} (IPFIX; PEN 0 for IANA's) or v9_{type} (NetFlow v9) with its bytes in lowercase
-// hex. Unsigned values of 1 to 8 bytes are numbers as sent, strings are JSON strings
+// scope_interface, scope_line_card, scope_cache, scope_template; any other element by its
+// definition's name and type (IANA's registry, vendor and users' dictionaries: definitions.ts),
+// else as e{PEN}_{id} (IPFIX) or v9_{type} (NetFlow v9) with its bytes in lowercase hex. Unsigned values of 1 to 8 bytes are numbers as sent, strings are JSON strings
 // (json-string.ts), addresses text, applicationId "engine:selector" (options-names.ts).
 //
 // They are written to a staging region while the datagram's sets are decoded, and placed after
@@ -24,6 +24,9 @@ import { putU64, putU32, putIPv4, putIPv6, HEX_PTR } from "./text";
 import { putJsonText } from "./json-string";
 import { putApplicationId, OPTIONS_TEXT_USED } from "./options-names";
 import { placeRecord } from "./record";
+import { findDefinition, definitionKey, definitionType } from "./definitions";
+import { putScalar, V9_VENDOR_PEN } from "./any-element";
+import { valueRoom } from "./json-values";
 
 /** How a known element's value is written. */
 const enum Kind { Uint = 1, Addr4 = 2, Addr6 = 3, Text = 4, AppId = 5 }
@@ -224,8 +227,24 @@ export function stageOptionsRecord(t: usize, p: usize, end: usize): void {
       const n = <usize>load<u8>(k + KEY_LEN_AT);
       memory.copy(o, k, n);
       o = putValue(o + n, <u32>load<u8>(k + KEY_KIND_AT), p, len);
+    } else if (v9Scope && i < scope) {
+      o = putHex(putText(putU32(putText(o, ',"v9_scope_'), ie), '":'), p, len);
     } else {
-      o = putHex(v9Scope && i < scope ? putText(putU32(putText(o, ',"v9_scope_'), ie), '":') : putUnknownKey(o, ie, pen), p, len);
+      // Any other element by its definition's name and type (IANA's, a vendor's, a user's), as
+      // decoder.fields all writes it (lists as hex here); else its unknown name, in hex.
+      const d = findDefinition(ctx.version == 9 ? (ie >= 32768 ? V9_VENDOR_PEN : 0) : pen, ie);
+      if (d != 0) {
+        const key = definitionKey(d);
+        const n = <usize>load<u8>(key);
+        if (o + n + valueRoom(len) > limit) {
+          countStatus(Status.OutputFull);
+          return;
+        }
+        memory.copy(o, key + 1, n);
+        o = putScalar(o + n, definitionType(d), p, len);
+      } else {
+        o = putHex(putUnknownKey(o, ie, pen), p, len);
+      }
     }
     p += <usize>len;
   }

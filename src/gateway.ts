@@ -221,7 +221,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     accounting,
     reload(next: Config): string[] {
       const needRestart = restartKeys.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
-      pool.reload(next.routing);
+      // Options records name their elements: a reload that first sets routing.options_topic brings the definitions.
+      const definitions = !pool.hasDefinitions && next.routing.options_topic !== '' ? loadElementDefinitions(current.decoder.dictionaries) : undefined;
+      pool.reload(next.routing, definitions);
       admission = Admission.of(next);
       receiver.setAdmission(admission);
       receiver.setRateLimits(RateLimits.of(next));
@@ -271,8 +273,9 @@ export function poolOptions(config: Config, log: Logger): PoolOptions {
         udpWithdrawals: config.decoder.udp_withdrawals,
         sequenceWindow: config.decoder.sequence_window,
         fields: decoderFields(config.decoder),
-        // Names and types of every element, for output by name (the dictionaries; loaded once, here).
-        definitions: config.decoder.fields === 'all' ? loadElementDefinitions(config.decoder.dictionaries) : undefined,
+        // Names and types of every element (the dictionaries, loaded once, here): for output by name,
+        // and for options records on routing.options_topic. Not loaded otherwise (about 100 ms).
+        definitions: config.decoder.fields === 'all' || config.routing.options_topic !== '' ? loadElementDefinitions(config.decoder.dictionaries) : undefined,
         heldMaxBytes: config.decoder.held_max_bytes,
         heldPerTemplateBytes: config.decoder.held_per_template_bytes,
         heldMaxAgeMs: config.decoder.held_max_age_ms,

@@ -8,7 +8,7 @@ import { SLOT_FLAG_PROTECTED, SLOT_FLAG_RELAY, SLOT_FLAG_RELIABLE } from '../rin
 import { abstractTypes } from './elements/definition.js';
 
 /** The ABI this host was written against (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 11;
+export const ABI_VERSION = 12;
 
 /** What a record's value is: a JSON object, or goflow2's FlowMessage with (protobuf) or without (protobuf-bare) its varint length prefix. */
 export const recordFormats = ['json', 'protobuf', 'protobuf-bare'] as const;

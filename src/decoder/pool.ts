@@ -2,6 +2,7 @@
 // exporter always maps to the same worker (hash of its address), so its templates live in
 // one place. Records a dead worker had accepted but not delivered are counted as dropped
 // ("worker_failed") from the accounting block it leaves behind (pipeline/accounting.ts).
+import type { ElementDefinition } from './elements/definition.js';
 import { Worker } from 'node:worker_threads';
 import { PacketRing } from '../ring/ring.js';
 import { decoderModule, stateLayout } from './wasm.js';
@@ -244,10 +245,19 @@ export class DecoderPool implements TapSource {
     return this.#slots.every((s) => s.worker !== undefined);
   }
 
-  /** Swaps routing in every worker (and for workers started later); templates and queues stay. */
-  reload(routing: WorkerInit['routing']): void {
+  /** Whether the workers have the element definitions (decoder.fields all, or routing.options_topic at start or a reload). */
+  get hasDefinitions(): boolean {
+    return this.#options.init.decoder.definitions !== undefined;
+  }
+
+  /**
+   * Swaps routing in every worker (and for workers started later); templates and queues stay.
+   * `definitions`: element names the workers did not have yet (a reload set routing.options_topic).
+   */
+  reload(routing: WorkerInit['routing'], definitions?: readonly ElementDefinition[]): void {
     this.#routing = routing;
-    for (const s of this.#slots) s.worker?.postMessage({ type: 'reload', routing } satisfies ToWorker);
+    if (definitions) this.#options.init.decoder.definitions = definitions;
+    for (const s of this.#slots) s.worker?.postMessage({ type: 'reload', routing, definitions } satisfies ToWorker);
   }
 
   /** Tells every worker (and those started later) what the live tap needs; null stops forwarding. */

@@ -10,6 +10,7 @@ import { ABI_VERSION, DecoderError, readAbi, type DecoderAbi } from './abi.js';
 import { defaultDecoderOptions, NO_SAMPLING, type DecoderOptions, type SamplingRates } from './options.js';
 import type { RecordIndex } from './record-index.js';
 import { encodeDefinitions } from './elements/table.js';
+import type { ElementDefinition } from './elements/definition.js';
 
 export { ABI_VERSION, DecoderError, defaultDecoderOptions, NO_SAMPLING, type DecoderAbi, type DecoderOptions, type RecordIndex, type SamplingRates };
 
@@ -33,6 +34,7 @@ interface DecoderExports {
   setOptionsOutput(on: number): void;
   definitionsPtr(): number;
   enableAllFields(len: number): number;
+  loadElementNames(len: number): number;
   sweep(nowMs: number): void;
   describeSessions(): number;
   describeTemplates(): number;
@@ -227,7 +229,7 @@ export class WasmDecoder {
   #optionsOutput = false;
   readonly #maxDatagram: number;
   /** The definitions table written into each instance when fields is 'all' (JSON output only). */
-  readonly #definitions: Uint8Array | undefined;
+  #definitions: Uint8Array | undefined;
   /** Counter slots of the instances replaced after a trap (gauges excluded): added to the live ones. */
   readonly #carried: Float64Array;
   readonly #gaugeSlots: readonly number[];
@@ -255,8 +257,9 @@ export class WasmDecoder {
     this.statusNames = this.abi.statuses;
     this.#fieldMask = fieldMask(this.#options.fields, this.abi);
     this.#maxDatagram = this.abi.inCapacity;
-    this.#definitions = this.#options.fields === 'all' && this.#options.recordFormat === 'json'
-      ? encodeDefinitions(this.#options.definitions ?? [], this.abi) : undefined;
+    // Output by name (fields all, JSON) and options records (routing.options_topic) name elements by it.
+    const byName = this.#options.fields === 'all' && this.#options.recordFormat === 'json';
+    this.#definitions = this.#options.definitions || byName ? encodeDefinitions(this.#options.definitions ?? [], this.abi) : undefined;
     this.#carried = new Float64Array(this.abi.counterSlots);
     this.#gaugeSlots = Object.entries(this.abi.slots).filter(([name]) => name.startsWith('GAUGE_')).map(([, slot]) => slot);
     this.#attach(instance);
@@ -272,10 +275,7 @@ export class WasmDecoder {
     if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder could not reserve its memory');
     ex.setOutputFormat(this.abi.outputFormats[o.recordFormat]);
     ex.setOptionsOutput(this.#optionsOutput ? 1 : 0);
-    if (this.#definitions) {
-      new Uint8Array(ex.memory.buffer).set(this.#definitions, ex.definitionsPtr());
-      if (ex.enableAllFields(this.#definitions.length) !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder refused the element definitions table');
-    }
+    if (this.#definitions) this.#writeDefinitions(ex, o.fields === 'all' && o.recordFormat === 'json');
     // init() grew memory once; it never grows again, so these views stay valid for this instance.
     const buffer = ex.memory.buffer;
     const abi = this.abi;
@@ -387,6 +387,20 @@ export class WasmDecoder {
    * data records of each decode, marked in the record index (record-index.ts optionsRecords).
    * Off by default; may change between decodes (a reload).
    */
+  /** Element names and types for options records, given after start (a reload set routing.options_topic); kept for a re-created instance. */
+  setDefinitions(definitions: readonly ElementDefinition[]): void {
+    if (this.#definitions) return;
+    this.#definitions = encodeDefinitions(definitions, this.abi);
+    this.#writeDefinitions(this.#ex, false);
+  }
+
+  #writeDefinitions(ex: DecoderExports, byName: boolean): void {
+    const table = this.#definitions!;
+    new Uint8Array(ex.memory.buffer).set(table, ex.definitionsPtr());
+    const rc = byName ? ex.enableAllFields(table.length) : ex.loadElementNames(table.length);
+    if (rc !== 0) throw new DecoderError('FG_ERR_DECODER_LOAD', 'decoder refused the element definitions table');
+  }
+
   setOptionsOutput(on: boolean): void {
     this.#optionsOutput = on;
     this.#ex.setOptionsOutput(on ? 1 : 0);

@@ -1,6 +1,7 @@
 // Worker thread entry: drains its ring, decodes each datagram with its own WasmDecoder,
 // routes the records by exporter to a tenant topic, and hands them to its Kafka producer.
 // Talks to the main thread only by message, and never per packet: reload, stats, stop.
+import type { ElementDefinition } from './elements/definition.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WasmDecoder, type DecoderOptions } from './wasm.js';
 import { PacketRing } from '../ring/ring.js';
@@ -57,7 +58,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'reload'; routing: Config['routing'] }
+  | { type: 'reload'; routing: Config['routing']; definitions?: readonly ElementDefinition[] | undefined }
   | { type: 'stats'; id: number; latency: boolean }
   | { type: 'stop'; flushTimeoutMs: number }
   | { type: 'tap'; spec: TapSpec | null }
@@ -449,6 +450,7 @@ export function startWorker(init: WorkerInit): void {
       router = new TenantRouter(msg.routing);
       sampling = new SamplingRules(msg.routing.sampling);
       optionsTopic = msg.routing.options_topic;
+      if (msg.definitions) decoder.setDefinitions(msg.definitions);
       decoder.setOptionsOutput(optionsTopic !== '');
       // Each exporter's sampling rules are found again on its next datagram.
       exporters.clear();

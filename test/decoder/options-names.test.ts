@@ -216,3 +216,26 @@ test('options records as records (routing.options_topic): after the data records
   d.setOptionsOutput(false);
   assert.deepEqual(decode(d, ipfix({}, set(257, ifRecord(3, 'Gi0/1', 'up')))).options, [], 'off again');
 });
+
+test('options records name every element a definition knows (IANA, vendors) and type its value; given after start too (a reload set options_topic)', async () => {
+  const { loadElementDefinitions } = await import('../../src/decoder/elements/load.js');
+  const definitions = loadElementDefinitions([]);
+  // Scope observationDomainId, then sourceMacAddress (56) and collectorIPv4Address (211), outside the
+  // options table's own names, and an enterprise element no dictionary knows.
+  const template = set(3, '0131 0004 0001  0095 0004  0038 0006  00d3 0004  8001 0002 0001869f');
+  const record = set(305, '00000005 0a0b0c0d0e0f c0000209 beef');
+  const expected = { dvc: '192.0.2.1', time: T0, version: 10, odid: 5, tid: 305, scope_fields: 1, observationDomainId: 5,
+    sourceMacAddress: '0a:0b:0c:0d:0e:0f', collectorIPv4Address: '192.0.2.9', e99999_1: 'beef' };
+  const named = new WasmDecoder({ definitions });
+  named.setOptionsOutput(true);
+  assert.deepEqual(decode(named, ipfix({ domain: 5 }, template, record)).options, [expected]);
+  // Without definitions the same elements are hex under their unknown names ...
+  const later = new WasmDecoder();
+  later.setOptionsOutput(true);
+  assert.deepEqual(decode(later, ipfix({ domain: 5 }, template, record)).options,
+    [{ ...expected, sourceMacAddress: undefined, collectorIPv4Address: undefined, e0_56: '0a0b0c0d0e0f', e0_211: 'c0000209' }]
+      .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined))));
+  // ... until the definitions arrive (a reload that sets routing.options_topic brings them).
+  later.setDefinitions(definitions);
+  assert.deepEqual(decode(later, ipfix({ domain: 5 }, record)).options, [expected]);
+});
