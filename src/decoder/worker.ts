@@ -241,19 +241,25 @@ export function startWorker(init: WorkerInit): void {
     if (options > 0) deliverOptions(router.route(ringBytes, addressOffset), records, n, now);
   };
 
+  /** Counts `count` records decoded for the route's tenant (returned), and dropped (no_tenant) when it has no topic. */
+  const countDecoded = (route: Route, count: number): string => {
+    const tenant = route.tenant ?? UNKNOWN_TENANT;
+    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
+    if (route.topic === null) {
+      acct[Slot.no_tenant] += count;
+      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + count;
+    }
+    return tenant;
+  };
+
   /**
    * Hands records [first, first + count) of the last decode to the route's topic, framed as
    * `exporter`'s (its headers and dvc key). The records are copied from the decoder's memory
    * straight into Kafka batches; its views are read per datagram: a trap replaces its memory.
    */
   const deliver = (route: Route, exporter: ExporterFraming, first: number, count: number, now: number): void => {
-    const tenant = route.tenant ?? UNKNOWN_TENANT;
-    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
-    if (route.topic === null) {
-      acct[Slot.no_tenant] += count;
-      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + count;
-      return;
-    }
+    const tenant = countDecoded(route, count);
+    if (route.topic === null) return;
     const output = decoder.outputBuffer;
     const index = decoder.index;
     const { entries, stride, endAt, hashAt, gap } = index;
@@ -310,14 +316,8 @@ export function startWorker(init: WorkerInit): void {
    * tenant topic has its options records dropped (no_tenant) like its data records.
    */
   const deliverOptions = (route: Route, first: number, n: number, now: number): void => {
-    const tenant = route.tenant ?? UNKNOWN_TENANT;
-    const count = n - first;
-    stats.decodedByTenant[tenant] = (stats.decodedByTenant[tenant] ?? 0) + count;
-    if (route.topic === null) {
-      acct[Slot.no_tenant] += count;
-      stats.droppedByTenant[tenant] = (stats.droppedByTenant[tenant] ?? 0) + count;
-      return;
-    }
+    const tenant = countDecoded(route, n - first);
+    if (route.topic === null) return;
     const output = decoder.outputBuffer;
     const { entries, stride, endAt, gap } = decoder.index;
     let start = first === 0 ? 0 : entries[(first - 1) * stride + endAt]! + gap;

@@ -14,11 +14,13 @@ interface V6Entry<T> {
   next: V6Entry<T> | undefined;
 }
 
-function word(b: Uint8Array, at: number): number {
+/** The big-endian 32-bit word at `at`. */
+export function word(b: Uint8Array, at: number): number {
   return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
-function hashWords(w0: number, w1: number, w2: number, w3: number): number {
+/** A 32-bit hash of an IPv6 address's four words (shared by the router's exporter cache). */
+export function hashWords(w0: number, w1: number, w2: number, w3: number): number {
   let h = Math.imul(w0 ^ 0x2545f491, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15) ^ w1, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae35);

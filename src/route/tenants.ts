@@ -15,6 +15,7 @@
 import { formatPrefix, isIPv4Mapped, mappedIPv4, maskIPv4, maskIPv6, parseIP, parsePrefix } from '../config/addresses.js';
 import { ConfigError } from '../config/problems.js';
 import type { Config } from '../config/schema.js';
+import { hashWords, word } from '../net/address-map.js';
 
 /** Where an exporter's records go. tenant null = unknown exporter; topic null = drop. Shared and frozen. */
 export interface Route {
@@ -37,18 +38,6 @@ interface V6Entry {
   readonly w3: number;
   readonly route: Route;
   next: V6Entry | undefined;
-}
-
-function word(b: Uint8Array, at: number): number {
-  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
-
-function hashWords(w0: number, w1: number, w2: number, w3: number): number {
-  let h = Math.imul(w0 ^ 0x2545f491, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15) ^ w1, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 16) ^ w3, 0x9e3779b1);
-  return (h ^ (h >>> 16)) | 0;
 }
 
 function v6Key(v6: Uint8Array): string {

@@ -266,8 +266,8 @@ class Checker {
   }
 }
 
-/** What is wrong with one output line (a JSON object of known fields, with dvc), or undefined. */
-function recordProblem(line: string, dvc: string | undefined): string | undefined {
+/** One output line as a JSON object, or what is wrong with it. */
+function jsonObject(line: string): Record<string, unknown> | string {
   let rec: unknown;
   try {
     rec = JSON.parse(line);
@@ -275,7 +275,13 @@ function recordProblem(line: string, dvc: string | undefined): string | undefine
     return 'is not JSON';
   }
   if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return 'is not an object';
-  const obj = rec as Record<string, unknown>;
+  return rec as Record<string, unknown>;
+}
+
+/** What is wrong with one output line (a JSON object of known fields, with dvc), or undefined. */
+function recordProblem(line: string, dvc: string | undefined): string | undefined {
+  const obj = jsonObject(line);
+  if (typeof obj === 'string') return obj;
   const keys = Object.keys(obj);
   if (keys.length !== (line.match(keyPattern)?.length ?? 0)) return 'repeats a key';
   if (typeof obj.dvc !== 'string') return 'has no dvc';
@@ -294,14 +300,8 @@ function recordProblem(line: string, dvc: string | undefined): string | undefine
 
 /** What is wrong with one options record line (routing.options_topic: a JSON object with dvc and tid), or undefined. */
 function optionsRecordProblem(line: string, dvc: string | undefined): string | undefined {
-  let rec: unknown;
-  try {
-    rec = JSON.parse(line);
-  } catch {
-    return 'is not JSON';
-  }
-  if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return 'is not an object';
-  const obj = rec as Record<string, unknown>;
+  const obj = jsonObject(line);
+  if (typeof obj === 'string') return obj;
   if (typeof obj.dvc !== 'string' || (dvc !== undefined && obj.dvc !== dvc)) return `has dvc ${String(obj.dvc)}`;
   if (!(typeof obj.tid === 'number' && obj.tid >= 256)) return `has tid ${String(obj.tid)}`;
   return undefined;
