@@ -5,7 +5,7 @@ import { Field, FIELD_COUNT, KFLOW_FIELDS, Slot, has, REC_SRC4, REC_DST4, REC_NH
 import { T_STEPS, T_STEP0, T_MASK, T_HAS_VAR, T_MIN_LEN, Op, VARLEN } from "./templates";
 import { putKey, putU64, putU32, putIPv4, putIPv6 } from "./text";
 import { ctx } from "./context";
-import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE } from "./sessions";
+import { S_SYSINIT, S_FLAGS, F_HAS_SYSINIT, S_DEFAULT_RATE, S_NAMES } from "./sessions";
 import { val, samplingRate, rateFromValues, recordTime, icmpTypeCode, scaled, SELECTOR_FLAG, ID_MASK } from "./values";
 import { putFlowRecord } from "./protobuf";
 import { relayDatagram, routeRecord, learnStatedExporter, quoteAddress, dvcText, routeWord } from "./relay";
@@ -40,6 +40,7 @@ let tailTid: u32 = 0;
 let tailLen: usize = 0;
 const TAIL_FIELDS: u64 = (1 << <u64>Field.Version) | (1 << <u64>Field.Odid) | (1 << <u64>Field.Tid);
 const NAME_FIELDS: u64 = ((<u64>1 << <u64>FIELD_COUNT) - 1) & ~((<u64>1 << <u64>Field.InIfName) - 1);
+const NAME_SLOTS: u64 = (<u64>1 << <u64>Slot.VrfIn) | (<u64>1 << <u64>Slot.VrfOut) | (<u64>1 << <u64>Slot.AppId) | (<u64>1 << <u64>Slot.AppName);
 
 /** The export time as `,"time":N` (at most 28 bytes). */
 function writeTimeText(): void {
@@ -275,7 +276,9 @@ export function emitRecord(t: usize, s: usize): bool {
     store<u64>(o + 24, load<u64>(t + 24)); store<u64>(o + 32, load<u64>(t + 32)); store<u64>(o + 40, load<u64>(t + 40));
     o += tailLen;
   }
-  if ((fieldMask & NAME_FIELDS) != 0) o = putNameFields(o, mask, ctx.session, s, fieldMask);
+  // Names, VRF and application fields (options-names.ts): only for a session that has names or a
+  // record that carries the slots they come from, so other records pay no call.
+  if ((fieldMask & NAME_FIELDS) != 0 && ((mask & NAME_SLOTS) != 0 || load<u32>(s + S_NAMES) != 0)) o = putNameFields(o, mask, ctx.session, s, fieldMask);
   if (o == start) {
     store<u8>(o, 123); // "{"
     o++;
