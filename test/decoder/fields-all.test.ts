@@ -283,3 +283,24 @@ test('a list field of length 0 (no list header at all) is an empty list', () => 
   const [r] = records(d, ipfix({}, templateSet(440, [spec(291, 0xffff), spec(293, 0xffff)]), set(440, '00 00')));
   assert.deepEqual([r!.basicList, r!.subTemplateMultiList], [[], []]);
 });
+
+test('a user dictionary (decoder.dictionaries, as the config loads it) names an enterprise element: its key and type change', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadConfig } = await import('../../src/config/load.js');
+  const { loadElementDefinitions } = await import('../../src/decoder/elements/load.js');
+  const dir = mkdtempSync(join(tmpdir(), 'flowgate-dict-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'acme.yaml');
+  writeFileSync(file, 'vendor: Acme\npen: 99999\nelements:\n  - { id: 1, name: acmeWidgetCount, type: unsigned16 }\n');
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, `decoder:\n  fields: all\n  dictionaries: [${JSON.stringify(file)}]\n`);
+  const config = await loadConfig(configFile);
+  const pkt = ipfix({}, templateSet(310, [spec(8, 4), spec(1, 2, 99999)]), set(310, 'c0000201 beef'));
+  const [named] = records(new WasmDecoder({ fields: 'all', definitions: loadElementDefinitions(config.decoder.dictionaries) }), pkt);
+  assert.equal(named!.acmeWidgetCount, 0xbeef);
+  assert.equal(named!.e99999_1, undefined);
+  const [unnamed] = records(new WasmDecoder({ fields: 'all', definitions: loadElementDefinitions([]) }), pkt);
+  assert.equal(unnamed!.e99999_1, 'beef', 'without the file: its unknown name, in hex');
+});
