@@ -271,10 +271,19 @@ export class KafkaClient implements ProduceClient {
   }
 
   /** Each partition's end offset (high watermark) of `topic` (its metadata loaded). */
-  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+  endOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.#listOffsets(topic, false);
+  }
+
+  /** Each partition's first offset (log start) of `topic` (its metadata loaded). */
+  startOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.#listOffsets(topic, true);
+  }
+
+  async #listOffsets(topic: string, fromBeginning: boolean): Promise<Map<number, bigint>> {
     await this.#cluster.addMultipleTargetTopics([topic]);
     const partitions = this.#cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
-    const [r] = await this.#cluster.fetchTopicsOffset([{ topic, partitions, fromBeginning: false }]);
+    const [r] = await this.#cluster.fetchTopicsOffset([{ topic, partitions, fromBeginning }]);
     return new Map((r?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
   }
 
