@@ -91,6 +91,8 @@ export class RawConsumer {
   /** Partitions whose position went out of the log's range: taken up again from its start. */
   readonly #outOfRange = new Set<number>();
   #fetching: Promise<void> | undefined;
+  /** Fetches sent: where the next one's partition order starts. */
+  #rotation = 0;
   /** The message whose datagrams are being pushed (some may be in the rings already): its offset is not committed before all are. */
   #taking: { partition: number; offset: number } | null = null;
   /** Which exporters are protected (their ring slots say so, as the receiver's do); set again on reload. */
@@ -272,10 +274,18 @@ export class RawConsumer {
     }
   }
 
-  /** The assigned partitions with a position, by the node id of their leader (-1: no leader known). */
+  /**
+   * The assigned partitions with a position, by the node id of their leader (-1: no leader known).
+   * The order turns by one each fetch: the broker fills a response partition by partition up to
+   * its byte limit, so a fixed order could leave the last ones out for as long as the first have
+   * a backlog (KIP-74).
+   */
   #byLeader(): Map<number, number[]> {
     const out = new Map<number, number[]>();
-    for (const p of this.#assigned) {
+    const assigned = this.#assigned;
+    const first = this.#rotation++ % assigned.length;
+    for (let i = 0; i < assigned.length; i++) {
+      const p = assigned[(first + i) % assigned.length]!;
       if (!this.#positions.has(p)) continue;
       const leader = this.#client.leaderOf(this.#settings.topic, p);
       let list = out.get(leader);
