@@ -30,6 +30,7 @@ import { RAW_ENTRY_ADDRESS, RAW_ENTRY_BYTES, RAW_FLAG_RELIABLE, RAW_FLAG_SESSION
 import type { TemplateReader } from './template-reader.js';
 import type { Admission } from '../udp/admission.js';
 import { SLOT_FLAG_RELIABLE, SLOT_FLAG_SESSION_END } from '../ring/slots.js';
+import { RING_FULL, RING_TOO_LARGE } from '../ring/ring.js';
 
 export interface RawConsumerSettings {
   topic: string;
@@ -55,6 +56,11 @@ const RING_PUSH_LIMIT = 512;
 /** Exporters remembered per partition for /api/exporters and /api/scale. */
 const EXPORTERS_PER_PARTITION = 1000;
 const OFFSET_OUT_OF_RANGE = 1;
+/** What became of a raw message: all of it in the rings (or skipped), part of it (waiting for room), or none (stopping). */
+const TAKEN = 0;
+const BLOCKED = 1;
+const STOPPED = 2;
+type MessageStatus = typeof TAKEN | typeof BLOCKED | typeof STOPPED;
 /** A batch the reader cannot read, as the raw skip reason it is counted under (each one is logged with its own name). */
 const batchSkipReason: Record<BatchProblem, RawSkipReason> = { magic: 'raw_version', crc: 'raw_truncated', codec: 'raw_truncated', corrupt: 'raw_truncated' };
 
@@ -93,8 +99,16 @@ export class RawConsumer {
   #fetching: Promise<void> | undefined;
   /** Fetches sent: where the next one's partition order starts. */
   #rotation = 0;
-  /** The message whose datagrams are being pushed (some may be in the rings already): its offset is not committed before all are. */
-  #taking: { partition: number; offset: number } | null = null;
+  /** The message whose datagrams are being pushed (some may be in the rings already; partition -1: none): its offset is not committed before all are. */
+  #takingPartition = -1;
+  #takingOffset = 0;
+  /** The message being taken: its value's buffer, its next datagram entry, its datagrams and those left, its exporter and the exporter's slot flags. */
+  #msgBuffer: Buffer = Buffer.alloc(0);
+  #msgAt = 0;
+  #msgCount = 0;
+  #msgLeft = 0;
+  #msgFlags = 0;
+  #msgExporter = '';
   /** Which exporters are protected (their ring slots say so, as the receiver's do); set again on reload. */
   #admission: Admission | null = null;
   /** Partition -> exporters seen on it (text). */
@@ -358,7 +372,9 @@ export class RawConsumer {
             while (r.nextRecord()) {
               const offset = r.offset;
               if (offset < position) continue; // the batch starts before the position asked
-              if (!(await this.#takeMessage(partition, offset, r.buffer, r.valueStart, r.valueLength, generation))) {
+              let status = this.#takeMessage(partition, offset, r.buffer, r.valueStart, r.valueLength, generation);
+              if (status === BLOCKED) status = await this.#finishMessage();
+              if (status === STOPPED) {
                 this.#advance(partition, position, fp.highWatermark);
                 return ok;
               }
@@ -390,78 +406,104 @@ export class RawConsumer {
   }
 
   /**
-   * Takes one raw message, `buf[valueStart, valueStart + valueLength)` (valueLength -1: no value),
-   * at `offset` of `partition`: its datagrams into the workers' rings, waiting for room as long as
-   * it takes. Returns false, having taken nothing, when draining or when the group rebalances.
+   * Takes one raw message, `v[valueStart, valueStart + valueLength)` (valueLength -1: no value), at
+   * `offset` of `partition`: its datagrams into the workers' rings. Synchronous while there is
+   * room (no promise or object per message); when a worker has none, the message is left part
+   * taken (#msg*) and #finishMessage() waits for room and pushes the rest. Returns TAKEN, BLOCKED,
+   * or STOPPED (nothing taken: draining, or the group rebalancing).
    */
-  async #takeMessage(partition: number, offset: number, v: Buffer, valueStart: number, valueLength: number, generation: number): Promise<boolean> {
-    if (this.#draining || generation !== this.#generation || this.#rebalancing) return false;
+  #takeMessage(partition: number, offset: number, v: Buffer, valueStart: number, valueLength: number, generation: number): MessageStatus {
+    if (this.#draining || generation !== this.#generation || this.#rebalancing) return STOPPED;
     if (!this.#tracker.isNew(partition, offset)) {
       this.counters.refetched++;
-      return true;
+      return TAKEN;
     }
-    const valueEnd = valueStart + valueLength;
-    const problem = valueLength < 0 ? 'raw_no_value' : rawProblemIn(v, valueStart, valueEnd);
+    const problem = valueLength < 0 ? 'raw_no_value' : rawProblemIn(v, valueStart, valueStart + valueLength);
     if (problem !== null) {
       this.counters.skipped[problem]++;
       this.#log.sampled('warn', 'raw-message', 'raw topic message skipped', { topic: this.#settings.topic, partition, offset, reason: problem });
       this.#tracker.skipped(partition, offset);
-      return true;
+      return TAKEN;
     }
     this.counters.messages++;
     this.counters.bytes += valueLength;
-    const count = rawCount(v, valueStart);
-    let at = valueStart + RAW_MESSAGE_HEADER_BYTES;
+    const at = valueStart + RAW_MESSAGE_HEADER_BYTES;
     // One exporter per message: its text and its slot flags once per message, not per datagram.
     const exporter = addressText(v, at + RAW_ENTRY_ADDRESS);
-    const flags = this.#admission?.slotFlags(exporter) ?? 0;
-    let exporters = this.exportersByPartition.get(partition);
-    if (!exporters) this.exportersByPartition.set(partition, (exporters = new Set()));
-    // A message's datagrams are all pushed (never half: its offset is settled whole), waiting
-    // for room as long as it takes; draining and rebalances are looked at between messages.
-    this.#taking = { partition, offset };
-    for (let i = 0; i < count; i++, at = nextRawEntry(v, at)) {
+    this.#msgExporter = exporter;
+    this.#msgBuffer = v;
+    this.#msgAt = at;
+    this.#msgCount = rawCount(v, valueStart);
+    this.#msgLeft = this.#msgCount;
+    this.#msgFlags = this.#admission?.slotFlags(exporter) ?? 0;
+    this.#takingPartition = partition;
+    this.#takingOffset = offset;
+    return this.#pushDatagrams();
+  }
+
+  /**
+   * Pushes the datagrams left of the message being taken, in order, while their workers have
+   * room: TAKEN when none is left, BLOCKED at the first that must wait. Each datagram's worker is
+   * the one that owns its exporter. The bounds keep what a worker holds far below its Kafka queue:
+   * a record dropped as queue_full would settle its datagram, and its offset would be committed.
+   */
+  #pushDatagrams(): MessageStatus {
+    const v = this.#msgBuffer;
+    const partition = this.#takingPartition;
+    const offset = this.#takingOffset;
+    for (; this.#msgLeft > 0; this.#msgLeft--, this.#msgAt = nextRawEntry(v, this.#msgAt)) {
+      const at = this.#msgAt;
       const addressAt = at + RAW_ENTRY_ADDRESS;
       const worker = ownerWorker(v, addressAt, this.#pool.size);
       const ring = this.#pool.ring(worker);
-      const payload = v.subarray(at + RAW_ENTRY_BYTES, at + RAW_ENTRY_BYTES + rawLength(v, at));
+      if (this.#progress[worker]![Cell.FILL]! >= this.#settings.queueHighWater || ring.length >= this.#ringLimit) return BLOCKED;
       // IPFIX over TCP at the receiver: its transport rules in the decoder (withdrawals, no
       // expiry), and the connection's end, which is no datagram (the worker takes no mark for it).
       const transport = rawTransportFlags(v, at);
       const ended = (transport & RAW_FLAG_SESSION_END) !== 0;
-      const slotFlags = flags | (ended ? SLOT_FLAG_SESSION_END : (transport & RAW_FLAG_RELIABLE) !== 0 ? SLOT_FLAG_RELIABLE : 0);
-      // The raw topic is the buffer: while the worker's Kafka queue is past its high water (or
-      // its ring holds enough), wait here rather than drop; kafkajs keeps heartbeating meanwhile.
-      let result = 1;
-      for (;;) {
-        // Both bounds keep what a worker holds far below its Kafka queue: a record dropped as
-        // queue_full would settle its datagram, and its offset would be committed.
-        if (this.#progress[worker]![Cell.FILL]! < this.#settings.queueHighWater && ring.length < this.#ringLimit) {
-          result = ring.push(payload, v, addressAt, rawPort(v, at), rawReceivedAt(v, at), slotFlags);
-          if (result !== 1) break;
-        }
-        if (i === 0 && this.#draining) {
-          // Stopping, and none of this message is in a ring yet: leave it whole to the next owner.
-          this.#taking = null;
-          return false;
-        }
-        const waitStart = Date.now();
-        await sleep(2);
-        this.counters.waitedMs += Date.now() - waitStart;
-      }
+      const slotFlags = this.#msgFlags | (ended ? SLOT_FLAG_SESSION_END : (transport & RAW_FLAG_RELIABLE) !== 0 ? SLOT_FLAG_RELIABLE : 0);
+      const payload = v.subarray(at + RAW_ENTRY_BYTES, at + RAW_ENTRY_BYTES + rawLength(v, at));
+      const result = ring.push(payload, v, addressAt, rawPort(v, at), rawReceivedAt(v, at), slotFlags);
+      if (result === RING_FULL) return BLOCKED;
       if (ended) {
         this.#tracker.skipped(partition, offset); // settled at once: nothing of it waits for Kafka
-      } else if (result === 2) {
+      } else if (result === RING_TOO_LARGE) {
         this.counters.skipped.too_large++;
         this.#tracker.skipped(partition, offset);
       } else {
         this.#tracker.pushed(partition, offset, worker);
         this.counters.datagrams++;
-        if (i === 0 && exporters.size < EXPORTERS_PER_PARTITION) exporters.add(exporter);
+        if (this.#msgLeft === this.#msgCount) this.#sawExporter(partition, this.#msgExporter);
       }
     }
-    this.#taking = null;
-    return true;
+    this.#takingPartition = -1;
+    return TAKEN;
+  }
+
+  /**
+   * The raw topic is the buffer: while a worker's Kafka queue is past its high water (or its ring
+   * holds enough), wait here rather than drop; kafkajs keeps heartbeating meanwhile. A message is
+   * pushed whole (its offset settles whole) however long that takes, unless none of it was pushed
+   * yet when stopping: then it is left, whole, to the next owner (STOPPED).
+   */
+  async #finishMessage(): Promise<MessageStatus> {
+    for (;;) {
+      if (this.#draining && this.#msgLeft === this.#msgCount) {
+        this.#takingPartition = -1;
+        return STOPPED;
+      }
+      const waitStart = Date.now();
+      await sleep(2);
+      this.counters.waitedMs += Date.now() - waitStart;
+      if (this.#pushDatagrams() === TAKEN) return TAKEN;
+    }
+  }
+
+  /** Remembers an exporter of a partition (/api/exporters, /api/scale), up to EXPORTERS_PER_PARTITION. */
+  #sawExporter(partition: number, exporter: string): void {
+    let exporters = this.exportersByPartition.get(partition);
+    if (!exporters) this.exportersByPartition.set(partition, (exporters = new Set()));
+    if (exporters.size < EXPORTERS_PER_PARTITION) exporters.add(exporter);
   }
 
   /** Reads the workers' progress and commits what is settled. */
@@ -470,8 +512,9 @@ export class RawConsumer {
       for (let w = 0; w < this.#progress.length; w++) this.#tracker.settle(w, this.#progress[w]![Cell.SETTLED]!);
       // A message half in the rings: its datagrams pushed so far may all be settled, but the
       // offset after it is not due before the rest are (the tracker sees only what was pushed).
-      const taking = this.#taking;
-      const due = this.#tracker.commits().filter(([p, o]) => taking === null || p !== taking.partition || o <= taking.offset);
+      const partition = this.#takingPartition;
+      const offset = this.#takingOffset;
+      const due = this.#tracker.commits().filter(([p, o]) => p !== partition || o <= offset);
       if (due.length === 0) return;
       try {
         await this.#consumer.commitOffsets(due.map(([partition, offset]) => ({ topic: this.#settings.topic, partition, offset: String(offset) })));
@@ -494,7 +537,7 @@ export class RawConsumer {
     this.#draining = true;
     clearInterval(this.#commitTimer);
     const deadline = Date.now() + timeoutMs;
-    // The fetch loop ends after the message it is pushing (waiting for room, it may not end in time: see #taking).
+    // The fetch loop ends after the message it is pushing (waiting for room, it may not end in time: see #takingPartition).
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.#fetching, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
