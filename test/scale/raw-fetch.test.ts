@@ -2,7 +2,7 @@
 // consumer only keeping the group: batches a receiver compressed with each codec are read; a
 // second decoder joining mid-stream takes partitions over while the first goes on with those it
 // keeps, and nothing is lost (what is delivered twice is at most what the first had taken and not
-// committed). Real processes, real UDP, the test broker.
+// committed); a decoder whose Kafka queue fills waits for room and drops nothing. Real processes, real UDP, the test broker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -21,12 +21,12 @@ function names(): Names {
   return { tenant: `flows.${id}`, raw: `raw.${id}`, templates: `templates.${id}`, group: `decode.${id}` };
 }
 
-function configYaml(role: 'receive' | 'decode', n: Names, compression = 'none'): string {
+function configYaml(role: 'receive' | 'decode', n: Names, compression = 'none', o: { queueMaxRecords?: number; ringSlots?: number } = {}): string {
   return `role: ${role}
 listen: { udp: ["127.0.0.1:0"] }
 http: { listen: "127.0.0.1:0" }
-workers: 2
-kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5, compression: ${compression} }
+workers: 2${o.ringSlots ? `\nring: { slots: ${o.ringSlots} }` : ''}
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5, compression: ${compression}${o.queueMaxRecords ? `, queue_max_records: ${o.queueMaxRecords}` : ''} }
 scale: { raw_topic: ${n.raw}, raw_partitions: 4, template_topic: ${n.templates}, group: ${n.group}, commit_interval_ms: 100 }
 routing: { default_topic: ${n.tenant} }
 stats: { log_interval_s: 0 }
@@ -99,4 +99,27 @@ test('a second decoder joining mid-stream takes partitions over: nothing lost, d
   assert.equal(a.get('flowgate_raw_fetch_errors_total'), 0);
   assert.equal(b.get('flowgate_raw_fetch_errors_total'), 0);
   assert.equal((a.get('flowgate_raw_partitions_assigned') ?? 0) + (b.get('flowgate_raw_partitions_assigned') ?? 0), 4);
+});
+
+test('a decoder whose Kafka queue and rings are small waits for room, counted, and drops nothing: the raw topic is the buffer', async (t) => {
+  const datagrams = capture();
+  const expected = expectedRecords(datagrams);
+  const n = names();
+  const receiver = await start(t, configYaml('receive', n));
+  const sockets = await Promise.all(Array.from({ length: 4 }, (_, i) => exporterSocket(t, `127.0.0.${i + 1}`)));
+  for (let pass = 0; pass < 4; pass++) await Promise.all(sockets.map((s) => send(s, receiver.listening!.udp.v4!, datagrams, (m) => m)));
+  const sent = datagrams.length * sockets.length * 4;
+  await receiver.metricsWhen('every datagram received', (m) => (m.get('flowgate_datagrams_received_total') ?? 0) >= sent);
+  // A backlog on the raw topic (about 11,000 records per worker), a decoder whose Kafka queue holds
+  // 10,000 records (it stops taking at half, as its worker last reported) and whose rings hold 64
+  // datagrams (it stops at half).
+  const decoder = await start(t, configYaml('decode', n, 'none', { queueMaxRecords: 10_000, ringSlots: 64 }));
+  const total = expected.full * sockets.length * 4;
+  assert.equal(await waitForCount(testBrokers(), n.tenant, total), total);
+  const m = await decoder.metricsWhen('every datagram consumed', (x) => (x.get('flowgate_raw_datagrams_consumed_total') ?? 0) >= sent);
+  assert.equal(m.get('flowgate_raw_datagrams_consumed_total'), sent);
+  assert.ok((m.get('flowgate_raw_push_wait_seconds_total') ?? 0) > 0, 'it waited for room');
+  assert.equal(m.get('flowgate_records_dropped_total{reason="queue_full"}') ?? 0, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await topicCounts(testBrokers(), [n.tenant]))[n.tenant], total, 'nothing twice');
 });
