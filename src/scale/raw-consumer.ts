@@ -209,6 +209,11 @@ export class RawConsumer {
       void this.#commit();
     });
     c.on(c.events.CRASH, (e) => {
+      // kafkajs left the group (and joins again when it restarts): take nothing until the next
+      // assignment, and start every partition of it from the group's committed offset, since
+      // another member may have held it meanwhile.
+      this.#rebalancing = true;
+      this.#positions.clear();
       this.#log.error('raw consumer crashed', { error: String(e.payload.error), restart: e.payload.restart });
     });
   }
