@@ -42,12 +42,13 @@ export interface RawConsumerSettings {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const noop = (): void => undefined;
 /** Fuller fetches, fewer of them: each has a cost of its own, paid per request whatever it carries. The wait bounds the latency added. */
 const FETCH_MIN_BYTES = 256 * 1024;
 const FETCH_MAX_WAIT_MS = 20;
 const FETCH_MAX_BYTES = 16 << 20;
 const PARTITION_MAX_BYTES = 4 << 20;
-/** How often the paused kafkajs consumer looks at its group (its heartbeats are every second). */
+/** How often the paused kafkajs consumer looks at its group (its heartbeats are every second); the fetch loop's longest wait for an assignment. */
 const GROUP_POLL_MS = 100;
 /** Pause after a fetch failed (connection, a leader moving) before the next one. */
 const FETCH_RETRY_MS = 200;
@@ -97,6 +98,8 @@ export class RawConsumer {
   /** Partitions whose position went out of the log's range: taken up again from its start. */
   readonly #outOfRange = new Set<number>();
   #fetching: Promise<void> | undefined;
+  /** Wakes the fetch loop waiting for an assignment (#nextAssignment). */
+  #wake: () => void = noop;
   /** Fetches sent: where the next one's partition order starts. */
   #rotation = 0;
   /** The message whose datagrams are being pushed (some may be in the rings already; partition -1: none): its offset is not committed before all are. */
@@ -200,6 +203,7 @@ export class RawConsumer {
       for (const p of [...this.lag.keys()]) if (!assignment.includes(p)) this.lag.delete(p);
       this.#rebalancing = false;
       this.#joined = true;
+      this.#wakeLoop();
       this.#log.info('raw partitions assigned', { group: this.#settings.group, partitions: this.#assigned, generation: this.#generation,
         uncommittedMessagesOfPartitionsGone: lost });
     });
@@ -216,6 +220,12 @@ export class RawConsumer {
       this.#positions.clear();
       this.#log.error('raw consumer crashed', { error: String(e.payload.error), restart: e.payload.restart });
     });
+  }
+
+  #wakeLoop(): void {
+    const wake = this.#wake;
+    this.#wake = noop;
+    wake();
   }
 
   /** The rules that say which exporters are protected (null: none); applies to the messages read from now on. */
@@ -245,6 +255,10 @@ export class RawConsumer {
     if (!this.#admin) {
       const admin = this.#kafka.admin();
       await admin.connect();
+      // Its metadata now: kafkajs's admin finds the group coordinator by node id, which a fresh
+      // admin does not know yet, and waits its 100 ms retry to learn it (at every assignment's
+      // first offsets otherwise: a new decoder's first record, a rebalance's pause).
+      await admin.fetchTopicMetadata({ topics: [this.#settings.topic] });
       this.#admin = admin;
     }
     await c.connect();
@@ -260,7 +274,7 @@ export class RawConsumer {
   async #fetchLoop(): Promise<void> {
     while (!this.#draining) {
       if (!this.#joined || this.#rebalancing || this.#assigned.length === 0) {
-        await sleep(GROUP_POLL_MS);
+        await this.#nextAssignment();
         continue;
       }
       const generation = this.#generation;
@@ -291,6 +305,20 @@ export class RawConsumer {
         await sleep(FETCH_RETRY_MS);
       }
     }
+  }
+
+  /** Resolves at the next assignment (GROUP_JOIN) or stop(), or after GROUP_POLL_MS at most. */
+  #nextAssignment(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = noop;
+        resolve();
+      }, GROUP_POLL_MS);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /**
@@ -540,6 +568,7 @@ export class RawConsumer {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.#draining = true;
+    this.#wakeLoop();
     clearInterval(this.#commitTimer);
     const deadline = Date.now() + timeoutMs;
     // The fetch loop ends after the message it is pushing (waiting for room, it may not end in time: see #takingPartition).
