@@ -1,4 +1,4 @@
-// Captures a Fetch exchange for the byte-level fixture in test/kafka/fixtures/fetch-codecs.json:
+// Captures a Fetch exchange for the byte-level fixture in test/kafka/fixtures/fetch/codecs.json:
 // one batch of fixed records per codec (none, gzip, snappy, lz4, zstd) produced to a new topic,
 // then read back from offset 0 with FlowGate's Fetch (kafka/client.ts fetchRecords). The fixture
 // keeps the request's inputs and body, the response body as the broker sent it (after the
@@ -6,7 +6,7 @@
 // encoder, the response decoder and the batch reader without a broker. Run once, after
 // `npm run build`, with the broker up:
 //
-//   node tools/capture-fetch.mjs [--broker 127.0.0.1:9092] [--out test/kafka/fixtures]
+//   node tools/capture-fetch.mjs [--broker 127.0.0.1:9092] [--out test/kafka/fixtures/fetch]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { codecId, compress, compressionNames } from '../dist/src/kafka/protocol/
 import { encodeFetchRequest, READ_UNCOMMITTED } from '../dist/src/kafka/protocol/fetch-request.js';
 import { createLogger } from '../dist/src/log.js';
 
-const { values: opts } = parseArgs({ options: { broker: { type: 'string', default: '127.0.0.1:9092' }, out: { type: 'string', default: 'test/kafka/fixtures' } } });
+const { values: opts } = parseArgs({ options: { broker: { type: 'string', default: '127.0.0.1:9092' }, out: { type: 'string', default: 'test/kafka/fixtures/fetch' } } });
 const topic = `flowgate.fetch-fixture.${Date.now()}`;
 const clientId = 'flowgate-capture';
 const baseTime = 1_733_500_000_000;
@@ -60,5 +60,5 @@ const fixture = {
   responseBody: response.body.toString('hex'),
   records,
 };
-writeFileSync(join(opts.out, 'fetch-codecs.json'), `${JSON.stringify(fixture, null, 2)}\n`);
-console.log(`wrote ${join(opts.out, 'fetch-codecs.json')}: ${records.length} records, response ${response.body.length} bytes`);
+writeFileSync(join(opts.out, 'codecs.json'), `${JSON.stringify(fixture, null, 2)}\n`);
+console.log(`wrote ${join(opts.out, 'codecs.json')}: ${records.length} records, response ${response.body.length} bytes`);

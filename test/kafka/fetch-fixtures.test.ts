@@ -1,4 +1,4 @@
-// A Fetch exchange captured from the real broker (test/kafka/fixtures/fetch-codecs.json,
+// A Fetch exchange captured from the real broker (test/kafka/fixtures/fetch/codecs.json,
 // tools/capture-fetch.mjs): FlowGate's encoder gives exactly the request body sent, and the
 // broker's response body decodes, and its batches (one per codec) read, into exactly the records
 // written: offsets, keys, null keys, values and null values.
@@ -19,7 +19,7 @@ interface Fixture {
   records: { offset: number; key: string | null; value: string | null }[];
 }
 
-const fixture = JSON.parse(readFileSync(join(repoRoot, 'test', 'kafka', 'fixtures', 'fetch-codecs.json'), 'utf8')) as Fixture;
+const fixture = JSON.parse(readFileSync(join(repoRoot, 'test', 'kafka', 'fixtures', 'fetch', 'codecs.json'), 'utf8')) as Fixture;
 
 test('the Fetch request body is the one captured', () => {
   assert.equal(encodeFetchRequest(fixture.apiVersion, fixture.request).toString('hex'), fixture.requestBody);
