@@ -176,7 +176,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         log.error('decoder worker died in role decode: exiting so the consumer group re-assigns its partitions', { worker: index });
         process.exit(70);
       };
-      consumer = new RawConsumer(kafka!, {
+      consumer = new RawConsumer(kafka!, config.kafka, {
         topic: config.scale.raw_topic, group: config.scale.group, commitIntervalMs: config.scale.commit_interval_ms,
         sessionTimeoutMs: config.scale.session_timeout_ms, queueHighWater: 0.5,
       }, pool, templates, log);

@@ -331,6 +331,7 @@ export class Metrics {
         mirror(this, Object.entries(by).map(([reason, n]) => [{ reason }, n]));
       } });
     counter('flowgate_raw_messages_refetched_total', 'Raw messages fetched again that were already taken (after a rebalance or a retried fetch): not decoded twice', () => consumer()?.refetched);
+    counter('flowgate_raw_fetch_errors_total', 'Raw topic fetches that failed (connection, timeout) and partitions a fetch answered with an error (a leader moving, an offset out of range): fetched again', () => consumer()?.fetchErrors);
     counter('flowgate_raw_rebalances_total', 'Consumer group assignments this decoder received (the first one included)', () => consumer()?.rebalances);
     counter('flowgate_raw_commits_total', 'Raw offset commits the broker took', () => consumer()?.commits);
     counter('flowgate_raw_commit_errors_total', 'Raw offset commits refused (a rebalance under way, a partition taken away)', () => consumer()?.commitErrors);

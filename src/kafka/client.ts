@@ -6,13 +6,15 @@ import type { SASLOptions, LogEntry, Kafka } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../log.js';
-import { kafkajs, publicKafkajs, registerConsumerCodecs, type InternalCluster, type InternalFetchedPartition, type InternalRequest,
+import { kafkajs, publicKafkajs, registerConsumerCodecs, type InternalBroker, type InternalCluster, type InternalFetchedPartition, type InternalRequest,
   type InternalResponse } from './kafkajs-internals.js';
 import { kafkajsConsumerCodecs, type KafkajsCodecFactory } from './protocol/compression.js';
 import { PRODUCE_API_KEY, PRODUCE_MAX_VERSION, PRODUCE_MIN_VERSION, encodeProduceRequest, produceVersion, type ProduceTopic } from './protocol/produce-request.js';
 import { decodeProduceResponse, type ProduceResponse } from './protocol/produce-response.js';
+import { FETCH_API_KEY, FETCH_MAX_VERSION, FETCH_MIN_VERSION, encodeFetchRequest, fetchVersion, type FetchRequest } from './protocol/fetch-request.js';
+import { decodeFetchResponse, type FetchResponse } from './protocol/fetch-response.js';
 
-export type { ProduceTopic };
+export type { ProduceTopic, FetchRequest, FetchResponse };
 
 const errorsByCode = new Map(kafkajs.errorCodes.map((e) => [e.code, e]));
 /** Metadata errors that refuse one topic (kafkajs then leaves it out of its target topics). */
@@ -228,22 +230,60 @@ export class KafkaClient implements ProduceClient {
       },
       parse: async (data) => data,
     };
-    let decoded: ProduceResponse | undefined;
-    try {
-      decoded = (await broker.connectionPool.send({ request, response, requestTimeout: this.#timeoutMs })) as ProduceResponse | undefined;
-    } catch (err) {
-      // As kafkajs's Broker does: a closed connection is dropped so the next request reconnects.
-      if ((err as Error).name === 'KafkaJSConnectionClosedError') await broker.disconnect().catch(() => undefined);
-      throw err;
-    }
+    const decoded = (await send(broker, request, response, this.#timeoutMs)) as ProduceResponse | undefined;
     return decoded ? partitionResults(decoded) : [];
   }
 
+  /**
+   * Sends one Fetch request, encoded by protocol/fetch-request.ts, to broker `nodeId` (the leader
+   * of the partitions in it), over the same connection Produce uses. The response is decoded per
+   * partition only: each record set stays in the response body, for RecordBatchReader to walk.
+   * Rejects when the request itself failed (connection, timeout, a broker that speaks no Fetch v4-v11).
+   */
+  async fetchRecords(nodeId: number, fetch: FetchRequest): Promise<FetchResponse> {
+    const broker = await this.#cluster.findBroker({ nodeId: String(nodeId) });
+    const range = broker.versions?.[FETCH_API_KEY];
+    const version = range ? fetchVersion(range.minVersion, range.maxVersion) : FETCH_MAX_VERSION;
+    if (version < 0) throw Object.assign(new Error(`broker ${nodeId} speaks Fetch v${range?.minVersion}-${range?.maxVersion}, FlowGate needs one of v${FETCH_MIN_VERSION}-v${FETCH_MAX_VERSION}`), { type: 'UNSUPPORTED_VERSION' });
+    const body = encodeFetchRequest(version, fetch);
+    const request: InternalRequest = {
+      apiKey: FETCH_API_KEY,
+      apiVersion: version,
+      apiName: 'Fetch',
+      expectResponse: () => true,
+      encode: async () => ({ buf: body, buffer: body }),
+    };
+    const response: InternalResponse = {
+      // From v8 the broker leaves throttling to the client (KIP-219): kafkajs's request queue does it.
+      decode: async (raw) => {
+        const decoded = decodeFetchResponse(version, raw);
+        return Object.assign(decoded, { clientSideThrottleTime: version >= 8 ? decoded.throttleTimeMs : 0 });
+      },
+      parse: async (data) => data,
+    };
+    // The broker may hold the request for max wait before it answers.
+    return (await send(broker, request, response, this.#timeoutMs + fetch.maxWaitMs)) as FetchResponse;
+  }
+
+  /** Loads the metadata of the target topics again (a fetch was answered NOT_LEADER_OR_FOLLOWER or the like: leaders moved). */
+  async refreshMetadata(): Promise<void> {
+    await this.#cluster.refreshMetadata();
+  }
+
   /** Each partition's end offset (high watermark) of `topic` (its metadata loaded). */
-  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+  endOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.#listOffsets(topic, false);
+  }
+
+  /** Each partition's first offset (log start) of `topic` (its metadata loaded). */
+  startOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.#listOffsets(topic, true);
+  }
+
+  async #listOffsets(topic: string, fromBeginning: boolean): Promise<Map<number, bigint>> {
     await this.#cluster.addMultipleTargetTopics([topic]);
     const partitions = this.#cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
-    const [r] = await this.#cluster.fetchTopicsOffset([{ topic, partitions, fromBeginning: false }]);
+    const [r] = await this.#cluster.fetchTopicsOffset([{ topic, partitions, fromBeginning }]);
     return new Map((r?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
   }
 
@@ -268,6 +308,16 @@ export class KafkaClient implements ProduceClient {
 
   async disconnect(): Promise<void> {
     await this.#cluster.disconnect().catch(() => undefined);
+  }
+}
+
+/** Sends a request over the broker's connection; a closed connection is dropped so the next request reconnects (as kafkajs's Broker does). */
+async function send(broker: InternalBroker, request: InternalRequest, response: InternalResponse, requestTimeout: number): Promise<unknown> {
+  try {
+    return await broker.connectionPool.send({ request, response, requestTimeout });
+  } catch (err) {
+    if ((err as Error).name === 'KafkaJSConnectionClosedError') await broker.disconnect().catch(() => undefined);
+    throw err;
   }
 }
 

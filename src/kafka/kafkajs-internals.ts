@@ -25,7 +25,10 @@
 //   protocol/error.js         errorCodes: Kafka error code -> type name and retriable
 //   cluster/index.js          also fetchTopicsOffset (end offsets), and broker/index.js fetch:
 //                             the template topic is read to its end offsets by plain Fetch
-//                             requests, with no consumer group to join (scale/template-reader.ts)
+//                             requests, with no consumer group to join (scale/template-reader.ts);
+//                             refreshMetadata when a fetch finds a partition's leader moved.
+//                             The raw topic's Fetch is FlowGate's own (protocol/fetch-*.ts), sent
+//                             by ConnectionPool.send as Produce is (scale/raw-consumer.ts)
 //   protocol/message/compression/index.js  the codec table, where FlowGate's codecs go for
 //                             the consumers of the raw and template topics (main thread only)
 //   network/requestQueue/index.js  RequestQueue.scheduleCheckPendingRequests, mended (below):
@@ -65,6 +68,7 @@ export interface InternalCluster {
   disconnect(): Promise<void>;
   isConnected(): boolean;
   addMultipleTargetTopics(topics: string[]): Promise<void>;
+  refreshMetadata(): Promise<void>;
   findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number | null }[];
   findBroker(args: { nodeId: string }): Promise<InternalBroker>;
   fetchTopicsOffset(topics: { topic: string; partitions: { partition: number }[]; fromBeginning: boolean }[]):
@@ -118,8 +122,8 @@ const member = (name: string, kind: 'function' | 'object'): ((exported: unknown)
 
 /** Each file FlowGate loads and what it must find there. */
 const required: Record<string, Check> = {
-  'src/cluster/index.js': methods('connect', 'disconnect', 'isConnected', 'addMultipleTargetTopics', 'findTopicPartitionMetadata', 'findBroker',
-    'fetchTopicsOffset'),
+  'src/cluster/index.js': methods('connect', 'disconnect', 'isConnected', 'addMultipleTargetTopics', 'refreshMetadata', 'findTopicPartitionMetadata',
+    'findBroker', 'fetchTopicsOffset'),
   'src/cluster/brokerPool.js': methods('withBroker'),
   'src/broker/index.js': methods('disconnect', 'initProducerId', 'fetch'),
   'src/protocol/message/compression/index.js': (e) => (typeof (e as { Codecs?: unknown } | null)?.Codecs === 'object' ? [] : ['exports no Codecs table']),

@@ -81,23 +81,30 @@ export function writeRawMessage(out: Buffer, source: Uint8Array, start: number, 
 
 /** Checks a raw message's value whole: null when every datagram in it can be read, else why not. */
 export function rawProblem(value: Buffer | null): RawSkipReason | null {
-  if (value === null) return 'raw_no_value';
-  if (value.length < 1 || value[0] !== RAW_VERSION) return 'raw_version';
-  if (value.length < RAW_MESSAGE_HEADER_BYTES) return 'raw_truncated';
-  const count = value.readUInt16BE(RAW_COUNT);
+  return value === null ? 'raw_no_value' : rawProblemIn(value, 0, value.length);
+}
+
+/**
+ * The same for a value read in place, `buf[start, end)` (a fetched record set: the offsets of
+ * its datagram entries are then offsets into `buf`, from `start + RAW_MESSAGE_HEADER_BYTES`).
+ */
+export function rawProblemIn(buf: Buffer, start: number, end: number): RawSkipReason | null {
+  if (end - start < 1 || buf[start] !== RAW_VERSION) return 'raw_version';
+  if (end - start < RAW_MESSAGE_HEADER_BYTES) return 'raw_truncated';
+  const count = buf.readUInt16BE(start + RAW_COUNT);
   if (count === 0) return 'raw_truncated';
-  let at = RAW_MESSAGE_HEADER_BYTES;
+  let at = start + RAW_MESSAGE_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
-    if (at + RAW_ENTRY_BYTES > value.length) return 'raw_truncated';
-    at += RAW_ENTRY_BYTES + value.readUInt32BE(at + RAW_ENTRY_LENGTH);
-    if (at > value.length) return 'raw_truncated';
+    if (at + RAW_ENTRY_BYTES > end) return 'raw_truncated';
+    at += RAW_ENTRY_BYTES + buf.readUInt32BE(at + RAW_ENTRY_LENGTH);
+    if (at > end) return 'raw_truncated';
   }
-  return at === value.length ? null : 'raw_truncated';
+  return at === end ? null : 'raw_truncated';
 }
 
 /** Datagrams in a checked message. */
-export function rawCount(value: Buffer): number {
-  return value.readUInt16BE(RAW_COUNT);
+export function rawCount(value: Buffer, start = 0): number {
+  return value.readUInt16BE(start + RAW_COUNT);
 }
 
 /** The datagram entry after the one at `at` (the first is at RAW_MESSAGE_HEADER_BYTES). */

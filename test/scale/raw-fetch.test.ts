@@ -1,0 +1,125 @@
+// Role decode reads the raw topic with FlowGate's own Fetch (scale/raw-consumer.ts), kafkajs's
+// consumer only keeping the group: batches a receiver compressed with each codec are read; a
+// second decoder joining mid-stream takes partitions over while the first goes on with those it
+// keeps, and nothing is lost (what is delivered twice is at most what the first had taken and not
+// committed); a decoder whose Kafka queue fills waits for room and drops nothing. Real processes, real UDP, the test broker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { GatewayProcess } from '../support/gateway-process.js';
+import { testBrokers } from '../support/broker.js';
+import { topicCounts, uniqueTopic, waitForCount } from '../support/kafka-topics.js';
+import { pcapsDir } from '../support/corpus.js';
+import { readDatagrams } from '../state/capture-split.js';
+import { send, exporterSocket, expectedRecords } from '../support/exporter.js';
+import { waitUntil } from '../support/wait.js';
+
+interface Names { tenant: string; raw: string; templates: string; group: string }
+
+function names(): Names {
+  const id = uniqueTopic('f');
+  return { tenant: `flows.${id}`, raw: `raw.${id}`, templates: `templates.${id}`, group: `decode.${id}` };
+}
+
+function configYaml(role: 'receive' | 'decode', n: Names, compression = 'none', o: { queueMaxRecords?: number; ringSlots?: number } = {}): string {
+  return `role: ${role}
+listen: { udp: ["127.0.0.1:0"] }
+http: { listen: "127.0.0.1:0" }
+workers: 2${o.ringSlots ? `\nring: { slots: ${o.ringSlots} }` : ''}
+kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5, compression: ${compression}${o.queueMaxRecords ? `, queue_max_records: ${o.queueMaxRecords}` : ''} }
+scale: { raw_topic: ${n.raw}, raw_partitions: 4, template_topic: ${n.templates}, group: ${n.group}, commit_interval_ms: 100 }
+routing: { default_topic: ${n.tenant} }
+stats: { log_interval_s: 0 }
+`;
+}
+
+async function start(t: { after(fn: () => unknown): void }, yaml: string): Promise<GatewayProcess> {
+  const gw = new GatewayProcess(yaml);
+  t.after(() => gw.dispose());
+  await gw.ready();
+  return gw;
+}
+
+const capture = () => readDatagrams(join(pcapsDir, 'softflowd_v10_mixed.pcap'));
+
+for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
+  test(`a raw topic a receiver wrote with ${codec} is read and decoded whole`, async (t) => {
+    const datagrams = capture();
+    const expected = expectedRecords(datagrams);
+    const n = names();
+    const receiver = await start(t, configYaml('receive', n, codec));
+    const decoder = await start(t, configYaml('decode', n));
+    const socket = await exporterSocket(t);
+    await send(socket, receiver.listening!.udp.v4!, datagrams, (m) => m);
+    assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
+    const m = await decoder.metricsWhen('every datagram consumed', (x) => (x.get('flowgate_raw_datagrams_consumed_total') ?? 0) >= datagrams.length);
+    assert.equal(m.get('flowgate_raw_datagrams_consumed_total'), datagrams.length);
+    for (const reason of ['raw_version', 'raw_truncated', 'raw_no_value']) assert.equal(m.get(`flowgate_raw_messages_skipped_total{reason="${reason}"}`), 0, reason);
+    assert.equal(m.get('flowgate_raw_fetch_errors_total'), 0);
+  });
+}
+
+test('a second decoder joining mid-stream takes partitions over: nothing lost, duplicates at most what the first had not committed', async (t) => {
+  const datagrams = capture();
+  const expected = expectedRecords(datagrams);
+  const n = names();
+  const receiver = await start(t, configYaml('receive', n));
+  const first = await start(t, configYaml('decode', n));
+  // Eight exporters (their addresses spread them over the raw partitions), four passes of the
+  // capture each, the second decoder starting after the first pass.
+  const sockets = await Promise.all(Array.from({ length: 8 }, (_, i) => exporterSocket(t, `127.0.0.${i + 1}`)));
+  const pass = () => Promise.all(sockets.map((s) => send(s, receiver.listening!.udp.v4!, datagrams, (m) => m)));
+  await pass();
+  const second = await start(t, configYaml('decode', n));
+  for (let i = 0; i < 3; i++) await pass();
+  const total = expected.full * sockets.length * 4;
+  const sent = datagrams.length * sockets.length * 4;
+  const consumed = async () => {
+    const [a, b] = await Promise.all([first.metrics(), second.metrics()]);
+    return { a, b, datagrams: (a.get('flowgate_raw_datagrams_consumed_total') ?? 0) + (b.get('flowgate_raw_datagrams_consumed_total') ?? 0) };
+  };
+  await waitUntil('both decoders hold partitions and every datagram is consumed', async () => {
+    const c = await consumed();
+    return (c.a.get('flowgate_raw_partitions_assigned') ?? 0) > 0 && (c.b.get('flowgate_raw_partitions_assigned') ?? 0) > 0 && c.datagrams >= sent;
+  }, { timeoutMs: 30_000 });
+  assert.ok(await waitForCount(testBrokers(), n.tenant, total) >= total);
+  // Settle: then count what is there, copies included.
+  await new Promise((r) => setTimeout(r, 500));
+  const delivered = (await topicCounts(testBrokers(), [n.tenant]))[n.tenant]!;
+  assert.ok(delivered >= total, `${delivered} of ${total} records`);
+  const { a, b } = await consumed();
+  const uncommitted = (a.get('flowgate_raw_uncommitted_on_revoke_total') ?? 0) + (b.get('flowgate_raw_uncommitted_on_revoke_total') ?? 0);
+  t.diagnostic(`first ${a.get('flowgate_raw_datagrams_consumed_total')} datagrams, second ${b.get('flowgate_raw_datagrams_consumed_total')}; ${uncommitted} uncommitted on revoke, ${delivered - total} records twice`);
+  // A raw message holds the datagrams of one exporter over 5 ms (at most 64 KiB): far fewer than 2,000 records.
+  if (uncommitted === 0) assert.equal(delivered, total, 'nothing uncommitted on revoke: nothing twice');
+  else assert.ok(delivered - total <= uncommitted * 2_000, `${delivered - total} records twice, ${uncommitted} raw messages uncommitted on revoke`);
+  assert.ok((b.get('flowgate_raw_datagrams_consumed_total') ?? 0) > 0, 'the second decoder decoded some');
+  // The first goes on from its own position on the partitions it keeps: nothing fetched twice.
+  assert.equal(a.get('flowgate_raw_messages_refetched_total'), 0);
+  assert.equal(a.get('flowgate_raw_fetch_errors_total'), 0);
+  assert.equal(b.get('flowgate_raw_fetch_errors_total'), 0);
+  assert.equal((a.get('flowgate_raw_partitions_assigned') ?? 0) + (b.get('flowgate_raw_partitions_assigned') ?? 0), 4);
+});
+
+test('a decoder whose Kafka queue and rings are small waits for room, counted, and drops nothing: the raw topic is the buffer', async (t) => {
+  const datagrams = capture();
+  const expected = expectedRecords(datagrams);
+  const n = names();
+  const receiver = await start(t, configYaml('receive', n));
+  const sockets = await Promise.all(Array.from({ length: 4 }, (_, i) => exporterSocket(t, `127.0.0.${i + 1}`)));
+  for (let pass = 0; pass < 4; pass++) await Promise.all(sockets.map((s) => send(s, receiver.listening!.udp.v4!, datagrams, (m) => m)));
+  const sent = datagrams.length * sockets.length * 4;
+  await receiver.metricsWhen('every datagram received', (m) => (m.get('flowgate_datagrams_received_total') ?? 0) >= sent);
+  // A backlog on the raw topic (about 11,000 records per worker), a decoder whose Kafka queue holds
+  // 10,000 records (it stops taking at half, as its worker last reported) and whose rings hold 64
+  // datagrams (it stops at half).
+  const decoder = await start(t, configYaml('decode', n, 'none', { queueMaxRecords: 10_000, ringSlots: 64 }));
+  const total = expected.full * sockets.length * 4;
+  assert.equal(await waitForCount(testBrokers(), n.tenant, total), total);
+  const m = await decoder.metricsWhen('every datagram consumed', (x) => (x.get('flowgate_raw_datagrams_consumed_total') ?? 0) >= sent);
+  assert.equal(m.get('flowgate_raw_datagrams_consumed_total'), sent);
+  assert.ok((m.get('flowgate_raw_push_wait_seconds_total') ?? 0) > 0, 'it waited for room');
+  assert.equal(m.get('flowgate_records_dropped_total{reason="queue_full"}') ?? 0, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await topicCounts(testBrokers(), [n.tenant]))[n.tenant], total, 'nothing twice');
+});
