@@ -5,50 +5,19 @@
 // committed); a decoder whose Kafka queue fills waits for room and drops nothing. Real processes, real UDP, the test broker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { GatewayProcess } from '../support/gateway-process.js';
 import { testBrokers } from '../support/broker.js';
-import { topicCounts, uniqueTopic, waitForCount } from '../support/kafka-topics.js';
-import { pcapsDir } from '../support/corpus.js';
-import { readDatagrams } from '../state/capture-split.js';
+import { topicCounts, waitForCount } from '../support/kafka-topics.js';
 import { send, exporterSocket, expectedRecords } from '../support/exporter.js';
 import { waitUntil } from '../support/wait.js';
-
-interface Names { tenant: string; raw: string; templates: string; group: string }
-
-function names(): Names {
-  const id = uniqueTopic('f');
-  return { tenant: `flows.${id}`, raw: `raw.${id}`, templates: `templates.${id}`, group: `decode.${id}` };
-}
-
-function configYaml(role: 'receive' | 'decode', n: Names, compression = 'none', o: { queueMaxRecords?: number; ringSlots?: number } = {}): string {
-  return `role: ${role}
-listen: { udp: ["127.0.0.1:0"] }
-http: { listen: "127.0.0.1:0" }
-workers: 2${o.ringSlots ? `\nring: { slots: ${o.ringSlots} }` : ''}
-kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5, compression: ${compression}${o.queueMaxRecords ? `, queue_max_records: ${o.queueMaxRecords}` : ''} }
-scale: { raw_topic: ${n.raw}, raw_partitions: 4, template_topic: ${n.templates}, group: ${n.group}, commit_interval_ms: 100 }
-routing: { default_topic: ${n.tenant} }
-stats: { log_interval_s: 0 }
-`;
-}
-
-async function start(t: { after(fn: () => unknown): void }, yaml: string): Promise<GatewayProcess> {
-  const gw = new GatewayProcess(yaml);
-  t.after(() => gw.dispose());
-  await gw.ready();
-  return gw;
-}
-
-const capture = () => readDatagrams(join(pcapsDir, 'softflowd_v10_mixed.pcap'));
+import { roleCapture, roleConfigYaml, roleNames, startGateway } from '../support/roles.js';
 
 for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
   test(`a raw topic a receiver wrote with ${codec} is read and decoded whole`, async (t) => {
-    const datagrams = capture();
+    const datagrams = roleCapture();
     const expected = expectedRecords(datagrams);
-    const n = names();
-    const receiver = await start(t, configYaml('receive', n, codec));
-    const decoder = await start(t, configYaml('decode', n));
+    const n = roleNames('f');
+    const receiver = await startGateway(t, roleConfigYaml('receive', n, { compression: codec }));
+    const decoder = await startGateway(t, roleConfigYaml('decode', n));
     const socket = await exporterSocket(t);
     await send(socket, receiver.listening!.udp.v4!, datagrams, (m) => m);
     assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
@@ -60,17 +29,17 @@ for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
 }
 
 test('a second decoder joining mid-stream takes partitions over: nothing lost, duplicates at most what the first had not committed', async (t) => {
-  const datagrams = capture();
+  const datagrams = roleCapture();
   const expected = expectedRecords(datagrams);
-  const n = names();
-  const receiver = await start(t, configYaml('receive', n));
-  const first = await start(t, configYaml('decode', n));
+  const n = roleNames('f');
+  const receiver = await startGateway(t, roleConfigYaml('receive', n));
+  const first = await startGateway(t, roleConfigYaml('decode', n));
   // Eight exporters (their addresses spread them over the raw partitions), four passes of the
   // capture each, the second decoder starting after the first pass.
   const sockets = await Promise.all(Array.from({ length: 8 }, (_, i) => exporterSocket(t, `127.0.0.${i + 1}`)));
   const pass = () => Promise.all(sockets.map((s) => send(s, receiver.listening!.udp.v4!, datagrams, (m) => m)));
   await pass();
-  const second = await start(t, configYaml('decode', n));
+  const second = await startGateway(t, roleConfigYaml('decode', n));
   for (let i = 0; i < 3; i++) await pass();
   const total = expected.full * sockets.length * 4;
   const sent = datagrams.length * sockets.length * 4;
@@ -102,10 +71,10 @@ test('a second decoder joining mid-stream takes partitions over: nothing lost, d
 });
 
 test('a decoder whose Kafka queue and rings are small waits for room, counted, and drops nothing: the raw topic is the buffer', async (t) => {
-  const datagrams = capture();
+  const datagrams = roleCapture();
   const expected = expectedRecords(datagrams);
-  const n = names();
-  const receiver = await start(t, configYaml('receive', n));
+  const n = roleNames('f');
+  const receiver = await startGateway(t, roleConfigYaml('receive', n));
   const sockets = await Promise.all(Array.from({ length: 4 }, (_, i) => exporterSocket(t, `127.0.0.${i + 1}`)));
   for (let pass = 0; pass < 4; pass++) await Promise.all(sockets.map((s) => send(s, receiver.listening!.udp.v4!, datagrams, (m) => m)));
   const sent = datagrams.length * sockets.length * 4;
@@ -113,7 +82,7 @@ test('a decoder whose Kafka queue and rings are small waits for room, counted, a
   // A backlog on the raw topic (about 11,000 records per worker), a decoder whose Kafka queue holds
   // 10,000 records (it stops taking at half, as its worker last reported) and whose rings hold 64
   // datagrams (it stops at half).
-  const decoder = await start(t, configYaml('decode', n, 'none', { queueMaxRecords: 10_000, ringSlots: 64 }));
+  const decoder = await startGateway(t, roleConfigYaml('decode', n, { queueMaxRecords: 10_000, ringSlots: 64 }));
   const total = expected.full * sockets.length * 4;
   assert.equal(await waitForCount(testBrokers(), n.tenant, total), total);
   const m = await decoder.metricsWhen('every datagram consumed', (x) => (x.get('flowgate_raw_datagrams_consumed_total') ?? 0) >= sent);

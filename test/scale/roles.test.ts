@@ -7,51 +7,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import net from 'node:net';
-import { GatewayProcess } from '../support/gateway-process.js';
 import { testBrokers } from '../support/broker.js';
-import { readTopic, uniqueTopic, waitForCount } from '../support/kafka-topics.js';
+import { readTopic, waitForCount } from '../support/kafka-topics.js';
 import { pcapsDir } from '../support/corpus.js';
 import { readDatagrams, dataOnly } from '../state/capture-split.js';
 import { send, exporterSocket, expectedRecords } from '../support/exporter.js';
 import { waitUntil } from '../support/wait.js';
+import { roleCapture, roleConfigYaml, roleNames, startGateway } from '../support/roles.js';
 import { RAW_HEADER_BYTES, writeRawMessage } from '../../src/scale/raw-message.js';
 import { addressBytes } from '../../src/net/address.js';
 import { publicKafkajs } from '../../src/kafka/kafkajs-internals.js';
 
-interface Names { tenant: string; raw: string; templates: string; group: string }
-
-function names(): Names {
-  const id = uniqueTopic('s');
-  return { tenant: `flows.${id}`, raw: `raw.${id}`, templates: `templates.${id}`, group: `decode.${id}` };
-}
-
-function configYaml(role: 'all' | 'receive' | 'decode', n: Names, workers = 2): string {
-  return `role: ${role}
-listen: { udp: ["127.0.0.1:0"]${role === 'receive' ? ', tcp: ["127.0.0.1:0"]' : ''} }
-http: { listen: "127.0.0.1:0" }
-workers: ${workers}
-kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
-scale: { raw_topic: ${n.raw}, raw_partitions: 4, template_topic: ${n.templates}, group: ${n.group}, commit_interval_ms: 100 }
-routing: { default_topic: ${n.tenant} }
-stats: { log_interval_s: 0 }
-`;
-}
-
-async function start(t: { after(fn: () => unknown): void }, yaml: string): Promise<GatewayProcess> {
-  const gw = new GatewayProcess(yaml);
-  t.after(() => gw.dispose());
-  await gw.ready();
-  return gw;
-}
-
-const capture = () => readDatagrams(join(pcapsDir, 'softflowd_v10_mixed.pcap'));
-
 test('receive + decode: every record reaches the tenant topic; a SIGTERMed decoder commits, its successor re-delivers nothing and needs no templates', async (t) => {
-  const datagrams = capture();
+  const datagrams = roleCapture();
   const expected = expectedRecords(datagrams);
-  const n = names();
-  const receiver = await start(t, configYaml('receive', n));
-  const first = await start(t, configYaml('decode', n));
+  const n = roleNames('s');
+  const receiver = await startGateway(t, roleConfigYaml('receive', n));
+  const first = await startGateway(t, roleConfigYaml('decode', n));
   const socket = await exporterSocket(t);
   await send(socket, receiver.listening!.udp.v4!, datagrams, (m) => m);
   assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
@@ -66,7 +38,7 @@ test('receive + decode: every record reaches the tenant topic; a SIGTERMed decod
   const stopped = first.accounting();
   assert.equal(stopped.records.decoded, stopped.records.delivered, 'everything it decoded was delivered');
 
-  const second = await start(t, configYaml('decode', n));
+  const second = await startGateway(t, roleConfigYaml('decode', n));
   await send(socket, receiver.listening!.udp.v4!, datagrams, dataOnly);
   assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full + expected.dataOnly), expected.full + expected.dataOnly);
   const m2 = await second.metrics();
@@ -82,16 +54,16 @@ test('receive + decode: every record reaches the tenant topic; a SIGTERMed decod
 });
 
 test('role all with a template topic: a second instance decodes data-only datagrams of an exporter it never saw', async (t) => {
-  const datagrams = capture();
+  const datagrams = roleCapture();
   const expected = expectedRecords(datagrams);
-  const n = names();
+  const n = roleNames('s');
   const socket = await exporterSocket(t);
-  const a = await start(t, configYaml('all', n));
+  const a = await startGateway(t, roleConfigYaml('all', n));
   await send(socket, a.listening!.udp.v4!, datagrams, (m) => m);
   assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
   assert.equal((await a.stop('SIGTERM')).code, 0);
 
-  const b = await start(t, configYaml('all', n));
+  const b = await startGateway(t, roleConfigYaml('all', n));
   await b.waitFor('templates loaded from the template topic', { match: (e) => (e.sessions as number) >= 1 });
   await send(socket, b.listening!.udp.v4!, datagrams, dataOnly);
   assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full + expected.dataOnly), expected.full + expected.dataOnly);
@@ -101,8 +73,8 @@ test('role all with a template topic: a second instance decodes data-only datagr
 });
 
 test('a raw datagram larger than a ring slot is skipped, counted as too_large, and its offset committed past', async (t) => {
-  const n = names();
-  const decoder = await start(t, configYaml('decode', n));
+  const n = roleNames('s');
+  const decoder = await startGateway(t, roleConfigYaml('decode', n));
   const big = Buffer.alloc(10_000, 0x0a); // ring.slot_bytes is 9216 by default
   const value = Buffer.alloc(RAW_HEADER_BYTES + big.length);
   const length = writeRawMessage(value, big, 0, big.length, addressBytes('127.0.0.1'), 0, 4739, Date.now());
@@ -121,8 +93,8 @@ test('a raw datagram larger than a ring slot is skipped, counted as too_large, a
 });
 
 test('role decode protects a tenant\'s exporter as role all does: forged raw datagrams between each of its own evict each other, never its session', async (t) => {
-  const n = names();
-  const decoder = await start(t, `role: decode
+  const n = roleNames('s');
+  const decoder = await startGateway(t, `role: decode
 http: { listen: "127.0.0.1:0" }
 workers: 1
 kafka: { brokers: ${JSON.stringify(testBrokers())}, linger_ms: 5 }
@@ -136,7 +108,7 @@ routing:
 stats: { log_interval_s: 0 }
 `);
   // One raw partition keeps this order: four forged sources' datagrams before each of the tenant's.
-  const tenant = capture();
+  const tenant = roleCapture();
   const forged = readDatagrams(join(pcapsDir, 'softflowd_v9_mixed.pcap'));
   const raw = (payload: Uint8Array, address: string) => {
     const value = Buffer.alloc(RAW_HEADER_BYTES + payload.length);
@@ -161,11 +133,11 @@ stats: { log_interval_s: 0 }
 });
 
 test('IPFIX over TCP through the raw topic: the decoder keeps the connection\'s templates, applies its transport rules, and frees them when the connection ends', async (t) => {
-  const datagrams = capture();
+  const datagrams = roleCapture();
   const expected = expectedRecords(datagrams);
-  const n = names();
-  const receiver = await start(t, configYaml('receive', n));
-  const decoder = await start(t, configYaml('decode', n, 1));
+  const n = roleNames('s');
+  const receiver = await startGateway(t, roleConfigYaml('receive', n));
+  const decoder = await startGateway(t, roleConfigYaml('decode', n, { workers: 1 }));
   const socket = await new Promise<net.Socket>((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port: receiver.listening!.tcp!.v4! }, () => resolve(s));
     s.once('error', reject);
