@@ -8,6 +8,7 @@ import { KafkaClient } from '../../src/kafka/client.js';
 import { BatchBuilder, encodeHeaders, sealBatch, NO_PRODUCER } from '../../src/kafka/protocol/record-batch.js';
 import { codecId } from '../../src/kafka/protocol/compression.js';
 import { createLogger } from '../../src/log.js';
+import { connectedLeader } from '../support/kafka-client.js';
 import { testBrokers as brokers } from '../support/broker.js';
 import { createTopic, readTopic, topicCounts, uniqueTopic } from '../support/kafka-topics.js';
 import { RecordProducer, type KafkaSettings } from '../../src/kafka/producer.js';
@@ -25,22 +26,11 @@ function batchOf(records: number, stamp: { producerId: bigint; producerEpoch: nu
   return sealBatch(b, null, codecId('none'), stamp);
 }
 
-async function ready(client: KafkaClient, topic: string): Promise<number> {
-  await client.connect();
-  for (let i = 0; i < 50; i++) {
-    await client.loadTopics([topic]).catch(() => undefined);
-    const leader = client.leaderOf(topic, 0);
-    if (client.partitionCount(topic) > 0 && leader >= 0) return leader;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no leader for ${topic}`);
-}
-
 test('a batch sent twice with the same producer id and sequence is written once; a sequence gap is refused', async (t) => {
   const client = new KafkaClient(settings(), createLogger('error'));
   t.after(() => client.disconnect());
   const topic = uniqueTopic('flowgate.idem');
-  const leader = await ready(client, topic);
+  const leader = await connectedLeader(client, topic);
   const pid = await client.initProducerId();
   const first = batchOf(7, { ...pid, baseSequence: 0 });
   const send = (batch: Buffer) => client.produce(leader, -1, [{ topic, partitions: [{ partition: 0, batch }] }]);
@@ -59,7 +49,7 @@ test('without a producer id a batch sent twice is written twice (what idempotenc
   const client = new KafkaClient(settings(), createLogger('error'));
   t.after(() => client.disconnect());
   const topic = uniqueTopic('flowgate.noidem');
-  const leader = await ready(client, topic);
+  const leader = await connectedLeader(client, topic);
   const batch = batchOf(5, NO_PRODUCER);
   for (let i = 0; i < 2; i++) assert.equal((await client.produce(leader, 1, [{ topic, partitions: [{ partition: 0, batch }] }]))[0]!.type, 'NONE');
   assert.equal((await topicCounts(brokers(), [topic]))[topic], 10);

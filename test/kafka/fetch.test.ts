@@ -12,6 +12,7 @@ import { encodeFetchRequest, fetchVersion, READ_UNCOMMITTED } from '../../src/ka
 import { decodeFetchResponse } from '../../src/kafka/protocol/fetch-response.js';
 import { RecordBatchReader } from '../../src/kafka/protocol/record-batch-reader.js';
 import { createLogger } from '../../src/log.js';
+import { connectedLeader } from '../support/kafka-client.js';
 import { testBrokers as brokers } from '../support/broker.js';
 import { createTopic, uniqueTopic } from '../support/kafka-topics.js';
 
@@ -42,17 +43,6 @@ test('a response cut short or with bytes past its end is refused', () => {
   assert.throws(() => decodeFetchResponse(11, body.subarray(0, 12)), /ends at byte 12/);
   assert.throws(() => decodeFetchResponse(11, Buffer.concat([body, Buffer.alloc(1)])), /1 bytes past its end/);
 });
-
-async function ready(client: KafkaClient, topic: string): Promise<number> {
-  await client.connect();
-  for (let i = 0; i < 50; i++) {
-    await client.loadTopics([topic]).catch(() => undefined);
-    const leader = client.leaderOf(topic, 0);
-    if (client.partitionCount(topic) > 0 && leader >= 0) return leader;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no leader for ${topic}`);
-}
 
 async function batchOf(first: number, n: number, codec: CompressionName): Promise<Buffer> {
   const b = new BatchBuilder(1 << 20);
@@ -89,7 +79,7 @@ test('batches of every codec produced to the broker are read back record for rec
   t.after(() => client.disconnect());
   const topic = uniqueTopic('flowgate.fetch');
   await createTopic(brokers(), topic, 1);
-  const leader = await ready(client, topic);
+  const leader = await connectedLeader(client, topic);
   const expected: [number, string][] = [];
   let next = 0;
   for (const codec of [...compressionNames, 'none' as const]) {
