@@ -20,13 +20,13 @@ import { Status } from "./status";
 import { countStatus, bump, C_OPTIONS_RECORDS_WRITTEN } from "./counters";
 import { ctx } from "./context";
 import { T_FIELDS, T_SCOPE, T_V9_SCOPE, T_RAW0, T_PEN0, VARLEN } from "./templates";
-import { putU64, putU32, putIPv4, putIPv6, HEX_PTR } from "./text";
+import { putU64, putU32 } from "./text";
 import { putJsonText } from "./json-string";
 import { putApplicationId, OPTIONS_TEXT_USED } from "./options-names";
 import { placeRecord } from "./record";
 import { findDefinition, definitionKey, definitionType } from "./definitions";
 import { putScalar, V9_VENDOR_PEN } from "./any-element";
-import { valueRoom } from "./json-values";
+import { valueRoom, putHex, putUnsigned, putIPv4Value, putIPv6Value } from "./json-values";
 
 /** How a known element's value is written. */
 const enum Kind { Uint = 1, Addr4 = 2, Addr6 = 3, Text = 4, AppId = 5 }
@@ -114,22 +114,6 @@ export function resetOptionsStaging(): void {
   return o + <usize>text.length;
 }
 
-function putHex(o: usize, p: usize, len: u32): usize {
-  store<u8>(o++, 34);
-  for (let i: u32 = 0; i < len; i++) {
-    store<u16>(o, load<u16>(HEX_PTR + (<usize>load<u8>(p + i) << 1)));
-    o += 2;
-  }
-  store<u8>(o, 34);
-  return o + 1;
-}
-
-function readUint(p: usize, len: u32): u64 {
-  let v: u64 = 0;
-  for (let i: u32 = 0; i < len; i++) v = (v << 8) | <u64>load<u8>(p + i);
-  return v;
-}
-
 /** The key of an element no table here names: `,"e{pen}_{id}":` or `,"v9_{type}":`. */
 function putUnknownKey(o: usize, ie: u32, pen: u32): usize {
   if (ctx.version == 9) o = putText(o, ',"v9_');
@@ -145,19 +129,10 @@ function putUnknownKey(o: usize, ie: u32, pen: u32): usize {
 /** Writes one element's value at o as its entry's kind says (or hex); the caller checked room for 6 bytes per value byte plus 64. */
 function putValue(o: usize, kind: u32, p: usize, len: u32): usize {
   switch (kind) {
-    case Kind.Uint: if (len >= 1 && len <= 8) return putU64(o, readUint(p, len)); break;
-    case Kind.Addr4: if (len == 4) {
-      store<u8>(o, 34);
-      o = putIPv4(o + 1, p);
-      store<u8>(o, 34);
-      return o + 1;
-    } break;
-    case Kind.Addr6: if (len == 16) {
-      store<u8>(o, 34);
-      o = putIPv6(o + 1, p);
-      store<u8>(o, 34);
-      return o + 1;
-    } break;
+    // The value writers of output by name (json-values.ts): a length the kind does not allow is hex.
+    case Kind.Uint: return putUnsigned(o, p, len);
+    case Kind.Addr4: return putIPv4Value(o, p, len);
+    case Kind.Addr6: return putIPv6Value(o, p, len);
     case Kind.Text: {
       store<u8>(o, 34);
       o = putJsonText(o + 1, p, len, len * 6);
