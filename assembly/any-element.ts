@@ -216,8 +216,12 @@ const V5_FIELDS: u32 = 20;
 function putKeyOf(o: usize, d: usize): usize {
   const key = <usize>load<u32>(d + D_KEY);
   if (key != 0) return copyKey(o, key);
-  const id = load<u32>(d + D_ID);
-  if ((load<u8>(d + D_FLAGS) & F_V9) != 0) {
+  return putUnknownKey(o, load<u32>(d + D_PEN), load<u32>(d + D_ID), (load<u8>(d + D_FLAGS) & F_V9) != 0);
+}
+
+/** The key of an element no definition names: `,"v9_{id}":` (NetFlow v9) or `,"e{pen}_{id}":` (IPFIX). */
+export function putUnknownKey(o: usize, pen: u32, id: u32, v9: bool): usize {
+  if (v9) {
     store<u8>(o, 44); // ","
     store<u8>(o + 1, 34); // "
     store<u8>(o + 2, 118); // v
@@ -228,7 +232,7 @@ function putKeyOf(o: usize, d: usize): usize {
     store<u8>(o, 44);
     store<u8>(o + 1, 34);
     store<u8>(o + 2, 101); // e
-    o = putU32(o + 3, load<u32>(d + D_PEN));
+    o = putU32(o + 3, pen);
     store<u8>(o, 95); // _
     o = putU32(o + 1, id);
   }

@@ -25,7 +25,7 @@ import { putJsonText } from "./json-string";
 import { putApplicationId, OPTIONS_TEXT_USED } from "./options-names";
 import { placeRecord } from "./record";
 import { findDefinition, definitionKey, definitionType } from "./definitions";
-import { putScalar, V9_VENDOR_PEN } from "./any-element";
+import { putScalar, putUnknownKey, V9_VENDOR_PEN } from "./any-element";
 import { valueRoom, putHex, putUnsigned, putIPv4Value, putIPv6Value } from "./json-values";
 
 /** How a known element's value is written. */
@@ -112,18 +112,6 @@ export function resetOptionsStaging(): void {
 @inline function putText(o: usize, text: string): usize {
   for (let i = 0; i < text.length; i++) store<u8>(o + i, <u8>text.charCodeAt(i));
   return o + <usize>text.length;
-}
-
-/** The key of an element no table here names: `,"e{pen}_{id}":` or `,"v9_{type}":`. */
-function putUnknownKey(o: usize, ie: u32, pen: u32): usize {
-  if (ctx.version == 9) o = putText(o, ',"v9_');
-  else {
-    o = putText(o, ',"e');
-    o = putU32(o, pen);
-    store<u8>(o++, 95); // "_"
-  }
-  o = putU32(o, ie);
-  return putText(o, '":');
 }
 
 /** Writes one element's value at o as its entry's kind says (or hex); the caller checked room for 6 bytes per value byte plus 64. */
@@ -218,7 +206,7 @@ export function stageOptionsRecord(t: usize, p: usize, end: usize): void {
         memory.copy(o, key + 1, n);
         o = putScalar(o + n, definitionType(d), p, len);
       } else {
-        o = putHex(putUnknownKey(o, ie, pen), p, len);
+        o = putHex(putUnknownKey(o, pen, ie, ctx.version == 9), p, len);
       }
     }
     p += <usize>len;
