@@ -3,13 +3,10 @@
 import kafkajs from 'kafkajs';
 import { splitHostPort } from '../../src/config/addresses.js';
 import { topicCounts } from '../../test/support/kafka-topics.js';
-import { ensureToolsJars, javaBin, kafkaVersion } from '../../test/support/kafka-tools.js';
 import { isLoopback } from '../lib/loopback.js';
 
 // kafkajs is CommonJS: Node's ESM loader does not see all of its exports by name.
 const { Kafka, logLevel } = kafkajs;
-
-export { ensureToolsJars, javaBin, kafkaVersion };
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

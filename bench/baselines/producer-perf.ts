@@ -34,7 +34,8 @@ import { isMainModule } from '../lib/main-module.js';
 import { rssMb } from '../lib/proc.js';
 import { mergeResults } from '../lib/results.js';
 import { repoRoot } from '../../test/support/paths.js';
-import { createFreshTopic, ensureToolsJars, javaBin, kafkaVersion, loopbackBrokers, topicMessageCount } from './kafka-util.js';
+import { createFreshTopic, loopbackBrokers, topicMessageCount } from './kafka-util.js';
+import { ensureToolsJars, javaBin, kafkaVersion } from '../../test/support/kafka-tools.js';
 
 export interface BrokerCeilingOptions {
   bootstrap: string;
