@@ -1,4 +1,4 @@
-// Shared helpers for the baseline benchmarks (bench/baselines/): Kafka's own tool jars, fresh
+// Shared helpers for the baseline benchmarks (bench/baselines/): fresh
 // topics with broker append times, and counting and scanning what reached a topic. Only 127.0.0.0/8 or ::1 brokers are accepted.
 import kafkajs from 'kafkajs';
 import { splitHostPort } from '../../src/config/addresses.js';
