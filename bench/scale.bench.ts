@@ -9,6 +9,9 @@
 //            --rebalance-runs N  --rebalance-rate R  --no-cleanup (keep the topics)
 //            --root DIR (run another build's bin/flowgate.js, e.g. a commit to compare)
 //            --raw-linger-ms N (kafka.linger_ms of role receive only; default FlowGate's, 5)
+//            --warmup-s S (cpu and breakdown phases: S seconds at the measured rate before the
+//              measured send, 5 by default, 0 as before 2026-12-07 turn 7: without it, a run measures
+//              V8 still compiling the per-batch and per-request code, twice over for two processes)
 //
 // Topologies, each a fresh set of processes, topics and consumer group per step:
 //   all     role all, 1 process, workers 1: pipeline.bench.ts's configuration
@@ -72,19 +75,21 @@ const { values: opts } = parseArgs({
     'no-cleanup': { type: 'boolean', default: false },
     root: { type: 'string' },
     'raw-linger-ms': { type: 'string' },
+    'warmup-s': { type: 'string', default: '5' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (opts.help) {
   process.stdout.write(`usage: node dist/bench/scale.bench.js [--quick | --full] [--bootstrap HOST:PORT] [--only search,cpu,breakdown,startup,rebalance]
          [--topologies all,split1,split2] [--workers N] [--rpp N] [--seconds S] [--cpu-rate R] [--cpu-runs N]
-         [--startup-runs N] [--rebalance-runs N] [--rebalance-rate R] [--no-cleanup] [--root DIR] [--raw-linger-ms N]
+         [--startup-runs N] [--rebalance-runs N] [--rebalance-rate R] [--no-cleanup] [--root DIR] [--raw-linger-ms N] [--warmup-s S]
 (see the header of bench/scale.bench.ts)
 `);
   process.exit(0);
 }
 const full = opts.full;
 const seconds = Number(opts.seconds ?? (full ? 10 : 5));
+const warmupS = Number(opts['warmup-s']);
 const workers = Number(opts.workers);
 const phases = new Set(opts.only.split(','));
 const topologies = opts.topologies.split(',').filter((t): t is Topology => t in TOPOLOGY);
@@ -156,6 +161,10 @@ async function runStep(topology: Topology, offered: number, measureIdle = false)
   const c = await Cluster.start({ brokers, names, workers, decoders, ...root });
   try {
     const warm = await runLoadgen(c.udp, ['--records', String(WARMUP_RECORDS), '--rate', '20000', '--records-per-packet', opts.rpp]);
+    if (warmupS > 0) {
+      const hot = await runLoadgen(c.udp, ['--rate', String(offered), '--duration', String(warmupS), '--records-per-packet', opts.rpp]);
+      warm.records += hot.records;
+    }
     const before = (await settleCluster(c, Date.now() + 60_000, brokerCpu)).k;
     let idleCpuPerS = NaN;
     if (measureIdle) {
@@ -235,6 +244,7 @@ async function solo(role: 'receive' | 'all', sink: 'kafka' | 'discard', offered:
   try {
     const udp = (await gw.ready()).udp.v4!;
     await runLoadgen(udp, ['--records', String(WARMUP_RECORDS), '--rate', '20000', '--records-per-packet', opts.rpp]);
+    if (warmupS > 0) await runLoadgen(udp, ['--rate', String(offered), '--duration', String(warmupS), '--records-per-packet', opts.rpp]);
     await sleep(1000);
     const c0 = processCpu(gw.pid);
     const sent = await runLoadgen(udp, ['--rate', String(offered), '--duration', String(seconds), '--records-per-packet', opts.rpp]);

@@ -47,8 +47,16 @@ function recordEnd(index: RecordIndex, k: number): number {
 /** The partition of a batch framed before its topic's partitions were known (spooled, given one later). */
 export const UNASSIGNED = -1;
 
-/** Spare batch buffers kept (each up to about batch_max_bytes). */
-const SPARE_BUFFERS = 8;
+/**
+ * Spare batch buffers kept, in bytes, as a multiple of the batch cap. Every delivered batch's
+ * buffer that fits is kept, whatever its size: a partition's batches at a steady rate are of
+ * similar sizes, so the next batch finds room without growing (growth copies), and no buffer is
+ * allocated per batch. Buffers are external memory: allocated per batch (16 KiB and up, and each
+ * doubling), they set off V8's full collections (measured: docs/performance.md section 10).
+ */
+const SPARE_BATCH_CAPS = 8;
+/** And at most this many spare buffers (many partitions of small batches). */
+const SPARE_BUFFERS = 256;
 /** Initial size of a batch buffer; it doubles up to the batch cap. */
 const INITIAL_BATCH_BYTES = 16 * 1024;
 /** The smallest batch cap a broker's "too large" answers can shrink it to. */
@@ -114,8 +122,9 @@ export class Accumulator {
   /** Batch size cap in force: batch_max_bytes, halved each time the broker says a batch is too large. */
   #batchBytes: number;
   #stickyCounter = 0;
-  /** Buffers of delivered batches that grew large, for the next batches: no regrowth, less garbage. */
+  /** Buffers of delivered batches, for the next batches: no allocation, no regrowth. */
   readonly #spare: Buffer[] = [];
+  #spareBytes = 0;
 
   constructor(settings: AccumulatorSettings, events: AccumulatorEvents, log: Logger) {
     this.#settings = settings;
@@ -275,7 +284,17 @@ export class Accumulator {
     // Compressed batches were sent from a copy, so the builder's buffer is free; an uncompressed
     // wire batch is a view of it and is free once the broker has answered (we are past that here).
     const buffer = b.builder.buffer;
-    if (buffer.length >= this.#batchBytes && buffer.length <= this.#batchBytes * 2 && this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer);
+    if (this.#spare.length < SPARE_BUFFERS && this.#spareBytes + buffer.length <= SPARE_BATCH_CAPS * this.#batchBytes) {
+      this.#spare.push(buffer);
+      this.#spareBytes += buffer.length;
+    }
+  }
+
+  /** The most recently freed spare buffer (batches of a steady stream are of similar sizes), if any. */
+  #takeSpare(): Buffer | undefined {
+    const buffer = this.#spare.pop();
+    if (buffer !== undefined) this.#spareBytes -= buffer.length;
+    return buffer;
   }
 
   /** The oldest input mark some queued record still belongs to; Infinity when none (every input so far is settled). */
@@ -358,7 +377,7 @@ export class Accumulator {
   }
 
   #open(t: TopicState, partition: number, receivedAt: number): QueuedBatch {
-    const b = newBatch(t.name, partition, new BatchBuilder(this.#batchBytes, INITIAL_BATCH_BYTES, this.#spare.pop()), receivedAt);
+    const b = newBatch(t.name, partition, new BatchBuilder(this.#batchBytes, INITIAL_BATCH_BYTES, this.#takeSpare()), receivedAt);
     if (this.trackMarks) {
       b.mark = { mark: this.mark, parts: 1 };
       this.#marks.add(b.mark);

@@ -11,6 +11,7 @@ import { kafkajs, publicKafkajs, registerConsumerCodecs, type InternalBroker, ty
 import { kafkajsConsumerCodecs, type KafkajsCodecFactory } from './protocol/compression.js';
 import { PRODUCE_API_KEY, PRODUCE_MAX_VERSION, PRODUCE_MIN_VERSION, encodeProduceRequest, produceVersion, type ProduceTopic } from './protocol/produce-request.js';
 import { decodeProduceResponse, type ProduceResponse } from './protocol/produce-response.js';
+import { frameRoom, writeRequestHeader } from './protocol/request-frame.js';
 import { FETCH_API_KEY, FETCH_MAX_VERSION, FETCH_MIN_VERSION, encodeFetchRequest, fetchVersion, type FetchRequest } from './protocol/fetch-request.js';
 import { decodeFetchResponse, type FetchResponse } from './protocol/fetch-response.js';
 
@@ -213,14 +214,22 @@ export class KafkaClient implements ProduceClient {
     const range = broker.versions?.[PRODUCE_API_KEY];
     const version = range ? produceVersion(range.minVersion, range.maxVersion) : PRODUCE_MAX_VERSION;
     if (version < 0) throw Object.assign(new Error(`broker ${nodeId} speaks Produce v${range?.minVersion}-${range?.maxVersion}, FlowGate needs one of v${PRODUCE_MIN_VERSION}-v${PRODUCE_MAX_VERSION}`), { type: 'UNSUPPORTED_VERSION' });
-    const body = encodeProduceRequest(acks, this.#timeoutMs, topics);
+    const timeoutMs = this.#timeoutMs;
     const request: InternalRequest = {
       apiKey: PRODUCE_API_KEY,
       apiVersion: version,
       apiName: 'Produce',
       expectResponse: () => acks !== 0,
-      // kafkajs's request framing asks for an Encoder; it only reads .buf and .buffer.
-      encode: async () => ({ buf: body, buffer: body }),
+      frame: (correlationId, clientId) => {
+        const frame = encodeProduceRequest(acks, timeoutMs, topics, frameRoom(clientId));
+        writeRequestHeader(frame, PRODUCE_API_KEY, version, correlationId, clientId);
+        return frame;
+      },
+      // kafkajs's own framing (not used once kafkajs-internals.ts mended it) asks for an Encoder; it only reads .buf and .buffer.
+      encode: async () => {
+        const body = encodeProduceRequest(acks, timeoutMs, topics);
+        return { buf: body, buffer: body };
+      },
     };
     const response: InternalResponse = {
       // From v6 the broker leaves throttling to the client (KIP-219): kafkajs's request queue does it.
@@ -245,13 +254,20 @@ export class KafkaClient implements ProduceClient {
     const range = broker.versions?.[FETCH_API_KEY];
     const version = range ? fetchVersion(range.minVersion, range.maxVersion) : FETCH_MAX_VERSION;
     if (version < 0) throw Object.assign(new Error(`broker ${nodeId} speaks Fetch v${range?.minVersion}-${range?.maxVersion}, FlowGate needs one of v${FETCH_MIN_VERSION}-v${FETCH_MAX_VERSION}`), { type: 'UNSUPPORTED_VERSION' });
-    const body = encodeFetchRequest(version, fetch);
     const request: InternalRequest = {
       apiKey: FETCH_API_KEY,
       apiVersion: version,
       apiName: 'Fetch',
       expectResponse: () => true,
-      encode: async () => ({ buf: body, buffer: body }),
+      frame: (correlationId, clientId) => {
+        const frame = encodeFetchRequest(version, fetch, frameRoom(clientId));
+        writeRequestHeader(frame, FETCH_API_KEY, version, correlationId, clientId);
+        return frame;
+      },
+      encode: async () => {
+        const body = encodeFetchRequest(version, fetch);
+        return { buf: body, buffer: body };
+      },
     };
     const response: InternalResponse = {
       // From v8 the broker leaves throttling to the client (KIP-219): kafkajs's request queue does it.

@@ -34,6 +34,9 @@
 //   network/requestQueue/index.js  RequestQueue.scheduleCheckPendingRequests, mended (below):
 //                             in 2.2.4 every connection re-arms a 1 ms timer forever once it
 //                             has answered a request (kafkajs issue #1751, never released)
+//   protocol/request.js       the request framing network/connection.js requires when it loads:
+//                             replaced in the module cache before that (mendRequestFraming, below)
+//                             by one that lets a request bring its own frame (request-frame.ts)
 // The public API (kafkajs's index: Kafka, its consumer and admin) is loaded by publicKafkajs()
 // for the consumer group of role decode and for creating topics, in the main thread only.
 import { createRequire } from 'node:module';
@@ -75,13 +78,17 @@ export interface InternalCluster {
     Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
   brokerPool: { withBroker<T>(fn: (args: { broker: InternalBroker }) => Promise<T>): Promise<T | null> };
 }
-/** A request as the connection frames it: encode() must answer something with .buf and .buffer (an Encoder). */
+/**
+ * A request as the connection frames it: encode() must answer something with .buf and .buffer (an
+ * Encoder). FlowGate's requests also bring frame(): the whole frame in one buffer (mendRequestFraming).
+ */
 export interface InternalRequest {
   apiKey: number;
   apiVersion: number;
   apiName: string;
   expectResponse(): boolean;
   encode(): Promise<{ buf: Buffer; buffer: Buffer }>;
+  frame?(correlationId: number, clientId: string | null): Buffer;
 }
 /** decode() gets the response body after the correlation id; clientSideThrottleTime is honoured (KIP-219). */
 export interface InternalResponse {
@@ -140,6 +147,10 @@ const required: Record<string, Check> = {
       out.push('scheduleCheckPendingRequests() no longer computes this.throttledUntil - Date.now()');
     }
     return out;
+  },
+  'src/protocol/request.js': (e) => {
+    if (typeof e !== 'function') return ['no longer exports the request framing function'];
+    return (e as { framed?: boolean }).framed ? [] : ['was not replaced before network/connection.js loaded it (a request\'s own frame would go unused)'];
   },
   'src/network/socketFactory.js': (e) => (typeof e === 'function' ? [] : ['no longer exports the socket factory function']),
   'src/protocol/error.js': (e) => {
@@ -235,9 +246,38 @@ export function registerConsumerCodecs(table: ReadonlyMap<number, () => unknown>
   for (const [id, codec] of table) kafkajs.codecs[id] = codec;
 }
 
+type RequestFraming = ((args: { request: InternalRequest; correlationId: number; clientId: string | null }) => Promise<{ buffer: Buffer }>) & { framed?: boolean };
+
+/**
+ * Replaces kafkajs's request framing (protocol/request.js) in the module cache, before
+ * network/connection.js requires it: a request with frame() is framed by it (one buffer, written
+ * once: protocol/request-frame.ts says why), any other (kafkajs's own: metadata, ApiVersions,
+ * SASL, the consumer group's) by kafkajs as before. The connection only writes `.buffer`.
+ */
+function mendRequestFraming(require: NodeJS.Require): void {
+  let path: string;
+  try {
+    path = require.resolve('kafkajs/src/protocol/request.js');
+  } catch {
+    return; // missing: kafkajsProblems says so
+  }
+  const original = require(path) as RequestFraming;
+  const cached = require.cache[path];
+  if (typeof original !== 'function' || original.framed || !cached) return;
+  const framed: RequestFraming = async (args) => {
+    const frame = args.request.frame;
+    if (frame === undefined) return original(args);
+    const buffer = frame(args.correlationId, args.clientId);
+    return { buf: buffer, buffer };
+  };
+  framed.framed = true;
+  cached.exports = framed;
+}
+
 /** Reads the installed kafkajs: its version and the files above (a file that fails to load is left out). */
 export function readInstalledKafkajs(): KafkajsFiles {
   const require = createRequire(import.meta.url);
+  mendRequestFraming(require);
   let version: string | undefined;
   try {
     version = (require('kafkajs/package.json') as { version?: string }).version;

@@ -4,8 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
 import { KAFKAJS_VERSION, checkKafkajs, kafkajsProblems, readInstalledKafkajs, type KafkajsFiles } from '../../src/kafka/kafkajs-internals.js';
 import { compress } from '../../src/kafka/protocol/compression.js';
+import { frameRoom, writeRequestHeader } from '../../src/kafka/protocol/request-frame.js';
 
 const require = createRequire(import.meta.url);
 
@@ -76,4 +78,68 @@ test('the mend refuses a RequestQueue whose scheduling code changed', () => {
   const found = installed();
   found.files['src/network/requestQueue/index.js'] = class { scheduleCheckPendingRequests() { return 0; } checkPendingRequests() {} };
   assert.throws(() => checkKafkajs(found), /requestQueue\/index\.js scheduleCheckPendingRequests\(\) no longer computes/);
+});
+
+test('a kafkajs connection sends the frame a FlowGate request brings, and frames its own requests as before', async () => {
+  await import('../../src/kafka/kafkajs-internals.js'); // loading it replaces kafkajs's request framing
+  const Connection = require('kafkajs/src/network/connection.js') as new (o: Record<string, unknown>) => {
+    connect(): Promise<void>; disconnect(): Promise<void>;
+    send(a: { request: Record<string, unknown>; response: Record<string, unknown> }): Promise<unknown>;
+  };
+  const socketFactory = require('kafkajs/src/network/socketFactory.js') as () => unknown;
+  const { createLogger, LEVELS } = require('kafkajs/src/loggers/index.js') as { createLogger(o: unknown): unknown; LEVELS: { NOTHING: number } };
+  // A peer that keeps each request frame and answers it with an empty body.
+  const frames: Buffer[] = [];
+  const server = createServer((socket) => {
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+        const frame = pending.subarray(0, 4 + pending.readInt32BE(0));
+        pending = pending.subarray(frame.length);
+        frames.push(frame);
+        const answer = Buffer.alloc(8);
+        answer.writeInt32BE(4, 0);
+        answer.writeInt32BE(frame.readInt32BE(8), 4); // the correlation id
+        socket.write(answer);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const connection = new Connection({
+    host: '127.0.0.1', port, clientId: 'frame-test', requestTimeout: 5000, connectionTimeout: 5000, socketFactory: socketFactory(),
+    logger: createLogger({ level: LEVELS.NOTHING, logCreator: () => () => undefined }),
+  });
+  try {
+    await connection.connect();
+    const body = Buffer.from('flowgate body');
+    const response = { decode: async () => ({}), parse: async (d: unknown) => d };
+    const ownFrame = (correlationId: number, clientId: string | null): Buffer => {
+      const frame = Buffer.alloc(frameRoom(clientId) + body.length);
+      body.copy(frame, frameRoom(clientId));
+      writeRequestHeader(frame, 0, 7, correlationId, clientId);
+      return frame;
+    };
+    let encoded = 0;
+    const encode = async () => {
+      encoded++;
+      return { buf: body, buffer: body };
+    };
+    await connection.send({ request: { apiKey: 0, apiVersion: 7, apiName: 'Produce', expectResponse: () => true, encode, frame: ownFrame }, response });
+    await connection.send({ request: { apiKey: 0, apiVersion: 7, apiName: 'Produce', expectResponse: () => true, encode }, response });
+    assert.equal(frames.length, 2);
+    assert.equal(encoded, 1, 'the request with frame() was not encoded by kafkajs');
+    // Both frames carry the same header fields and body; only the correlation id differs.
+    for (const [i, frame] of frames.entries()) {
+      assert.equal(frame.readInt16BE(4), 0, 'api key');
+      assert.equal(frame.readInt16BE(6), 7, 'api version');
+      assert.equal(frame.toString('utf8', 14, 14 + frame.readInt16BE(12)), 'frame-test', 'client id');
+      assert.ok(frame.subarray(frameRoom('frame-test')).equals(body), `frame ${i} body`);
+    }
+    assert.notEqual(frames[0]!.readInt32BE(8), frames[1]!.readInt32BE(8), 'correlation ids');
+  } finally {
+    await connection.disconnect();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

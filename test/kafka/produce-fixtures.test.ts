@@ -10,6 +10,7 @@ import { repoRoot } from '../support/paths.js';
 import { BATCH_HEADER_BYTES, BatchBuilder, encodeHeaders, sealBatch } from '../../src/kafka/protocol/record-batch.js';
 import { codecId, compress, type CompressionName } from '../../src/kafka/protocol/compression.js';
 import { PRODUCE_API_KEY, encodeProduceRequest } from '../../src/kafka/protocol/produce-request.js';
+import { frameRoom, writeRequestHeader } from '../../src/kafka/protocol/request-frame.js';
 import { decodeProduceResponse } from '../../src/kafka/protocol/produce-response.js';
 import { partitionResults } from '../../src/kafka/client.js';
 
@@ -82,8 +83,14 @@ for (const [name, f] of fixtures) {
     const batch = sealBatch(builder, compressed, codecId(codec),
       { producerId: BigInt(f.inputs.producerId), producerEpoch: f.inputs.producerEpoch, baseSequence: f.inputs.baseSequence ?? 0 });
     assert.equal(batch.readInt16BE(21) & 7, codecId(codec), 'attributes carry the codec id');
-    const body = encodeProduceRequest(f.inputs.acks, f.inputs.requestTimeoutMs, [{ topic: f.inputs.topic, partitions: [{ partition: 0, batch }] }]);
+    const topics = [{ topic: f.inputs.topic, partitions: [{ partition: 0, batch }] }];
+    const body = encodeProduceRequest(f.inputs.acks, f.inputs.requestTimeoutMs, topics);
     assert.ok(body.equals(captured.body), `request body differs at ${firstDifference(body, captured.body)}`);
+    // The whole frame as FlowGate writes it (request-frame.ts, instead of kafkajs's framing): the captured bytes, header and all.
+    const frame = encodeProduceRequest(f.inputs.acks, f.inputs.requestTimeoutMs, topics, frameRoom(f.inputs.clientId));
+    writeRequestHeader(frame, PRODUCE_API_KEY, f.apiVersion, captured.correlationId, f.inputs.clientId);
+    const request = Buffer.from(f.request, 'hex');
+    assert.ok(frame.equals(request), `request frame differs at ${firstDifference(frame, request)}`);
   });
 
   test(`${name}: the captured response reads as the broker's answer for the request's partition`, () => {

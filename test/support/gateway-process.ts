@@ -84,7 +84,9 @@ export class GatewayProcess {
     }
     this.#httpHost = o.httpHost ?? '127.0.0.1';
     writeFileSync(this.configFile, configYaml);
-    const node = [process.execPath, flowgateBin(o.root), 'serve', '--config', this.configFile];
+    // BENCH_GATEWAY_NODE_ARGS: node flags for the gateway (profiling a benchmark: --cpu-prof is refused in NODE_OPTIONS).
+    const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const node = [process.execPath, ...nodeArgs, flowgateBin(o.root), 'serve', '--config', this.configFile];
     const [command, ...args] = o.netns === undefined ? node : ['ip', 'netns', 'exec', o.netns, ...node];
     this.child = spawn(command!, args, {
       stdio: ['ignore', 'ignore', 'pipe'],

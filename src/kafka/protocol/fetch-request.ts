@@ -55,14 +55,15 @@ export function fetchVersion(min: number, max: number): number {
   return version < FETCH_MIN_VERSION || version < min ? -1 : version;
 }
 
-export function encodeFetchRequest(version: number, request: FetchRequest): Buffer {
+/** The body, after `room` bytes (the request frame's header, request-frame.ts; 0: the body alone). */
+export function encodeFetchRequest(version: number, request: FetchRequest, room = 0): Buffer {
   if (version < FETCH_MIN_VERSION || version > FETCH_MAX_VERSION) throw new RangeError(`Fetch v${version}: FlowGate encodes v${FETCH_MIN_VERSION}-v${FETCH_MAX_VERSION}`);
   const names = request.topics.map((t) => Buffer.from(t.topic));
   const partitionBytes = 4 + (version >= 9 ? 4 : 0) + 8 + (version >= 5 ? 8 : 0) + 4;
   let size = 4 * 4 + 1 + (version >= 7 ? 8 : 0) + 4 + (version >= 7 ? 4 : 0) + (version >= 11 ? 2 : 0);
   for (let i = 0; i < names.length; i++) size += 2 + names[i]!.length + 4 + request.topics[i]!.partitions.length * partitionBytes;
-  const out = Buffer.allocUnsafe(size);
-  let at = out.writeInt32BE(-1, 0);
+  const out = Buffer.allocUnsafe(room + size);
+  let at = out.writeInt32BE(-1, room);
   at = out.writeInt32BE(request.maxWaitMs, at);
   at = out.writeInt32BE(request.minBytes, at);
   at = out.writeInt32BE(request.maxBytes, at);

@@ -1,6 +1,6 @@
 // The Produce request body, versions 3 to 7 (the same layout in all five; v3 is the first that
-// carries RecordBatch v2, v7 the last before flexible versions). kafkajs frames it (size, api
-// key, version, correlation id, client id) and sends it; see kafkajs-internals.ts.
+// carries RecordBatch v2, v7 the last before flexible versions), written after `room` bytes left
+// for the request's frame (request-frame.ts); kafkajs's connection sends it (kafkajs-internals.ts).
 //
 // Produce Request (Version: 3-7) => transactional_id acks timeout_ms [topic_data]
 //   transactional_id => NULLABLE_STRING (always null here: no transactions)
@@ -27,15 +27,16 @@ export function produceVersion(min: number, max: number): number {
   return version < PRODUCE_MIN_VERSION || version < min ? -1 : version;
 }
 
-export function encodeProduceRequest(acks: number, timeoutMs: number, topics: readonly ProduceTopic[]): Buffer {
+/** The body, after `room` bytes (the request frame's header, request-frame.ts; 0: the body alone). */
+export function encodeProduceRequest(acks: number, timeoutMs: number, topics: readonly ProduceTopic[], room = 0): Buffer {
   let size = 2 + 2 + 4 + 4;
   const names = topics.map((t) => Buffer.from(t.topic));
   for (let i = 0; i < topics.length; i++) {
     size += 2 + names[i]!.length + 4;
     for (const p of topics[i]!.partitions) size += 4 + 4 + p.batch.length;
   }
-  const out = Buffer.allocUnsafe(size);
-  let at = out.writeInt16BE(-1, 0);
+  const out = Buffer.allocUnsafe(room + size);
+  let at = out.writeInt16BE(-1, room);
   at = out.writeInt16BE(acks, at);
   at = out.writeInt32BE(timeoutMs, at);
   at = out.writeInt32BE(topics.length, at);
