@@ -93,6 +93,8 @@ export function startWorker(init: WorkerInit): void {
   const port = parentPort!;
   const log = createLogger(init.logLevel, { worker: init.index });
   const ring = PacketRing.attach(init.ring);
+  // Role decode: the raw consumer pushes a fetch's datagrams at once; one notify per fetch, no polling between.
+  if (init.role === 'decode') ring.lightPollMs = 0;
   const ringBytes = Buffer.from(init.ring);
   const decoder = new WasmDecoder(init.decoder, init.module!);
   const keeper = StateKeeper.open(init.state, init.index, init.state.workers, log);

@@ -24,6 +24,11 @@
 //     LIGHT_POLL_MS by itself, and the producer notifies only if the ring fills past wakeFill
 //     meanwhile. A datagram waits at most about a millisecond; the producer pays nothing.
 //   SLEEP_DEEP after that: no polling while idle; the next push notifies.
+// How long a light sleep lasts is the consumer's choice (lightPollMs): a consumer that holds what
+// it takes for a while anyway (role receive gathers datagrams for scale.raw_linger_ms) polls that
+// often; one fed in bursts by its own thread (role decode: a fetch's datagrams at once) never
+// sleeps lightly, and each burst costs one notify. Each light poll wakes a thread: at 1 ms that was
+// a receive worker's largest cost under load (docs/performance.md section 10).
 
 import { performance } from 'node:perf_hooks';
 import {
@@ -59,7 +64,7 @@ const DATA: Promise<RingWaitResult> = Promise.resolve('data');
 const TIMEOUT: Promise<RingWaitResult> = Promise.resolve('timeout');
 const CLOSED: Promise<RingWaitResult> = Promise.resolve('closed');
 
-/** A light sleep polls again after this long: the most a datagram waits for a consumer that dozes. */
+/** A light sleep polls again after this long, unless the consumer says otherwise (lightPollMs). */
 const LIGHT_POLL_MS = 1;
 /** The consumer sleeps lightly while its last datagram is at most this old, deeply after. */
 const LIGHT_WINDOW_MS = 50;
@@ -106,6 +111,11 @@ export class PacketRing {
   #lastDataMs = -Infinity;
   /** Datagrams waiting that make the producer wake a lightly sleeping consumer. */
   readonly #wakeFill: number;
+  /**
+   * Consumer side: how long a light sleep lasts, in ms, the most a datagram waits for a consumer
+   * that dozes (0: the consumer never sleeps lightly; every push that finds it asleep notifies).
+   */
+  lightPollMs = LIGHT_POLL_MS;
 
   /** Allocates the SharedArrayBuffer (header + slots) for a new, empty ring. */
   static create(options: RingOptions): PacketRing {
@@ -346,7 +356,7 @@ export class PacketRing {
       const now = performance.now();
       const left = deadline - now;
       if (left <= 0) return this.#settle(true);
-      const mode = now - this.#lastDataMs < LIGHT_WINDOW_MS ? SLEEP_LIGHT : SLEEP_DEEP;
+      const mode = this.lightPollMs > 0 && now - this.#lastDataMs < LIGHT_WINDOW_MS ? SLEEP_LIGHT : SLEEP_DEEP;
       Atomics.store(i32, SLEEPING_INDEX, mode);
       // Re-check after announcing the sleep: a push or close() that came before the store did not
       // see the flag and will not notify.
@@ -355,7 +365,7 @@ export class PacketRing {
         return this.#settle(false);
       }
       // Sleeps while SLEEPING still holds `mode`; a producer that cleared it first makes this 'not-equal'.
-      const wait = waitAsync(i32, SLEEPING_INDEX, mode, mode === SLEEP_LIGHT ? Math.min(left, LIGHT_POLL_MS) : left);
+      const wait = waitAsync(i32, SLEEPING_INDEX, mode, mode === SLEEP_LIGHT ? Math.min(left, this.lightPollMs) : left);
       if (wait.async) await wait.value;
       Atomics.store(i32, SLEEPING_INDEX, AWAKE);
       if (this.peek() !== -1 || Atomics.load(i32, CLOSED_INDEX) !== 0) return this.#settle(false);

@@ -24,6 +24,9 @@ export function startReceiveWorker(init: WorkerInit): void {
   const port = parentPort!;
   const log = createLogger(init.logLevel, { worker: init.index, role: 'receive' });
   const ring = PacketRing.attach(init.ring);
+  // Datagrams wait for scale.raw_linger_ms in their raw message anyway: the ring is looked at as
+  // often (a lingering message counts from its first datagram's receipt, so the wait does not add).
+  ring.lightPollMs = Math.max(1, init.scale.rawLingerMs);
   const ringBytes = Buffer.from(init.ring);
   const acct = workerAccounting(init.accounting, init.index);
   const stats: WorkerStats = {
@@ -98,7 +101,7 @@ export function startReceiveWorker(init: WorkerInit): void {
     }
     if (!m) {
       const buffer = spare.pop() ?? Buffer.allocUnsafe(capacity);
-      m = { exporter, key, buffer, length: startRawMessage(buffer), datagrams: 0, entries: 0, openedAt: Date.now(), firstReceivedAt: now };
+      m = { exporter, key, buffer, length: startRawMessage(buffer), datagrams: 0, entries: 0, openedAt: Math.min(now, Date.now()), firstReceivedAt: now };
       open.set(exporter, m);
       if (lingerMs === 0) {
         m.length = appendRawDatagram(buffer, m.length, ringBytes, ring.payloadOffset(slot), length, ringBytes, addressOffset, ring.port(slot), now, transportFlags);
