@@ -99,9 +99,10 @@ export class PacketRing {
   // each made the first time it is needed, so copying allocates nothing after the first lap.
   readonly #classes: number;
   readonly #views: (Uint8Array | undefined)[];
-  // Producer state: the tail it owns, and the last head it loaded.
+  // Producer state: the tail it owns, the last head it loaded, and whether it holds wakes.
   #tail: number;
   #headSeen: number;
+  #holdingWakes = false;
   // Consumer state: the head it owns, the last tail it loaded, and whether a wait is pending.
   #head: number;
   #tailSeen: number;
@@ -212,15 +213,34 @@ export class PacketRing {
     Atomics.store(i32, TAIL_INDEX, next | 0);
     // Syscall-free unless the consumer announced a sleep it needs to be woken from.
     const sleeping = Atomics.load(i32, SLEEPING_INDEX);
-    if (sleeping !== AWAKE) this.#wake(sleeping, next);
+    if (sleeping !== AWAKE) this.#wake(sleeping, next, this.#holdingWakes);
     return RING_OK;
   }
 
+  /**
+   * Producer side: pushes from now until releaseWakes() wake a sleeping consumer only once
+   * wakeFill datagrams wait, as for a light sleeper. For a producer that pushes a burst at once
+   * (role decode: a fetch's datagrams): one wake-up for the burst, not one per datagram that the
+   * consumer, faster than the pushes, would sleep between. Release before waiting for room.
+   */
+  holdWakes(): void {
+    this.#holdingWakes = true;
+  }
+
+  /** Ends holdWakes(): a consumer asleep with datagrams waiting is woken now (a light one as usual, by fill). */
+  releaseWakes(): void {
+    if (!this.#holdingWakes) return;
+    this.#holdingWakes = false;
+    const sleeping = Atomics.load(this.#i32, SLEEPING_INDEX);
+    if (sleeping !== AWAKE && this.#tail !== (Atomics.load(this.#i32, HEAD_INDEX) >>> 0)) this.#wake(sleeping, this.#tail, false);
+  }
+
   // A deep sleeper is woken by any push; a light one only once wakeFill datagrams wait (else it
-  // polls by itself). The cached head only ever lags, so the cheap check never misses a full ring.
-  #wake(sleeping: number, tail: number): void {
+  // polls by itself), and so is any while the producer holds wakes. The cached head only ever
+  // lags, so the cheap check never misses a full ring.
+  #wake(sleeping: number, tail: number, byFill: boolean): void {
     const i32 = this.#i32;
-    if (sleeping === SLEEP_LIGHT) {
+    if (sleeping === SLEEP_LIGHT || byFill) {
       if (((tail - this.#headSeen) >>> 0) < this.#wakeFill) return;
       this.#headSeen = Atomics.load(i32, HEAD_INDEX) >>> 0;
       if (((tail - this.#headSeen) >>> 0) < this.#wakeFill) return;

@@ -373,6 +373,27 @@ export class RawConsumer {
    * when the group rebalances.
    */
   async #take(response: FetchResponse, generation: number): Promise<boolean> {
+    this.#holdWakes(true);
+    try {
+      return await this.#takeHeld(response, generation);
+    } finally {
+      this.#holdWakes(false);
+    }
+  }
+
+  /**
+   * A response's datagrams go to the rings as a burst: workers are woken once for it, not after
+   * each datagram (ring.ts holdWakes). Released before every wait, so no worker sleeps on work.
+   */
+  #holdWakes(hold: boolean): void {
+    for (let w = 0; w < this.#pool.size; w++) {
+      const ring = this.#pool.ring(w);
+      if (hold) ring.holdWakes();
+      else ring.releaseWakes();
+    }
+  }
+
+  async #takeHeld(response: FetchResponse, generation: number): Promise<boolean> {
     let ok = true;
     for (const fp of response.partitions) {
       const partition = fp.partition;
@@ -392,10 +413,12 @@ export class RawConsumer {
       }
       if (fp.recordsEnd > fp.recordsStart) {
         if (this.#templates && this.#caughtUp.get(partition) !== generation) {
+          this.#holdWakes(false);
           if (this.#partitionCount <= partition) await this.#loadPartitionCount();
           await this.#templates.catchUp();
           await this.#templates.importKept((exporter) => this.#partitionOf(exporter) === partition);
           this.#caughtUp.set(partition, generation);
+          this.#holdWakes(true);
           if (this.#draining || generation !== this.#generation || this.#rebalancing) return ok;
         }
         const r = this.#reader.reset(response.body, fp.recordsStart, fp.recordsEnd);
@@ -526,7 +549,9 @@ export class RawConsumer {
         return STOPPED;
       }
       const waitStart = Date.now();
+      this.#holdWakes(false); // the workers make the room
       await sleep(2);
+      this.#holdWakes(true);
       this.counters.waitedMs += Date.now() - waitStart;
       if (this.#pushDatagrams() === TAKEN) return TAKEN;
     }
