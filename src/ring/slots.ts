@@ -11,7 +11,7 @@
 //   line 2  [128, 192)  TAIL  producer-owned: datagrams published so far (u32 counter, wraps)
 //   line 3  [192, 256)  SLEEPING: how the consumer waits (set by the consumer, cleared by
 //                       whoever wakes it): 0 awake, SLEEP_DEEP (wake me on the next push),
-//                       SLEEP_LIGHT (I poll again within a millisecond; wake me only if the ring
+//                       SLEEP_LIGHT (I poll again within my lightPollMs; wake me only if the ring
 //                       fills up meanwhile); CLOSED: 1 after close(). Rarely written, so the
 //                       producer's per-push read of SLEEPING hits its own cache.
 //

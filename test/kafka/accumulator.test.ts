@@ -190,3 +190,45 @@ test('a run of records from the middle of a datagram (a relay\'s records of one 
   staged.acc.sealDue(Date.now(), true);
   assert.deepEqual(staged.sealed.map(valuesOf), [values.slice(5, 7)]);
 });
+
+test('a delivered batch\'s buffer serves a later batch whatever its size, up to the spare limit (8 batch caps)', () => {
+  const { acc, sealed } = setup({ batch_max_bytes: 64 * 1024 });
+  acc.addTopic('t');
+  acc.partitionsKnown('t', 1);
+  const small = Buffer.from('{"n":1}');
+  const large = Buffer.alloc(40 * 1024, 0x61); // grows the batch's buffer past its first 16 KiB
+  acc.append('t', 'acme', null, -1, small, 0, small.length, headers, 1, 1);
+  acc.sealDue(Date.now(), true);
+  acc.append('t', 'acme', null, -1, large, 0, large.length, headers, 1, 1);
+  acc.sealDue(Date.now(), true);
+  const [first, grown] = sealed;
+  assert.ok(first!.builder.buffer.length < grown!.builder.buffer.length, 'the second batch grew');
+  acc.release(first!);
+  acc.release(grown!);
+  // The most recently freed buffer first (a steady stream's batches are alike), then the other.
+  acc.append('t', 'acme', null, -1, small, 0, small.length, headers, 1, 1);
+  acc.sealDue(Date.now(), true);
+  acc.append('t', 'acme', null, -1, small, 0, small.length, headers, 1, 1);
+  acc.sealDue(Date.now(), true);
+  acc.append('t', 'acme', null, -1, small, 0, small.length, headers, 1, 1);
+  acc.sealDue(Date.now(), true);
+  assert.equal(sealed[2]!.builder.buffer, grown!.builder.buffer);
+  assert.equal(sealed[3]!.builder.buffer, first!.builder.buffer);
+  assert.ok(sealed[4]!.builder.buffer !== first!.builder.buffer && sealed[4]!.builder.buffer !== grown!.builder.buffer, 'no spare left: a new buffer');
+  // Spares are bounded in bytes: releasing more than 8 caps' worth keeps only what fits.
+  const many = Array.from({ length: 12 }, () => {
+    acc.append('t', 'acme', null, -1, large, 0, large.length, headers, 1, 1);
+    acc.sealDue(Date.now(), true);
+    return sealed.at(-1)!;
+  });
+  for (const b of many) acc.release(b);
+  const reused = new Set<Buffer>();
+  for (let i = 0; i < 12; i++) {
+    acc.append('t', 'acme', null, -1, small, 0, small.length, headers, 1, 1);
+    acc.sealDue(Date.now(), true);
+    const buffer = sealed.at(-1)!.builder.buffer;
+    if (many.some((b) => b.builder.buffer === buffer)) reused.add(buffer);
+  }
+  const kept = Math.floor((8 * 64 * 1024) / many[0]!.builder.buffer.length);
+  assert.equal(reused.size, Math.min(12, kept));
+});

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PacketRing, RING_FULL, RING_OK, RING_TOO_LARGE } from '../../src/ring/ring.js';
-import { HEAD_INDEX, SLOT_FLAG_PROTECTED, SLOT_FLAGS, SLOTS_OFFSET, TAIL_INDEX } from '../../src/ring/slots.js';
+import { AWAKE, HEAD_INDEX, SLEEP_DEEP, SLEEP_LIGHT, SLEEPING_INDEX, SLOT_FLAG_PROTECTED, SLOT_FLAGS, SLOTS_OFFSET, TAIL_INDEX } from '../../src/ring/slots.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -286,6 +286,58 @@ test('a closed ring still hands out what it holds: data until drained, then clos
   ring.release();
   assert.equal(ring.closed && ring.peek() === -1, true);
   assert.equal(await ring.waitForData(1000), 'closed');
+});
+
+test('a consumer chooses its light poll: a lightly sleeping one is left to poll by itself, one with lightPollMs 0 is woken by the next push', async () => {
+  const address = mappedV4(10, 0, 0, 1);
+  const sleeping = (ring: PacketRing): number => new Int32Array(ring.buffer, 0, SLOTS_OFFSET / 4)[SLEEPING_INDEX]!;
+  for (const lightPollMs of [25, 0]) {
+    const ring = PacketRing.create({ slots: 64, slotBytes: 8 });
+    ring.lightPollMs = lightPollMs;
+    // Data came just now: the next wait is a light sleep when the consumer polls at all.
+    ring.push(pattern(8, 1), address, 0, 1, 1);
+    assert.equal(await ring.waitForData(10_000), 'data');
+    ring.release();
+    const started = performance.now();
+    const wait = keepAlive(ring.waitForData(10_000));
+    assert.equal(sleeping(ring), lightPollMs > 0 ? SLEEP_LIGHT : SLEEP_DEEP);
+    ring.push(pattern(8, 2), address, 0, 2, 2);
+    // A light sleeper is not notified for one datagram (the producer's push costs no syscall); a deep one is.
+    assert.equal(sleeping(ring), lightPollMs > 0 ? SLEEP_LIGHT : AWAKE);
+    assert.equal(await wait, 'data');
+    const waited = performance.now() - started;
+    if (lightPollMs > 0) assert.ok(waited >= lightPollMs - 5, `polled after its ${lightPollMs} ms, not woken (${waited.toFixed(1)} ms)`);
+    else assert.ok(waited < 20, `woken by the push (${waited.toFixed(1)} ms)`);
+    ring.release();
+  }
+});
+
+test('a producer holding wakes pushes a burst without waking a deep sleeper, wakes it once on release, and by fill before that', async () => {
+  const address = mappedV4(10, 0, 0, 1);
+  const sleeping = (ring: PacketRing): number => new Int32Array(ring.buffer, 0, SLOTS_OFFSET / 4)[SLEEPING_INDEX]!;
+  const ring = PacketRing.create({ slots: 1024, slotBytes: 8 }); // wakes by fill at 256 datagrams
+  ring.lightPollMs = 0;
+  const wait = keepAlive(ring.waitForData(10_000));
+  assert.equal(sleeping(ring), SLEEP_DEEP);
+  ring.holdWakes();
+  for (let i = 0; i < 10; i++) ring.push(pattern(8, i), address, 0, i, i);
+  assert.equal(sleeping(ring), SLEEP_DEEP, 'not woken during the burst');
+  ring.releaseWakes();
+  assert.equal(sleeping(ring), AWAKE, 'woken once the burst is in');
+  assert.equal(await wait, 'data');
+  ring.release(10);
+  ring.releaseWakes(); // not holding: nothing to do
+
+  // A long burst still wakes the consumer once the ring holds enough to be worth it.
+  const second = keepAlive(ring.waitForData(10_000));
+  ring.holdWakes();
+  for (let i = 0; i < 255; i++) ring.push(pattern(8, i), address, 0, i, i);
+  assert.equal(sleeping(ring), SLEEP_DEEP);
+  ring.push(pattern(8, 255), address, 0, 255, 255);
+  assert.equal(sleeping(ring), AWAKE, 'woken by fill while held');
+  assert.equal(await second, 'data');
+  ring.releaseWakes();
+  assert.equal(ring.length, 256);
 });
 
 // ---------------------------------------------------------------------------------------------
