@@ -1,8 +1,8 @@
 // The Fetch request body, versions 4 to 11. v11 is the last that kafkajs's connection can frame
 // (later versions are flexible: tagged fields in the request header), and Kafka 4.x took out
 // v0-v3 (KIP-896), so v4 is the first both sides speak; a broker of Kafka 2.3 or later takes v11.
-// kafkajs frames it (size, api key, version, correlation id, client id) and sends it; see
-// kafkajs-internals.ts and client.ts.
+// Written after room for the request's frame (request-frame.ts); kafkajs's connection sends it
+// (kafkajs-internals.ts, client.ts).
 //
 // Fetch Request (Version: 4-11) => replica_id max_wait_ms min_bytes max_bytes isolation_level
 //     session_id session_epoch [topics] [forgotten_topics_data] rack_id
