@@ -105,6 +105,25 @@ export interface ProduceClient {
   disconnect(): Promise<void>;
 }
 
+/**
+ * A request's framing from its body encoder (`body(room)`: the body after `room` bytes): frame()
+ * writes the whole frame in the one buffer (request-frame.ts), encode() gives the body alone for
+ * kafkajs's own framing, used only where kafkajs-internals.ts could not replace it.
+ */
+function ownFraming(apiKey: number, version: number, body: (room: number) => Buffer): Pick<InternalRequest, 'frame' | 'encode'> {
+  return {
+    frame: (correlationId, clientId) => {
+      const frame = body(frameRoom(clientId));
+      writeRequestHeader(frame, apiKey, version, correlationId, clientId);
+      return frame;
+    },
+    encode: async () => {
+      const b = body(0);
+      return { buf: b, buffer: b };
+    },
+  };
+}
+
 export class KafkaClient implements ProduceClient {
   readonly #cluster: InternalCluster;
   readonly #timeoutMs: number;
@@ -220,16 +239,7 @@ export class KafkaClient implements ProduceClient {
       apiVersion: version,
       apiName: 'Produce',
       expectResponse: () => acks !== 0,
-      frame: (correlationId, clientId) => {
-        const frame = encodeProduceRequest(acks, timeoutMs, topics, frameRoom(clientId));
-        writeRequestHeader(frame, PRODUCE_API_KEY, version, correlationId, clientId);
-        return frame;
-      },
-      // kafkajs's own framing (not used once kafkajs-internals.ts mended it) asks for an Encoder; it only reads .buf and .buffer.
-      encode: async () => {
-        const body = encodeProduceRequest(acks, timeoutMs, topics);
-        return { buf: body, buffer: body };
-      },
+      ...ownFraming(PRODUCE_API_KEY, version, (room) => encodeProduceRequest(acks, timeoutMs, topics, room)),
     };
     const response: InternalResponse = {
       // From v6 the broker leaves throttling to the client (KIP-219): kafkajs's request queue does it.
@@ -259,15 +269,7 @@ export class KafkaClient implements ProduceClient {
       apiVersion: version,
       apiName: 'Fetch',
       expectResponse: () => true,
-      frame: (correlationId, clientId) => {
-        const frame = encodeFetchRequest(version, fetch, frameRoom(clientId));
-        writeRequestHeader(frame, FETCH_API_KEY, version, correlationId, clientId);
-        return frame;
-      },
-      encode: async () => {
-        const body = encodeFetchRequest(version, fetch);
-        return { buf: body, buffer: body };
-      },
+      ...ownFraming(FETCH_API_KEY, version, (room) => encodeFetchRequest(version, fetch, room)),
     };
     const response: InternalResponse = {
       // From v8 the broker leaves throttling to the client (KIP-219): kafkajs's request queue does it.

@@ -150,7 +150,7 @@ const required: Record<string, Check> = {
   },
   'src/protocol/request.js': (e) => {
     if (typeof e !== 'function') return ['no longer exports the request framing function'];
-    return (e as { framed?: boolean }).framed ? [] : ['was not replaced before network/connection.js loaded it (a request\'s own frame would go unused)'];
+    return (e as { framed?: boolean }).framed ? [] : ['was not replaced by FlowGate\'s framing (a request\'s own frame would go unused)'];
   },
   'src/network/socketFactory.js': (e) => (typeof e === 'function' ? [] : ['no longer exports the socket factory function']),
   'src/protocol/error.js': (e) => {
