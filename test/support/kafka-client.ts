@@ -12,3 +12,19 @@ export async function connectedLeader(client: KafkaClient, topic: string): Promi
   }
   throw new Error(`no leader for ${topic}`);
 }
+
+/**
+ * A producer id from `client`, asked again while the broker answers with a retriable error (a
+ * freshly started broker's transaction coordinator is still loading: COORDINATOR_LOAD_IN_PROGRESS),
+ * as the sender does (src/kafka/sender.ts); any other error is thrown.
+ */
+export async function producerId(client: KafkaClient): Promise<{ producerId: bigint; producerEpoch: number }> {
+  for (let i = 0; ; i++) {
+    try {
+      return await client.initProducerId();
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable !== true || i >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
