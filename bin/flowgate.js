@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=64
 // Built by `npm install` (prepare) into dist/; see src/cli.ts.
 import { main } from '../dist/src/cli.js';
 

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { startGateway, type Gateway } from '../gateway.js';
 import type { HttpEndpoint } from '../http/endpoints.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
+import { GATEWAY_NODE_FLAGS, missingNodeFlags } from '../node-flags.js';
 
 export const serveHelp = `usage: flowgate serve [--config FILE] [--role all|receive|decode] [--set path=value ...]
 
@@ -55,6 +56,10 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
     return 1;
   }
   onReady?.(gateway, http);
+  const missing = missingNodeFlags();
+  if (missing.length > 0) {
+    log.warn('node started without the gateway\'s flags: more CPU goes to garbage collection', { missing, start: `node ${GATEWAY_NODE_FLAGS.join(' ')} bin/flowgate.js serve`, see: 'docs/performance.md section 12' });
+  }
   log.info('ready', { udp: gateway.addresses.map((a) => `${a.address}:${a.port}`), tcp: gateway.tcpAddresses.map((a) => `${a.address}:${a.port}`), http: http.port, workers: gateway.pool.size });
 
   const reload = async (why: string): Promise<void> => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { parseConfig, type Config } from '../../src/config/index.js';
 import { repoRoot } from '../support/paths.js';
+import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.js';
 import { render, renderWithComponents, skipReason, validate, type ToolRun } from '../support/kubernetes-tools.js';
 
 /** The oldest release still served by the major clouds and the newest kubernetes-validate knows. */
@@ -209,7 +210,7 @@ function checkWorkload(docs: readonly Manifest[], w: Workload): void {
   const pod = w.spec.template.spec;
   assert.ok(selects(w.spec.selector.matchLabels, w.spec.template.metadata.labels), `${name}: its selector matches its pods`);
   assert.ok(w.container.image.startsWith('localhost/flowgate'), `${name}: runs the FlowGate image (${w.container.image})`);
-  assert.deepEqual(w.container.command, ['node', '/opt/flowgate/bin/flowgate.js'], `${name}: the image's entry point`);
+  assert.deepEqual(w.container.command, ['node', ...GATEWAY_NODE_FLAGS, '/opt/flowgate/bin/flowgate.js'], `${name}: the image's entry point, with the gateway's node flags`);
   assert.equal(w.container.args?.[0], 'serve', `${name}: flowgate serve`);
   assert.equal(pod.securityContext?.runAsUser, 10001, `${name}: runs as uid 10001`);
   assert.equal(pod.securityContext?.runAsNonRoot, true, `${name}: refuses to run as root`);

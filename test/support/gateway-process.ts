@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { httpGet } from './http.js';
 import { eventsNamed, type LogEvent } from './log-events.js';
 import { flowgateBin } from './paths.js';
+import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.js';
 import { scrapeMetrics } from './prometheus.js';
 import { waitUntil } from './wait.js';
 
@@ -40,6 +41,8 @@ export interface GatewayProcessOptions {
    * then, and the config's http.listen must cover it ("0.0.0.0:0" or "<that address>:0").
    */
   httpHost?: string;
+  /** Start node without the gateway's flags (GATEWAY_NODE_FLAGS), as a hand-made launcher might. */
+  bareNode?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,7 +89,10 @@ export class GatewayProcess {
     writeFileSync(this.configFile, configYaml);
     // BENCH_GATEWAY_NODE_ARGS: node flags for the gateway (profiling a benchmark: --cpu-prof is refused in NODE_OPTIONS).
     const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const node = [process.execPath, ...nodeArgs, flowgateBin(o.root), 'serve', '--config', this.configFile];
+    // Started as every launcher starts it (node-flags.ts), unless a test asks for bare node (or a
+    // benchmark compares: BENCH_GATEWAY_BARE_NODE=1).
+    const flags = (o.bareNode ?? process.env.BENCH_GATEWAY_BARE_NODE === '1') ? [] : GATEWAY_NODE_FLAGS;
+    const node = [process.execPath, ...flags, ...nodeArgs, flowgateBin(o.root), 'serve', '--config', this.configFile];
     const [command, ...args] = o.netns === undefined ? node : ['ip', 'netns', 'exec', o.netns, ...node];
     this.child = spawn(command!, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
