@@ -58,7 +58,7 @@ export async function serveUntilSignal(args: ServeArgs, config: Config, log: Log
   onReady?.(gateway, http);
   const missing = missingNodeFlags();
   if (missing.length > 0) {
-    log.warn('node started without the gateway\'s flags: more CPU goes to garbage collection', { missing, start: `node ${GATEWAY_NODE_FLAGS.join(' ')} bin/flowgate.js serve`, see: 'docs/performance.md section 12' });
+    log.warn('node started without the gateway\'s flags: more CPU goes to garbage collection', { missing, start: `node ${GATEWAY_NODE_FLAGS.join(' ')} bin/flowgate.js serve`, see: 'docs/performance.md section 18' });
   }
   log.info('ready', { udp: gateway.addresses.map((a) => `${a.address}:${a.port}`), tcp: gateway.tcpAddresses.map((a) => `${a.address}:${a.port}`), http: http.port, workers: gateway.pool.size });
 
