@@ -332,6 +332,12 @@ export class Metrics {
       } });
     counter('flowgate_raw_messages_refetched_total', 'Raw messages fetched again that were already taken (after a rebalance or a retried fetch): not decoded twice', () => consumer()?.refetched);
     counter('flowgate_raw_fetch_errors_total', 'Raw topic fetches that failed (connection, timeout) and partitions a fetch answered with an error (a leader moving, an offset out of range): fetched again', () => consumer()?.fetchErrors);
+    new client.Counter({ name: 'flowgate_raw_fetches_total', help: 'Raw topic fetch requests, by how they wait: gathering (256 KB or 20 ms) while data comes, idle (the first byte, or 100 ms) after a fetch that brought nothing',
+      labelNames: ['mode'], registers: [r],
+      collect() {
+        const f = consumer()?.fetches ?? { gathering: 0, idle: 0 };
+        mirror(this, [[{ mode: 'gathering' }, f.gathering], [{ mode: 'idle' }, f.idle]]);
+      } });
     counter('flowgate_raw_rebalances_total', 'Consumer group assignments this decoder received (the first one included)', () => consumer()?.rebalances);
     counter('flowgate_raw_commits_total', 'Raw offset commits the broker took', () => consumer()?.commits);
     counter('flowgate_raw_commit_errors_total', 'Raw offset commits refused (a rebalance under way, a partition taken away)', () => consumer()?.commitErrors);

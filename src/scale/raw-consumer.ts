@@ -46,6 +46,15 @@ const noop = (): void => undefined;
 /** Fuller fetches, fewer of them: each has a cost of its own, paid per request whatever it carries. The wait bounds the latency added. */
 const FETCH_MIN_BYTES = 256 * 1024;
 const FETCH_MAX_WAIT_MS = 20;
+/**
+ * After a fetch from a leader that brought nothing, the next one to it asks for the first byte and
+ * waits up to this long: an idle decoder sends ten fetches a second instead of fifty (each costs
+ * its main thread about 0.8 ms: kafkajs's request queue and Node's streams, docs/performance.md
+ * section 18), and the first datagram after a quiet spell is answered as soon as the broker has
+ * it. With several leaders, fetched in turn, data on one waits at most this long for the fetch to
+ * another to end.
+ */
+const IDLE_FETCH_MAX_WAIT_MS = 100;
 const FETCH_MAX_BYTES = 16 << 20;
 const PARTITION_MAX_BYTES = 4 << 20;
 /** How often the paused kafkajs consumer looks at its group (its heartbeats are every second); the fetch loop's longest wait for an assignment. */
@@ -102,6 +111,8 @@ export class RawConsumer {
   #wake: () => void = noop;
   /** Fetches sent: where the next one's partition order starts. */
   #rotation = 0;
+  /** Leaders whose last fetch brought no records: fetched in the idle way (IDLE_FETCH_MAX_WAIT_MS). */
+  readonly #idleLeaders = new Set<number>();
   /** The message whose datagrams are being pushed (some may be in the rings already; partition -1: none): its offset is not committed before all are. */
   #takingPartition = -1;
   #takingOffset = 0;
@@ -132,6 +143,8 @@ export class RawConsumer {
     commitErrors: 0,
     /** Fetch requests that failed, and partitions a fetch answered with an error (a leader moving, an offset out of range). */
     fetchErrors: 0,
+    /** Fetch requests sent: gathering (FETCH_MIN_BYTES or FETCH_MAX_WAIT_MS) and idle (the first byte, or IDLE_FETCH_MAX_WAIT_MS). */
+    fetches: { gathering: 0, idle: 0 },
     /** Messages of partitions taken away before their offsets were committed: their next owner decodes them again. */
     uncommittedOnRevoke: 0,
     /** ms pushing waited for a worker (queue past its high water, or ring full). */
@@ -287,10 +300,14 @@ export class RawConsumer {
             failed = true;
             continue;
           }
+          const idle = this.#idleLeaders.has(leader);
+          this.counters.fetches[idle ? 'idle' : 'gathering']++;
           const response = await this.#client.fetchRecords(leader, {
-            maxWaitMs: FETCH_MAX_WAIT_MS, minBytes: FETCH_MIN_BYTES, maxBytes: FETCH_MAX_BYTES, isolationLevel: READ_UNCOMMITTED,
+            maxWaitMs: idle ? IDLE_FETCH_MAX_WAIT_MS : FETCH_MAX_WAIT_MS, minBytes: idle ? 1 : FETCH_MIN_BYTES, maxBytes: FETCH_MAX_BYTES, isolationLevel: READ_UNCOMMITTED,
             topics: [{ topic: this.#settings.topic, partitions: partitions.map((partition) => ({ partition, offset: this.#positions.get(partition)!, maxBytes: PARTITION_MAX_BYTES })) }],
           });
+          if (response.partitions.some((p) => p.recordsEnd > p.recordsStart)) this.#idleLeaders.delete(leader);
+          else this.#idleLeaders.add(leader);
           if (!(await this.#take(response, generation))) failed = true;
           if (this.#draining || generation !== this.#generation || this.#rebalancing) break;
         }

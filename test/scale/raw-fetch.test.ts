@@ -92,3 +92,28 @@ test('a decoder whose Kafka queue and rings are small waits for room, counted, a
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await topicCounts(testBrokers(), [n.tenant]))[n.tenant], total, 'nothing twice');
 });
+
+test('an idle decoder fetches the idle way (the first byte, or 100 ms), not every 20 ms; the first datagrams after the quiet spell are decoded whole', async (t) => {
+  const datagrams = roleCapture();
+  const expected = expectedRecords(datagrams);
+  const n = roleNames('f');
+  const receiver = await startGateway(t, roleConfigYaml('receive', n));
+  const decoder = await startGateway(t, roleConfigYaml('decode', n));
+  const fetches = (m: Map<string, number>) => ({ gathering: m.get('flowgate_raw_fetches_total{mode="gathering"}') ?? 0, idle: m.get('flowgate_raw_fetches_total{mode="idle"}') ?? 0 });
+  // Assigned and fetching the empty topic: the idle way after the first empty fetch.
+  const before = fetches(await decoder.metricsWhen('fetching the idle way', (m) => fetches(m).idle > 0));
+  const quietMs = 2000;
+  await new Promise((r) => setTimeout(r, quietMs));
+  const after = fetches(await decoder.metrics());
+  const sent = after.gathering + after.idle - before.gathering - before.idle;
+  // Fetched every 20 ms, 2 s would take about 100 fetches; the idle way (one leader here) about 20.
+  // A slow machine only fetches less: the bound cannot fail for slowness.
+  assert.ok(sent <= quietMs / 100 + 10, `${sent} fetches in ${quietMs} ms of quiet`);
+  assert.equal(after.gathering, before.gathering, 'no gathering fetch while nothing comes');
+  const socket = await exporterSocket(t);
+  await send(socket, receiver.listening!.udp.v4!, datagrams, (m) => m);
+  assert.equal(await waitForCount(testBrokers(), n.tenant, expected.full), expected.full);
+  const m = await decoder.metricsWhen('every datagram consumed', (x) => (x.get('flowgate_raw_datagrams_consumed_total') ?? 0) >= datagrams.length);
+  assert.equal(m.get('flowgate_raw_datagrams_consumed_total'), datagrams.length);
+  assert.ok(fetches(m).gathering > after.gathering, 'a fetch that brought records makes the next one gather');
+});
