@@ -1,7 +1,8 @@
 // The Node flags every launcher starts the gateway with: its heap sizing, as a JVM service ships
-// its -Xms. The one definition; bin/flowgate.js (shebang), package.json's start script, the
-// image's entry point, deploy/flowgate.service, the Kubernetes manifests and the test and benchmark gateways pass exactly
-// these (test/deploy/node-flags.test.ts checks each).
+// its -Xms. The one definition; bin/flowgate.js (its #! line), package.json's start script, the
+// image's entry point, deploy/flowgate.service, the Kubernetes manifests and the test and
+// benchmark gateways pass exactly these (test/deploy/node-flags.test.ts and kubernetes.test.ts
+// check each).
 //
 // Why: V8 starts a heap with a small old generation and, while it stays small, marks it whenever
 // its heuristics say space is short: in role decode the main thread's heap (16-19 MB) was marked
